@@ -1,0 +1,120 @@
+"""`make run`: embedded services if needed, migrations, demo tenant, then web + worker + beat.
+
+Ctrl-C (or SIGTERM) stops every process this launcher started, then the embedded
+PostgreSQL / Redis it started, and exits 0.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from config import embedded
+from config.env import BASE_DIR, env_path
+
+PYTHON = sys.executable
+BIN = Path(sys.executable).parent
+
+
+def _log(message: str) -> None:
+    print(f"[run] {message}", flush=True)
+
+
+def _pg_running(var_dir: Path) -> bool:
+    pid_file = var_dir / "pgdata" / "postmaster.pid"
+    if not pid_file.exists():
+        return False
+    try:
+        os.kill(int(pid_file.read_text().splitlines()[0]), 0)
+    except (ProcessLookupError, ValueError, IndexError):
+        return False
+    return True
+
+
+def _manage(*args: str) -> None:
+    subprocess.run([PYTHON, str(BASE_DIR / "manage.py"), *args], check=True, cwd=BASE_DIR)  # noqa: S603
+
+
+def main() -> int:
+    var_dir = env_path("VAR_DIR", BASE_DIR / "var")
+    var_dir.mkdir(parents=True, exist_ok=True)
+    port = os.environ.get("PORT", "8000")
+    started_pg = started_redis = False
+    if not os.environ.get("DATABASE_URL"):
+        started_pg = not _pg_running(var_dir)
+        _log("starting the embedded PostgreSQL" if started_pg else "reusing embedded PostgreSQL")
+        embedded.postgres_database(var_dir)
+    if not os.environ.get("REDIS_URL"):
+        started_redis = not embedded.redis_answers(embedded.redis_socket(var_dir))
+        os.environ["REDIS_URL"] = embedded.redis_url(var_dir)
+        _log(f"embedded Redis at {os.environ['REDIS_URL']}")
+
+    children: list[tuple[str, subprocess.Popen[bytes]]] = []
+
+    def shutdown() -> None:
+        _log("stopping…")
+        for _name, child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        for _name, child in children:
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        if started_redis:
+            embedded.stop_redis(var_dir)
+        if started_pg:
+            embedded.stop_postgres(var_dir)
+        _log("stopped.")
+
+    try:
+        _log("migrating schemas (public, tenants, template)…")
+        _manage("migrate_schemas", "--noinput", "-v", "0")
+        _manage("ensure_demo", "--port", port)
+        workers = os.environ.get("WEB_CONCURRENCY", "2")
+        commands = {
+            "web": [str(BIN / "gunicorn"), "config.wsgi:application", "-c",
+                    str(BASE_DIR / "deploy" / "gunicorn.conf.py"),
+                    "--bind", f"0.0.0.0:{port}", "--workers", workers],
+            "worker": [str(BIN / "celery"), "-A", "config", "worker", "-l", "INFO",
+                       "--concurrency", os.environ.get("WORKER_CONCURRENCY", "2"),
+                       "-Q", "default,ingest,maintenance"],
+            "beat": [str(BIN / "celery"), "-A", "config", "beat", "-l", "INFO",
+                     "-s", str(var_dir / "celerybeat-schedule")],
+        }  # fmt: skip
+        for name, command in commands.items():
+            _log(f"starting {name}")
+            children.append((name, subprocess.Popen(command, cwd=BASE_DIR)))  # noqa: S603
+    except (subprocess.CalledProcessError, embedded.EmbeddedServiceError) as exc:
+        _log(f"could not start: {exc}")
+        shutdown()
+        return 1
+
+    stop = False
+
+    def request_stop(*_: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    _log("running; press Ctrl-C to stop.")
+    exit_code = 0
+    while not stop:
+        for name, child in children:
+            if child.poll() is not None:
+                _log(f"the {name} process exited unexpectedly; stopping the platform.")
+                stop, exit_code = True, 1
+        time.sleep(0.5)
+    shutdown()
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

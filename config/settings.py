@@ -1,0 +1,283 @@
+"""Django settings, read from the environment (see README "Configuration").
+
+`DJANGO_ENV=development` (default) gives safe local defaults and embedded PostgreSQL /
+Redis when DATABASE_URL / REDIS_URL are unset. `DJANGO_ENV=production` refuses to start
+without a SECRET_KEY and turns on the HTTPS hardening that `check --deploy` expects.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import timedelta
+
+from django.core.exceptions import ImproperlyConfigured
+
+from config import embedded
+from config.env import BASE_DIR, env, env_list, env_path
+
+DJANGO_ENV = env.str("DJANGO_ENV", default="development")
+if DJANGO_ENV not in {"development", "production"}:
+    raise ImproperlyConfigured(
+        f"DJANGO_ENV must be 'development' or 'production', not {DJANGO_ENV!r}."
+    )
+PRODUCTION = DJANGO_ENV == "production"
+TESTING = env.bool("DI_TESTING", default="pytest" in sys.modules)
+
+DEBUG = env.bool("DEBUG", default=not PRODUCTION)
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("DEBUG must be off when DJANGO_ENV=production.")
+
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if PRODUCTION:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is required when DJANGO_ENV=production; set it to a long random string "
+            '(python -c "import secrets; print(secrets.token_urlsafe(64))").'
+        )
+    SECRET_KEY = "dev-insecure-" + "k" * 50
+
+VAR_DIR = env_path("VAR_DIR", BASE_DIR / "var")
+# Parent domain of the tenants' hosts: tenant "acme" lives at acme.<TENANT_BASE_DOMAIN>.
+TENANT_BASE_DOMAIN = env.str("TENANT_BASE_DOMAIN", default="localhost")
+PUBLIC_DOMAIN = env.str("PUBLIC_DOMAIN", default=TENANT_BASE_DOMAIN)
+ALLOWED_HOSTS = env_list(
+    "ALLOWED_HOSTS",
+    [PUBLIC_DOMAIN, f".{TENANT_BASE_DOMAIN}", "127.0.0.1"] if not PRODUCTION else [],
+)
+if PRODUCTION and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured(
+        "ALLOWED_HOSTS is required when DJANGO_ENV=production, e.g. '.example.com'."
+    )
+
+# --- applications ---------------------------------------------------------------------
+
+SHARED_APPS = [
+    # Our tenants app comes first so its management commands (create_tenant,
+    # migrate_schemas) take precedence over django-tenants' own of the same name.
+    "tenants",
+    "django_tenants",
+    "accounts",
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.admin",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_prometheus",
+    "analytics",
+]
+TENANT_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "accounts",
+    "rest_framework_simplejwt.token_blacklist",
+    "documents",
+    "queries",
+]
+INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+
+TENANT_MODEL = "tenants.Tenant"
+TENANT_DOMAIN_MODEL = "tenants.Domain"
+PUBLIC_SCHEMA_URLCONF = "config.urls_public"
+ROOT_URLCONF = "config.urls_tenant"
+# New tenants are cloned from this migrated, empty schema instead of running migrations.
+TENANT_BASE_SCHEMA = "tenant_template"
+TENANT_CREATION_FAKES_MIGRATIONS = True
+DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+AUTH_USER_MODEL = "accounts.User"
+
+MIDDLEWARE = [
+    "tenants.middleware.TenantRoutingMiddleware",
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+WSGI_APPLICATION = "config.wsgi.application"
+
+# --- data stores ----------------------------------------------------------------------
+
+if env.str("DATABASE_URL", default=""):
+    _db = env.db_url("DATABASE_URL")
+else:
+    _db = embedded.postgres_database(VAR_DIR)
+if env.str("DATABASE_NAME", default=""):
+    # Lets test-run workers reach the test database on the same server.
+    _db["NAME"] = env.str("DATABASE_NAME")
+_db["ENGINE"] = "django_tenants.postgresql_backend"
+_db.setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+_db["CONN_HEALTH_CHECKS"] = True
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env.str("REDIS_URL", default="") or embedded.redis_url(VAR_DIR)
+CACHES = {
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_FUNCTION": "django_tenants.cache.make_key",
+        "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+        "OPTIONS": {
+            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            "SOCKET_CONNECT_TIMEOUT": 2,
+            "SOCKET_TIMEOUT": 2,
+        },
+        "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="test" if TESTING else "di"),
+    }
+}
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+# --- files ----------------------------------------------------------------------------
+
+MEDIA_ROOT = env_path("MEDIA_ROOT", VAR_DIR / "media")
+MEDIA_URL = "/media/"
+INDEX_ROOT = env_path("INDEX_ROOT", VAR_DIR / "indexes")
+STATIC_URL = "/static/"
+STATIC_ROOT = env_path("STATIC_ROOT", VAR_DIR / "staticfiles")
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    # Files land under MEDIA_ROOT/<schema>/ for the tenant the request or task runs in.
+    "default": {"BACKEND": "django_tenants.files.storage.TenantFileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+# Development serves static files straight from the apps; production from collectstatic.
+WHITENOISE_USE_FINDERS = not PRODUCTION
+MULTITENANT_RELATIVE_MEDIA_ROOT = "%s"
+
+# --- i18n ------------------------------------------------------------------------------------
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- auth -----------------------------------------------------------------------------
+
+PASSWORD_HASHERS = [
+    # Argon2id: memory-hard, and fast enough to keep tenant provisioning under a second.
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+if TESTING:
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+}
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "USER_ID_FIELD": "id",
+}
+
+# --- background work ------------------------------------------------------------------
+
+# kombu spells a Redis unix socket "redis+socket://"; redis-py and django-redis "unix://".
+_CELERY_REDIS_URL = (
+    "redis+socket://" + REDIS_URL.removeprefix("unix://")
+    if REDIS_URL.startswith("unix://")
+    else REDIS_URL
+)
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=_CELERY_REDIS_URL)
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=_CELERY_REDIS_URL)
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_RESULT_EXPIRES = 3600
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # A task not acknowledged within this window (worker killed) is redelivered.
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=900),
+}
+# Test runs use their own queue names so a running `make run` worker never takes their tasks.
+QUEUE_PREFIX = env.str("QUEUE_PREFIX", default=f"test{os.getpid()}-" if TESTING else "")
+CELERY_TASK_DEFAULT_QUEUE = f"{QUEUE_PREFIX}default"
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_TASK_ALWAYS_EAGER = False
+
+# --- external providers ---------------------------------------------------------------
+
+OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
+OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="") or None
+EMBEDDING_BACKEND = env.str("EMBEDDING_BACKEND", default="hashing")
+ANSWER_BACKEND = env.str("ANSWER_BACKEND", default="extractive")
+
+# --- security -------------------------------------------------------------------------
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False  # the dashboard's small JS reads it for fetch() calls
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+    if not SECURE_SSL_REDIRECT:
+        # TLS is terminated by the load balancer, which redirects plain HTTP itself.
+        SILENCED_SYSTEM_CHECKS = ["security.W008"]
+
+# --- observability --------------------------------------------------------------------
+
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"pgserver": {"level": "WARNING"}},
+}
+if SENTRY_DSN:
+    import sentry_sdk
+
+    sentry_sdk.init(dsn=SENTRY_DSN, environment=DJANGO_ENV, send_default_pii=False)

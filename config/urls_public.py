@@ -1,0 +1,13 @@
+"""URLs on the public (operator) host: Django admin, health, metrics."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from config import health
+
+urlpatterns = [
+    path("health/live", health.live, name="health-live"),
+    path("health/ready", health.ready, name="health-ready"),
+    path("admin/", admin.site.urls),
+    path("", include("django_prometheus.urls")),
+]

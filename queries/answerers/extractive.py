@@ -1,0 +1,177 @@
+"""The offline answerer: quote the sentences of the top sources that best match the question.
+
+It never invents text, so it is the default backend and the fallback whenever a
+generative provider fails. Scoring is term coverage (how much of the question a
+sentence contains, rare terms counting more) times a mild prior that prefers
+higher-ranked sources and earlier sentences. The relevance threshold ignores the
+prior, so "nothing relevant" does not depend on where a sentence sits.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from queries.answerers.base import Answer, AnswerEvent, Citation, Source, no_answer
+from queries.answerers.sanitize import strip_invisible
+from queries.answerers.sentences import (
+    TermWeights,
+    coverage,
+    jaccard,
+    shorten,
+    split_sentences,
+    terms,
+)
+
+# Same-sentence detection across overlapping chunks; 0.7 still lets a paraphrase with new facts in.
+_REDUNDANT_JACCARD = 0.7
+_PLAIN_END = re.compile(r"[.!?]$")
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    source_rank: int
+    position: int
+    text: str
+    terms: frozenset[str]
+    coverage: float
+    score: float
+
+
+class ExtractiveAnswerer:
+    """Answer by quoting up to `max_sentences` sentences from the top `max_sources` sources.
+
+    min_coverage: weighted share of the question's terms a sentence must contain
+        to be used at all (0.3 ≈ one of three equally rare terms) ...
+    min_matched_terms: ... or how many distinct question terms it must contain, so
+        long questions (ten terms and more) can still be answered by a sentence
+        that matches a few of them.
+    relative_cutoff: later sentences must score at least this fraction of the best,
+        so a strong answer is not padded with weak neighbours.
+    """
+
+    name = "extractive"
+
+    def __init__(
+        self,
+        *,
+        max_sentences: int = 3,
+        max_sources: int = 5,
+        min_coverage: float = 0.3,
+        min_matched_terms: int = 3,
+        relative_cutoff: float = 0.5,
+        max_sentence_chars: int = 400,
+        max_quote_chars: int = 300,
+    ) -> None:
+        if max_sentences < 1 or max_sources < 1:
+            raise ValueError("max_sentences and max_sources must be at least 1.")
+        if not 0.0 < min_coverage <= 1.0 or not 0.0 <= relative_cutoff <= 1.0:
+            raise ValueError("min_coverage must be in (0, 1] and relative_cutoff in [0, 1].")
+        self.max_sentences = max_sentences
+        self.max_sources = max_sources
+        self.min_coverage = min_coverage
+        self.min_matched_terms = min_matched_terms
+        self.relative_cutoff = relative_cutoff
+        self.max_sentence_chars = max_sentence_chars
+        self.max_quote_chars = max_quote_chars
+
+    def answer(self, question: str, sources: Sequence[Source]) -> Answer:
+        answer, _pieces = self._build(question, sources)
+        return answer
+
+    def stream(self, question: str, sources: Sequence[Source]) -> Iterator[AnswerEvent]:
+        """Yield the answer sentence by sentence; the deltas concatenate to the final text."""
+        answer, pieces = self._build(question, sources)
+        for piece in pieces:
+            yield ("delta", piece)
+        yield ("done", answer)
+
+    def _build(self, question: str, sources: Sequence[Source]) -> tuple[Answer, list[str]]:
+        top = list(sources[: self.max_sources])
+        picks = self._select(question, top)
+        if not picks:
+            empty = no_answer(self.name)
+            return empty, [empty.text]
+
+        # Readable order: as the documents say it, best source first.
+        picks.sort(key=lambda c: (c.source_rank, c.position))
+        markers: dict[int, int] = {}
+        quotes: dict[int, list[str]] = {}
+        pieces: list[str] = []
+        for pick in picks:
+            marker = markers.setdefault(pick.source_rank, len(markers) + 1)
+            quotes.setdefault(pick.source_rank, []).append(shorten(pick.text, self.max_quote_chars))
+            sentence = _with_marker(shorten(pick.text, self.max_sentence_chars), marker)
+            pieces.append(sentence if not pieces else " " + sentence)
+
+        citations = []
+        for rank, marker in markers.items():
+            source = top[rank]
+            citations.append(
+                Citation(
+                    marker=marker,
+                    chunk_id=source.chunk_id,
+                    document_id=source.document_id,
+                    document_name=source.document_name,
+                    page=source.page,
+                    quote=" … ".join(quotes[rank]),
+                )
+            )
+        answer = Answer(text="".join(pieces), citations=citations, backend=self.name)
+        return answer, pieces
+
+    def _select(self, question: str, sources: Sequence[Source]) -> list[_Candidate]:
+        question_terms = frozenset(terms(question))
+        if not question_terms:
+            return []
+        raw: list[tuple[int, int, str, frozenset[str]]] = []
+        for rank, source in enumerate(sources):
+            # Invisible and bidi characters could make a quoted answer display differently.
+            for position, sentence in enumerate(split_sentences(strip_invisible(source.text))):
+                raw.append((rank, position, sentence, frozenset(terms(sentence))))
+        weights = TermWeights.from_pool(sentence_terms for *_, sentence_terms in raw)
+
+        candidates = []
+        for rank, position, sentence, sentence_terms in raw:
+            relevance = coverage(question_terms, sentence_terms, weights)
+            matched = len(question_terms & sentence_terms)
+            if relevance < self.min_coverage and matched < self.min_matched_terms:
+                continue
+            score = relevance * _prior(rank, position, len(sentence.split()))
+            candidates.append(
+                _Candidate(rank, position, sentence, sentence_terms, relevance, score)
+            )
+        # Ties go to the better-ranked source and the earlier sentence, so output is stable.
+        candidates.sort(key=lambda c: (-c.score, c.source_rank, c.position))
+
+        picks: list[_Candidate] = []
+        seen_texts: set[str] = set()
+        for candidate in candidates:
+            if len(picks) == self.max_sentences:
+                break
+            if picks and candidate.score < self.relative_cutoff * picks[0].score:
+                break
+            normalised = " ".join(candidate.text.lower().split())
+            if normalised in seen_texts or any(
+                jaccard(candidate.terms, pick.terms) >= _REDUNDANT_JACCARD for pick in picks
+            ):
+                continue
+            seen_texts.add(normalised)
+            picks.append(candidate)
+        return picks
+
+
+def _prior(source_rank: int, position: int, word_count: int) -> float:
+    """Between 0.4 and 1: a nudge, not a veto, towards top sources and lead sentences."""
+    rank_prior = 1.0 - 0.2 * min(source_rank, 5) / 5
+    position_prior = 1.0 - 0.1 * min(position, 5) / 5
+    # Headings and fragments ("Revenue.") match keywords but rarely answer anything.
+    length_prior = 1.0 if word_count >= 4 else 0.6
+    return rank_prior * position_prior * length_prior
+
+
+def _with_marker(sentence: str, marker: int) -> str:
+    if _PLAIN_END.search(sentence):
+        return f"{sentence[:-1].rstrip()} [{marker}]{sentence[-1]}"
+    return f"{sentence} [{marker}]"

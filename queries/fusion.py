@@ -1,0 +1,94 @@
+"""Reciprocal-rank fusion of ranked id lists (Cormack, Clarke & Büttcher, SIGIR 2009).
+
+RRF needs only ranks, not scores, which is why it can merge BM25/full-text and
+cosine-similarity results whose scores live on unrelated scales.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
+
+DEFAULT_K = 60
+# Scores are sums of floats; rounding before comparing keeps exact ties tied
+# whatever order the terms were added in.
+_TIE_DIGITS = 12
+
+
+def rrf_fuse(
+    ranked_lists: Sequence[Sequence[int]],
+    *,
+    k: int = DEFAULT_K,
+    weights: Sequence[float] | None = None,
+    limit: int,
+) -> list[tuple[int, float]]:
+    """Fuse ranked lists of ids into one list of (id, score), best first.
+
+    score(id) = sum over lists of weight / (k + rank), with rank starting at 1.
+    An id repeated within one list counts once, at its best rank. Ties are
+    broken by the best rank the id reached in any list, then by the earliest
+    list it reached that rank in, then by the smaller id, so the output is the
+    same on every run and every machine.
+    """
+    if k < 0:
+        raise ValueError("k must be zero or positive.")
+    if limit < 0:
+        raise ValueError("limit must be zero or positive.")
+    if weights is None:
+        weights = [1.0] * len(ranked_lists)
+    elif len(weights) != len(ranked_lists):
+        raise ValueError(
+            f"Got {len(weights)} weights for {len(ranked_lists)} ranked lists; "
+            "give one weight per list."
+        )
+    if any(weight < 0 for weight in weights):
+        raise ValueError("Weights must be zero or positive.")
+
+    scores: dict[int, float] = {}
+    best: dict[int, tuple[int, int]] = {}  # id -> (best rank, index of the list)
+    for list_index, (ranking, weight) in enumerate(zip(ranked_lists, weights, strict=True)):
+        seen: set[int] = set()
+        for rank, item in enumerate(ranking, start=1):
+            if item in seen:
+                continue
+            seen.add(item)
+            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
+            best[item] = min(best.get(item, (rank, list_index)), (rank, list_index))
+
+    ordered = sorted(scores, key=lambda item: (-round(scores[item], _TIE_DIGITS), best[item], item))
+    return [(item, scores[item]) for item in ordered[:limit]]
+
+
+class DocumentHit(NamedTuple):
+    """A document in a result list, represented by its best-ranked chunk."""
+
+    document_id: int
+    chunk_id: int
+    score: float
+
+
+def best_per_document(
+    chunk_hits: Sequence[tuple[int, float]],
+    document_of: Mapping[int, int],
+    *,
+    limit: int | None = None,
+) -> list[DocumentHit]:
+    """Collapse ranked (chunk_id, score) hits to one hit per document, keeping rank order.
+
+    Each document keeps its first (best-ranked) chunk. Chunks missing from
+    `document_of` are skipped: the index can briefly hold chunks whose rows
+    were just deleted.
+    """
+    if limit is not None and limit < 0:
+        raise ValueError("limit must be zero or positive.")
+    hits: list[DocumentHit] = []
+    seen: set[int] = set()
+    for chunk_id, score in chunk_hits:
+        if limit is not None and len(hits) >= limit:
+            break
+        document_id = document_of.get(chunk_id)
+        if document_id is None or document_id in seen:
+            continue
+        seen.add(document_id)
+        hits.append(DocumentHit(document_id=document_id, chunk_id=chunk_id, score=score))
+    return hits

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from django.db import models
+from django_tenants.models import DomainMixin, TenantMixin
+
+from tenants.plans import DEFAULT_PLAN, PLAN_CHOICES, Plan, get_plan
+from tenants.validators import validate_schema_name
+
+
+class Tenant(TenantMixin):
+    """A customer company; its data lives in the PostgreSQL schema `schema_name`."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=63, unique=True)
+    plan = models.CharField(max_length=32, choices=PLAN_CHOICES, default=DEFAULT_PLAN)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # Schemas are created by tenants.services.provision_tenant (cloned from a template).
+    auto_create_schema = False
+    auto_drop_schema = True
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.schema_name})"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.schema_name != "public":
+            validate_schema_name(self.schema_name)
+
+    @property
+    def limits(self) -> Plan:
+        return get_plan(self.plan)
+
+
+class Domain(DomainMixin):
+    """A host name routed to a tenant (e.g. acme.example.com)."""
+
+    class Meta:
+        ordering = ["domain"]
+
+    def __str__(self) -> str:
+        return self.domain

@@ -1,0 +1,33 @@
+"""Subscription plans and the limits they grant (kept in code; documented in README)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Plan:
+    code: str
+    label: str
+    max_documents: int
+    max_storage_bytes: int
+    queries_per_minute: int
+
+
+_MB = 1024 * 1024
+PLANS: dict[str, Plan] = {
+    plan.code: plan
+    for plan in (
+        Plan("free", "Free", max_documents=200, max_storage_bytes=500 * _MB, queries_per_minute=30),
+        Plan("pro", "Pro", max_documents=20_000, max_storage_bytes=20_000 * _MB,
+             queries_per_minute=300),
+        Plan("enterprise", "Enterprise", max_documents=1_000_000,
+             max_storage_bytes=2_000_000 * _MB, queries_per_minute=3_000),
+    )
+}  # fmt: skip
+PLAN_CHOICES = [(plan.code, plan.label) for plan in PLANS.values()]
+DEFAULT_PLAN = "pro"
+
+
+def get_plan(code: str) -> Plan:
+    return PLANS.get(code, PLANS[DEFAULT_PLAN])

@@ -1,0 +1,259 @@
+"""Tenant lifecycle: provisioning (by cloning a template schema), activation, removal."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.core.validators import validate_email
+from django.db import connection, transaction
+from django_tenants.clone import CloneSchema
+from django_tenants.utils import schema_context, schema_exists
+
+from accounts.models import Role, User
+from tenants.db import use_public_schema
+from tenants.models import Domain, Tenant
+from tenants.plans import DEFAULT_PLAN, PLANS
+from tenants.validators import validate_domain, validate_schema_name
+
+# Arbitrary constant keys for PostgreSQL advisory locks taken by this module.
+_TEMPLATE_LOCK_KEY = 0x7E4A_0001
+
+
+class ProvisioningError(Exception):
+    """Provisioning was refused or failed; the message is a sentence for the operator."""
+
+
+@dataclass(frozen=True)
+class ProvisionedTenant:
+    tenant: Tenant
+    domain: Domain
+    admin_email: str
+    seconds: float
+
+
+def template_schema_name() -> str:
+    return str(settings.TENANT_BASE_SCHEMA)
+
+
+def ensure_template_schema(*, verbosity: int = 0) -> bool:
+    """Create and migrate the template schema if it is missing; True when it was created.
+
+    Safe under concurrency: a session-level advisory lock lets one caller build it while
+    others wait and then find it ready.
+    """
+    name = template_schema_name()
+    if _template_ready(name):
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [_TEMPLATE_LOCK_KEY])
+    try:
+        if _template_ready(name):
+            return False
+        use_public_schema()
+        with connection.cursor() as cursor:
+            cursor.execute(f'CREATE SCHEMA IF NOT EXISTS "{name}"')
+        migrate_template(verbosity=verbosity)
+        if not _template_ready(name):
+            raise ProvisioningError(
+                f"Migrating the template schema '{name}' did not apply every migration; "
+                "run `python manage.py migrate_schemas` and read its output."
+            )
+        return True
+    finally:
+        use_public_schema()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [_TEMPLATE_LOCK_KEY])
+
+
+def migrate_template(*, verbosity: int = 0) -> None:
+    """Bring the template schema up to date with the tenant apps' migrations."""
+    call_command(
+        "migrate_schemas",
+        schema_name=template_schema_name(),
+        tenant=True,
+        interactive=False,
+        verbosity=verbosity,
+    )
+
+
+def _expected_tenant_migrations() -> set[tuple[str, str]]:
+    from django.db.migrations.loader import MigrationLoader
+
+    tenant_labels = {app.rsplit(".", 1)[-1] for app in settings.TENANT_APPS}
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    return {key for key in loader.disk_migrations if key[0] in tenant_labels}
+
+
+_template_verified = False
+
+
+def _template_ready(name: str) -> bool:
+    """True when the template holds every tenant migration (checked once per process)."""
+    global _template_verified
+    if _template_verified:
+        return True
+    if not schema_exists(name):
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s)", [f'"{name}".django_migrations'])
+        row = cursor.fetchone()
+        if row is None or row[0] is None:
+            return False
+        # `name` is the configured template schema, not user input.
+        cursor.execute(f'SELECT app, name FROM "{name}".django_migrations')  # noqa: S608
+        applied = {(app, migration) for app, migration in cursor.fetchall()}
+    ready = _expected_tenant_migrations() <= applied
+    # Remember only what is committed: inside a transaction the schema may yet roll back.
+    _template_verified = ready and not connection.in_atomic_block
+    return ready
+
+
+_clone_function_ready = False
+
+
+def _clone_schema(source: str, target: str) -> None:
+    global _clone_function_ready
+    if not _clone_function_ready:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_proc WHERE proname = 'clone_schema'")
+            present = cursor.fetchone() is not None
+        if not present:
+            CloneSchema()._create_clone_schema_function()
+        _clone_function_ready = not connection.in_atomic_block
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT clone_schema(%s, %s, 'DATA')", [source, target])
+
+
+def _assert_schema_has_users_table(schema_name: str) -> None:
+    # Guards against a broken template: without this check the search path would fall
+    # back to the public schema and the tenant's admin would land among the operators.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s)", [f'"{schema_name}".accounts_user'])
+        row = cursor.fetchone()
+    if row is None or row[0] is None:
+        raise ProvisioningError(
+            "The template schema is incomplete; run `python manage.py migrate_schemas` and retry."
+        )
+
+
+def _validate(*, schema_name: str, domain: str, admin_email: str, admin_password: str,
+              plan: str) -> None:  # fmt: skip
+    try:
+        validate_schema_name(schema_name)
+        validate_domain(domain)
+    except ValidationError as exc:
+        raise ProvisioningError(" ".join(exc.messages)) from exc
+    try:
+        validate_email(admin_email)
+    except ValidationError as exc:
+        raise ProvisioningError(f"The admin email '{admin_email}' is not a valid address.") from exc
+    if plan not in PLANS:
+        raise ProvisioningError(
+            f"Unknown plan '{plan}'; choose one of: {', '.join(sorted(PLANS))}."
+        )
+    try:
+        validate_password(admin_password)
+    except ValidationError as exc:
+        raise ProvisioningError(
+            "The admin password is too weak: " + " ".join(exc.messages)
+        ) from exc
+    if Tenant.objects.filter(schema_name__iexact=schema_name).exists() or schema_exists(
+        schema_name
+    ):
+        raise ProvisioningError(f"A tenant with the schema name '{schema_name}' already exists.")
+    if Domain.objects.filter(domain__iexact=domain).exists():
+        raise ProvisioningError(f"The domain '{domain}' is already used by another tenant.")
+
+
+def provision_tenant(
+    *,
+    schema_name: str,
+    name: str,
+    domain: str,
+    admin_email: str,
+    admin_password: str,
+    plan: str = DEFAULT_PLAN,
+) -> ProvisionedTenant:
+    """Create a tenant, its schema (cloned from the template), domain and first admin.
+
+    Everything happens in one PostgreSQL transaction (DDL included), so a failure at
+    any step leaves no tenant row, domain, schema or user behind.
+    """
+    started = time.perf_counter()
+    schema_name = schema_name.strip()
+    domain = domain.strip().lower()
+    admin_email = admin_email.strip().lower()
+    use_public_schema()
+    _validate(
+        schema_name=schema_name,
+        domain=domain,
+        admin_email=admin_email,
+        admin_password=admin_password,
+        plan=plan,
+    )
+    ensure_template_schema()
+    with transaction.atomic():
+        tenant = Tenant(
+            schema_name=schema_name,
+            name=name.strip() or schema_name,
+            slug=schema_name.replace("_", "-"),
+            plan=plan,
+        )
+        tenant.save()
+        tenant_domain = Domain.objects.create(domain=domain, tenant=tenant, is_primary=True)
+        _clone_schema(template_schema_name(), schema_name)
+        _assert_schema_has_users_table(schema_name)
+        with schema_context(schema_name):
+            User.objects.create_user(
+                admin_email, admin_password, role=Role.OWNER, full_name="Administrator"
+            )
+    use_public_schema()
+    return ProvisionedTenant(
+        tenant=tenant,
+        domain=tenant_domain,
+        admin_email=admin_email,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def set_tenant_active(*, tenant: Tenant, active: bool) -> Tenant:
+    """Deactivate (requests get 403, data kept) or reactivate a tenant."""
+    if tenant.schema_name == "public":
+        raise ProvisioningError("The public schema cannot be deactivated.")
+    tenant.is_active = active
+    tenant.save(update_fields=["is_active", "updated_at"])
+    return tenant
+
+
+def delete_tenant(*, tenant: Tenant) -> None:
+    """Remove a tenant for good: its schema, rows, stored files and index files."""
+    if tenant.schema_name == "public":
+        raise ProvisioningError("The public schema cannot be deleted.")
+    use_public_schema()
+    schema = tenant.schema_name
+    with transaction.atomic():
+        tenant.delete(force_drop=True)
+    for root in (Path(settings.MEDIA_ROOT), Path(settings.INDEX_ROOT)):
+        shutil.rmtree(root / schema, ignore_errors=True)
+
+
+def ensure_public_tenant(*, domain: str) -> Tenant:
+    """The public schema's tenant row and domain, so the operator host routes to admin."""
+    use_public_schema()
+    tenant, _ = Tenant.objects.get_or_create(
+        schema_name="public", defaults={"name": "Platform", "slug": "public"}
+    )
+    Domain.objects.get_or_create(domain=domain, defaults={"tenant": tenant, "is_primary": True})
+    return tenant
+
+
+def run_migrate_schemas(*, verbosity: int = 1) -> None:
+    """Migrate public, every tenant and the template (what `make run` and CI call)."""
+    call_command("migrate_schemas", interactive=False, verbosity=verbosity)

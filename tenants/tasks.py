@@ -1,0 +1,44 @@
+"""Tenant-aware task helpers, and a tiny task that reports the schema it ran in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import ParamSpec, TypeVar
+
+from celery import shared_task
+
+from tenants.db import current_schema
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class MissingTenantError(RuntimeError):
+    """A tenant-scoped task was run without a tenant (sent from the public schema)."""
+
+
+def current_schema_name() -> str:
+    return current_schema()
+
+
+def require_tenant(func: Callable[P, R]) -> Callable[P, R]:
+    """Refuse to run a task body unless the worker switched to a tenant's schema."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        if current_schema_name() == "public":
+            raise MissingTenantError(
+                f"Task {func.__name__} needs a tenant: send it from a tenant's context "
+                "(e.g. inside `with tenant_context(tenant):`)."
+            )
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+@shared_task(name="tenants.report_schema")
+@require_tenant
+def report_schema() -> str:
+    """Return the schema the task ran in (used by health checks and isolation tests)."""
+    return current_schema_name()

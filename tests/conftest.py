@@ -1,0 +1,164 @@
+"""Shared fixtures: tenants (rolled back or committed), host-routed clients, a Celery worker."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+from django_tenants.utils import schema_context
+
+from tenants.db import use_public_schema
+from tenants.models import Tenant
+from tenants.services import delete_tenant, provision_tenant
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "Correct-horse-42"
+
+
+@dataclass
+class TenantHandle:
+    tenant: Tenant
+    domain: str
+    admin_email: str
+    password: str = PASSWORD
+
+    @property
+    def schema(self) -> str:
+        return self.tenant.schema_name
+
+    def client(self, **defaults: Any) -> Client:
+        """A test client whose requests are routed to this tenant by host name."""
+        return Client(HTTP_HOST=self.domain, **defaults)
+
+    def logged_in_client(self) -> Client:
+        client = self.client()
+        with schema_context(self.schema):
+            assert client.login(username=self.admin_email, password=self.password)
+        return client
+
+
+def _provision(schema: str) -> TenantHandle:
+    domain = f"{schema.replace('_', '-')}.localhost"
+    email = f"owner@{schema.replace('_', '-')}.test"
+    result = provision_tenant(
+        schema_name=schema, name=schema.title(), domain=domain,
+        admin_email=email, admin_password=PASSWORD,
+    )  # fmt: skip
+    return TenantHandle(tenant=result.tenant, domain=domain, admin_email=email)
+
+
+@pytest.fixture
+def make_tenant(db: None) -> Callable[[str], TenantHandle]:
+    """Provision tenants inside the test's transaction (rolled back afterwards, DDL too)."""
+
+    def make(schema: str) -> TenantHandle:
+        return _provision(schema)
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def _public_schema_after_test() -> Iterator[None]:
+    yield
+    use_public_schema()
+
+
+@pytest.fixture(scope="session")
+def committed_tenants(
+    django_db_setup: None, django_db_blocker: Any
+) -> Iterator[tuple[TenantHandle, TenantHandle]]:
+    """Two tenants committed for the whole session, for tests that need other processes."""
+    with django_db_blocker.unblock():
+        use_public_schema()
+        handles = (_provision("iso_alpha"), _provision("iso_beta"))
+    yield handles
+    with django_db_blocker.unblock():
+        use_public_schema()
+        for handle in handles:
+            tenant = Tenant.objects.filter(pk=handle.tenant.pk).first()
+            if tenant is not None:
+                delete_tenant(tenant=tenant)
+
+
+def worker_environment() -> dict[str, str]:
+    """Environment for a Celery worker subprocess that talks to this test run's stores."""
+    env = dict(os.environ)
+    env.update(
+        DI_TESTING="1",
+        DATABASE_NAME=str(connection.settings_dict["NAME"]),
+        REDIS_URL=str(settings.REDIS_URL),
+        QUEUE_PREFIX=str(settings.QUEUE_PREFIX),
+        MEDIA_ROOT=str(settings.MEDIA_ROOT),
+        INDEX_ROOT=str(settings.INDEX_ROOT),
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+class WorkerProcess:
+    """A real `celery worker` subprocess consuming this test run's queues."""
+
+    def __init__(self, log_path: Path, concurrency: int = 2) -> None:
+        self.log_path = log_path
+        self.concurrency = concurrency
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        queues = ",".join(f"{settings.QUEUE_PREFIX}{name}"
+                          for name in ("default", "ingest", "maintenance"))  # fmt: skip
+        command = [
+            sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "INFO",
+            "--concurrency", str(self.concurrency), "-Q", queues, "--without-gossip",
+            "--without-mingle", "-n", f"test-{os.getpid()}@%h",
+        ]  # fmt: skip
+        log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env=worker_environment(), stdout=log, stderr=subprocess.STDOUT
+        )
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RuntimeError(f"Celery worker exited early; see {self.log_path}")
+            if b" ready." in self.log_path.read_bytes():
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"Celery worker did not become ready; see {self.log_path}")
+
+    def stop(self, *, kill: bool = False) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        if kill:
+            self.process.kill()
+        else:
+            self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        # Prefork children may outlive a SIGKILLed parent; make sure none keep consuming.
+        subprocess.run(["pkill", "-9", "-f", f"test-{os.getpid()}@"], check=False)
+
+
+@pytest.fixture(scope="session")
+def celery_worker(
+    committed_tenants: tuple[TenantHandle, TenantHandle], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[WorkerProcess]:
+    worker = WorkerProcess(tmp_path_factory.mktemp("worker") / "worker.log")
+    worker.start()
+    yield worker
+    worker.stop()

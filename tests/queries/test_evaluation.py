@@ -1,0 +1,163 @@
+"""BEIR loading and retrieval metrics, checked against hand-computed values."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from queries.evaluation import (
+    BeirDatasetError,
+    average_precision_at_k,
+    evaluate_run,
+    load_beir,
+    ndcg_at_k,
+    recall_at_k,
+)
+
+CRANFIELD = Path("/work/shared/eval/cranfield")
+
+# Graded judgements: d1 highly relevant, d2 and d4 relevant, d3 judged not relevant.
+GRADES = {"d1": 2, "d2": 1, "d3": 0, "d4": 1}
+RANKING = ["d3", "d1", "d5", "d2"]
+LOG2_3 = math.log2(3)
+
+
+def test_ndcg_uses_linear_gains_and_all_judged_documents_for_the_ideal():
+    dcg = 2 / LOG2_3  # d1 at rank 2
+    ideal = 2 / 1 + 1 / LOG2_3 + 1 / 2  # gains 2, 1, 1 in the top 3
+    assert ndcg_at_k(RANKING, GRADES, 3) == pytest.approx(dcg / ideal)  # ≈ 0.4030
+    assert ndcg_at_k(RANKING, GRADES, 3) == pytest.approx(0.40303, abs=1e-5)
+
+
+def test_ndcg_of_an_ideal_ranking_is_one_and_of_nothing_is_zero():
+    assert ndcg_at_k(["d1", "d4", "d2"], GRADES, 3) == pytest.approx(1.0)
+    assert ndcg_at_k(["d1", "d2"], GRADES, 1) == pytest.approx(1.0)
+    assert ndcg_at_k([], GRADES, 10) == 0.0
+    assert ndcg_at_k(["d1"], {"d1": 0}, 10) == 0.0
+
+
+def test_recall():
+    assert recall_at_k(RANKING, GRADES, 1) == 0.0
+    assert recall_at_k(RANKING, GRADES, 3) == pytest.approx(1 / 3)
+    assert recall_at_k(RANKING, GRADES, 4) == pytest.approx(2 / 3)
+    assert recall_at_k(RANKING, {}, 4) == 0.0
+
+
+def test_average_precision_divides_by_all_relevant_documents():
+    # Relevant hits at ranks 2 and 4: precisions 1/2 and 2/4, over R = 3 relevant docs.
+    assert average_precision_at_k(RANKING, GRADES, 4) == pytest.approx((1 / 2 + 2 / 4) / 3)
+    # Cut at 2: only the rank-2 hit, still over R = 3 (not min(R, k) = 2, which would give 0.25).
+    assert average_precision_at_k(RANKING, GRADES, 2) == pytest.approx(0.5 / 3)
+    assert average_precision_at_k(["d1", "d2", "d4"], GRADES, 10) == pytest.approx(1.0)
+
+
+def test_repeated_documents_count_once():
+    # The repeat is dropped and d2 moves up into the top 2, as in a dict-shaped BEIR run.
+    assert recall_at_k(["d1", "d1", "d2"], GRADES, 2) == pytest.approx(2 / 3)
+    assert average_precision_at_k(["d1", "d1"], GRADES, 2) == pytest.approx(1 / 3)
+
+
+def test_k_must_be_positive():
+    with pytest.raises(ValueError, match="at least 1"):
+        ndcg_at_k(RANKING, GRADES, 0)
+
+
+def test_evaluate_run_averages_over_judged_queries():
+    qrels = {
+        "q1": GRADES,
+        "q2": {"d9": 1},  # judged, missing from the run: scores 0
+        "q3": {"d1": 0},  # no relevant document: not scored
+    }
+    run = {"q1": RANKING, "q4": ["d1"]}  # q4 has no judgements: ignored
+
+    metrics = evaluate_run(run, qrels, k_values=(3, 4))
+
+    assert set(metrics) == {"ndcg@3", "map@3", "recall@3", "ndcg@4", "map@4", "recall@4"}
+    assert metrics["ndcg@3"] == pytest.approx(0.40303 / 2, abs=1e-5)
+    assert metrics["recall@4"] == pytest.approx((2 / 3) / 2)
+    assert metrics["map@4"] == pytest.approx(((1 / 2 + 2 / 4) / 3) / 2)
+
+
+def test_evaluate_run_can_ignore_identical_ids_like_beir():
+    qrels = {"1": {"1": 1, "2": 1}}
+    run = {"1": ["1", "2"]}
+
+    assert evaluate_run(run, qrels, k_values=(1,))["recall@1"] == 0.5
+    assert evaluate_run(run, qrels, k_values=(1,), ignore_identical_ids=True)["recall@1"] == 0.5
+    assert evaluate_run(run, qrels, k_values=(2,), ignore_identical_ids=True)["recall@2"] == 0.5
+    assert evaluate_run(run, qrels, k_values=(2,))["recall@2"] == 1.0
+
+
+def test_evaluate_run_with_no_judgements_is_all_zero():
+    assert evaluate_run({"q": ["d"]}, {}, k_values=(10,)) == {
+        "ndcg@10": 0.0,
+        "map@10": 0.0,
+        "recall@10": 0.0,
+    }
+
+
+def _write_dataset(
+    root: Path, *, qrels: str = "query-id\tcorpus-id\tscore\nq1\td1\t1\nq1\td2\t0\n"
+):
+    (root / "qrels").mkdir(parents=True)
+    (root / "corpus.jsonl").write_text(
+        json.dumps({"_id": "d1", "title": "Wings", "text": "Lift."})
+        + "\n\n"
+        + json.dumps({"_id": 2, "text": "No title."})
+        + "\n",
+        encoding="utf-8",
+    )
+    (root / "queries.jsonl").write_text(
+        json.dumps({"_id": "q1", "text": "lift?"}) + "\n" + json.dumps({"_id": "q2", "text": "x"}),
+        encoding="utf-8",
+    )
+    (root / "qrels" / "test.tsv").write_text(qrels, encoding="utf-8")
+
+
+def test_load_beir(tmp_path: Path):
+    _write_dataset(tmp_path)
+
+    dataset = load_beir(tmp_path)
+
+    assert dataset.corpus == {"d1": ("Wings", "Lift."), "2": ("", "No title.")}
+    assert dataset.queries == {"q1": "lift?", "q2": "x"}
+    assert dataset.qrels == {"q1": {"d1": 1, "d2": 0}}
+
+
+def test_load_beir_names_the_missing_file(tmp_path: Path):
+    _write_dataset(tmp_path)
+
+    with pytest.raises(BeirDatasetError, match=r"dev\.tsv does not exist.*qrels/dev\.tsv"):
+        load_beir(tmp_path, split="dev")
+    (tmp_path / "corpus.jsonl").unlink()
+    with pytest.raises(BeirDatasetError, match=r"corpus\.jsonl does not exist"):
+        load_beir(tmp_path)
+
+
+def test_load_beir_reports_bad_lines(tmp_path: Path):
+    _write_dataset(tmp_path, qrels="query-id\tcorpus-id\tscore\nq1\td1\thigh\n")
+    with pytest.raises(BeirDatasetError, match=r"test\.tsv line 2 has score 'high'"):
+        load_beir(tmp_path)
+
+    (tmp_path / "queries.jsonl").write_text('{"_id": "q1", "text": \n', encoding="utf-8")
+    with pytest.raises(BeirDatasetError, match=r"queries\.jsonl line 1 is not valid JSON"):
+        load_beir(tmp_path)
+
+
+@pytest.mark.skipif(not CRANFIELD.is_dir(), reason="the shared Cranfield copy is not present")
+def test_cranfield_loads_completely():
+    dataset = load_beir(CRANFIELD)
+
+    assert len(dataset.corpus) == 1400
+    assert len(dataset.queries) == 225
+    assert sum(len(judgements) for judgements in dataset.qrels.values()) == 1837
+    assert set(dataset.qrels) <= set(dataset.queries)
+    # A perfect run scores 1 everywhere; an empty run scores 0.
+    perfect = {
+        qid: sorted(grades, key=lambda d: -grades[d]) for qid, grades in dataset.qrels.items()
+    }
+    assert evaluate_run(perfect, dataset.qrels, k_values=(100,))["ndcg@100"] == pytest.approx(1.0)
+    assert evaluate_run({}, dataset.qrels, k_values=(10,))["recall@10"] == 0.0

@@ -1,0 +1,229 @@
+"""The offline extractive answerer and its sentence tools."""
+
+from __future__ import annotations
+
+import pytest
+
+from queries.answerers import NO_ANSWER_TEXT, Answer, Answerer, Source, get_answerer
+from queries.answerers.extractive import ExtractiveAnswerer
+from queries.answerers.sentences import split_sentences, stem, terms
+
+
+def _source(chunk_id: int, text: str, *, document_id: int | None = None) -> Source:
+    return Source(
+        chunk_id=chunk_id,
+        document_id=document_id if document_id is not None else chunk_id * 10,
+        document_name=f"doc-{chunk_id}.pdf",
+        page=chunk_id,
+        section="",
+        text=text,
+    )
+
+
+REPORT = _source(
+    1,
+    "Acme Corp. was founded in 1999 by Dr. J. Smith in Oslo. "
+    "Total revenue in 2023 was $4.5 million, up 12% from 2022. "
+    "The company employs 48 people.",
+)
+MINUTES = _source(
+    2,
+    "The board met on 3 March. Revenue growth in 2023 came mostly from the Nordic market. "
+    "Coffee was served.",
+)
+UNRELATED = _source(3, "The cafeteria opens at 8 am. Parking is free for visitors.")
+
+
+SPLIT_CASES = [
+    (
+        "Dr. Smith paid $3.5 million, e.g. for the U.S. office. J. Doe agreed! Was it true?",
+        [
+            "Dr. Smith paid $3.5 million, e.g. for the U.S. office.",
+            "J. Doe agreed!",
+            "Was it true?",
+        ],
+    ),
+    ("See Fig. 3 and p. 12 for details. Next.", ["See Fig. 3 and p. 12 for details.", "Next."]),
+    (
+        "Apples, pears, etc. are fruit. Fine etc. The end.",
+        ["Apples, pears, etc. are fruit.", "Fine etc.", "The end."],
+    ),
+    ('He said "stop." Then left.', ['He said "stop."', "Then left."]),
+    (
+        "line one wraps\nonto two.\n\nHeading\n- bullet a\n- bullet b",
+        ["line one wraps onto two.", "Heading", "- bullet a", "- bullet b"],
+    ),
+    ("version 2.1.3 is out. ok", ["version 2.1.3 is out.", "ok"]),
+    ("", []),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), SPLIT_CASES)
+def test_split_sentences(text: str, expected: list[str]):
+    assert split_sentences(text) == expected
+
+
+def test_terms_drop_stopwords_and_share_stems():
+    assert terms("What were the invoices invoiced in 2023?") == ["invoic", "invoic", "2023"]
+    assert stem("running") == stem("run") == "run"
+    assert stem("companies") == "company"
+    assert terms("$4.5 million") == ["4.5", "million"]
+
+
+def test_answer_quotes_best_sentences_with_markers_in_source_order():
+    answer = ExtractiveAnswerer().answer(
+        "What was the total revenue in 2023?", [REPORT, MINUTES, UNRELATED]
+    )
+
+    assert answer.text == (
+        "Total revenue in 2023 was $4.5 million, up 12% from 2022 [1]. "
+        "Revenue growth in 2023 came mostly from the Nordic market [2]."
+    )
+    assert answer.backend == "extractive"
+    assert answer.degraded is False
+    assert answer.usage is None
+    assert [(c.marker, c.chunk_id, c.document_id, c.page) for c in answer.citations] == [
+        (1, 1, 10, 1),
+        (2, 2, 20, 2),
+    ]
+    assert answer.citations[0].quote == "Total revenue in 2023 was $4.5 million, up 12% from 2022."
+
+
+def test_markers_number_cited_sources_in_order_of_appearance():
+    # Only the third source is relevant, so it becomes [1].
+    answer = ExtractiveAnswerer().answer(
+        "When does the cafeteria open?", [REPORT, MINUTES, UNRELATED]
+    )
+
+    assert answer.text == "The cafeteria opens at 8 am [1]."
+    assert [(c.marker, c.chunk_id) for c in answer.citations] == [(1, 3)]
+
+
+def test_several_sentences_from_one_source_share_one_citation():
+    source = _source(
+        5,
+        "Leave requests go to your manager. Leave requests need two weeks notice. "
+        "The office has a gym.",
+    )
+
+    answer = ExtractiveAnswerer().answer("How do leave requests work?", [source])
+
+    assert answer.text == (
+        "Leave requests go to your manager [1]. Leave requests need two weeks notice [1]."
+    )
+    assert len(answer.citations) == 1
+    assert answer.citations[0].quote == (
+        "Leave requests go to your manager. … Leave requests need two weeks notice."
+    )
+
+
+def test_duplicate_sentences_from_overlapping_chunks_are_used_once():
+    text = "Total revenue in 2023 was $4.5 million."
+    answer = ExtractiveAnswerer().answer(
+        "total revenue 2023", [_source(1, text, document_id=1), _source(2, text, document_id=1)]
+    )
+
+    assert answer.text == "Total revenue in 2023 was $4.5 million [1]."
+    assert len(answer.citations) == 1
+
+
+def test_at_most_max_sentences():
+    text = (
+        "The revenue report is due in January. Finance files the revenue report with the board. "
+        "A late revenue report needs sign-off. The revenue report template lives on the wiki."
+    )
+
+    answer = ExtractiveAnswerer(max_sentences=2).answer("revenue report", [_source(1, text)])
+
+    assert answer.text.count("[1]") == 2
+
+
+@pytest.mark.parametrize(
+    ("question", "sources"),
+    [
+        ("Who is the CEO of Globex?", [UNRELATED]),
+        ("What was the total revenue?", []),
+        ("the and of?", [REPORT]),
+        ("What was the total revenue?", [_source(9, "   ")]),
+    ],
+)
+def test_nothing_relevant_says_so_plainly(question: str, sources: list[Source]):
+    answer = ExtractiveAnswerer().answer(question, sources)
+
+    assert answer.text == NO_ANSWER_TEXT
+    assert answer.citations == []
+
+
+def test_stream_yields_sentence_by_sentence_then_done():
+    answerer = ExtractiveAnswerer()
+    question = "What was the total revenue in 2023?"
+
+    events = list(answerer.stream(question, [REPORT, MINUTES]))
+
+    kinds = [kind for kind, _ in events]
+    assert kinds == ["delta", "delta", "done"]
+    final = events[-1][1]
+    assert isinstance(final, Answer)
+    assert "".join(str(payload) for kind, payload in events[:-1]) == final.text
+    assert final == answerer.answer(question, [REPORT, MINUTES])
+
+
+def test_stream_when_nothing_found():
+    events = list(ExtractiveAnswerer().stream("Who is the CEO?", [UNRELATED]))
+
+    assert events[0] == ("delta", NO_ANSWER_TEXT)
+    assert events[-1][0] == "done"
+
+
+def test_invisible_characters_do_not_reach_the_answer():
+    source = _source(1, "Total revenue in 2023\u200b was \u202e$4.5 million.")
+
+    answer = ExtractiveAnswerer().answer("total revenue 2023", [source])
+
+    assert answer.text == "Total revenue in 2023 was $4.5 million [1]."
+
+
+def test_long_sentences_are_shortened():
+    source = _source(1, "The revenue " + "figure " * 200 + "ends here.")
+
+    answer = ExtractiveAnswerer(max_sentence_chars=100, max_quote_chars=50).answer(
+        "revenue figure", [source]
+    )
+
+    assert len(answer.text) <= 105
+    assert answer.text.endswith("… [1]")
+    assert len(answer.citations[0].quote) <= 50
+
+
+def test_registry_and_protocol():
+    answerer = get_answerer("extractive", max_sentences=1)
+
+    assert isinstance(answerer, ExtractiveAnswerer)
+    assert isinstance(answerer, Answerer)
+    with pytest.raises(ValueError, match="choose one of: extractive, openai"):
+        get_answerer("gpt-magic")
+    with pytest.raises(ValueError, match="unknown option"):
+        get_answerer("extractive", colour="blue")
+
+
+def test_rejects_nonsense_options():
+    with pytest.raises(ValueError, match="at least 1"):
+        ExtractiveAnswerer(max_sentences=0)
+
+
+def test_long_questions_are_answered_by_sentences_matching_several_terms():
+    source = _source(
+        1,
+        "complete similarity obtains only when aircraft and model are identical . "
+        "wind tunnels are expensive .",
+    )
+    question = (
+        "what similarity laws must be obeyed when constructing aeroelastic models "
+        "of heated high speed aircraft ."
+    )
+
+    answer = ExtractiveAnswerer().answer(question, [source])
+
+    assert answer.text == (
+        "complete similarity obtains only when aircraft and model are identical [1]."
+    )
