@@ -61,3 +61,37 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email
+
+
+class ApiKeyScope(models.TextChoices):
+    READ = "read", "Read (search, ask, list)"
+    WRITE = "write", "Write (also upload and delete)"
+
+
+class ApiKey(models.Model):
+    """A tenant's key for machine clients; only a SHA-256 hash of the secret is stored.
+
+    The key string is `di_<prefix>_<secret>`: the prefix is shown in lists and used to find
+    the row, the secret is compared in constant time against `key_hash`.
+    """
+
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True)
+    key_hash = models.CharField(max_length=64)
+    scopes = models.JSONField(default=list)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    # The key acts as this person (request.user); it stops working with their account.
+    created_by = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_keys")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} (di_{self.prefix}_…)"
+
+    @property
+    def display_prefix(self) -> str:
+        return f"di_{self.prefix}"

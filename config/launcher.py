@@ -79,15 +79,39 @@ def main() -> int:
         _manage("ensure_demo", "--port", port)
         workers = os.environ.get("WEB_CONCURRENCY", "2")
         commands = {
-            "web": [str(BIN / "gunicorn"), "config.wsgi:application", "-c",
-                    str(BASE_DIR / "deploy" / "gunicorn.conf.py"),
-                    "--bind", f"0.0.0.0:{port}", "--workers", workers],
-            "worker": [str(BIN / "celery"), "-A", "config", "worker", "-l", "INFO",
-                       "--concurrency", os.environ.get("WORKER_CONCURRENCY", "2"),
-                       "-Q", "default,ingest,maintenance"],
-            "beat": [str(BIN / "celery"), "-A", "config", "beat", "-l", "INFO",
-                     "-s", str(var_dir / "celerybeat-schedule")],
-        }  # fmt: skip
+            "web": [
+                str(BIN / "gunicorn"),
+                "config.wsgi:application",
+                "-c",
+                str(BASE_DIR / "deploy" / "gunicorn.conf.py"),
+                "--bind",
+                f"0.0.0.0:{port}",
+                "--workers",
+                workers,
+            ],
+            "worker": [
+                str(BIN / "celery"),
+                "-A",
+                "config",
+                "worker",
+                "-l",
+                "INFO",
+                "--concurrency",
+                os.environ.get("WORKER_CONCURRENCY", "2"),
+                "-Q",
+                "ingest,default,ingest_bulk,maintenance",
+            ],
+            "beat": [
+                str(BIN / "celery"),
+                "-A",
+                "config",
+                "beat",
+                "-l",
+                "INFO",
+                "-s",
+                str(var_dir / "celerybeat-schedule"),
+            ],
+        }
         for name, command in commands.items():
             _log(f"starting {name}")
             children.append((name, subprocess.Popen(command, cwd=BASE_DIR)))  # noqa: S603

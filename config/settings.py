@@ -64,7 +64,12 @@ SHARED_APPS = [
     "django.contrib.messages",
     "django.contrib.admin",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
     "rest_framework",
+    "corsheaders",
+    "csp",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_prometheus",
     "analytics",
 ]
@@ -86,6 +91,8 @@ ROOT_URLCONF = "config.urls_tenant"
 # New tenants are cloned from this migrated, empty schema instead of running migrations.
 TENANT_BASE_SCHEMA = "tenant_template"
 TENANT_CREATION_FAKES_MIGRATIONS = True
+# Issue `SET search_path` once per schema switch instead of before every query.
+TENANT_LIMIT_SET_CALLS = True
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 AUTH_USER_MODEL = "accounts.User"
 
@@ -93,6 +100,8 @@ MIDDLEWARE = [
     "tenants.middleware.TenantRoutingMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -100,6 +109,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "accounts.middleware.RateLimitHeadersMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -197,21 +207,48 @@ LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 
 REST_FRAMEWORK = {
+    # Every API view gets these unless it says otherwise (see README "API").
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.TenantJWTAuthentication",
+        "accounts.authentication.ApiKeyAuthentication",
+        # The browsable API / dashboard fetches; DRF enforces CSRF for session users.
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.ratelimits.ApiRateThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "config.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "config.parsers.LimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
+# JSON and form fields (not files) above this are refused with 413. Files are capped by
+# the upload endpoint (DOCUMENT_MAX_BYTES); past FILE_UPLOAD_MAX_MEMORY_SIZE they stream to disk.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     "USER_ID_FIELD": "id",
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "UPDATE_LAST_LOGIN": False,
 }
+MEMBER_INVITE_DELIVERY = env.str(
+    "MEMBER_INVITE_DELIVERY", default="accounts.invitations.log_invitation"
+)
+
+# Rate limits (django-ratelimit counters in the default cache; see accounts/ratelimits.py).
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_LOGIN = env.str("RATELIMIT_LOGIN", default="10/m")  # per IP and per email
+RATELIMIT_API = env.str("RATELIMIT_API", default="600/m")  # per user, API key or anonymous IP
+# How many reverse proxies in front of us append to X-Forwarded-For (0: ignore the header).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # --- background work ------------------------------------------------------------------
 
@@ -236,7 +273,20 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # Test runs use their own queue names so a running `make run` worker never takes their tasks.
 QUEUE_PREFIX = env.str("QUEUE_PREFIX", default=f"test{os.getpid()}-" if TESTING else "")
 CELERY_TASK_DEFAULT_QUEUE = f"{QUEUE_PREFIX}default"
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_TASK_ROUTES = {
+    "documents.ingest_document": {"queue": f"{QUEUE_PREFIX}ingest"},
+    "documents.ingest_documents": {"queue": f"{QUEUE_PREFIX}ingest_bulk"},
+    "documents.sweep_stuck_documents": {"queue": f"{QUEUE_PREFIX}maintenance"},
+    "documents.compact_index": {"queue": f"{QUEUE_PREFIX}maintenance"},
+}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "sweep-stuck-documents": {"task": "documents.sweep_stuck_documents", "schedule": 60.0},
+}
+CELERY_BEAT_SCHEDULE["accounts-flush-expired-tokens"] = {
+    "task": "accounts.flush_expired_tokens",
+    "schedule": timedelta(hours=24),
+    "options": {"queue": f"{QUEUE_PREFIX}maintenance"},
+}
 CELERY_TASK_ALWAYS_EAGER = False
 
 # --- external providers ---------------------------------------------------------------
@@ -244,7 +294,55 @@ CELERY_TASK_ALWAYS_EAGER = False
 OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
 OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="") or None
 EMBEDDING_BACKEND = env.str("EMBEDDING_BACKEND", default="hashing")
+OPENAI_EMBEDDING_MODEL = env.str("OPENAI_EMBEDDING_MODEL", default="text-embedding-3-small")
+EMBED_BATCH_SIZE = env.int("EMBED_BATCH_SIZE", default=128)
 ANSWER_BACKEND = env.str("ANSWER_BACKEND", default="extractive")
+
+# --- documents and ingestion ---------------------------------------------------------
+
+DOCUMENT_MAX_BYTES = env.int("DOCUMENT_MAX_MB", default=50) * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024  # larger uploads spill to a temp file
+CHUNK_TARGET_TOKENS = env.int("CHUNK_TARGET_TOKENS", default=400)
+CHUNK_OVERLAP_RATIO = env.float("CHUNK_OVERLAP_RATIO", default=0.15)
+EXTRACT_CPU_SECONDS = env.int("EXTRACT_CPU_SECONDS", default=30)
+EXTRACT_MEMORY_MB = env.int("EXTRACT_MEMORY_MB", default=1024)
+EXTRACT_WALL_SECONDS = env.int("EXTRACT_WALL_SECONDS", default=60)
+# A document pending/processing for longer than this is re-queued by the sweep.
+INGEST_STUCK_MINUTES = env.int("INGEST_STUCK_MINUTES", default=15)
+INGEST_MAX_ATTEMPTS = env.int("INGEST_MAX_ATTEMPTS", default=3)
+# Vector index: exact (flat) up to this many vectors, approximate (IVF) past it.
+INDEX_APPROX_THRESHOLD = env.int("INDEX_APPROX_THRESHOLD", default=50_000)
+# Loaded tenant indexes kept in each process's memory (least recently used evicted).
+INDEX_MEMORY_BUDGET_MB = env.int("INDEX_MEMORY_BUDGET_MB", default=1024)
+# New chunks are folded into the index file at most this often per tenant.
+INDEX_COMPACT_DELAY_SECONDS = env.int("INDEX_COMPACT_DELAY_SECONDS", default=5)
+# Documents per bulk ingestion task (uploads of many files, `manage.py ingest`).
+INGEST_BATCH_SIZE = env.int("INGEST_BATCH_SIZE", default=32)
+# Past this many documents in flight, a tenant's new work goes to the bulk queue.
+INGEST_BULK_THRESHOLD = env.int("INGEST_BULK_THRESHOLD", default=20)
+
+# --- queries (search, ask, cache, log) -----------------------------------------------------
+
+# Ranked candidates taken from each of lexical and dense search before fusion, and the RRF
+# constant; both chosen on the Cranfield dev set (docs/search.md).
+QUERY_CANDIDATE_DEPTH = env.int("QUERY_CANDIDATE_DEPTH", default=100)
+QUERY_RRF_K = env.int("QUERY_RRF_K", default=60)
+# The dense list's vote in the fusion (lexical counts 1.0): the hashing embedder has no IDF,
+# so on Cranfield its full vote pulled hybrid below BM25 alone.
+QUERY_RRF_DENSE_WEIGHT = env.float("QUERY_RRF_DENSE_WEIGHT", default=0.5)
+QUERY_MAX_TOP_K = 100
+# Search and ask responses are cached this long (the key also carries the index version).
+QUERY_CACHE_TTL_SECONDS = env.int("QUERY_CACHE_TTL_SECONDS", default=300)
+# Chunks handed to the answerer as sources.
+ANSWER_SOURCES = env.int("ANSWER_SOURCES", default=5)
+OPENAI_CHAT_MODEL = env.str("OPENAI_CHAT_MODEL", default="gpt-4o-mini")
+ANSWER_TIMEOUT_SECONDS = env.float("ANSWER_TIMEOUT_SECONDS", default=30.0)
+ANSWER_MAX_RETRIES = env.int("ANSWER_MAX_RETRIES", default=2)
+# USD per million tokens, for the query log's cost estimate (defaults: gpt-4o-mini and
+# text-embedding-3-small list prices; set them to your provider's).
+PRICE_PROMPT_PER_MTOK = env.float("PRICE_PROMPT_PER_MTOK", default=0.15)
+PRICE_COMPLETION_PER_MTOK = env.float("PRICE_COMPLETION_PER_MTOK", default=0.60)
+PRICE_EMBEDDING_PER_MTOK = env.float("PRICE_EMBEDDING_PER_MTOK", default=0.02)
 
 # --- security -------------------------------------------------------------------------
 
@@ -253,6 +351,45 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # the dashboard's small JS reads it for fetch() calls
+# Our own static files only: no inline script or style, no third-party origins. Swagger UI
+# (/api/docs/) loads its init script as a file and embeds its icons as data: images.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Browser apps on these origins may call the API (tokens, not cookies: no credentials).
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", [])
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_HEADERS = ["accept", "authorization", "content-type", "x-api-key", "x-csrftoken"]
+CORS_EXPOSE_HEADERS = ["Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining"]
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "DI Platform API",
+    "DESCRIPTION": (
+        "Upload documents, search them and ask questions with cited answers. Authenticate "
+        "with a Bearer access token from /api/v1/auth/token/ or a workspace API key. Errors "
+        'look like {"error": {"code", "message", "fields"?}}.'
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "persistAuthorization": False},
+}
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -275,7 +412,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"pgserver": {"level": "WARNING"}},
+    "loggers": {"pgserver": {"level": "WARNING"}, "faiss.loader": {"level": "WARNING"}},
 }
 if SENTRY_DSN:
     import sentry_sdk

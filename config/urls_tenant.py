@@ -1,6 +1,7 @@
 """URLs on a tenant's host: the REST API under /api/v1/ and the dashboard."""
 
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config import health
 
@@ -8,5 +9,18 @@ urlpatterns = [
     path("health/live", health.live),
     path("health/ready", health.ready),
     path("api/v1/", include("config.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path(
+        "api/docs/",
+        # The split view serves Swagger UI's init script as a file, so CSP needs no inline JS.
+        SpectacularSwaggerSplitView.as_view(
+            url_name="api-schema", template_name="api/swagger_ui.html"
+        ),
+        name="api-docs",
+    ),
     path("", include("accounts.urls")),
 ]
+
+# JSON under /api/, Django's pages elsewhere.
+handler404 = "config.exceptions.not_found"
+handler500 = "config.exceptions.server_error"

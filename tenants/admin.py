@@ -17,8 +17,9 @@ from tenants.validators import validate_domain, validate_schema_name
 
 
 class TenantCreationForm(forms.ModelForm):
-    domain = forms.CharField(max_length=253, validators=[validate_domain],
-                             help_text="Host name, e.g. acme.example.com")  # fmt: skip
+    domain = forms.CharField(
+        max_length=253, validators=[validate_domain], help_text="Host name, e.g. acme.example.com"
+    )
     admin_email = forms.EmailField(help_text="The tenant's first administrator (owner).")
     admin_password = forms.CharField(
         required=False,
@@ -59,8 +60,9 @@ class TenantAdmin(admin.ModelAdmin):
         domains = [d.domain for d in obj.domains.all() if d.is_primary]
         return domains[0] if domains else "-"
 
-    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False,
-                 **kwargs: Any) -> type[forms.ModelForm]:  # fmt: skip
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> type[forms.ModelForm]:
         if obj is None:
             kwargs["form"] = TenantCreationForm
         return super().get_form(request, obj, change=change, **kwargs)
@@ -76,8 +78,9 @@ class TenantAdmin(admin.ModelAdmin):
     def get_inlines(self, request: HttpRequest, obj: Any) -> list[type[admin.TabularInline]]:  # type: ignore[override]
         return [DomainInline] if obj else []
 
-    def save_model(self, request: HttpRequest, obj: Tenant, form: forms.ModelForm,
-                   change: bool) -> None:  # fmt: skip
+    def save_model(
+        self, request: HttpRequest, obj: Tenant, form: forms.ModelForm, change: bool
+    ) -> None:
         if change:
             super().save_model(request, obj, form, change)
             return
@@ -102,8 +105,9 @@ class TenantAdmin(admin.ModelAdmin):
             f"{result.admin_email} / {password} (shown once; ask them to change it).",
         )
 
-    def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets: Any,
-                     change: bool) -> None:  # fmt: skip
+    def save_related(
+        self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool
+    ) -> None:
         if change:
             super().save_related(request, form, formsets, change)
 

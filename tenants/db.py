@@ -31,3 +31,11 @@ def use_public_schema() -> None:
 
 def use_tenant(tenant: TenantMixin) -> None:
     _conn().set_tenant(tenant)
+
+
+def current_tenant() -> TenantMixin | None:
+    """The tenant the connection is set to (None in the public schema)."""
+    tenant = getattr(connection, "tenant", None)
+    if tenant is None or getattr(tenant, "schema_name", "public") == "public":
+        return None
+    return cast(TenantMixin, tenant)

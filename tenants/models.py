@@ -14,6 +14,9 @@ class Tenant(TenantMixin):
     slug = models.SlugField(max_length=63, unique=True)
     plan = models.CharField(max_length=32, choices=PLAN_CHOICES, default=DEFAULT_PLAN)
     is_active = models.BooleanField(default=True)
+    embedding_backend = models.CharField(
+        max_length=32, blank=True, help_text="Blank: the platform default (EMBEDDING_BACKEND)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

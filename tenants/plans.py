@@ -19,12 +19,22 @@ PLANS: dict[str, Plan] = {
     plan.code: plan
     for plan in (
         Plan("free", "Free", max_documents=200, max_storage_bytes=500 * _MB, queries_per_minute=30),
-        Plan("pro", "Pro", max_documents=20_000, max_storage_bytes=20_000 * _MB,
-             queries_per_minute=300),
-        Plan("enterprise", "Enterprise", max_documents=1_000_000,
-             max_storage_bytes=2_000_000 * _MB, queries_per_minute=3_000),
+        Plan(
+            "pro",
+            "Pro",
+            max_documents=20_000,
+            max_storage_bytes=20_000 * _MB,
+            queries_per_minute=300,
+        ),
+        Plan(
+            "enterprise",
+            "Enterprise",
+            max_documents=1_000_000,
+            max_storage_bytes=2_000_000 * _MB,
+            queries_per_minute=3_000,
+        ),
     )
-}  # fmt: skip
+}
 PLAN_CHOICES = [(plan.code, plan.label) for plan in PLANS.values()]
 DEFAULT_PLAN = "pro"
 

@@ -143,8 +143,9 @@ def _assert_schema_has_users_table(schema_name: str) -> None:
         )
 
 
-def _validate(*, schema_name: str, domain: str, admin_email: str, admin_password: str,
-              plan: str) -> None:  # fmt: skip
+def _validate(
+    *, schema_name: str, domain: str, admin_email: str, admin_password: str, plan: str
+) -> None:
     try:
         validate_schema_name(schema_name)
         validate_domain(domain)

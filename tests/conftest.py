@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_django.fixtures
 from django.conf import settings
 from django.db import connection
 from django.test import Client
@@ -22,6 +23,19 @@ from tenants.models import Tenant
 from tenants.services import delete_tenant, provision_tenant
 
 ROOT = Path(__file__).resolve().parent.parent
+_COMMITTED_FIXTURES = frozenset({"committed_db", "committed_tenants", "celery_worker"})
+_databases_for_test = pytest_django.fixtures._get_databases_for_test
+
+
+def _databases_including_committed(test: pytest.Item) -> tuple[Any, bool]:
+    # pytest-django creates the test database only for tests that ask for `db`; tests that
+    # write in autocommit (for worker processes) need it too, or they would hit the real one.
+    if _COMMITTED_FIXTURES & set(getattr(test, "fixturenames", ())):
+        return ("default",), False
+    return _databases_for_test(test)
+
+
+pytest_django.fixtures._get_databases_for_test = _databases_including_committed
 PASSWORD = "Correct-horse-42"
 
 
@@ -51,9 +65,12 @@ def _provision(schema: str) -> TenantHandle:
     domain = f"{schema.replace('_', '-')}.localhost"
     email = f"owner@{schema.replace('_', '-')}.test"
     result = provision_tenant(
-        schema_name=schema, name=schema.title(), domain=domain,
-        admin_email=email, admin_password=PASSWORD,
-    )  # fmt: skip
+        schema_name=schema,
+        name=schema.title(),
+        domain=domain,
+        admin_email=email,
+        admin_password=PASSWORD,
+    )
     return TenantHandle(tenant=result.tenant, domain=domain, admin_email=email)
 
 
@@ -67,10 +84,30 @@ def make_tenant(db: None) -> Callable[[str], TenantHandle]:
     return make
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_file_roots(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Uploaded files and index files of this test run live in a temporary folder."""
+    root = tmp_path_factory.mktemp("data")
+    settings.MEDIA_ROOT = str(root / "media")
+    settings.INDEX_ROOT = str(root / "indexes")
+
+
 @pytest.fixture(autouse=True)
 def _public_schema_after_test() -> Iterator[None]:
     yield
     use_public_schema()
+
+
+@pytest.fixture
+def committed_db(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """Database access in autocommit, for tests whose other processes must see the writes.
+
+    Unlike `transactional_db`, nothing is flushed afterwards (a flush would also wipe the
+    session's committed tenants); such tests clean up what they create.
+    """
+    with django_db_blocker.unblock():
+        assert str(connection.settings_dict["NAME"]).startswith("test_"), "not the test database"
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -79,6 +116,7 @@ def committed_tenants(
 ) -> Iterator[tuple[TenantHandle, TenantHandle]]:
     """Two tenants committed for the whole session, for tests that need other processes."""
     with django_db_blocker.unblock():
+        assert str(connection.settings_dict["NAME"]).startswith("test_"), "not the test database"
         use_public_schema()
         handles = (_provision("iso_alpha"), _provision("iso_beta"))
     yield handles
@@ -114,13 +152,28 @@ class WorkerProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        queues = ",".join(f"{settings.QUEUE_PREFIX}{name}"
-                          for name in ("default", "ingest", "maintenance"))  # fmt: skip
+        queues = ",".join(
+            f"{settings.QUEUE_PREFIX}{name}"
+            for name in ("ingest", "default", "ingest_bulk", "maintenance")
+        )
         command = [
-            sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "INFO",
-            "--concurrency", str(self.concurrency), "-Q", queues, "--without-gossip",
-            "--without-mingle", "-n", f"test-{os.getpid()}@%h",
-        ]  # fmt: skip
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "-l",
+            "INFO",
+            "--concurrency",
+            str(self.concurrency),
+            "-Q",
+            queues,
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            f"test-{os.getpid()}@%h",
+        ]
         log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
         self.process = subprocess.Popen(
             command, cwd=ROOT, env=worker_environment(), stdout=log, stderr=subprocess.STDOUT

@@ -61,9 +61,12 @@ def test_bad_schema_names_are_refused_with_a_clear_error(schema, fragment):
     before = Tenant.objects.count()
     with pytest.raises(ProvisioningError, match=fragment):
         provision_tenant(
-            schema_name=schema, name="X", domain="x.localhost",
-            admin_email="a@x.test", admin_password="Correct-horse-42",
-        )  # fmt: skip
+            schema_name=schema,
+            name="X",
+            domain="x.localhost",
+            admin_email="a@x.test",
+            admin_password="Correct-horse-42",
+        )
     assert Tenant.objects.count() == before
     assert not Domain.objects.filter(domain="x.localhost").exists()
 
@@ -72,14 +75,20 @@ def test_duplicate_schema_and_domain_are_refused(make_tenant):
     make_tenant("dupe")
     with pytest.raises(ProvisioningError, match="already exists"):
         provision_tenant(
-            schema_name="dupe", name="X", domain="other.localhost",
-            admin_email="a@x.test", admin_password="Correct-horse-42",
-        )  # fmt: skip
+            schema_name="dupe",
+            name="X",
+            domain="other.localhost",
+            admin_email="a@x.test",
+            admin_password="Correct-horse-42",
+        )
     with pytest.raises(ProvisioningError, match="already used"):
         provision_tenant(
-            schema_name="other", name="X", domain="dupe.localhost",
-            admin_email="a@x.test", admin_password="Correct-horse-42",
-        )  # fmt: skip
+            schema_name="other",
+            name="X",
+            domain="dupe.localhost",
+            admin_email="a@x.test",
+            admin_password="Correct-horse-42",
+        )
 
 
 def test_failed_provisioning_leaves_nothing_behind(monkeypatch):
@@ -90,9 +99,12 @@ def test_failed_provisioning_leaves_nothing_behind(monkeypatch):
     monkeypatch.setattr(User.objects, "create_user", explode)
     with pytest.raises(RuntimeError, match="disk full"):
         provision_tenant(
-            schema_name="doomed", name="Doomed", domain="doomed.localhost",
-            admin_email="a@doomed.test", admin_password="Correct-horse-42",
-        )  # fmt: skip
+            schema_name="doomed",
+            name="Doomed",
+            domain="doomed.localhost",
+            admin_email="a@doomed.test",
+            admin_password="Correct-horse-42",
+        )
     assert not Tenant.objects.filter(schema_name="doomed").exists()
     assert not Domain.objects.filter(domain="doomed.localhost").exists()
     assert not schema_exists("doomed")
@@ -101,18 +113,29 @@ def test_failed_provisioning_leaves_nothing_behind(monkeypatch):
 def test_weak_admin_password_is_refused():
     with pytest.raises(ProvisioningError, match="too weak"):
         provision_tenant(
-            schema_name="weak", name="Weak", domain="weak.localhost",
-            admin_email="a@weak.test", admin_password="123",
-        )  # fmt: skip
+            schema_name="weak",
+            name="Weak",
+            domain="weak.localhost",
+            admin_email="a@weak.test",
+            admin_password="123",
+        )
     assert not schema_exists("weak")
 
 
 def test_create_tenant_command_provisions_a_working_tenant(capsys):
     call_command(
-        "create_tenant", "--schema", "cli_co", "--name", "CLI Co", "--domain",
-        "cli-co.localhost", "--admin-email", "boss@cli.test", "--admin-password",
+        "create_tenant",
+        "--schema",
+        "cli_co",
+        "--name",
+        "CLI Co",
+        "--domain",
+        "cli-co.localhost",
+        "--admin-email",
+        "boss@cli.test",
+        "--admin-password",
         "Correct-horse-42",
-    )  # fmt: skip
+    )
     out = capsys.readouterr().out
     assert "Tenant 'cli_co' is ready at cli-co.localhost" in out
     assert schema_exists("cli_co")
@@ -123,9 +146,18 @@ def test_create_tenant_command_provisions_a_working_tenant(capsys):
 def test_create_tenant_command_reports_bad_schema_as_command_error():
     with pytest.raises(CommandError, match="reserved"):
         call_command(
-            "create_tenant", "--schema", "public", "--name", "x", "--domain",
-            "x.localhost", "--admin-email", "a@x.test", "--admin-password", "Correct-horse-42",
-        )  # fmt: skip
+            "create_tenant",
+            "--schema",
+            "public",
+            "--name",
+            "x",
+            "--domain",
+            "x.localhost",
+            "--admin-email",
+            "a@x.test",
+            "--admin-password",
+            "Correct-horse-42",
+        )
 
 
 def test_deactivate_and_reactivate(make_tenant):

@@ -1,0 +1,50 @@
+"""Invitation links: a one-time password-set URL, handed to a pluggable delivery.
+
+The link is `/password/set/<uidb64>/<token>/` on the workspace's host, signed by Django's
+PasswordResetTokenGenerator: it stops working once a password is set (the token covers the
+password hash) and after PASSWORD_RESET_TIMEOUT. `MEMBER_INVITE_DELIVERY` names a callable
+`deliver(*, user, link, invited_by)`; the default only logs that an invitation was made,
+and the API returns the link to the admin, so no mail server is needed.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from django.utils.module_loading import import_string
+
+from accounts.models import User
+
+logger = logging.getLogger(__name__)
+
+
+class InvitationDelivery(Protocol):
+    def __call__(self, *, user: User, link: str, invited_by: User) -> None: ...
+
+
+def password_set_link(request: HttpRequest, user: User) -> str:
+    path = reverse(
+        "password-set",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        },
+    )
+    return request.build_absolute_uri(path)
+
+
+def log_invitation(*, user: User, link: str, invited_by: User) -> None:
+    """Default delivery: record the invitation (the link itself goes back to the admin only)."""
+    logger.info("%s invited %s (%s); password-set link issued.", invited_by, user, user.role)
+
+
+def deliver_invitation(*, user: User, link: str, invited_by: User) -> None:
+    deliver: InvitationDelivery = import_string(settings.MEMBER_INVITE_DELIVERY)
+    deliver(user=user, link=link, invited_by=invited_by)

@@ -1,0 +1,190 @@
+"""Rate limits (django-ratelimit counters on the Redis cache, per tenant via its key function).
+
+What is limited, and how to use it from another app:
+
+- Sign-in: `check_login_rate(request, email)` — by client IP and by email, `RATELIMIT_LOGIN`
+  (default 10/min). Used by the token endpoint and the dashboard login page.
+- Every API request: `ApiRateThrottle` (in REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"], so new
+  views get it for free) — per user, per API key, or per IP when anonymous, `RATELIMIT_API`.
+  It also sets `X-RateLimit-Limit` / `X-RateLimit-Remaining` on the response.
+- Ask / search: call `check_ask_rate(request)` at the top of the view (or decorate the
+  handler with `@ask_rate_limited`). The limit is the tenant plan's
+  `limits.queries_per_minute`, shared by everyone in the workspace.
+
+Over a limit, these raise `RateLimited` (a DRF `Throttled`): a 429 with `Retry-After` and the
+standard error body. When Redis is unreachable, API and ask limits fail open (the request goes
+through; a warning is logged at most every 30 s); the sign-in limit fails closed with a 503,
+because it is the guard against password guessing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from django.conf import settings
+from django.http import HttpRequest
+from django_ratelimit.core import get_usage
+from rest_framework.exceptions import APIException, Throttled
+from rest_framework.request import Request
+from rest_framework.throttling import BaseThrottle
+
+if TYPE_CHECKING:  # rest_framework.views imports this module through its settings
+    from rest_framework.views import APIView
+
+logger = logging.getLogger(__name__)
+HEADERS_ATTR = "rate_limit_headers"
+_WARN_EVERY = 30.0
+_last_warning = 0.0
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class RateLimited(Throttled):
+    def __init__(self, wait: float | None, what: str) -> None:
+        seconds = max(1, int(wait or 1))
+        super().__init__(
+            wait=seconds,
+            detail=f"Too many {what}; try again in {seconds} second{'s' if seconds != 1 else ''}.",
+        )
+
+
+class RateLimitUnavailable(APIException):
+    status_code = 503
+    default_code = "rate_limit_unavailable"
+    default_detail = "Sign-in is briefly unavailable; try again in a minute."
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The caller's address. X-Forwarded-For is trusted only behind TRUSTED_PROXY_COUNT proxies.
+
+    Each trusted proxy appends the address it received the request from, so the client is
+    the N-th entry from the right; anything left of it may be forged by the client.
+    """
+    remote = str(request.META.get("REMOTE_ADDR") or "unknown")
+    proxies = int(getattr(settings, "TRUSTED_PROXY_COUNT", 0))
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if proxies <= 0 or not forwarded:
+        return remote
+    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+    return hops[-proxies] if len(hops) >= proxies else remote
+
+
+def _django_request(request: HttpRequest | Request) -> HttpRequest:
+    return request._request if isinstance(request, Request) else request
+
+
+def _warn_cache_down(exc: Exception) -> None:
+    global _last_warning
+    now = time.monotonic()
+    if now - _last_warning >= _WARN_EVERY:
+        _last_warning = now
+        logger.warning("Rate limiting skipped: the cache is unreachable (%s).", exc)
+
+
+def _usage(request: HttpRequest, *, group: str, key: str, rate: str) -> dict[str, Any] | None:
+    """Count one hit; None when rate limiting is off. Raises if the cache is unreachable."""
+    usage = get_usage(request, group=group, key=lambda _g, _r: key, rate=rate, increment=True)
+    if usage is not None and usage["time_left"] < 0:
+        # django-ratelimit reports a failed cache write this way.
+        raise ConnectionError("the rate-limit counter could not be written")
+    return cast("dict[str, Any] | None", usage)
+
+
+def check_login_rate(request: HttpRequest | Request, email: str) -> None:
+    """Count a sign-in attempt by IP and by email; raise RateLimited or RateLimitUnavailable."""
+    django_request = _django_request(request)
+    rate = str(settings.RATELIMIT_LOGIN)
+    keys = {"login-ip": client_ip(django_request), "login-email": email.strip().lower()}
+    for group, key in keys.items():
+        if not key:
+            continue
+        try:
+            usage = _usage(django_request, group=group, key=key, rate=rate)
+        except Exception as exc:
+            _warn_cache_down(exc)
+            raise RateLimitUnavailable() from exc
+        if usage is not None and usage["should_limit"]:
+            raise RateLimited(usage["time_left"], "sign-in attempts")
+
+
+def check_ask_rate(request: HttpRequest | Request) -> None:
+    """Count one question against the tenant plan's queries-per-minute; raise RateLimited."""
+    django_request = _django_request(request)
+    tenant = getattr(django_request, "tenant", None)
+    if tenant is None:
+        return
+    rate = f"{tenant.limits.queries_per_minute}/m"
+    try:
+        usage = _usage(django_request, group="ask", key=tenant.schema_name, rate=rate)
+    except Exception as exc:
+        _warn_cache_down(exc)
+        return
+    if usage is not None:
+        _remember_headers(django_request, usage)
+        if usage["should_limit"]:
+            raise RateLimited(usage["time_left"], "questions for this workspace's plan")
+
+
+def ask_rate_limited(handler: F) -> F:
+    """Decorate an APIView handler method (`def post(self, request, ...)`) with check_ask_rate."""
+
+    @wraps(handler)
+    def wrapper(self: APIView, request: Request, *args: Any, **kwargs: Any) -> Any:
+        check_ask_rate(request)
+        return handler(self, request, *args, **kwargs)
+
+    return cast("F", wrapper)
+
+
+def _remember_headers(request: HttpRequest, usage: dict[str, Any]) -> None:
+    # The most restrictive counter wins; accounts.middleware copies these onto the response.
+    remaining = max(0, int(usage["limit"]) - int(usage["count"]))
+    current = getattr(request, HEADERS_ATTR, None)
+    if current is None or remaining < int(current["X-RateLimit-Remaining"]):
+        setattr(
+            request,
+            HEADERS_ATTR,
+            {"X-RateLimit-Limit": str(usage["limit"]), "X-RateLimit-Remaining": str(remaining)},
+        )
+
+
+def api_caller_key(request: Request) -> str:
+    api_key_id = getattr(request.auth, "pk", None) if hasattr(request.auth, "scopes") else None
+    if api_key_id is not None:
+        return f"key:{api_key_id}"
+    if request.user and request.user.is_authenticated:
+        return f"user:{request.user.pk}"
+    return f"ip:{client_ip(request._request)}"
+
+
+class ApiRateThrottle(BaseThrottle):
+    """The general per-caller API limit (RATELIMIT_API), counted in Redis."""
+
+    def __init__(self) -> None:
+        self._wait: float | None = None
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        try:
+            usage = _usage(
+                request._request,
+                group="api",
+                key=api_caller_key(request),
+                rate=str(settings.RATELIMIT_API),
+            )
+        except Exception as exc:
+            _warn_cache_down(exc)
+            return True
+        if usage is None:
+            return True
+        _remember_headers(request._request, usage)
+        if usage["should_limit"]:
+            self._wait = max(1, int(usage["time_left"]))
+            return False
+        return True
+
+    def wait(self) -> float | None:
+        return self._wait

@@ -1,0 +1,139 @@
+"""One error format for the whole API: `{"error": {"code", "message", "fields"?}}`.
+
+`api_exception_handler` is DRF's EXCEPTION_HANDLER; `not_found` / `server_error` are the
+tenant and public URLconfs' handler404 / handler500, answering JSON under /api/ and Django's
+usual pages elsewhere. Codes are stable identifiers for programs; messages are sentences
+for people; `fields` maps a field name to its list of problems (validation errors only).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from config.parsers import PayloadTooLarge
+
+logger = logging.getLogger(__name__)
+
+_REWORDED = {
+    # DRF's stock wording, replaced where it is not a sentence a person can act on.
+    "not_found": "That object does not exist in this workspace.",
+    "not_authenticated": (
+        "Sign in first: send an access token (Authorization: Bearer …) or an API key "
+        "(Authorization: Api-Key …)."
+    ),
+}
+
+
+def error_body(code: str, message: str, fields: Any = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        error["fields"] = fields
+    return {"error": error}
+
+
+def _first_message(detail: Any) -> str:
+    if isinstance(detail, dict):
+        for value in detail.values():
+            return _first_message(value)
+    if isinstance(detail, list) and detail:
+        return _first_message(detail[0])
+    return str(detail)
+
+
+def _code_of(exc: exceptions.APIException) -> str:
+    codes = exc.get_codes()
+    if isinstance(codes, str):
+        return codes
+    if isinstance(exc.detail, dict) and "code" in exc.detail:
+        return str(exc.detail["code"])  # simplejwt puts its code inside the detail dict
+    return exc.default_code if isinstance(exc.default_code, str) else "error"
+
+
+def _validation_error(exc: exceptions.ValidationError) -> dict[str, Any]:
+    detail = exc.detail
+    if isinstance(detail, dict):
+        non_field = detail.get("non_field_errors")
+        fields = {name: problems for name, problems in detail.items() if name != "non_field_errors"}
+        if non_field:
+            message = _first_message(non_field)
+        else:
+            names = ", ".join(sorted(fields))
+            message = f"Some fields are missing or invalid ({names}); see `fields`."
+        return error_body("invalid", message, fields)
+    return error_body("invalid", _first_message(detail))
+
+
+def _message_of(exc: exceptions.APIException, code: str) -> str:
+    if isinstance(exc, exceptions.Throttled):
+        seconds = int(getattr(exc, "wait", None) or 1)
+        if exc.detail and "throttled" not in str(exc.detail).lower():
+            return str(exc.detail)
+        return f"Too many requests; try again in {seconds} second{'s' if seconds != 1 else ''}."
+    detail = exc.detail
+    if isinstance(exc, exceptions.ParseError):
+        return f"The request body could not be read ({str(detail).rstrip('.')}); send valid JSON."
+    if isinstance(detail, dict) and "detail" in detail:
+        return str(detail["detail"])
+    message = _first_message(detail)
+    if code == "not_authenticated" or message in {"Not found.", ""}:
+        return _REWORDED.get(code, message)
+    return message
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge(
+            "The request body is larger than this endpoint accepts; send less data."
+        )
+    elif isinstance(exc, TooManyFieldsSent):
+        exc = exceptions.ValidationError("The request has too many fields.")
+    response = exception_handler(exc, context)
+    if response is None:
+        return None  # unexpected: Django logs it and handler500 answers
+    if response.status_code == 503 and "Retry-After" not in response:
+        response["Retry-After"] = "60"
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = _validation_error(exc)
+    elif isinstance(exc, exceptions.APIException):
+        code = _code_of(exc)
+        response.data = error_body(code, _message_of(exc, code))
+    else:
+        # Http404 / PermissionDenied from Django, converted by DRF.
+        status_code = response.status_code
+        code = "not_found" if status_code == 404 else "permission_denied"
+        message = _REWORDED["not_found"] if status_code == 404 else _first_message(response.data)
+        response.data = error_body(code, message)
+    return response
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse(
+            error_body("not_found", f"There is no API endpoint at {request.path}; see /api/docs/."),
+            status=404,
+        )
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse(
+            error_body(
+                "server_error",
+                "Something went wrong on our side; it has been logged. Try again shortly.",
+            ),
+            status=500,
+        )
+    return defaults.server_error(request)

@@ -1,0 +1,124 @@
+"""The default embedder: signed feature hashing of stemmed unigrams and bigrams.
+
+No model and no network: a vector depends only on the text and the dimension,
+and is byte-identical in every process (hashes come from blake2b, never from
+Python's per-process randomised ``hash()``).
+
+Pipeline per text: normalise -> words -> drop stopwords -> Porter stem ->
+features = unigrams + adjacent bigrams -> each feature hashed to 64 bits ->
+bucket = hash mod dimension, sign = top bit -> weight 1 + log(tf) ->
+L2-normalise. Word -> hash work is cached per embedder; everything after the
+word lookup runs vectorised over the whole batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Sequence
+from itertools import chain
+
+import numpy as np
+import numpy.typing as npt
+
+from .analyzer import STOPWORDS, raw_tokens, stem
+from .base import FloatMatrix, l2_normalise_rows
+
+# 64-bit mixing constants (splitmix64); fixed forever, or old vectors change meaning.
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_BIGRAM_SALT = np.uint64(0x9E3779B97F4A7C15)
+_NO_HASH = -1  # cache marker for stopwords
+_DOC_SHIFT = np.uint64(40)
+_FEATURE_MASK = np.uint64((1 << 40) - 1)
+_CACHE_LIMIT = 500_000  # words; bounds memory in long-lived workers
+
+
+def _word_hash(term: str) -> int:
+    digest = hashlib.blake2b(term.encode("utf-8"), digest_size=8, person=b"di-hash-v1").digest()
+    # Clear the top bit of the cached value so it fits an int64 array without overflow.
+    return int.from_bytes(digest, "little") & 0x7FFF_FFFF_FFFF_FFFF
+
+
+def _mix(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """splitmix64 finaliser: spreads bits so bucket and sign are independent."""
+    with np.errstate(over="ignore"):
+        z = values.copy()
+        z ^= z >> np.uint64(30)
+        z *= _MIX1
+        z ^= z >> np.uint64(27)
+        z *= _MIX2
+        z ^= z >> np.uint64(31)
+    return z
+
+
+class HashingEmbedder:
+    """Stateless, deterministic bag-of-features embedder (the platform default)."""
+
+    def __init__(self, dimension: int = 384, *, bigram_weight: float = 0.25) -> None:
+        if dimension < 8:
+            raise ValueError("dimension must be at least 8")
+        self.dimension = dimension
+        self.bigram_weight = bigram_weight
+        self.name = f"hashing-v1-{dimension}"
+        self.usage_tokens = 0  # nothing is billed
+        self._word_cache: dict[str, int] = {}
+        self._cache_lock = threading.Lock()
+
+    def _lookup(self, words: list[str]) -> npt.NDArray[np.int64]:
+        """Term hash per word (_NO_HASH for stopwords); the hot path is one C-level map."""
+        cache = self._word_cache
+        try:
+            return np.fromiter(map(cache.__getitem__, words), dtype=np.int64, count=len(words))
+        except KeyError:
+            pass
+        with self._cache_lock:
+            if len(cache) >= _CACHE_LIMIT:
+                cache.clear()
+            for word in set(words).difference(cache):
+                cache[word] = _NO_HASH if word in STOPWORDS else _word_hash(stem(word))
+            return np.fromiter(map(cache.__getitem__, words), dtype=np.int64, count=len(words))
+
+    def _accumulate(
+        self,
+        dense: npt.NDArray[np.float64],
+        docs: npt.NDArray[np.uint64],
+        features: npt.NDArray[np.uint64],
+        weight: float,
+    ) -> None:
+        """Add sublinear-tf, signed, hashed features into ``dense`` (flattened n*dim)."""
+        # One sortable key per (text, feature): text index above bit 40, 40 hash bits below.
+        # 40 bits keep collisions among a text's few hundred features below 1e-6.
+        keys = (docs << _DOC_SHIFT) | (_mix(features) & _FEATURE_MASK)
+        keys.sort()
+        starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+        counts = np.diff(np.append(starts, keys.size))
+        unique = keys[starts]
+        feature = unique & _FEATURE_MASK
+        signs = np.where((feature >> np.uint64(39)) & np.uint64(1), -1.0, 1.0)
+        buckets = (feature % np.uint64(self.dimension)).astype(np.int64)
+        rows = (unique >> _DOC_SHIFT).astype(np.int64)
+        values = signs * (1.0 + np.log(counts)) * weight
+        dense += np.bincount(rows * self.dimension + buckets, values, minlength=dense.size)
+
+    def embed_documents(self, texts: Sequence[str]) -> FloatMatrix:
+        n = len(texts)
+        dense = np.zeros(n * self.dimension, dtype=np.float64)
+        per_text = [raw_tokens(text) for text in texts]
+        lengths = np.fromiter(map(len, per_text), dtype=np.int64, count=n)
+        hashes = self._lookup(list(chain.from_iterable(per_text)))
+        docs = np.repeat(np.arange(n, dtype=np.uint64), lengths)
+        keep = hashes != _NO_HASH
+        terms, docs = hashes[keep].view(np.uint64), docs[keep]
+        if terms.size:
+            self._accumulate(dense, docs, terms, 1.0)
+            # Bigrams pair each kept term with the next kept term of the same text.
+            same = docs[1:] == docs[:-1]
+            with np.errstate(over="ignore"):
+                bigrams = (terms[:-1][same] * _BIGRAM_SALT) ^ terms[1:][same]
+            if bigrams.size and self.bigram_weight:
+                self._accumulate(dense, docs[1:][same], bigrams, self.bigram_weight)
+        return l2_normalise_rows(dense.reshape(n, self.dimension))
+
+    def embed_query(self, text: str) -> FloatMatrix:
+        return self.embed_documents([text])[0]

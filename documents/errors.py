@@ -1,0 +1,38 @@
+"""Errors the document services raise; each carries the HTTP status and a sentence."""
+
+from __future__ import annotations
+
+
+class DocumentError(Exception):
+    status = 400
+    code = "invalid"
+
+    def __init__(self, message: str, **extra: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extra = extra
+
+
+class EmptyFile(DocumentError):
+    status = 400
+    code = "empty_file"
+
+
+class FileTooLarge(DocumentError):
+    status = 413
+    code = "file_too_large"
+
+
+class UnsupportedType(DocumentError):
+    status = 415
+    code = "unsupported_type"
+
+
+class DuplicateDocument(DocumentError):
+    status = 409
+    code = "duplicate"
+
+
+class QuotaExceeded(DocumentError):
+    status = 403
+    code = "quota_exceeded"

@@ -1,0 +1,129 @@
+"""HTML extraction with lxml's HTML parser: visible text only, block elements become
+paragraphs, h1-h6 build the section path, table rows become " | "-joined lines.
+
+Parser hardening: no_network=True, huge_tree=False (libxml2's depth and size limits
+stay on). lxml's HTMLParser has no resolve_entities option because HTML mode never
+loads DTDs or external entities; only the predefined HTML character entities expand.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from pathlib import Path
+
+from lxml import etree
+
+from documents import filetypes
+from documents.extractors.base import ExtractionResult, TextBlock, normalize_text
+from documents.extractors.sections import SectionPath
+from documents.extractors.text import decode_text
+
+__all__ = ["HtmlExtractor"]
+
+DROPPED = ("script", "style", "noscript", "template", "head", "iframe", "object", "svg")
+HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
+BLOCKS = frozenset(
+    {
+        *("address", "article", "aside", "blockquote", "body", "caption", "dd", "details"),
+        *("dialog", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form"),
+        *("header", "hgroup", "hr", "html", "legend", "li", "main", "nav", "ol", "p", "pre"),
+        *("section", "summary", "table", "tbody", "tfoot", "thead", "tr", "ul", *HEADINGS),
+    }
+)
+
+_META_CHARSET = re.compile(
+    rb"""<meta[^>]{0,200}?charset\s*=\s*["']?([A-Za-z0-9_.:-]{1,40})""", re.I
+)
+_WHITESPACE = re.compile(r"\s+")
+
+
+class HtmlExtractor:
+    name = "html:lxml"
+    content_types = frozenset({filetypes.HTML})
+
+    def __init__(self, *, max_bytes: int = 50 * 1_048_576) -> None:
+        self.max_bytes = max_bytes
+
+    def extract(self, path: Path) -> ExtractionResult:
+        data = path.read_bytes()[: self.max_bytes]
+        parser = etree.HTMLParser(
+            no_network=True, huge_tree=False, remove_comments=True, remove_pis=True
+        )
+        root = etree.fromstring(_decode(data), parser)
+        if root is None:
+            return ExtractionResult(blocks=[], page_count=None, extractor=self.name)
+        etree.strip_elements(root, *DROPPED, with_tail=False)
+        return ExtractionResult(blocks=_walk(root), page_count=None, extractor=self.name)
+
+
+def _decode(data: bytes) -> str:
+    match = _META_CHARSET.search(data[:4096])
+    if match and not data.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode(match.group(1).decode("ascii"), "replace")
+        except LookupError:
+            pass
+    return decode_text(data)
+
+
+class _Collector:
+    """Accumulates inline text into paragraphs and paragraphs into per-section blocks."""
+
+    def __init__(self) -> None:
+        self.sections = SectionPath()
+        self.blocks: list[TextBlock] = []
+        self.paragraphs: list[str] = []
+        self.inline: list[str] = []
+        self.cells_in_row = 0
+
+    def end_paragraph(self) -> str:
+        text = "\n".join(line.strip() for line in "".join(self.inline).split("\n"))
+        self.inline.clear()
+        text = text.strip()
+        if text:
+            self.paragraphs.append(text)
+        return text
+
+    def end_block(self) -> None:
+        text = normalize_text("\n\n".join(self.paragraphs))
+        if text:
+            self.blocks.append(TextBlock(text=text, page=None, section=self.sections.path))
+        self.paragraphs.clear()
+
+    def heading(self, level: int) -> None:
+        title = " ".join("".join(self.inline).split())
+        self.inline.clear()
+        if title:
+            self.end_block()
+            self.sections.enter(level, title)
+            self.paragraphs.append(title)
+
+
+def _walk(root: etree._Element) -> list[TextBlock]:
+    out = _Collector()
+    for event, element in etree.iterwalk(root, events=("start", "end")):
+        tag = element.tag.lower() if isinstance(element.tag, str) else ""
+        if event == "start":
+            if tag in BLOCKS:
+                out.end_paragraph()
+            if tag == "tr":
+                out.cells_in_row = 0
+            elif tag in ("td", "th"):
+                if out.cells_in_row:
+                    out.inline.append(" | ")
+                out.cells_in_row += 1
+            elif tag == "br":
+                out.inline.append("\n")
+            if element.text:
+                out.inline.append(_WHITESPACE.sub(" ", element.text))
+            continue
+        if tag in HEADINGS:
+            out.heading(HEADINGS[tag])
+        elif tag in BLOCKS:
+            out.end_paragraph()
+        if element.tail:
+            out.inline.append(_WHITESPACE.sub(" ", element.tail))
+    out.end_paragraph()
+    out.end_block()
+    return out.blocks

@@ -1,0 +1,315 @@
+"""Upload type detection from magic bytes, and filename sanitising.
+
+``detect_content_type(head, filename)`` trusts neither the name nor the bytes alone:
+the bytes must be an allowed type and agree with the extension (a missing extension
+is accepted for the binary formats, whose magic is unambiguous). Pass at least the
+first ``SNIFF_BYTES`` of the file; OOXML containers (DOCX/PPTX/XLSX) are told apart
+by the member names in the zip's local headers within the head, or in the central
+directory when the head is the whole file. Pure Python, no Django.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import re
+import struct
+import unicodedata
+import zipfile
+import zlib
+from pathlib import Path
+
+__all__ = [
+    "ALLOWED_TYPES",
+    "CSV",
+    "DOCX",
+    "HTML",
+    "MARKDOWN",
+    "PDF",
+    "PPTX",
+    "SNIFF_BYTES",
+    "TEXT",
+    "XLSX",
+    "UnsupportedFileType",
+    "detect_content_type",
+    "detect_file_content_type",
+    "sanitize_filename",
+]
+
+PDF = "application/pdf"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+HTML = "text/html"
+MARKDOWN = "text/markdown"
+TEXT = "text/plain"
+CSV = "text/csv"
+
+ALLOWED_TYPES = frozenset({PDF, DOCX, PPTX, XLSX, HTML, MARKDOWN, TEXT, CSV})
+SNIFF_BYTES = 64 * 1024
+
+_ALLOWED_SENTENCE = "Upload PDF, DOCX, PPTX, XLSX, HTML, Markdown, CSV or plain text files."
+
+_EXTENSIONS: dict[str, str] = {
+    ".pdf": PDF,
+    ".docx": DOCX,
+    ".pptx": PPTX,
+    ".xlsx": XLSX,
+    ".html": HTML,
+    ".htm": HTML,
+    ".md": MARKDOWN,
+    ".markdown": MARKDOWN,
+    ".txt": TEXT,
+    ".text": TEXT,
+    ".log": TEXT,
+    ".csv": CSV,
+}
+
+_LABELS: dict[str, str] = {
+    PDF: "a PDF",
+    DOCX: "a Word document (DOCX)",
+    PPTX: "a PowerPoint presentation (PPTX)",
+    XLSX: "an Excel workbook (XLSX)",
+    HTML: "an HTML page",
+    MARKDOWN: "a Markdown file",
+    TEXT: "a plain text file",
+    CSV: "a CSV file",
+}
+
+# Magic prefixes of common binary formats we refuse, so the message can say what the file is.
+_KNOWN_BINARIES: list[tuple[bytes, str]] = [
+    (b"\x7fELF", "a Linux executable"),
+    (b"MZ", "a Windows executable"),
+    (b"\xfe\xed\xfa\xce", "a macOS executable"),
+    (b"\xfe\xed\xfa\xcf", "a macOS executable"),
+    (b"\xce\xfa\xed\xfe", "a macOS executable"),
+    (b"\xcf\xfa\xed\xfe", "a macOS executable"),
+    (b"\xca\xfe\xba\xbe", "a macOS executable or Java class file"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old-format Office file (DOC, XLS or PPT)"),
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"),
+    (b"II*\x00", "a TIFF image"),
+    (b"MM\x00*", "a TIFF image"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+    (b"Rar!\x1a\x07", "a RAR archive"),
+    (b"BZh", "a bzip2 archive"),
+    (b"\xfd7zXZ\x00", "an xz archive"),
+    (b"{\\rtf", "an RTF document"),
+    (b"\x00asm", "a WebAssembly module"),
+    (b"SQLite format 3\x00", "an SQLite database"),
+]
+
+# Printable magics that ordinary text may start with; only trusted when the rest is binary.
+_WEAK_MAGIC = frozenset({b"MZ", b"BZh"})
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+_LOCAL_HEADER = b"PK\x03\x04"
+_PART_NAME = re.compile(rb'PartName="/([^"]{1,200})"')
+_OOXML_PREFIXES: list[tuple[str, str]] = [("word/", DOCX), ("ppt/", PPTX), ("xl/", XLSX)]
+_BOMS: list[tuple[bytes, str]] = [
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+]
+# Control characters that never occur in real text (tab, newlines, form feed and ESC are fine).
+_BINARY_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f]")
+
+
+class UnsupportedFileType(Exception):
+    """The upload is not an allowed type; the message tells the user what to do (HTTP 415)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def detect_content_type(head: bytes, filename: str) -> str:
+    """Canonical MIME type of an upload from its first bytes and its name, or raise."""
+    return _decide(_sniff_binary(head), head, filename)
+
+
+def detect_file_content_type(path: Path, filename: str) -> str:
+    """Like ``detect_content_type`` but reads the zip central directory when the head
+    alone does not show which OOXML format a zip is."""
+    with path.open("rb") as stream:
+        head = stream.read(SNIFF_BYTES)
+        actual = _sniff_binary(head)
+        if head.startswith(_ZIP_MAGIC) and actual not in ALLOWED_TYPES:
+            stream.seek(0)
+            actual = _ooxml_type_from_directory(stream) or actual
+    return _decide(actual, head, filename)
+
+
+def _decide(actual: str | None, head: bytes, filename: str) -> str:
+    extension = Path(filename.replace("\\", "/")).suffix.lower()
+    claimed = _EXTENSIONS.get(extension)
+    if extension and claimed is None:
+        raise UnsupportedFileType(
+            f"Files ending in {extension} are not supported. {_ALLOWED_SENTENCE}"
+        )
+    if actual is None:
+        if not _looks_like_text(head):
+            expected = _LABELS[claimed] if claimed else "a text file"
+            raise UnsupportedFileType(
+                f"This file looks like {_describe_binary(head)}, not {expected}. "
+                f"{_ALLOWED_SENTENCE}"
+            )
+        if claimed in {PDF, DOCX, PPTX, XLSX}:
+            raise UnsupportedFileType(
+                f"This file is named {extension} but contains plain text, not "
+                f"{_LABELS[claimed]}. Check that the upload finished, or rename the file."
+            )
+        return claimed or TEXT
+    if actual not in ALLOWED_TYPES:
+        expected = _LABELS[claimed] if claimed else "an allowed document"
+        raise UnsupportedFileType(
+            f"This file looks like {actual}, not {expected}. {_ALLOWED_SENTENCE}"
+        )
+    if claimed is not None and claimed != actual:
+        raise UnsupportedFileType(
+            f"This file is named {extension} but contains {_LABELS[actual]}. "
+            "Rename it with the right extension and upload it again."
+        )
+    return actual
+
+
+def _sniff_binary(head: bytes) -> str | None:
+    """MIME type (allowed) or description (refused) of a binary head; None if not binary magic."""
+    if b"%PDF-" in head[:1024]:
+        return PDF
+    if head.startswith(_ZIP_MAGIC):
+        return _ooxml_type(head) or "a ZIP archive"
+    for magic, description in _KNOWN_BINARIES:
+        if head.startswith(magic) and not (magic in _WEAK_MAGIC and _looks_like_text(head)):
+            return description
+    return None
+
+
+def _ooxml_type(head: bytes) -> str | None:
+    names = _local_member_names(head)
+    if len(head) < SNIFF_BYTES:
+        # The head is the whole file: the central directory is authoritative.
+        try:
+            with zipfile.ZipFile(io.BytesIO(head)) as archive:
+                names = archive.namelist()
+        except (zipfile.BadZipFile, ValueError, EOFError):
+            pass
+    return _classify_members(names)
+
+
+def _ooxml_type_from_directory(stream: io.BufferedReader) -> str | None:
+    try:
+        with zipfile.ZipFile(stream) as archive:
+            return _classify_members(archive.namelist())
+    except (zipfile.BadZipFile, ValueError, EOFError, OSError):
+        return None
+
+
+def _classify_members(names: list[str]) -> str | None:
+    for prefix, kind in _OOXML_PREFIXES:
+        if any(name.startswith(prefix) for name in names):
+            return kind
+    return None
+
+
+def _local_member_names(head: bytes) -> list[str]:
+    """Member names from every local file header that fits in the head.
+
+    ``[Content_Types].xml`` is usually first; when it fits, its part names (e.g.
+    "/word/document.xml") are added too, so a short head still tells the formats apart.
+    """
+    names = []
+    position = head.find(_LOCAL_HEADER)
+    while position != -1 and position + 30 <= len(head):
+        method, _, _, _, compressed = struct.unpack_from("<HHHII", head, position + 8)
+        name_length, extra_length = struct.unpack_from("<HH", head, position + 26)
+        data_start = position + 30 + name_length + extra_length
+        name = head[position + 30 : position + 30 + name_length].decode("utf-8", "replace")
+        names.append(name)
+        if name == "[Content_Types].xml":
+            names += _content_type_parts(head[data_start : data_start + compressed], method)
+        position = head.find(_LOCAL_HEADER, position + 30 + name_length)
+    return names
+
+
+def _content_type_parts(data: bytes, method: int) -> list[str]:
+    try:
+        # Bounded output: the head is untrusted and could be a tiny deflate bomb.
+        xml = zlib.decompressobj(-15).decompress(data, SNIFF_BYTES) if method == 8 else data
+    except zlib.error:
+        return []
+    return [m.decode("utf-8", "replace") for m in _PART_NAME.findall(xml)]
+
+
+def _looks_like_text(head: bytes) -> bool:
+    if not head:
+        return True
+    text = _decode_head(head)
+    if text is None or "\x00" in text:
+        return False
+    controls = len(_BINARY_CONTROLS.findall(text))
+    return controls <= max(1, len(text) // 100)
+
+
+def _decode_head(head: bytes) -> str | None:
+    for bom, encoding in _BOMS:
+        if head.startswith(bom):
+            return head[len(bom) :].decode(encoding, "ignore")
+    if b"\x00" in head:
+        return None
+    try:
+        # A multi-byte character may be cut at the end of the head.
+        return head.decode("utf-8") if len(head) < 4 else head[:-3].decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes  # imported lazily: costs ~50 ms to import
+
+    best = from_bytes(head).best()
+    return None if best is None else str(best)
+
+
+def _describe_binary(head: bytes) -> str:
+    try:
+        import puremagic
+
+        name = puremagic.from_string(head, mime=False)
+    except Exception:  # puremagic only improves the wording; any failure is fine
+        return "a binary file"
+    return f"a binary file ({name.lstrip('.')})" if name else "a binary file"
+
+
+# Format characters include RTL overrides that disguise "exe.txt" as "txt.exe".
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+
+
+def _filename_char(ch: str) -> str:
+    category = unicodedata.category(ch)
+    if ch in "\t\n\r\v\f" or category in {"Zl", "Zp"}:
+        return " "
+    return "" if category in _UNSAFE_CATEGORIES else ch
+
+
+def sanitize_filename(name: str, max_length: int = 255) -> str:
+    """A display-safe base name: no directories, control or format characters, leading dots.
+
+    ``max_length`` counts characters; the extension (up to 16 characters) is kept when
+    the name is cut. Returns "document" when nothing usable is left.
+    """
+    name = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(_filename_char(ch) for ch in name)
+    name = " ".join(name.split())
+    name = name.lstrip(". ").rstrip(". ")
+    if not name:
+        return "document"
+    stem, dot, extension = name.rpartition(".")
+    if not dot or not stem or len(extension) > 16 or " " in extension:
+        stem, extension = name, ""
+    if len(name) > max_length:
+        suffix = f".{extension}" if extension else ""
+        keep = max(max_length - len(suffix), 1)
+        name = (stem[:keep].rstrip(". ") + suffix)[:max_length]
+    return name or "document"

@@ -1,0 +1,335 @@
+"""The tenant's vector index as the app sees it: dense search, compaction, rebuild.
+
+PostgreSQL holds every chunk's embedding; the FAISS snapshot under INDEX_ROOT/<schema>/
+is a cache with a version number (documents/vectorindex does the file work):
+
+* Ingestion writes chunks with `in_snapshot=False` — the *delta* — and bumps
+  `IndexState.change_seq`. Readers search the snapshot plus the delta (brute force), so
+  a document is searchable the moment it is `ready`.
+* Deleting chunks writes `IndexTombstone` rows; searches drop those ids (over-fetching
+  by their number so top-k holds) and compaction removes them from the snapshot.
+* `compact()` — one writer per tenant (a PostgreSQL advisory lock) — folds the delta
+  into a new snapshot version, written atomically, then marks the chunks and bumps the
+  version in one transaction. A crash before that commit leaves the old version in use.
+* Every process keeps loaded snapshots in an LRU bounded by INDEX_MEMORY_BUDGET_MB and
+  reloads when the version in the database changes (one indexed query per search).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import F
+
+from documents.embedder_choice import embedder_for_current_tenant
+from documents.embeddings import Embedder
+from documents.models import Chunk, IndexState, IndexTombstone
+from documents.vectorindex import (
+    Hit,
+    IndexSnapshot,
+    SnapshotCache,
+    SnapshotError,
+    build_index,
+    exact_search,
+    load_snapshot,
+    merge_results,
+    prune_snapshots,
+    save_snapshot,
+)
+from tenants.db import current_schema
+
+logger = logging.getLogger(__name__)
+
+_LOCK_NAMESPACE = 0x7E4A_0003
+_READ_BATCH = 5_000
+_snapshots: SnapshotCache | None = None
+_delta_lock = threading.Lock()
+_deltas: dict[str, _Delta] = {}
+
+
+class IndexMismatchError(Exception):
+    """The tenant's stored vectors come from another embedder; it must be reindexed."""
+
+
+@dataclass(frozen=True)
+class _Delta:
+    generation: str
+    change_seq: int
+    embedder: str
+    ids: np.ndarray
+    vectors: np.ndarray
+    tombstones: frozenset[int]
+
+
+@dataclass(frozen=True)
+class CompactionResult:
+    outcome: str  # compacted | rebuilt | busy | unchanged
+    version: int
+    vectors: int
+    added: int = 0
+    removed: int = 0
+
+
+def index_directory(schema: str | None = None) -> Path:
+    # The schema name was validated when the tenant was provisioned; never user input here.
+    return Path(settings.INDEX_ROOT) / (schema or current_schema())
+
+
+def snapshot_cache() -> SnapshotCache:
+    global _snapshots
+    if _snapshots is None:
+        _snapshots = SnapshotCache(int(settings.INDEX_MEMORY_BUDGET_MB) * 1024 * 1024)
+    return _snapshots
+
+
+def state() -> IndexState:
+    """The current tenant's index state row (created on first use)."""
+    row, _ = IndexState.objects.get_or_create(singleton=True)
+    return row
+
+
+# --- writes from ingestion ------------------------------------------------------------
+
+
+def chunks_changed(*, removed_ids: Sequence[int] = ()) -> None:
+    """Record added/removed chunks; call inside the writing transaction."""
+    if removed_ids:
+        IndexTombstone.objects.bulk_create(IndexTombstone(chunk_id=i) for i in removed_ids)
+    updated = IndexState.objects.filter(singleton=True).update(change_seq=F("change_seq") + 1)
+    if not updated:
+        IndexState.objects.get_or_create(singleton=True, defaults={"change_seq": 1})
+    transaction.on_commit(schedule_compaction)
+
+
+def schedule_compaction() -> None:
+    """Queue one compaction per tenant per INDEX_COMPACT_DELAY_SECONDS window."""
+    from documents.tasks import compact_index
+
+    delay = max(1, int(settings.INDEX_COMPACT_DELAY_SECONDS))
+    try:
+        first = cache.add("index:compaction-scheduled", 1, timeout=delay)
+    except Exception:  # Redis trouble: compact anyway rather than never
+        logger.warning("could not debounce index compaction; scheduling it anyway")
+        first = True
+    if first:
+        compact_index.apply_async(countdown=delay)
+
+
+# --- reads ----------------------------------------------------------------------------------
+
+
+def _check_embedder(row: IndexState, embedder: Embedder) -> None:
+    if row.embedder and (row.embedder != embedder.name or row.dimension != embedder.dimension):
+        raise IndexMismatchError(
+            f"This workspace's index was built with '{row.embedder}' but the configured "
+            f"embedder is '{embedder.name}'. An operator must run "
+            f"`python manage.py reindex --tenant {current_schema()}`."
+        )
+
+
+def _cache_key(row: IndexState) -> str:
+    return f"{current_schema()}:{row.generation}"
+
+
+def _load_delta(row: IndexState, embedder: Embedder) -> _Delta:
+    key = _cache_key(row)
+    with _delta_lock:
+        cached = _deltas.get(key)
+    if cached and cached.change_seq == row.change_seq and cached.embedder == embedder.name:
+        return cached
+    ids: list[int] = []
+    blobs: list[bytes] = []
+    rows = Chunk.objects.filter(in_snapshot=False, document__embedder=embedder.name)
+    for chunk_id, blob in rows.values_list("id", "embedding").iterator(chunk_size=_READ_BATCH):
+        if blob is not None:
+            ids.append(chunk_id)
+            blobs.append(bytes(blob))
+    vectors = (
+        np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(blobs), embedder.dimension)
+        if blobs
+        else np.zeros((0, embedder.dimension), dtype=np.float32)
+    )
+    tombstones = frozenset(IndexTombstone.objects.values_list("chunk_id", flat=True))
+    delta = _Delta(
+        str(row.generation),
+        row.change_seq,
+        embedder.name,
+        np.asarray(ids, dtype=np.int64),
+        vectors,
+        tombstones,
+    )
+    with _delta_lock:
+        _deltas[key] = delta
+    return delta
+
+
+def _load_snapshot(row: IndexState) -> IndexSnapshot | None:
+    if row.version == 0 or not row.embedder:
+        return None
+    schema = current_schema()
+    return snapshot_cache().get_or_load(
+        _cache_key(row),
+        row.version,
+        lambda: load_snapshot(
+            index_directory(schema),
+            row.version,
+            expected_embedder=row.embedder,
+            expected_dimension=row.dimension,
+            schema_name=schema,
+        ),
+    )
+
+
+def search_dense(
+    query_vector: np.ndarray,
+    k: int,
+    *,
+    document_ids: Sequence[int] | None = None,
+    embedder: Embedder | None = None,
+) -> list[Hit]:
+    """Top-k (chunk id, cosine) over the tenant's snapshot and delta, best first."""
+    embedder = embedder or embedder_for_current_tenant()
+    row = state()
+    _check_embedder(row, embedder)
+    delta = _load_delta(row, embedder)
+    allowed: set[int] | None = None
+    if document_ids is not None:
+        allowed = set(
+            Chunk.objects.filter(document_id__in=list(document_ids)).values_list("id", flat=True)
+        )
+        if not allowed:
+            return []
+    fetch = k + len(delta.tombstones)
+    hits: list[Hit] = exact_search(delta.ids, delta.vectors, query_vector, fetch, allowed)
+    snapshot = _load_snapshot(row)
+    if snapshot is not None:
+        hits = merge_results(hits, snapshot.search(query_vector, fetch, allowed_ids=allowed), fetch)
+    return [hit for hit in hits if hit[0] not in delta.tombstones][:k]
+
+
+# --- compaction and rebuild ---------------------------------------------------------------
+
+
+class _TenantIndexLock:
+    """PostgreSQL session advisory lock: one index writer per tenant at a time."""
+
+    def __init__(self, schema: str, *, wait: bool) -> None:
+        self.schema, self.wait, self.acquired = schema, wait, False
+
+    def __enter__(self) -> bool:
+        function = "pg_advisory_lock" if self.wait else "pg_try_advisory_lock"
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {function}(%s, hashtext(%s))", [_LOCK_NAMESPACE, self.schema])
+            row = cursor.fetchone()
+        self.acquired = True if self.wait else bool(row and row[0])
+        return self.acquired
+
+    def __exit__(self, *exc: object) -> None:
+        if self.acquired:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_unlock(%s, hashtext(%s))", [_LOCK_NAMESPACE, self.schema]
+                )
+
+
+def _read_vectors(
+    queryset: object, dimension: int, progress: Callable[[int], None] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    ids: list[int] = []
+    blobs: list[bytes] = []
+    rows = queryset.values_list("id", "embedding")  # type: ignore[attr-defined]
+    for chunk_id, blob in rows.iterator(chunk_size=_READ_BATCH):
+        if blob is None:
+            continue
+        ids.append(chunk_id)
+        blobs.append(bytes(blob))
+        if progress and len(ids) % _READ_BATCH == 0:
+            progress(len(ids))
+    if progress:
+        progress(len(ids))
+    vectors = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(blobs), dimension)
+    return np.asarray(ids, dtype=np.int64), vectors
+
+
+def compact(
+    *, rebuild: bool = False, progress: Callable[[int], None] | None = None
+) -> CompactionResult:
+    """Fold the delta (and tombstones) into a new snapshot version, or rebuild it all."""
+    schema = current_schema()
+    embedder = embedder_for_current_tenant()
+    with _TenantIndexLock(schema, wait=rebuild) as acquired:
+        if not acquired:
+            return CompactionResult("busy", state().version, 0)
+        row = state()
+        if row.embedder and row.embedder != embedder.name:
+            rebuild = True
+        tombstone_ids = list(IndexTombstone.objects.values_list("id", "chunk_id"))
+        snapshot: IndexSnapshot | None = None
+        if not rebuild and row.version > 0:
+            try:
+                snapshot = load_snapshot(
+                    index_directory(),
+                    row.version,
+                    expected_embedder=embedder.name,
+                    expected_dimension=embedder.dimension,
+                    schema_name=schema,
+                )
+            except SnapshotError:
+                logger.warning("index v%s of %s unreadable; rebuilding", row.version, schema)
+        mine = Chunk.objects.filter(document__embedder=embedder.name)
+        if snapshot is None:
+            ids, vectors = _read_vectors(mine, embedder.dimension, progress)
+            index = build_index(
+                ids, vectors, approximate_threshold=int(settings.INDEX_APPROX_THRESHOLD)
+            )
+            snapshot = IndexSnapshot(
+                index,
+                version=row.version + 1,
+                embedder_name=embedder.name,
+                dimension=embedder.dimension,
+            )
+            added, removed, outcome = len(ids), 0, "rebuilt"
+            mark: object = mine
+        else:
+            ids, vectors = _read_vectors(mine.filter(in_snapshot=False), embedder.dimension)
+            if not len(ids) and not tombstone_ids:
+                return CompactionResult("unchanged", row.version, snapshot.count)
+            removed = snapshot.remove(np.asarray([c for _, c in tombstone_ids], dtype=np.int64))
+            snapshot.remove(ids)  # re-embedded chunks replace their old vectors
+            snapshot.add(ids, vectors)
+            threshold = int(settings.INDEX_APPROX_THRESHOLD)
+            if snapshot.kind == "flat" and snapshot.count > threshold:
+                return compact(rebuild=True, progress=progress)
+            snapshot.version = row.version + 1
+            added, outcome = len(ids), "compacted"
+            mark = Chunk.objects.filter(id__in=ids.tolist())
+        save_snapshot(snapshot, index_directory())
+        with transaction.atomic():
+            mark.update(in_snapshot=True)  # type: ignore[attr-defined]
+            IndexTombstone.objects.filter(id__in=[t for t, _ in tombstone_ids]).delete()
+            IndexState.objects.filter(pk=row.pk).update(
+                version=snapshot.version,
+                embedder=embedder.name,
+                dimension=embedder.dimension,
+                snapshot_count=snapshot.count,
+                change_seq=F("change_seq") + 1,
+            )
+        prune_snapshots(index_directory(), keep_versions={snapshot.version, row.version})
+        return CompactionResult(outcome, snapshot.version, snapshot.count, added, removed)
+
+
+def reset_for_reindex() -> None:
+    """Forget the snapshot so the next compaction rebuilds with the configured embedder."""
+    with transaction.atomic():
+        IndexState.objects.filter(singleton=True).update(
+            embedder="", dimension=0, change_seq=F("change_seq") + 1
+        )
+        Chunk.objects.update(in_snapshot=False)

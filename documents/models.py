@@ -1,0 +1,131 @@
+"""Documents, their chunks (with embeddings: PostgreSQL is the source of truth), index state."""
+
+from __future__ import annotations
+
+import uuid
+from typing import ClassVar
+
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.db import models
+from django.db.models.functions import Coalesce
+
+
+class DocumentStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    PROCESSING = "processing", "Processing"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class Document(models.Model):
+    filename = models.CharField(
+        max_length=255, help_text="Original name, sanitised; metadata only."
+    )
+    content_type = models.CharField(max_length=120)
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64, db_index=True)
+    # Server-generated path relative to the tenant's storage folder (MEDIA_ROOT/<schema>/).
+    file = models.FileField(upload_to="documents/%Y/%m/", max_length=255)
+    status = models.CharField(
+        max_length=16, choices=DocumentStatus.choices, default=DocumentStatus.PENDING
+    )
+    error = models.TextField(blank=True, help_text="Why processing failed, as a sentence.")
+    progress = models.PositiveSmallIntegerField(default=0)
+    page_count = models.PositiveIntegerField(null=True, blank=True)
+    chunk_count = models.PositiveIntegerField(default=0)
+    timings = models.JSONField(default=dict, blank=True, help_text="Milliseconds per stage.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    extractor = models.CharField(max_length=60, blank=True)
+    embedder = models.CharField(max_length=120, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="documents",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    processing_started_at = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["status", "updated_at"], name="document_status_idx"),
+            models.Index(fields=["created_at"], name="document_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.status})"
+
+
+class Chunk(models.Model):
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="chunks")
+    ordinal = models.PositiveIntegerField()
+    text = models.TextField()
+    page = models.PositiveIntegerField(null=True, blank=True)
+    section = models.CharField(max_length=500, blank=True)
+    char_start = models.PositiveIntegerField(default=0)
+    char_end = models.PositiveIntegerField(default=0)
+    token_count = models.PositiveIntegerField(default=0)
+    # float32 little-endian bytes; the FAISS index is a cache rebuilt from these.
+    embedding = models.BinaryField(null=True, blank=True)
+    # False until a compaction folds this chunk into the tenant's FAISS snapshot.
+    in_snapshot = models.BooleanField(default=False)
+    search_vector = models.GeneratedField(
+        expression=SearchVector(Coalesce("section", models.Value("")), weight="A", config="english")
+        + SearchVector("text", weight="B", config="english"),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["document_id", "ordinal"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["document", "ordinal"], name="chunk_document_ordinal"),
+        ]
+        indexes: ClassVar[list[models.Index]] = [
+            GinIndex(fields=["search_vector"], name="chunk_search_gin"),
+            models.Index(
+                fields=["id"], name="chunk_delta_idx", condition=models.Q(in_snapshot=False)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"chunk {self.ordinal} of document {self.document_id}"
+
+
+class IndexState(models.Model):
+    """The tenant's vector index: one row per tenant schema (a singleton)."""
+
+    singleton = models.BooleanField(default=True, unique=True, editable=False)
+    # Distinguishes this row from one of a deleted tenant that had the same schema name, so
+    # per-process caches keyed by schema never serve a previous tenant's vectors.
+    generation = models.UUIDField(default=uuid.uuid4, editable=False)
+    version = models.PositiveIntegerField(default=0, help_text="Snapshot file version on disk.")
+    embedder = models.CharField(max_length=120, blank=True)
+    dimension = models.PositiveIntegerField(default=0)
+    snapshot_count = models.PositiveIntegerField(default=0)
+    # Bumped whenever chunks are added or removed, so readers refresh their delta cheaply.
+    change_seq = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"index v{self.version} ({self.embedder}, {self.snapshot_count} vectors)"
+
+
+class IndexTombstone(models.Model):
+    """A chunk id removed from PostgreSQL that the FAISS snapshot may still hold.
+
+    Searches filter these out; the next compaction removes them from the snapshot and
+    deletes the tombstones it handled.
+    """
+
+    chunk_id = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"removed chunk {self.chunk_id}"

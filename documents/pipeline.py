@@ -1,0 +1,295 @@
+"""The ingestion pipeline: extract → chunk → embed → store (+ index), each stage timed.
+
+`process_documents(ids)` handles a batch (one id for an API upload, dozens for bulk
+ingestion): every document is extracted and chunked on its own, the batch's chunks are
+embedded together, and everything is stored in one transaction. It is idempotent: a
+document's chunks are replaced wholesale, so running it twice yields the same chunks,
+never duplicates. A permanent problem with a file ends that document `failed` with a
+sentence; transient trouble (database, Redis, embedding provider, the sandbox itself)
+propagates so the task retries.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from documents import index
+from documents.chunking import ChunkDraft, chunk_blocks
+from documents.embedder_choice import embedder_for_current_tenant
+from documents.embeddings import Embedder, EmbeddingError, TransientEmbeddingError
+from documents.extractors.base import ExtractionError, ExtractionResult
+from documents.metrics import DOCUMENT_PROCESSING_SECONDS, DOCUMENTS_PROCESSED
+from documents.models import Chunk, Document, DocumentStatus
+from documents.sandbox import extract_in_sandbox
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class IngestResult:
+    document_id: int
+    outcome: str  # ready | failed | skipped | missing
+    chunk_count: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+    error: str = ""
+
+
+class PermanentIngestError(Exception):
+    """The document cannot be processed; the message is shown to the user."""
+
+
+@dataclass
+class _Prepared:
+    document: Document
+    result: ExtractionResult
+    drafts: list[ChunkDraft]
+    timings: dict[str, float]
+    vectors: np.ndarray | None = None
+
+
+@contextmanager
+def _stage(name: str, timings: dict[str, float]) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        elapsed = time.perf_counter() - started
+        timings[f"{name}_ms"] = round(elapsed * 1000, 2)
+        DOCUMENT_PROCESSING_SECONDS.labels(stage=name).observe(elapsed)
+
+
+def _set_progress(document_id: int, progress: int) -> None:
+    # Touching updated_at also tells the stuck-document sweep that work is alive.
+    Document.objects.filter(pk=document_id).update(progress=progress, updated_at=timezone.now())
+
+
+def _claim(document_ids: Sequence[int]) -> tuple[list[Document], list[IngestResult]]:
+    """Mark the batch's pending documents `processing` (one statement); report the others."""
+    table = Document._meta.db_table
+    with connection.cursor() as cursor:
+        # Plain SQL: Django's bulk_update builds CASE expressions that cost ~5 ms per row.
+        cursor.execute(
+            f"UPDATE {table} SET status = %s, attempts = attempts + 1, progress = 5, "  # noqa: S608
+            "error = '', processing_started_at = now(), updated_at = now() "
+            "WHERE id = ANY(%s) AND status IN (%s, %s) RETURNING id",
+            [
+                DocumentStatus.PROCESSING,
+                list(document_ids),
+                DocumentStatus.PENDING,
+                DocumentStatus.PROCESSING,
+            ],
+        )
+        claimed_ids = {row[0] for row in cursor.fetchall()}
+    claimed = list(Document.objects.filter(pk__in=claimed_ids).order_by("pk"))
+    others = dict(
+        Document.objects.filter(pk__in=set(document_ids) - claimed_ids).values_list(
+            "pk", "chunk_count"
+        )
+    )
+    skipped = [
+        IngestResult(pk, "skipped", chunk_count=others[pk])
+        if pk in others
+        else IngestResult(pk, "missing")
+        for pk in document_ids
+        if pk not in claimed_ids
+    ]
+    return claimed, skipped
+
+
+def extract(document: Document) -> ExtractionResult:
+    path = Path(document.file.path)
+    if not path.is_file():
+        raise PermanentIngestError(
+            "The stored file is missing (it may have been deleted); upload the document again."
+        )
+    return extract_in_sandbox(
+        path,
+        document.content_type,
+        cpu_seconds=int(settings.EXTRACT_CPU_SECONDS),
+        memory_bytes=int(settings.EXTRACT_MEMORY_MB) * 1024 * 1024,
+        wall_seconds=float(settings.EXTRACT_WALL_SECONDS),
+    )
+
+
+def _prepare(document: Document, *, report_progress: bool) -> _Prepared:
+    timings: dict[str, float] = {}
+    with _stage("extract", timings):
+        result = extract(document)
+    if report_progress:
+        _set_progress(document.pk, 35)
+    with _stage("chunk", timings):
+        drafts = chunk_blocks(
+            result.blocks,
+            target_tokens=int(settings.CHUNK_TARGET_TOKENS),
+            overlap_ratio=float(settings.CHUNK_OVERLAP_RATIO),
+        )
+    if not drafts:
+        raise PermanentIngestError(
+            "The file contains no text to index. If it is a scan, export it with a text "
+            "layer (OCR) and upload it again."
+        )
+    return _Prepared(document, result, drafts, timings)
+
+
+def embed_texts(embedder: Embedder, texts: list[str]) -> np.ndarray:
+    batch = max(1, int(settings.EMBED_BATCH_SIZE))
+    parts = [embedder.embed_documents(texts[i : i + batch]) for i in range(0, len(texts), batch)]
+    matrix = np.vstack(parts) if parts else np.zeros((0, embedder.dimension), dtype=np.float32)
+    return np.ascontiguousarray(matrix, dtype="<f4")
+
+
+def _embed(embedder: Embedder, batch: list[_Prepared]) -> list[_Prepared]:
+    """Embed the whole batch at once; on a permanent error, find the document to blame."""
+    texts = [draft.text for item in batch for draft in item.drafts]
+    started = time.perf_counter()
+    try:
+        matrix = embed_texts(embedder, texts)
+    except TransientEmbeddingError:
+        raise
+    except EmbeddingError:
+        if len(batch) == 1:
+            raise
+        survivors: list[_Prepared] = []
+        for item in batch:
+            try:
+                survivors.extend(_embed(embedder, [item]))
+            except EmbeddingError as exc:
+                _fail(item.document.pk, f"The embedding service refused this document: {exc}")
+        return survivors
+    elapsed = time.perf_counter() - started
+    DOCUMENT_PROCESSING_SECONDS.labels(stage="embed").observe(elapsed)
+    offset = 0
+    for item in batch:
+        count = len(item.drafts)
+        item.vectors = matrix[offset : offset + count]
+        item.timings["embed_ms"] = round(elapsed * 1000 * count / max(1, len(texts)), 2)
+        offset += count
+    return batch
+
+
+def _store(batch: list[_Prepared], embedder: Embedder) -> list[IngestResult]:
+    started = time.perf_counter()
+    with transaction.atomic():
+        ids = [item.document.pk for item in batch]
+        alive = set(
+            Document.objects.select_for_update().filter(pk__in=ids).values_list("pk", flat=True)
+        )
+        batch = [item for item in batch if item.document.pk in alive]
+        old_ids = list(Chunk.objects.filter(document_id__in=alive).values_list("id", flat=True))
+        Chunk.objects.filter(document_id__in=alive).delete()
+        rows: list[Chunk] = []
+        for item in batch:
+            assert item.vectors is not None
+            rows.extend(
+                Chunk(
+                    document_id=item.document.pk,
+                    ordinal=draft.ordinal,
+                    text=draft.text,
+                    page=draft.page,
+                    section=draft.section[:500],
+                    char_start=draft.char_start,
+                    char_end=draft.char_end,
+                    token_count=draft.token_count,
+                    embedding=item.vectors[i].tobytes(),
+                )
+                for i, draft in enumerate(item.drafts)
+            )
+        Chunk.objects.bulk_create(rows, batch_size=1000)
+        index.chunks_changed(removed_ids=old_ids)
+        store_ms = round((time.perf_counter() - started) * 1000 / max(1, len(batch)), 2)
+        for item in batch:
+            item.timings["store_ms"] = store_ms
+            item.timings["total_ms"] = round(sum(item.timings.values()), 2)
+        _mark_ready(batch, embedder)
+    DOCUMENT_PROCESSING_SECONDS.labels(stage="store").observe(time.perf_counter() - started)
+    DOCUMENTS_PROCESSED.labels(outcome="ready").inc(len(batch))
+    return [
+        IngestResult(item.document.pk, "ready", len(item.drafts), item.timings) for item in batch
+    ]
+
+
+def _mark_ready(batch: list[_Prepared], embedder: Embedder) -> None:
+    table = Document._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS d SET status = %s, progress = 100, chunk_count = v.chunks, "  # noqa: S608
+            "page_count = v.pages, extractor = v.extractor, embedder = %s, "
+            "timings = v.timings::jsonb, error = '', processed_at = now(), updated_at = now() "
+            "FROM unnest(%s::bigint[], %s::int[], %s::int[], %s::text[], %s::text[]) "
+            "AS v(id, chunks, pages, extractor, timings) WHERE d.id = v.id",
+            [
+                DocumentStatus.READY,
+                embedder.name,
+                [item.document.pk for item in batch],
+                [len(item.drafts) for item in batch],
+                [item.result.page_count for item in batch],
+                [item.result.extractor for item in batch],
+                [json.dumps(item.timings) for item in batch],
+            ],
+        )
+
+
+def _fail(document_id: int, reason: str) -> None:
+    Document.objects.filter(pk=document_id).exclude(status=DocumentStatus.READY).update(
+        status=DocumentStatus.FAILED, error=reason[:2000], progress=100, updated_at=timezone.now()
+    )
+    DOCUMENTS_PROCESSED.labels(outcome="failed").inc()
+
+
+mark_failed = _fail
+
+
+def process_documents(document_ids: Sequence[int]) -> list[IngestResult]:
+    """Run the pipeline for a batch of the current tenant's documents."""
+    claimed, results = _claim(document_ids)
+    if not claimed:
+        return results
+    single = len(claimed) == 1
+    prepared: list[_Prepared] = []
+    for document in claimed:
+        try:
+            prepared.append(_prepare(document, report_progress=single))
+        except (ExtractionError, PermanentIngestError) as exc:
+            _fail(document.pk, str(exc))
+            results.append(IngestResult(document.pk, "failed", error=str(exc)))
+    if not prepared:
+        return results
+    if single:
+        _set_progress(prepared[0].document.pk, 50)
+    embedder = embedder_for_current_tenant()
+    try:
+        embedded = _embed(embedder, prepared)
+    except TransientEmbeddingError:
+        raise
+    except EmbeddingError as exc:
+        reason = f"The embedding service refused this document: {exc}"
+        _fail(prepared[0].document.pk, reason)
+        return [*results, IngestResult(prepared[0].document.pk, "failed", error=reason)]
+    failed_ids = {item.document.pk for item in prepared} - {i.document.pk for i in embedded}
+    results.extend(IngestResult(pk, "failed") for pk in failed_ids)
+    if single and embedded:
+        _set_progress(embedded[0].document.pk, 85)
+    stored = _store(embedded, embedder) if embedded else []
+    stored_ids = {r.document_id for r in stored}
+    results.extend(
+        IngestResult(item.document.pk, "missing")
+        for item in embedded
+        if item.document.pk not in stored_ids
+    )
+    return [*results, *stored]
+
+
+def process_document(document_id: int) -> IngestResult:
+    """Run the pipeline for one document."""
+    return process_documents([document_id])[0]

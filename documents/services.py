@@ -1,0 +1,298 @@
+"""Writes for documents: validated upload, delete, reindex. Reads live in selectors.py."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from dataclasses import dataclass
+from typing import IO
+
+from django.conf import settings
+from django.core.files import File
+from django.db import connection, transaction
+from django.db.models import Count, Sum
+
+from accounts.models import User
+from documents import index
+from documents.errors import (
+    DocumentError,
+    DuplicateDocument,
+    EmptyFile,
+    FileTooLarge,
+    QuotaExceeded,
+    UnsupportedType,
+)
+from documents.filetypes import UnsupportedFileType, detect_content_type, sanitize_filename
+from documents.models import Document, DocumentStatus
+from tenants.db import current_tenant
+from tenants.plans import get_plan
+
+_HEAD_BYTES = 64 * 1024
+_EXTENSIONS = {
+    "application/pdf": ".pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": ".pptx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
+    "text/html": ".html",
+    "text/markdown": ".md",
+    "text/csv": ".csv",
+    "text/plain": ".txt",
+}
+# Serialises quota and duplicate checks with the insert, per tenant schema.
+_UPLOAD_LOCK_NAMESPACE = 0x7E4A_0002
+
+
+@dataclass(frozen=True)
+class Upload:
+    """An incoming file: a readable, seekable binary stream and its client-side name."""
+
+    stream: IO[bytes]
+    name: str
+    size: int
+
+
+def _fingerprint(stream: IO[bytes]) -> str:
+    digest = hashlib.sha256()
+    stream.seek(0)
+    for block in iter(lambda: stream.read(1024 * 1024), b""):
+        digest.update(block)
+    stream.seek(0)
+    return digest.hexdigest()
+
+
+def _human_bytes(count: int) -> str:
+    value = float(count)
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{count} bytes"
+
+
+@dataclass
+class _Usage:
+    """The tenant's document count and stored bytes, kept current while a batch is added."""
+
+    documents: int
+    stored: int
+
+    @classmethod
+    def current(cls) -> _Usage:
+        totals = Document.objects.aggregate(count=Count("id"), total=Sum("size"))
+        return cls(int(totals["count"] or 0), int(totals["total"] or 0))
+
+    def admit(self, size: int) -> None:
+        plan = get_plan(str(getattr(current_tenant(), "plan", "")))
+        if self.documents + 1 > plan.max_documents:
+            raise QuotaExceeded(
+                f"Your {plan.label} plan allows {plan.max_documents:,} documents and you have "
+                f"{self.documents:,}. Delete documents or upgrade your plan to upload more.",
+                limit="max_documents",
+                usage=self.documents,
+            )
+        if self.stored + size > plan.max_storage_bytes:
+            raise QuotaExceeded(
+                f"Your {plan.label} plan allows {_human_bytes(plan.max_storage_bytes)} of "
+                f"storage; you use {_human_bytes(self.stored)} and this file needs "
+                f"{_human_bytes(size)} more. Delete documents or upgrade your plan.",
+                limit="max_storage_bytes",
+                usage=self.stored,
+            )
+        self.documents += 1
+        self.stored += size
+
+
+def validate_upload(upload: Upload) -> tuple[str, str]:
+    """Check size and type from the bytes; returns (clean filename, content type)."""
+    if upload.size == 0:
+        raise EmptyFile(f"The file '{sanitize_filename(upload.name)}' is empty.")
+    limit = int(settings.DOCUMENT_MAX_BYTES)
+    if upload.size > limit:
+        raise FileTooLarge(
+            f"The file '{sanitize_filename(upload.name)}' is {_human_bytes(upload.size)}; "
+            f"the limit is {_human_bytes(limit)}. Split it or compress its images."
+        )
+    filename = sanitize_filename(upload.name)
+    upload.stream.seek(0)
+    head = upload.stream.read(_HEAD_BYTES)
+    upload.stream.seek(0)
+    try:
+        content_type = detect_content_type(head, filename)
+    except UnsupportedFileType as exc:
+        raise UnsupportedType(str(exc)) from exc
+    return filename, content_type
+
+
+@dataclass(frozen=True)
+class Rejection:
+    name: str
+    error: DocumentError
+
+
+def create_documents(
+    *,
+    uploads: list[Upload],
+    uploaded_by: User | None,
+    allow_duplicate: bool = False,
+    enqueue: bool = True,
+) -> tuple[list[Document], list[Rejection]]:
+    """Validate and store uploads as pending Documents, then queue their ingestion.
+
+    Each file is accepted or rejected on its own (size, type, duplicate, quota). A row and
+    its stored file exist together or not at all: files are removed when the transaction
+    fails.
+    """
+    accepted: list[Document] = []
+    rejected: list[Rejection] = []
+    candidates: list[tuple[Upload, str, str, str]] = []
+    for upload in uploads:
+        try:
+            filename, content_type = validate_upload(upload)
+        except DocumentError as exc:
+            rejected.append(Rejection(upload.name, exc))
+            continue
+        candidates.append((upload, filename, content_type, _fingerprint(upload.stream)))
+    if not candidates:
+        return accepted, rejected
+    stored_names: list[str] = []
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(%s, hashtext(current_schema()))",
+                    [_UPLOAD_LOCK_NAMESPACE],
+                )
+            known: dict[str, Document] = {}
+            if not allow_duplicate:
+                hashes = [c[3] for c in candidates]
+                known = {
+                    d.sha256: d
+                    for d in Document.objects.filter(sha256__in=hashes).only(
+                        "id", "filename", "sha256"
+                    )
+                }
+            usage = _Usage.current()
+            for upload, filename, content_type, sha256 in candidates:
+                try:
+                    existing = known.get(sha256)
+                    if existing is not None:
+                        raise DuplicateDocument(
+                            f"This file was already uploaded as '{existing.filename}' (document "
+                            f"{existing.id}). Add ?allow_duplicate=1 to upload it again.",
+                            existing_id=existing.id,
+                        )
+                    usage.admit(upload.size)
+                except DocumentError as exc:
+                    rejected.append(Rejection(upload.name, exc))
+                    continue
+                document = Document(
+                    filename=filename,
+                    content_type=content_type,
+                    size=upload.size,
+                    sha256=sha256,
+                    uploaded_by=uploaded_by,
+                )
+                generated = f"{uuid.uuid4().hex}{_EXTENSIONS.get(content_type, '')}"
+                document.file.save(generated, File(upload.stream), save=False)
+                stored_names.append(str(document.file.name))
+                accepted.append(document)
+                if not allow_duplicate:
+                    known[sha256] = document
+            Document.objects.bulk_create(accepted)
+            if enqueue and accepted:
+                ids = [d.pk for d in accepted]
+                transaction.on_commit(lambda: enqueue_ingestion_batch(ids))
+    except Exception:
+        storage = Document._meta.get_field("file").storage
+        for name in stored_names:
+            storage.delete(name)
+        raise
+    return accepted, rejected
+
+
+def create_document(
+    *,
+    upload: Upload,
+    uploaded_by: User | None,
+    allow_duplicate: bool = False,
+    enqueue: bool = True,
+) -> Document:
+    """One upload; raises the DocumentError that refused it."""
+    accepted, rejected = create_documents(
+        uploads=[upload],
+        uploaded_by=uploaded_by,
+        allow_duplicate=allow_duplicate,
+        enqueue=enqueue,
+    )
+    if rejected:
+        raise rejected[0].error
+    return accepted[0]
+
+
+def enqueue_ingestion_batch(ids: list[int]) -> None:
+    """One task for a single upload; batches of INGEST_BATCH_SIZE on the bulk queue."""
+    if len(ids) == 1:
+        enqueue_ingestion(ids[0])
+        return
+    from documents.tasks import ingest_documents
+
+    size = max(1, int(settings.INGEST_BATCH_SIZE))
+    queue = f"{settings.QUEUE_PREFIX}ingest_bulk"
+    for start in range(0, len(ids), size):
+        ingest_documents.apply_async(args=(ids[start : start + size],), queue=queue)
+
+
+def enqueue_ingestion(document_id: int, *, bulk: bool | None = None) -> None:
+    """Send the ingestion task; busy tenants go to the bulk queue (see docs/ingestion.md)."""
+    from documents.tasks import ingest_document
+
+    if bulk is None:
+        in_flight = Document.objects.filter(
+            status__in=[DocumentStatus.PENDING, DocumentStatus.PROCESSING]
+        ).count()
+        bulk = in_flight > int(settings.INGEST_BULK_THRESHOLD)
+    queue = f"{settings.QUEUE_PREFIX}{'ingest_bulk' if bulk else 'ingest'}"
+    ingest_document.apply_async(args=(document_id,), queue=queue)
+
+
+def delete_document(*, document: Document) -> None:
+    """Remove the row, its chunks (and so their vectors, from search at once) and the file."""
+    name = document.file.name
+    storage = document.file.storage
+    with transaction.atomic():
+        chunk_ids = list(document.chunks.values_list("id", flat=True))
+        document.delete()
+        index.chunks_changed(removed_ids=chunk_ids)
+        transaction.on_commit(lambda: storage.delete(name) if name else None)
+
+
+def request_reindex(*, document: Document) -> Document:
+    """Re-run the pipeline for one document (e.g. after the embedding model changed)."""
+    with transaction.atomic():
+        Document.objects.filter(pk=document.pk).update(
+            status=DocumentStatus.PENDING, error="", progress=0, attempts=0
+        )
+        transaction.on_commit(lambda: enqueue_ingestion(document.pk))
+    document.refresh_from_db()
+    return document
+
+
+def _enqueue_many(ids: list[int], *, bulk: bool) -> None:
+    for pk in ids:
+        enqueue_ingestion(pk, bulk=bulk)
+
+
+def reindex_all(*, bulk: bool = True) -> int:
+    """Queue every document of the current tenant again; returns how many."""
+    ids = list(Document.objects.values_list("id", flat=True))
+    with transaction.atomic():
+        index.reset_for_reindex()
+        Document.objects.update(status=DocumentStatus.PENDING, error="", progress=0, attempts=0)
+        transaction.on_commit(lambda: _enqueue_many(ids, bulk=bulk))
+    return len(ids)
+
+
+def stored_path(document: Document) -> str:
+    """Absolute path of the stored file (inside MEDIA_ROOT/<schema>/)."""
+    return os.fspath(document.file.path)

@@ -1,0 +1,132 @@
+"""Celery tasks for ingestion. Thin: take ids, call the pipeline, decide about retries."""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import timedelta
+from typing import Any
+
+import redis
+from celery import Task, shared_task
+from django.conf import settings
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from documents.embeddings import TransientEmbeddingError
+from documents.models import Document, DocumentStatus
+from documents.pipeline import mark_failed, process_documents
+from documents.sandbox import SandboxError
+from tenants.models import Tenant
+from tenants.tasks import require_tenant
+
+logger = logging.getLogger(__name__)
+
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+    OperationalError,
+    InterfaceError,
+    redis.RedisError,
+    TransientEmbeddingError,
+    SandboxError,
+    FileNotFoundError,
+)
+MAX_RETRIES = 5
+
+
+def backoff_seconds(retries: int, *, base: float = 2.0, cap: float = 300.0) -> float:
+    """Exponential backoff with full jitter: uniform in [0, min(cap, base * 2**retries)]."""
+    return random.uniform(0, min(cap, base * (2**retries)))  # noqa: S311 - not for secrets
+
+
+def _run(task: Task, document_ids: list[int]) -> dict[str, Any]:
+    try:
+        results = process_documents(document_ids)
+    except TRANSIENT_ERRORS as exc:
+        if task.request.retries >= MAX_RETRIES:
+            for document_id in document_ids:
+                mark_failed(
+                    document_id,
+                    "Processing kept failing because a service was unavailable "
+                    f"({type(exc).__name__}). Use 'Reindex' to try again later.",
+                )
+            return {"failed": document_ids}
+        logger.warning("ingest of documents %s hit %r; retrying", document_ids, exc)
+        raise task.retry(exc=exc, countdown=backoff_seconds(task.request.retries)) from exc
+    except Exception:
+        logger.exception("ingest of documents %s failed unexpectedly", document_ids)
+        for document_id in document_ids:
+            mark_failed(
+                document_id,
+                "Processing failed unexpectedly. Use 'Reindex' to try again; if it fails "
+                "again, contact support with the document's id.",
+            )
+        return {"failed": document_ids}
+    return {str(r.document_id): r.outcome for r in results}
+
+
+@shared_task(bind=True, name="documents.ingest_document", acks_late=True, max_retries=MAX_RETRIES)
+@require_tenant
+def ingest_document(self: Task, document_id: int) -> dict[str, Any]:
+    """Ingest one document (an API or dashboard upload)."""
+    return _run(self, [document_id])
+
+
+@shared_task(bind=True, name="documents.ingest_documents", acks_late=True, max_retries=MAX_RETRIES)
+@require_tenant
+def ingest_documents(self: Task, document_ids: list[int]) -> dict[str, Any]:
+    """Ingest a batch of documents (bulk uploads); they share one embedding call and write."""
+    return _run(self, list(document_ids))
+
+
+def sweep_tenant(*, older_than: timedelta) -> dict[str, int]:
+    """Re-queue (or fail, past INGEST_MAX_ATTEMPTS) this tenant's documents stuck in flight."""
+    from documents.services import enqueue_ingestion
+
+    cutoff = timezone.now() - older_than
+    stuck = Document.objects.filter(
+        status__in=[DocumentStatus.PENDING, DocumentStatus.PROCESSING], updated_at__lt=cutoff
+    ).only("id", "attempts")
+    requeued = failed = 0
+    for document in stuck:
+        if document.attempts >= int(settings.INGEST_MAX_ATTEMPTS):
+            mark_failed(
+                document.pk,
+                f"Processing was interrupted {document.attempts} times, so we stopped trying. "
+                "The file may be too large or complex; try splitting it, then upload again.",
+            )
+            failed += 1
+            continue
+        Document.objects.filter(pk=document.pk).update(
+            status=DocumentStatus.PENDING, updated_at=timezone.now()
+        )
+        enqueue_ingestion(document.pk)
+        requeued += 1
+    return {"requeued": requeued, "failed": failed}
+
+
+@shared_task(name="documents.sweep_stuck_documents")
+def sweep_stuck_documents() -> dict[str, int]:
+    """Beat task (public schema): find documents stuck in every active tenant."""
+    older_than = timedelta(minutes=int(settings.INGEST_STUCK_MINUTES))
+    totals = {"requeued": 0, "failed": 0}
+    for tenant in Tenant.objects.exclude(schema_name="public").filter(is_active=True):
+        try:
+            with tenant_context(tenant):
+                counts = sweep_tenant(older_than=older_than)
+        except DatabaseError:
+            logger.exception("sweep of tenant %s failed", tenant.schema_name)
+            continue
+        for key, value in counts.items():
+            totals[key] += value
+    return totals
+
+
+@shared_task(name="documents.compact_index", acks_late=True)
+@require_tenant
+def compact_index() -> dict[str, Any]:
+    """Fold recently added/removed chunks into the tenant's index file (one writer)."""
+    from documents.index import compact
+
+    result = compact()
+    return {"outcome": result.outcome, "version": result.version, "vectors": result.vectors}

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from documents import api
+
+urlpatterns = [
+    path("documents/", api.DocumentListCreateView.as_view(), name="document-list"),
+    path("documents/<int:pk>/", api.DocumentDetailView.as_view(), name="document-detail"),
+    path("documents/<int:pk>/reindex/", api.DocumentReindexView.as_view(), name="document-reindex"),
+]

@@ -1,0 +1,69 @@
+"""Helpers for API tests: people of each role, their tokens and API keys, auth headers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from django.conf import settings
+from django_redis import get_redis_connection
+from django_tenants.utils import schema_context
+
+from accounts.models import Role, User
+from accounts.services import create_api_key
+from accounts.tokens import issue_tokens
+from tests.conftest import PASSWORD, TenantHandle
+
+
+def make_user(handle: TenantHandle, role: str, email: str | None = None) -> User:
+    with schema_context(handle.schema):
+        return User.objects.create_user(
+            email=email or f"{role}@{handle.schema.replace('_', '-')}.test",
+            password=PASSWORD,
+            role=role,
+        )
+
+
+def owner_of(handle: TenantHandle) -> User:
+    with schema_context(handle.schema):
+        return User.objects.get(email=handle.admin_email)
+
+
+def tokens_for(handle: TenantHandle, user: User) -> dict[str, str]:
+    with schema_context(handle.schema):
+        return issue_tokens(user=user, schema=handle.schema)
+
+
+def bearer(handle: TenantHandle, user: User) -> dict[str, str]:
+    return {"HTTP_AUTHORIZATION": f"Bearer {tokens_for(handle, user)['access']}"}
+
+
+def api_key(handle: TenantHandle, *scopes: str, user: User | None = None) -> str:
+    with schema_context(handle.schema):
+        creator = user or User.objects.get(email=handle.admin_email)
+        _key, raw = create_api_key(name="test key", scopes=list(scopes), created_by=creator)
+    return raw
+
+
+def key_header(raw_key: str) -> dict[str, str]:
+    return {"HTTP_AUTHORIZATION": f"Api-Key {raw_key}"}
+
+
+def role_users(handle: TenantHandle) -> dict[str, User]:
+    """The provisioned owner plus one admin, member and viewer."""
+    users = {Role.OWNER.value: owner_of(handle)}
+    for role in (Role.ADMIN, Role.MEMBER, Role.VIEWER):
+        users[role.value] = make_user(handle, role.value)
+    return users
+
+
+@pytest.fixture
+def fresh_rate_limits() -> Iterator[None]:
+    """Forget this run's rate-limit counters (tenant schema names repeat across tests)."""
+    yield
+    redis = get_redis_connection("default")
+    prefix = settings.CACHES["default"]["KEY_PREFIX"]
+    pattern = f"*:{prefix}:*:{getattr(settings, 'RATELIMIT_CACHE_PREFIX', 'rl:')}*"
+    keys = list(redis.scan_iter(match=pattern, count=1000))
+    if keys:
+        redis.delete(*keys)

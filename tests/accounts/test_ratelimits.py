@@ -1,0 +1,153 @@
+"""Rate limits: sign-in by IP and email, API per caller, ask per plan, and Redis being down."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from django.conf import settings
+from django.test import RequestFactory, override_settings
+from django_tenants.utils import tenant_context
+
+from accounts import ratelimits
+from accounts.ratelimits import RateLimited, check_ask_rate, client_ip
+from tests.accounts.helpers import api_key, bearer, key_header, owner_of
+
+pytestmark = pytest.mark.django_db
+
+DEAD_REDIS = {
+    **settings.CACHES,
+    "dead": {
+        **settings.CACHES["default"],
+        "LOCATION": "redis://127.0.0.1:1/0",
+        "OPTIONS": {
+            **settings.CACHES["default"]["OPTIONS"],
+            "SOCKET_CONNECT_TIMEOUT": 0.5,
+            "SOCKET_TIMEOUT": 0.5,
+        },
+    },
+}
+
+
+def _login(handle, email, ip="10.0.0.1", password="wrong-password", **extra):  # noqa: S107
+    return handle.client().post(
+        "/api/v1/auth/token/",
+        {"email": email, "password": password},
+        content_type="application/json",
+        REMOTE_ADDR=ip,
+        **extra,
+    )
+
+
+@override_settings(RATELIMIT_LOGIN="3/m")
+def test_sign_in_is_limited_per_email_across_ips(make_tenant):
+    acme = make_tenant("rl_a")
+    statuses = [_login(acme, "target@rl-a.test", ip=f"10.0.0.{n}").status_code for n in range(5)]
+    assert statuses == [401, 401, 401, 429, 429]
+    limited = _login(acme, "target@rl-a.test", ip="10.9.9.9")
+    assert limited.json()["error"]["code"] == "throttled"
+    assert "Too many sign-in attempts" in limited.json()["error"]["message"]
+    assert 1 <= int(limited["Retry-After"]) <= 60
+    # Someone else, from elsewhere, is unaffected.
+    assert _login(acme, "other@rl-a.test", ip="10.1.1.1").status_code == 401
+
+
+@override_settings(RATELIMIT_LOGIN="3/m")
+def test_sign_in_is_limited_per_ip_across_emails_including_the_dashboard(make_tenant):
+    acme = make_tenant("rl_b")
+    for n in range(3):
+        assert _login(acme, f"user{n}@rl-b.test").status_code == 401
+    assert _login(acme, acme.admin_email, password="Correct-horse-42").status_code == 429
+    page = acme.client().post(
+        "/login/", {"username": "x@rl-b.test", "password": "y"}, REMOTE_ADDR="10.0.0.1"
+    )
+    assert page.status_code == 429
+    assert b"Too many sign-in attempts" in page.content
+    assert "Retry-After" in page
+
+
+@override_settings(RATELIMIT_LOGIN="2/m")
+def test_forwarded_for_counts_only_behind_a_trusted_proxy(make_tenant):
+    acme = make_tenant("rl_c")
+    # Without a trusted proxy a client cannot dodge the limit by inventing X-Forwarded-For.
+    spoofed = [
+        _login(acme, f"u{n}@rl-c.test", HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").status_code
+        for n in range(3)
+    ]
+    assert spoofed == [401, 401, 429]
+    with override_settings(TRUSTED_PROXY_COUNT=1):
+        proxied = [
+            _login(
+                acme, f"p{n}@rl-c.test", ip="10.0.0.99", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}"
+            ).status_code
+            for n in range(3)
+        ]
+    assert proxied == [401, 401, 401]
+
+
+def test_client_ip_takes_the_address_the_trusted_proxies_saw():
+    factory = RequestFactory()
+    request = factory.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="6.6.6.6, 1.2.3.4")
+    assert client_ip(request) == "10.0.0.2"
+    with override_settings(TRUSTED_PROXY_COUNT=1):
+        assert client_ip(request) == "1.2.3.4"
+    with override_settings(TRUSTED_PROXY_COUNT=2):
+        assert client_ip(request) == "6.6.6.6"
+    with override_settings(TRUSTED_PROXY_COUNT=3):
+        assert client_ip(request) == "10.0.0.2"  # fewer hops than proxies: do not guess
+
+
+@override_settings(RATELIMIT_API="3/m")
+def test_api_limit_per_caller_with_headers(make_tenant):
+    acme = make_tenant("rl_d")
+    headers = bearer(acme, owner_of(acme))
+    responses = [acme.client().get("/api/v1/tenant/", **headers) for _ in range(4)]
+    assert [r.status_code for r in responses] == [200, 200, 200, 429]
+    assert [r["X-RateLimit-Remaining"] for r in responses[:3]] == ["2", "1", "0"]
+    assert responses[0]["X-RateLimit-Limit"] == "3"
+    assert int(responses[3]["Retry-After"]) >= 1
+    assert responses[3].json()["error"]["message"].startswith("Too many requests; try again in")
+    # An API key is a separate caller with its own budget.
+    assert (
+        acme.client().get("/api/v1/tenant/", **key_header(api_key(acme, "read"))).status_code == 200
+    )
+
+
+def test_ask_limit_follows_the_tenant_plan(make_tenant):
+    acme = make_tenant("rl_e")
+    acme.tenant.plan = "free"  # 30 questions a minute
+    request = RequestFactory().post("/api/v1/ask/")
+    request.tenant = acme.tenant
+    with tenant_context(acme.tenant):
+        for _ in range(30):
+            check_ask_rate(request)
+        with pytest.raises(RateLimited) as raised:
+            check_ask_rate(request)
+    assert raised.value.status_code == 429
+    assert "plan" in str(raised.value.detail)
+
+
+@override_settings(CACHES=DEAD_REDIS, RATELIMIT_USE_CACHE="dead")
+def test_redis_down_fails_open_for_the_api_with_a_warning(make_tenant, caplog, monkeypatch):
+    acme = make_tenant("rl_f")
+    monkeypatch.setattr(ratelimits, "_last_warning", 0.0)
+    headers = bearer(acme, owner_of(acme))
+    with caplog.at_level(logging.WARNING, logger="accounts.ratelimits"):
+        response = acme.client().get("/api/v1/tenant/", **headers)
+    assert response.status_code == 200
+    assert "Rate limiting skipped" in caplog.text
+
+    request = RequestFactory().post("/api/v1/ask/")
+    request.tenant = acme.tenant
+    check_ask_rate(request)  # fails open too: no exception
+
+
+@override_settings(CACHES=DEAD_REDIS, RATELIMIT_USE_CACHE="dead")
+def test_redis_down_fails_closed_for_sign_in_with_a_503(make_tenant):
+    acme = make_tenant("rl_g")
+    response = _login(acme, acme.admin_email, password="Correct-horse-42")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "rate_limit_unavailable"
+    assert response["Retry-After"] == "60"
+    page = acme.client().post("/login/", {"username": acme.admin_email, "password": "x"})
+    assert page.status_code == 503

