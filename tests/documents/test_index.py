@@ -31,9 +31,14 @@ TEXTS = [
 def add_document(name: str, texts: list[str]) -> Document:
     embedder = embedder_for_current_tenant()
     document = Document.objects.create(
-        filename=name, content_type="text/plain", size=1, sha256=name.ljust(64, "0")[:64],
-        status=DocumentStatus.READY, embedder=embedder.name, chunk_count=len(texts),
-    )  # fmt: skip
+        filename=name,
+        content_type="text/plain",
+        size=1,
+        sha256=name.ljust(64, "0")[:64],
+        status=DocumentStatus.READY,
+        embedder=embedder.name,
+        chunk_count=len(texts),
+    )
     vectors = embedder.embed_documents(texts)
     Chunk.objects.bulk_create(
         Chunk(document=document, ordinal=i, text=t, embedding=vectors[i].astype("<f4").tobytes())
@@ -123,7 +128,7 @@ def test_embedder_change_is_detected_and_names_the_reindex_command(tenant):
     add_document("a.txt", TEXTS)
     index.compact()
     IndexState.objects.update(embedder="local:all-MiniLM-L6-v2")
-    with pytest.raises(index.IndexMismatchError, match="manage.py reindex --tenant vectors"):
+    with pytest.raises(index.IndexMismatchError, match=r"manage\.py reindex --tenant vectors"):
         top_texts("shock waves")
 
 
@@ -171,12 +176,20 @@ def test_another_process_reloads_when_the_version_changes(committed_tenants):
             add_document("v1.txt", TEXTS[1:])
             index.compact()
             reader = subprocess.Popen(
-                [sys.executable, "-c", f"import django; django.setup()\n{SEARCH_SCRIPT}",
-                 beta.schema],
-                cwd=ROOT, env={**worker_environment(), "DJANGO_SETTINGS_MODULE": "config.settings"},
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-            )  # fmt: skip
-            assert reader.stdout is not None and reader.stdin is not None
+                [
+                    sys.executable,
+                    "-c",
+                    f"import django; django.setup()\n{SEARCH_SCRIPT}",
+                    beta.schema,
+                ],
+                cwd=ROOT,
+                env={**worker_environment(), "DJANGO_SETTINGS_MODULE": "config.settings"},
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            assert reader.stdout is not None
+            assert reader.stdin is not None
             first = json.loads(reader.stdout.readline())
             newcomer = add_document("v2.txt", [TEXTS[0]])
             index.compact()
