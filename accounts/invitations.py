@@ -48,3 +48,25 @@ def log_invitation(*, user: User, link: str, invited_by: User) -> None:
 def deliver_invitation(*, user: User, link: str, invited_by: User) -> None:
     deliver: InvitationDelivery = import_string(settings.MEMBER_INVITE_DELIVERY)
     deliver(user=user, link=link, invited_by=invited_by)
+
+
+class PasswordResetDelivery(Protocol):
+    def __call__(self, *, user: User, link: str) -> None: ...
+
+
+def log_password_reset(*, user: User, link: str) -> None:
+    """Default delivery for "forgot password": the log, since no mail server is configured.
+
+    The link itself is logged only with DEBUG on (development), because anyone who reads
+    production logs could otherwise take over the account; production sets
+    PASSWORD_RESET_DELIVERY to a function that emails it.
+    """
+    if settings.DEBUG:
+        logger.info("Password reset for %s requested: %s", user, link)
+    else:
+        logger.info("Password reset for %s requested; link issued.", user)
+
+
+def deliver_password_reset(*, user: User, link: str) -> None:
+    deliver: PasswordResetDelivery = import_string(settings.PASSWORD_RESET_DELIVERY)
+    deliver(user=user, link=link)

@@ -1,44 +1,93 @@
-"""Dashboard pages: sign in (rate-limited), set a password from an invitation, home."""
+"""Dashboard pages: sign in (rate-limited), forgotten and invited passwords, home.
+
+The admin pages for API keys and members live in accounts/workspace_views.py.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
+from django.views.decorators.http import require_http_methods
 
+from accounts.forms import ForgotPasswordForm
+from accounts.invitations import deliver_password_reset, password_set_link
+from accounts.models import User
 from accounts.ratelimits import RateLimited, RateLimitUnavailable, check_login_rate
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/home.html", {"tenant": request.tenant})  # type: ignore[attr-defined]
+    return redirect("documents")
+
+
+def _rate_refusal(
+    request: HttpRequest, email: str, render_refusal: Callable[[int, str], HttpResponse]
+) -> HttpResponse | None:
+    """None when the sign-in limits allow this attempt, else the refusal page (429 / 503)."""
+    try:
+        check_login_rate(request, email)
+    except RateLimited as exc:
+        response = render_refusal(429, str(exc.detail))
+        response["Retry-After"] = str(int(getattr(exc, "wait", None) or 60))
+        return response
+    except RateLimitUnavailable as exc:
+        response = render_refusal(503, str(exc.detail))
+        response["Retry-After"] = "60"
+        return response
+    return None
 
 
 class LoginView(auth_views.LoginView):
     """Django's login page, with the same per-IP and per-email limits as the token endpoint."""
 
     template_name = "accounts/login.html"
+    redirect_authenticated_user = True
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            check_login_rate(request, str(request.POST.get("username", "")))
-        except RateLimited as exc:
-            response = self._refuse(request, 429, str(exc.detail))
-            response["Retry-After"] = str(int(getattr(exc, "wait", None) or 60))
-            return response
-        except RateLimitUnavailable as exc:
-            response = self._refuse(request, 503, str(exc.detail))
-            response["Retry-After"] = "60"
-            return response
-        return super().post(request, *args, **kwargs)
+        refusal = _rate_refusal(
+            request, str(request.POST.get("username", "")), lambda s, m: self._refuse(request, s, m)
+        )
+        return refusal or super().post(request, *args, **kwargs)
 
     def _refuse(self, request: HttpRequest, status: int, message: str) -> HttpResponse:
         context = self.get_context_data(form=self.get_form(), refusal=message)
         return render(request, self.template_name, context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def forgot_password(request: HttpRequest) -> HttpResponse:
+    """Sends a one-time link when the email belongs to an active member; says the same either way.
+
+    The identical answer (and the shared sign-in rate limit) keeps the page from revealing
+    who is a member of the workspace.
+    """
+    form = ForgotPasswordForm(request.POST or None)
+    template = "accounts/password_forgot.html"
+    if request.method == "POST" and form.is_valid():
+        email = form.cleaned_data["email"]
+        refusal = _rate_refusal(
+            request,
+            email,
+            lambda s, m: render(request, template, {"form": form, "refusal": m}, status=s),
+        )
+        if refusal:
+            return refusal
+        user = User.objects.filter(email__iexact=email, is_active=True).first()
+        if user is not None:
+            deliver_password_reset(user=user, link=password_set_link(request, user))
+        return redirect("password-forgot-sent")
+    return render(request, template, {"form": form})
+
+
+def forgot_password_sent(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/password_forgot_sent.html")
 
 
 class PasswordSetView(auth_views.PasswordResetConfirmView):
@@ -46,3 +95,8 @@ class PasswordSetView(auth_views.PasswordResetConfirmView):
 
     template_name = "accounts/password_set.html"
     success_url = reverse_lazy("login")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        messages.success(self.request, "Your password is set. Log in with it now.")
+        return response

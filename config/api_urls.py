@@ -27,4 +27,5 @@ urlpatterns = [
     path("api-keys/", apikeys_api.ApiKeyListView.as_view(), name="api-keys"),
     path("api-keys/<int:pk>/", apikeys_api.ApiKeyDetailView.as_view(), name="api-key"),
     path("", include("documents.urls")),
+    path("", include("queries.urls")),
 ]

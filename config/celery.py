@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from contextvars import Token
+from typing import Any
 
-from celery.signals import worker_process_init
+import structlog
+from celery.signals import (
+    setup_logging,
+    task_postrun,
+    task_prerun,
+    worker_init,
+    worker_process_init,
+    worker_process_shutdown,
+)
 from tenant_schemas_celery.app import CeleryApp
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -20,3 +31,52 @@ def _start_extraction_sandbox(**_: object) -> None:
     from documents.sandbox import start_sandbox
 
     start_sandbox()
+
+
+@worker_init.connect
+def _serve_worker_metrics(**_: object) -> None:
+    # In the worker's main process, before the pool starts (never in beat or the web).
+    import documents.metrics  # noqa: F401 - names the ingestion series before any sample
+    from config.metrics_server import start_metrics_server
+
+    start_metrics_server()
+
+
+@worker_process_shutdown.connect
+def _forget_worker_process_metrics(pid: int, **_: object) -> None:
+    from config.metrics_server import forget_process
+
+    forget_process(pid)
+
+
+@setup_logging.connect
+def _use_django_logging(**_: object) -> None:
+    # Connecting this stops Celery from installing its own plain-text root handler, so
+    # worker and beat lines use config.logging's format (JSON in production).
+    import logging.config
+
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)
+
+
+# Context tokens per running task, so postrun restores what was bound before (an eagerly
+# run task inside a request keeps the request's request_id afterwards).
+_task_log_context: dict[str, Mapping[str, Token[Any]]] = {}
+
+
+@task_prerun.connect
+def _bind_task_context(task_id: str, task: Any, **_: object) -> None:
+    # Runs after tenant-schemas-celery's own task_prerun handler has switched the schema.
+    from tenants.db import current_schema
+
+    _task_log_context[task_id] = structlog.contextvars.bind_contextvars(
+        task_id=task_id, task=task.name, schema=current_schema()
+    )
+
+
+@task_postrun.connect
+def _unbind_task_context(task_id: str, **_: object) -> None:
+    tokens = _task_log_context.pop(task_id, None)
+    if tokens is not None:
+        structlog.contextvars.reset_contextvars(**tokens)

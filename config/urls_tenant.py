@@ -18,6 +18,9 @@ urlpatterns = [
         ),
         name="api-docs",
     ),
+    path("", include("documents.page_urls")),
+    path("", include("queries.page_urls")),
+    path("", include("analytics.urls")),
     path("", include("accounts.urls")),
 ]
 

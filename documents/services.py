@@ -261,8 +261,13 @@ def delete_document(*, document: Document) -> None:
     name = document.file.name
     storage = document.file.storage
     with transaction.atomic():
-        chunk_ids = list(document.chunks.values_list("id", flat=True))
-        document.delete()
+        # Wait for a worker that is storing this document's chunks (it holds the row lock),
+        # so the cascade below sees every chunk it wrote.
+        locked = Document.objects.select_for_update().filter(pk=document.pk).first()
+        if locked is None:
+            return
+        chunk_ids = list(locked.chunks.values_list("id", flat=True))
+        locked.delete()
         index.chunks_changed(removed_ids=chunk_ids)
         transaction.on_commit(lambda: storage.delete(name) if name else None)
 

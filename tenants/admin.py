@@ -1,18 +1,33 @@
-"""Operator admin for tenants. Creating a tenant runs the same provisioning service as the CLI."""
+"""Operator admin for tenants. Creating a tenant runs the same provisioning service as the CLI.
+
+Every operator action on a tenant (create, change, (de)activate, plan, reindex, rebuild,
+support views) is recorded as an OperatorAction and logged (tenants/audit.py).
+"""
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.template.defaultfilters import filesizeformat
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
+from django_tenants.utils import tenant_context
 
-from tenants.models import Domain, Tenant
-from tenants.plans import DEFAULT_PLAN
+from documents.services import reindex_all
+from tenants import selectors
+from tenants.audit import record_operator_action
+from tenants.models import Domain, OperatorAction, Tenant
+from tenants.plans import DEFAULT_PLAN, PLANS
 from tenants.services import ProvisioningError, provision_tenant, set_tenant_active
+from tenants.tasks import rebuild_index
 from tenants.validators import validate_domain, validate_schema_name
 
 
@@ -42,12 +57,36 @@ class DomainInline(admin.TabularInline):
     extra = 0
 
 
+def _plan_action(code: str, label: str) -> Callable[..., None]:
+    def set_plan(admin_: TenantAdmin, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
+        for tenant in queryset:
+            previous = tenant.plan
+            tenant.plan = code
+            tenant.save(update_fields=["plan", "updated_at"])
+            admin_.log_change(request, tenant, f"Plan {previous} → {code}")
+            record_operator_action(
+                operator=request.user, action="change_plan", tenant=tenant,
+                detail=f"{previous} -> {code}",
+            )  # fmt: skip
+        messages.success(request, f"{queryset.count()} tenant(s) moved to the {label} plan.")
+
+    set_plan.__name__ = f"set_plan_{code}"
+    return admin.action(description=f"Change plan to {label}")(set_plan)
+
+
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
-    list_display = ["name", "schema_name", "plan", "is_active", "primary_domain", "created_at"]
+    list_display = [
+        "name", "schema_name", "plan", "is_active", "primary_domain", "documents", "chunks",
+        "storage", "queries_30d", "support_links",
+    ]  # fmt: skip
     list_filter = ["plan", "is_active"]
     search_fields = ["name", "schema_name", "domains__domain"]
-    actions = ["deactivate", "reactivate"]
+    list_per_page = 50
+    actions = [
+        "deactivate", "reactivate", "reindex_tenant", "rebuild_tenant_index",
+        *(_plan_action(plan.code, plan.label) for plan in PLANS.values()),
+    ]  # fmt: skip
     inlines = [DomainInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Tenant]:
@@ -55,10 +94,46 @@ class TenantAdmin(admin.ModelAdmin):
             super().get_queryset(request).exclude(schema_name="public").prefetch_related("domains")
         )
 
+    # --- list columns (usage is read in each tenant's schema, once per row) ----------------
+
+    def _usage(self, obj: Tenant) -> selectors.TenantUsage:
+        usage = getattr(obj, "_operator_usage", None)
+        if usage is None:
+            usage = selectors.tenant_usage(obj)
+            obj._operator_usage = usage
+        return usage
+
     @admin.display(description="Domain")
     def primary_domain(self, obj: Tenant) -> str:
         domains = [d.domain for d in obj.domains.all() if d.is_primary]
         return domains[0] if domains else "-"
+
+    @admin.display(description="Documents")
+    def documents(self, obj: Tenant) -> int:
+        return self._usage(obj).documents
+
+    @admin.display(description="Chunks")
+    def chunks(self, obj: Tenant) -> int:
+        return self._usage(obj).chunks
+
+    @admin.display(description="Storage")
+    def storage(self, obj: Tenant) -> str:
+        return str(filesizeformat(self._usage(obj).storage_bytes))
+
+    @admin.display(description="Queries (30 days)")
+    def queries_30d(self, obj: Tenant) -> str:
+        count = self._usage(obj).queries_30d
+        return "-" if count is None else str(count)
+
+    @admin.display(description="Support (read-only)")
+    def support_links(self, obj: Tenant) -> str:
+        return format_html(
+            '<a href="{}">documents</a> · <a href="{}">query log</a>',
+            reverse("admin:tenants_tenant_support_documents", args=[obj.pk]),
+            reverse("admin:tenants_tenant_support_queries", args=[obj.pk]),
+        )
+
+    # --- create and change ---------------------------------------------------------------
 
     def get_form(
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
@@ -83,6 +158,12 @@ class TenantAdmin(admin.ModelAdmin):
     ) -> None:
         if change:
             super().save_model(request, obj, form, change)
+            changes = ", ".join(
+                f"{name}={form.cleaned_data.get(name)!r}" for name in form.changed_data
+            )
+            record_operator_action(
+                operator=request.user, action="change", tenant=obj, detail=changes or "no change"
+            )
             return
         data = form.cleaned_data
         password = data.get("admin_password") or secrets.token_urlsafe(12)
@@ -99,6 +180,10 @@ class TenantAdmin(admin.ModelAdmin):
             raise forms.ValidationError(str(exc)) from exc
         obj.pk = result.tenant.pk
         obj.refresh_from_db()
+        record_operator_action(
+            operator=request.user, action="create", tenant=obj,
+            detail=f"domain={result.domain.domain} admin={result.admin_email} plan={obj.plan}",
+        )  # fmt: skip
         messages.success(
             request,
             f"Tenant '{obj.schema_name}' is ready at {result.domain.domain}. First admin: "
@@ -111,14 +196,125 @@ class TenantAdmin(admin.ModelAdmin):
         if change:
             super().save_related(request, form, formsets, change)
 
+    # --- actions ---------------------------------------------------------------------------
+
+    def _each(
+        self, request: HttpRequest, queryset: QuerySet[Tenant], action: str,
+        run: Callable[[Tenant], str],
+    ) -> int:  # fmt: skip
+        for tenant in queryset:
+            detail = run(tenant)
+            self.log_change(request, tenant, f"{action}: {detail}" if detail else action)
+            record_operator_action(
+                operator=request.user, action=action, tenant=tenant, detail=detail
+            )
+        return queryset.count()
+
     @admin.action(description="Deactivate selected tenants (requests get 403; data is kept)")
     def deactivate(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
-        for tenant in queryset:
+        def run(tenant: Tenant) -> str:
             set_tenant_active(tenant=tenant, active=False)
-        messages.success(request, f"Deactivated {queryset.count()} tenant(s).")
+            return ""
+
+        messages.success(
+            request, f"Deactivated {self._each(request, queryset, 'deactivate', run)} tenant(s)."
+        )
 
     @admin.action(description="Reactivate selected tenants")
     def reactivate(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
-        for tenant in queryset:
+        def run(tenant: Tenant) -> str:
             set_tenant_active(tenant=tenant, active=True)
-        messages.success(request, f"Reactivated {queryset.count()} tenant(s).")
+            return ""
+
+        messages.success(
+            request, f"Reactivated {self._each(request, queryset, 'reactivate', run)} tenant(s)."
+        )
+
+    @admin.action(description="Reindex tenant (extract, chunk and embed every document again)")
+    def reindex_tenant(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
+        def run(tenant: Tenant) -> str:
+            with tenant_context(tenant):  # the tasks carry the schema they are sent from
+                return f"{reindex_all()} documents queued"
+
+        count = self._each(request, queryset, "reindex", run)
+        messages.success(request, f"Queued every document of {count} tenant(s) for reindexing.")
+
+    @admin.action(description="Rebuild vector index from stored embeddings")
+    def rebuild_tenant_index(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
+        def run(tenant: Tenant) -> str:
+            with tenant_context(tenant):
+                sent = rebuild_index.apply_async(queue=f"{settings.QUEUE_PREFIX}maintenance")
+            return f"task {sent.id}"
+
+        count = self._each(request, queryset, "rebuild_index", run)
+        messages.success(request, f"Queued an index rebuild for {count} tenant(s).")
+
+    # --- read-only support views -------------------------------------------------------------
+
+    def get_urls(self) -> list[URLPattern]:
+        own = [
+            path(
+                "<int:tenant_id>/support/documents/",
+                self.admin_site.admin_view(self.support_documents_view),
+                name="tenants_tenant_support_documents",
+            ),
+            path(
+                "<int:tenant_id>/support/queries/",
+                self.admin_site.admin_view(self.support_queries_view),
+                name="tenants_tenant_support_queries",
+            ),
+        ]
+        return own + super().get_urls()
+
+    def _support_context(self, request: HttpRequest, tenant: Tenant, title: str) -> dict[str, Any]:
+        return {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "tenant": tenant,
+            "title": f"{title}: {tenant.name} (read-only)",
+        }
+
+    def support_documents_view(self, request: HttpRequest, tenant_id: int) -> HttpResponse:
+        tenant = get_object_or_404(self.get_queryset(request), pk=tenant_id)
+        search = request.GET.get("q", "").strip()[:200]
+        rows = selectors.support_documents(tenant, search=search)
+        record_operator_action(
+            operator=request.user, action="view_documents", tenant=tenant, detail=search
+        )
+        context = {
+            **self._support_context(request, tenant, "Documents"),
+            "rows": rows,
+            "search": search,
+            "limit": selectors.SUPPORT_ROWS,
+        }
+        return render(request, "admin/tenants/support_documents.html", context)
+
+    def support_queries_view(self, request: HttpRequest, tenant_id: int) -> HttpResponse:
+        tenant = get_object_or_404(self.get_queryset(request), pk=tenant_id)
+        rows = selectors.support_queries(tenant)
+        record_operator_action(operator=request.user, action="view_queries", tenant=tenant)
+        context = {
+            **self._support_context(request, tenant, "Query log"),
+            "rows": rows,
+            "limit": selectors.SUPPORT_ROWS,
+        }
+        return render(request, "admin/tenants/support_queries.html", context)
+
+
+@admin.register(OperatorAction)
+class OperatorActionAdmin(admin.ModelAdmin):
+    """The audit trail, read-only: nobody edits or deletes what operators did."""
+
+    list_display = ["created_at", "operator", "action", "tenant_schema", "detail"]
+    list_filter = ["action"]
+    search_fields = ["operator", "tenant_schema", "detail"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

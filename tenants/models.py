@@ -48,3 +48,23 @@ class Domain(DomainMixin):
 
     def __str__(self) -> str:
         return self.domain
+
+
+class OperatorAction(models.Model):
+    """An audit record of something an operator did in admin (who, what, to which tenant, when)."""
+
+    operator = models.CharField(max_length=254, help_text="The operator's email.")
+    action = models.CharField(max_length=64)
+    # A string as well as the link: the record must outlive a deleted tenant.
+    tenant_schema = models.CharField(max_length=63, blank=True)
+    tenant = models.ForeignKey(
+        Tenant, null=True, blank=True, on_delete=models.SET_NULL, related_name="operator_actions"
+    )
+    detail = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.operator} {self.action} {self.tenant_schema}".strip()

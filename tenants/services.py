@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import time
 from dataclasses import dataclass
@@ -17,10 +18,13 @@ from django_tenants.clone import CloneSchema
 from django_tenants.utils import schema_context, schema_exists
 
 from accounts.models import Role, User
+from tenants import cloning
 from tenants.db import use_public_schema
 from tenants.models import Domain, Tenant
 from tenants.plans import DEFAULT_PLAN, PLANS
 from tenants.validators import validate_domain, validate_schema_name
+
+logger = logging.getLogger(__name__)
 
 # Arbitrary constant keys for PostgreSQL advisory locks taken by this module.
 _TEMPLATE_LOCK_KEY = 0x7E4A_0001
@@ -119,6 +123,15 @@ _clone_function_ready = False
 
 
 def _clone_schema(source: str, target: str) -> None:
+    try:
+        cloning.clone_schema(source, target)
+        return
+    except cloning.UnsupportedTemplate:
+        logger.warning("template needs django-tenants' generic clone function; using it")
+    _clone_schema_generic(source, target)
+
+
+def _clone_schema_generic(source: str, target: str) -> None:
     global _clone_function_ready
     if not _clone_function_ready:
         with connection.cursor() as cursor:

@@ -46,6 +46,7 @@ SHARED_MODEL_ALLOWLIST = {
     "tenants.Tenant": "the tenant registry itself",
     "tenants.Domain": "host names routing to tenants",
     "admin.LogEntry": "operators' admin audit log (public host only)",
+    "tenants.OperatorAction": "operators' audit trail of actions on tenants (public host only)",
 }
 
 load_factories()
@@ -186,12 +187,45 @@ def test_every_model_is_tenant_scoped_or_a_reviewed_shared_model():
     )
 
 
-@pytest.mark.skip(
-    reason="Search/ask/analytics APIs are not built yet; the queries engineer fills this in."
-)
-def test_a_canary_in_tenant_b_never_reaches_tenant_a():
-    """TODO(queries, analytics): upload a document containing a unique canary phrase in
-    tenant B, wait for ingestion, then search and ask for the phrase in tenant A (API and
-    dashboard), read A's analytics and A's cached answers: the phrase must appear nowhere,
-    while the same requests in B do find it."""
-    raise AssertionError("not implemented")
+PROBE = "zorblax quintessence code"
+SECRET = "vermilionxq7731"  # only ever in tenant B's document, never typed by tenant A
+
+
+def test_a_canary_in_tenant_b_never_reaches_tenant_a(make_tenant):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from documents.pipeline import process_documents
+
+    alpha, beta = make_tenant("canary_a"), make_tenant("canary_b")
+    documents = [
+        (alpha, "Ordinary notes about the zorblax wing."),
+        (beta, f"The zorblax quintessence is kept under code {SECRET}."),
+    ]
+    for handle, text in documents:
+        response = handle.logged_in_client().post(
+            "/api/v1/documents/", {"file": SimpleUploadedFile("notes.txt", text.encode())}
+        )
+        assert response.status_code == 202, response.content
+        with schema_context(handle.schema):
+            assert process_documents([response.json()["id"]])[0].outcome == "ready"
+
+    def everything_seen_by(handle: TenantHandle) -> str:
+        client = handle.logged_in_client()
+        post = lambda url, body: client.post(url, body, content_type="application/json")  # noqa: E731
+        seen = []
+        for mode in ("lexical", "dense", "hybrid"):
+            for _ in range(2):  # the second response comes from the cache
+                seen.append(post("/api/v1/search/", {"query": PROBE, "mode": mode}).content)
+        for _ in range(2):
+            seen.append(post("/api/v1/ask/", {"question": f"What is the {PROBE}?"}).content)
+        seen.append(post("/api/v1/ask/", {"question": PROBE, "stream": True}).getvalue())
+        seen.append(client.get("/api/v1/queries/").content)
+        seen.append(client.get("/api/v1/documents/").content)
+        seen.append(client.get("/analytics/").content)
+        seen.append(client.get("/documents/").content)
+        return b"\n".join(seen).decode()
+
+    # B finds its own secret (so the probe is meaningful) and has it cached now ...
+    assert SECRET in everything_seen_by(beta)
+    # ... while A, asking the same things on its own host, never sees it.
+    assert SECRET not in everything_seen_by(alpha)

@@ -9,6 +9,13 @@ features = unigrams + adjacent bigrams -> each feature hashed to 64 bits ->
 bucket = hash mod dimension, sign = top bit -> weight 1 + log(tf) ->
 L2-normalise. Word -> hash work is cached per embedder; everything after the
 word lookup runs vectorised over the whole batch.
+
+Stored (document) vectors are tf-only, so they never depend on corpus statistics. A query
+may be weighted by IDF instead (``embed_query(text, term_weights=...)``): each hashed
+feature's query weight is multiplied by its idf over the tenant's chunks
+(``feature_document_frequencies`` + ``TermWeights``), and features no chunk contains get 0
+(they could only match through hash collisions). Inner product is then about
+sum_t idf(t) * w_d(t), a TF-IDF score. See docs/search.md for the measurements.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from itertools import chain
 
 import numpy as np
@@ -52,6 +60,46 @@ def _mix(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
     return z
 
 
+@dataclass(frozen=True)
+class TermWeights:
+    """Query-side IDF per hashed feature (unigram or bigram), from a corpus's frequencies."""
+
+    features: npt.NDArray[np.uint64]  # sorted feature keys (the 40 mixed hash bits)
+    idf: npt.NDArray[np.float32]  # weight of each feature, same order
+
+    @classmethod
+    def from_frequencies(
+        cls,
+        features: npt.NDArray[np.uint64],
+        document_frequencies: npt.NDArray[np.int64],
+        documents: int,
+    ) -> TermWeights:
+        """BM25's (Lucene's) non-negative idf, log(1 + (N - df + 0.5) / (df + 0.5))."""
+        df = np.asarray(document_frequencies, dtype=np.float64)
+        idf = np.log1p((documents - df + 0.5) / (df + 0.5))
+        return cls(np.asarray(features, dtype=np.uint64), idf.astype(np.float32))
+
+    def weights(self, features: npt.NDArray[np.uint64]) -> npt.NDArray[np.float64]:
+        """idf of each feature; 0 for features the corpus never contained."""
+        if not self.features.size:
+            return np.zeros(features.shape, dtype=np.float64)
+        positions = np.minimum(np.searchsorted(self.features, features), self.features.size - 1)
+        found = self.features[positions] == features
+        return np.where(found, self.idf[positions].astype(np.float64), 0.0)
+
+
+def merge_frequencies(
+    parts: Sequence[tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]],
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]:
+    """Sum (features, df) pairs computed over disjoint batches of texts."""
+    if not parts:
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+    features = np.concatenate([f for f, _ in parts])
+    counts = np.concatenate([c for _, c in parts])
+    unique, inverse = np.unique(features, return_inverse=True)
+    return unique, np.bincount(inverse, weights=counts, minlength=unique.size).astype(np.int64)
+
+
 class HashingEmbedder:
     """Stateless, deterministic bag-of-features embedder (the platform default)."""
 
@@ -79,46 +127,65 @@ class HashingEmbedder:
                 cache[word] = _NO_HASH if word in STOPWORDS else _word_hash(stem(word))
             return np.fromiter(map(cache.__getitem__, words), dtype=np.int64, count=len(words))
 
-    def _accumulate(
-        self,
-        dense: npt.NDArray[np.float64],
-        docs: npt.NDArray[np.uint64],
-        features: npt.NDArray[np.uint64],
-        weight: float,
-    ) -> None:
-        """Add sublinear-tf, signed, hashed features into ``dense`` (flattened n*dim)."""
-        # One sortable key per (text, feature): text index above bit 40, 40 hash bits below.
-        # 40 bits keep collisions among a text's few hundred features below 1e-6.
-        keys = (docs << _DOC_SHIFT) | (_mix(features) & _FEATURE_MASK)
-        keys.sort()
-        starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
-        counts = np.diff(np.append(starts, keys.size))
-        unique = keys[starts]
-        feature = unique & _FEATURE_MASK
-        signs = np.where((feature >> np.uint64(39)) & np.uint64(1), -1.0, 1.0)
-        buckets = (feature % np.uint64(self.dimension)).astype(np.int64)
-        rows = (unique >> _DOC_SHIFT).astype(np.int64)
-        values = signs * (1.0 + np.log(counts)) * weight
-        dense += np.bincount(rows * self.dimension + buckets, values, minlength=dense.size)
-
-    def embed_documents(self, texts: Sequence[str]) -> FloatMatrix:
+    def _features(
+        self, texts: Sequence[str]
+    ) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64], npt.NDArray[np.int64], float]]:
+        """Per kind (unigrams, bigrams): (text row, feature key, count in the text, weight)."""
         n = len(texts)
-        dense = np.zeros(n * self.dimension, dtype=np.float64)
         per_text = [raw_tokens(text) for text in texts]
         lengths = np.fromiter(map(len, per_text), dtype=np.int64, count=n)
         hashes = self._lookup(list(chain.from_iterable(per_text)))
         docs = np.repeat(np.arange(n, dtype=np.uint64), lengths)
         keep = hashes != _NO_HASH
         terms, docs = hashes[keep].view(np.uint64), docs[keep]
+        kinds = []
         if terms.size:
-            self._accumulate(dense, docs, terms, 1.0)
+            kinds.append((docs, terms, 1.0))
             # Bigrams pair each kept term with the next kept term of the same text.
             same = docs[1:] == docs[:-1]
             with np.errstate(over="ignore"):
                 bigrams = (terms[:-1][same] * _BIGRAM_SALT) ^ terms[1:][same]
             if bigrams.size and self.bigram_weight:
-                self._accumulate(dense, docs[1:][same], bigrams, self.bigram_weight)
+                kinds.append((docs[1:][same], bigrams, self.bigram_weight))
+        out = []
+        for rows, features, weight in kinds:
+            # One sortable key per (text, feature): text index above bit 40, 40 hash bits below.
+            # 40 bits keep collisions among a text's few hundred features below 1e-6.
+            keys = (rows << _DOC_SHIFT) | (_mix(features) & _FEATURE_MASK)
+            keys.sort()
+            starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+            counts = np.diff(np.append(starts, keys.size))
+            unique = keys[starts]
+            out.append(
+                ((unique >> _DOC_SHIFT).astype(np.int64), unique & _FEATURE_MASK, counts, weight)
+            )
+        return out
+
+    def _embed(self, texts: Sequence[str], term_weights: TermWeights | None) -> FloatMatrix:
+        n = len(texts)
+        dense = np.zeros(n * self.dimension, dtype=np.float64)
+        for rows, feature, counts, weight in self._features(texts):
+            signs = np.where((feature >> np.uint64(39)) & np.uint64(1), -1.0, 1.0)
+            buckets = (feature % np.uint64(self.dimension)).astype(np.int64)
+            values = signs * (1.0 + np.log(counts)) * weight
+            if term_weights is not None:
+                values = values * term_weights.weights(feature)
+            dense += np.bincount(rows * self.dimension + buckets, values, minlength=dense.size)
         return l2_normalise_rows(dense.reshape(n, self.dimension))
 
-    def embed_query(self, text: str) -> FloatMatrix:
-        return self.embed_documents([text])[0]
+    def embed_documents(self, texts: Sequence[str]) -> FloatMatrix:
+        return self._embed(texts, None)
+
+    def feature_document_frequencies(
+        self, texts: Sequence[str]
+    ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]:
+        """(sorted feature keys, number of `texts` containing each), for TermWeights."""
+        parts = [
+            tuple(np.unique(feature, return_counts=True))
+            for _, feature, _, _ in self._features(texts)
+        ]
+        return merge_frequencies(parts)  # type: ignore[arg-type]
+
+    def embed_query(self, text: str, *, term_weights: TermWeights | None = None) -> FloatMatrix:
+        """The text's vector; with `term_weights`, every feature is scaled by its idf."""
+        return self._embed([text], term_weights)[0]

@@ -144,3 +144,66 @@ def test_registry_caches_per_options_and_rejects_unknown() -> None:
 def test_register_backend() -> None:
     register_backend("tiny", lambda **options: HashingEmbedder(dimension=16, **options))
     assert get_embedder("tiny").dimension == 16
+
+
+# --- query-side IDF (TermWeights) ------------------------------------------------------
+
+
+def test_feature_document_frequencies_count_texts_not_occurrences() -> None:
+    from documents.embeddings.hashing import merge_frequencies
+
+    embedder = HashingEmbedder()
+    corpus = ["wing wing wing flutter", "wing shock", "lemon cake"]
+    features, df = embedder.feature_document_frequencies(corpus)
+    assert np.all(np.diff(features.astype(np.float64)) > 0)  # sorted, unique
+    wing = embedder._features(["wing"])[0][1]
+    assert df[np.searchsorted(features, wing[0])] == 2  # two texts, however often
+    # Counting in two batches and merging gives the same statistics.
+    merged = merge_frequencies(
+        [
+            embedder.feature_document_frequencies(corpus[:1]),
+            embedder.feature_document_frequencies(corpus[1:]),
+        ]
+    )
+    np.testing.assert_array_equal(merged[0], features)
+    np.testing.assert_array_equal(merged[1], df)
+    assert merge_frequencies([])[0].size == 0
+
+
+def test_term_weights_give_rare_terms_more_weight_and_unseen_ones_none() -> None:
+    from documents.embeddings.hashing import TermWeights
+
+    embedder = HashingEmbedder(dimension=4096)
+    corpus = ["wing flow"] * 9 + ["wing flutter"]
+    weights = TermWeights.from_frequencies(*embedder.feature_document_frequencies(corpus), 10)
+    flow, flutter, unseen = (embedder._features([w])[0][1] for w in ("flow", "flutter", "zebra"))
+    assert weights.weights(flutter)[0] > weights.weights(flow)[0] > 0
+    assert weights.weights(unseen)[0] == 0.0
+    # The weighted query leans towards the rare term's document; unweighted it cannot tell.
+    documents = embedder.embed_documents(["flow", "flutter"])
+    plain = documents @ embedder.embed_query("flow flutter")
+    weighted = documents @ embedder.embed_query("flow flutter", term_weights=weights)
+    assert plain[0] == pytest.approx(plain[1])
+    assert weighted[1] > weighted[0]
+    assert np.linalg.norm(
+        embedder.embed_query("flow flutter", term_weights=weights)
+    ) == pytest.approx(1.0)
+    # A query made only of words the corpus lacks matches nothing (not collisions).
+    assert not embedder.embed_query("zebra", term_weights=weights).any()
+    empty = TermWeights.from_frequencies(*embedder.feature_document_frequencies([]), 0)
+    assert not embedder.embed_query("flow", term_weights=empty).any()
+
+
+def test_term_weights_leave_document_vectors_alone() -> None:
+    from documents.embeddings.hashing import TermWeights
+
+    embedder = HashingEmbedder()
+    features, _ = embedder.feature_document_frequencies(TEXTS)
+    uniform = TermWeights(features, np.full(features.shape, 2.5, dtype=np.float32))
+    # Equal idf for every feature: the direction of the query vector is unchanged.
+    np.testing.assert_allclose(
+        embedder.embed_query(TEXTS[0], term_weights=uniform),
+        embedder.embed_query(TEXTS[0]),
+        atol=1e-6,
+    )
+    assert embedder.name == "hashing-v1-384"  # stored vectors keep their meaning

@@ -1,0 +1,177 @@
+"""Dashboard pages for owners and admins: API keys and members (server-rendered forms).
+
+They call the same services as the API, so the rules (owners protected, last owner kept,
+no self-deactivation) hold on both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.forms import ApiKeyForm, InviteForm, RoleForm
+from accounts.invitations import deliver_invitation, password_set_link
+from accounts.models import ApiKey, Role, User
+from accounts.permissions import ADMIN_ROLES
+from accounts.services import (
+    ActionRefused,
+    change_member_role,
+    create_api_key,
+    deactivate_member,
+    invite_member,
+    reactivate_member,
+    revoke_api_key,
+)
+from tenants.middleware import refusal
+
+View = Callable[..., HttpResponse]
+
+
+def admin_required(view: View) -> View:
+    """Signed-in owners and admins only; others get a 403 page that says why."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if getattr(request.user, "role", None) not in ADMIN_ROLES:
+            return refusal(
+                request,
+                status=403,
+                code="permission_denied",
+                message="Only the workspace's owners and admins can open this page.",
+            )
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _actor(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)  # admin_required guarantees a signed-in person
+    return request.user
+
+
+def _no_store(response: HttpResponse) -> HttpResponse:
+    # Pages that show a secret once must not be kept by the browser or a proxy.
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# --- API keys ------------------------------------------------------------------------------
+
+
+@admin_required
+def api_keys(request: HttpRequest) -> HttpResponse:
+    form = ApiKeyForm(request.POST or None)
+    new_key = None
+    if request.method == "POST" and form.is_valid():
+        _api_key, new_key = create_api_key(
+            name=form.cleaned_data["name"],
+            scopes=sorted(form.cleaned_data["scopes"]),
+            created_by=_actor(request),
+        )
+        form = ApiKeyForm()
+    context = {
+        "active": "api-keys",
+        "form": form,
+        "new_key": new_key,
+        "keys": ApiKey.objects.select_related("created_by"),
+    }
+    return _no_store(render(request, "accounts/api_keys.html", context))
+
+
+@admin_required
+@require_POST
+def revoke_key(request: HttpRequest, pk: int) -> HttpResponse:
+    api_key = get_object_or_404(ApiKey, pk=pk)
+    revoke_api_key(api_key=api_key)
+    messages.success(request, f"The key '{api_key.name}' ({api_key.display_prefix}) is revoked.")
+    return redirect("api-keys-page")
+
+
+# --- members ---------------------------------------------------------------------------------
+
+
+def _role_choices(actor: User) -> list[tuple[str, str]]:
+    # Only owners may hand out the owner role; offering it to admins would only fail later.
+    return [(v, label) for v, label in Role.choices if v != Role.OWNER or actor.role == Role.OWNER]
+
+
+@admin_required
+def members(request: HttpRequest) -> HttpResponse:
+    actor = _actor(request)
+    form = InviteForm(request.POST or None)
+    form.fields["role"].choices = _role_choices(actor)  # type: ignore[attr-defined]
+    invite_link = None
+    invited = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            invited = invite_member(invited_by=actor, **form.cleaned_data)
+        except ActionRefused as exc:
+            form.add_error("email", str(exc.detail))
+        else:
+            invite_link = password_set_link(request, invited)
+            deliver_invitation(user=invited, link=invite_link, invited_by=actor)
+            form = InviteForm()
+            form.fields["role"].choices = _role_choices(actor)  # type: ignore[attr-defined]
+    context = {
+        "active": "members",
+        "form": form,
+        "invite_link": invite_link,
+        "invited": invited,
+        "members": User.objects.order_by("email"),
+        "role_choices": _role_choices(actor),
+    }
+    return _no_store(render(request, "accounts/members.html", context))
+
+
+def _member_action(request: HttpRequest, pk: int, action: Callable[[User], str]) -> HttpResponse:
+    member = get_object_or_404(User, pk=pk)
+    try:
+        messages.success(request, action(member))
+    except ActionRefused as exc:
+        messages.error(request, str(exc.detail))
+    return redirect("members-page")
+
+
+@admin_required
+@require_POST
+def member_role(request: HttpRequest, pk: int) -> HttpResponse:
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose one of the listed roles.")
+        return redirect("members-page")
+
+    def change(member: User) -> str:
+        updated = change_member_role(
+            actor=_actor(request), member=member, role=form.cleaned_data["role"]
+        )
+        return f"{updated.email} is now {updated.get_role_display().lower()}."
+
+    return _member_action(request, pk, change)
+
+
+@admin_required
+@require_POST
+def member_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
+    def deactivate(member: User) -> str:
+        deactivate_member(actor=_actor(request), member=member)
+        return f"{member.email} can no longer sign in; their documents are kept."
+
+    return _member_action(request, pk, deactivate)
+
+
+@admin_required
+@require_POST
+def member_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
+    def reactivate(member: User) -> str:
+        reactivate_member(actor=_actor(request), member=member)
+        return f"{member.email} can sign in again."
+
+    return _member_action(request, pk, reactivate)

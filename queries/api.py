@@ -1,0 +1,323 @@
+"""Search, ask (JSON or server-sent events), query history and feedback endpoints."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from django.conf import settings
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from django_tenants.utils import schema_context
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.permissions import CanRead
+from accounts.ratelimits import check_ask_rate
+from config.openapi import ERROR_RESPONSES
+from documents.index import IndexMismatchError
+from queries import selectors, services
+from queries.models import Query
+from queries.retrieval import MODES
+from tenants.db import current_schema
+
+MAX_DOCUMENT_FILTER = 1000
+
+
+class EmptyQueryError(APIException):
+    status_code = 400
+    default_code = "empty_query"
+    default_detail = "The query is empty; type a few words."
+
+
+class IndexUnavailable(APIException):
+    status_code = 503
+    default_code = "index_mismatch"
+    default_detail = "Search is unavailable until this workspace's index is rebuilt."
+
+
+class EventStreamRenderer(BaseRenderer):
+    """Lets clients send `Accept: text/event-stream`; errors become one `error` event."""
+
+    media_type = "text/event-stream"
+    format = "sse"
+    charset = "utf-8"
+
+    def render(
+        self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None
+    ) -> bytes:
+        if isinstance(data, bytes):
+            return data
+        return sse_event("error", data).encode("utf-8")
+
+
+def sse_event(name: str, payload: Any) -> str:
+    # json.dumps never emits raw newlines, so one `data:` line always holds the whole payload.
+    return f"event: {name}\ndata: {json.dumps(payload, ensure_ascii=False)}\n\n"
+
+
+class _Filters(serializers.Serializer[Any]):
+    document_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        allow_null=True,
+        max_length=MAX_DOCUMENT_FILTER,
+    )
+    no_cache = serializers.BooleanField(required=False, default=False)
+
+
+class SearchInput(_Filters):
+    query = serializers.CharField(trim_whitespace=False, allow_blank=True, max_length=2000)
+    top_k = serializers.IntegerField(required=False, default=10, min_value=1)
+    mode = serializers.ChoiceField(choices=MODES, required=False, default="hybrid")
+
+    def validate_top_k(self, value: int) -> int:
+        limit = int(settings.QUERY_MAX_TOP_K)
+        if value > limit:
+            raise ValidationError(f"top_k can be at most {limit}.")
+        return value
+
+
+class AskInput(_Filters):
+    question = serializers.CharField(trim_whitespace=False, allow_blank=True, max_length=2000)
+    top_k = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=20)
+    stream = serializers.BooleanField(required=False, default=False)
+
+
+class SearchResultOutput(serializers.Serializer[Any]):
+    chunk_id = serializers.IntegerField()
+    document_id = serializers.IntegerField()
+    document_name = serializers.CharField()
+    page = serializers.IntegerField(allow_null=True)
+    section = serializers.CharField()
+    text = serializers.CharField()
+    highlight = serializers.CharField(help_text="Plain text; matches wrapped in « ».")
+    score = serializers.FloatField()
+
+
+class SearchOutput(serializers.Serializer[Any]):
+    results = SearchResultOutput(many=True)
+    took_ms = serializers.FloatField()
+    cached = serializers.BooleanField()
+    query_id = serializers.IntegerField()
+    hint = serializers.CharField(required=False)
+
+
+class CitationOutput(serializers.Serializer[Any]):
+    marker = serializers.IntegerField()
+    chunk_id = serializers.IntegerField()
+    document_id = serializers.IntegerField()
+    document_name = serializers.CharField()
+    page = serializers.IntegerField(allow_null=True)
+    quote = serializers.CharField()
+
+
+class AskOutput(serializers.Serializer[Any]):
+    answer = serializers.CharField()
+    citations = CitationOutput(many=True)
+    backend = serializers.CharField()
+    took_ms = serializers.FloatField()
+    cached = serializers.BooleanField()
+    degraded = serializers.BooleanField()
+    usage = serializers.DictField(child=serializers.IntegerField(), required=False)
+    query_id = serializers.IntegerField()
+
+
+class FeedbackOutput(serializers.Serializer[Any]):
+    query_id = serializers.IntegerField()
+    helpful = serializers.BooleanField()
+    comment = serializers.CharField()
+    updated_at = serializers.DateTimeField()
+
+
+UNAVAILABLE = {503: OpenApiResponse(ERROR_RESPONSES[400], description="index must be rebuilt")}
+
+
+def caller_of(request: Request) -> services.Caller:
+    prefix = getattr(request.auth, "display_prefix", "") if hasattr(request.auth, "scopes") else ""
+    user = request.user if request.user and request.user.is_authenticated else None
+    return services.Caller(user=user, api_key_prefix=str(prefix or ""))
+
+
+def _run(call: Any, **kwargs: Any) -> Any:
+    """Call a query service, turning its errors into the API's 400 / 503."""
+    try:
+        return call(**kwargs)
+    except services.EmptyQuery as exc:
+        raise EmptyQueryError(str(exc)) from exc
+    except IndexMismatchError as exc:
+        raise IndexUnavailable(str(exc)) from exc
+
+
+class SearchView(APIView):
+    """Search the workspace's documents: lexical (BM25), dense (vectors) or hybrid."""
+
+    permission_classes = [CanRead]
+
+    @extend_schema(
+        tags=["search"],
+        request=SearchInput,
+        responses={200: SearchOutput, **ERROR_RESPONSES, **UNAVAILABLE},
+    )
+    def post(self, request: Request) -> Response:
+        check_ask_rate(request)
+        data = SearchInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        body = _run(
+            services.search,
+            text=values["query"],
+            caller=caller_of(request),
+            mode=values["mode"],
+            top_k=values["top_k"],
+            document_ids=values.get("document_ids"),
+            use_cache=not values["no_cache"],
+        )
+        return Response(body)
+
+
+class AskView(APIView):
+    """Ask a question; the answer cites the chunks it used. Streams with `"stream": true`."""
+
+    permission_classes = [CanRead]
+    renderer_classes = [JSONRenderer, EventStreamRenderer]
+
+    @extend_schema(
+        tags=["search"],
+        request=AskInput,
+        responses={
+            200: OpenApiResponse(
+                AskOutput,
+                description="JSON; or with `stream: true` / `Accept: text/event-stream`, "
+                "server-sent `delta` events then one `done` event holding this object.",
+            ),
+            **ERROR_RESPONSES,
+            **UNAVAILABLE,
+        },
+    )
+    def post(self, request: Request) -> Response | StreamingHttpResponse:
+        check_ask_rate(request)
+        data = AskInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        wants_stream = values["stream"] or "text/event-stream" in request.META.get(
+            "HTTP_ACCEPT", ""
+        )
+        arguments = {
+            "question": values["question"],
+            "caller": caller_of(request),
+            "top_k": values.get("top_k"),
+            "document_ids": values.get("document_ids"),
+            "use_cache": not values["no_cache"],
+        }
+        if not wants_stream:
+            return Response(_run(services.ask, **arguments))
+        events = _run(services.ask_events, **arguments)
+        response = StreamingHttpResponse(
+            _sse(events, current_schema()), content_type="text/event-stream; charset=utf-8"
+        )
+        response["Cache-Control"] = "no-cache"
+        response["X-Accel-Buffering"] = "no"  # nginx: pass events through as they come
+        return response
+
+
+def _sse(events: Iterator[tuple[str, dict[str, Any]]], schema: str) -> Iterator[bytes]:
+    # The body is produced after the view returned; pin the tenant so the log row lands there.
+    with schema_context(schema):
+        try:
+            for name, payload in events:
+                yield sse_event(name, payload).encode("utf-8")
+        except Exception:
+            error = {
+                "code": "server_error",
+                "message": "The answer could not be finished; it has been logged. Try again.",
+            }
+            yield sse_event("error", {"error": error}).encode("utf-8")
+            raise
+
+
+class QuerySerializer(serializers.ModelSerializer[Query]):
+    feedback = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Query
+        fields = [
+            "id",
+            "kind",
+            "text",
+            "mode",
+            "backend",
+            "result_count",
+            "cached",
+            "degraded",
+            "embed_ms",
+            "dense_ms",
+            "lexical_ms",
+            "fusion_ms",
+            "answer_ms",
+            "total_ms",
+            "prompt_tokens",
+            "completion_tokens",
+            "embedding_tokens",
+            "estimated_cost_usd",
+            "feedback",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_feedback(self, obj: Query) -> dict[str, Any] | None:
+        feedback = getattr(obj, "feedback", None)
+        if feedback is None:
+            return None
+        return {"helpful": feedback.helpful, "comment": feedback.comment}
+
+
+class QueryHistoryView(generics.ListAPIView[Query]):
+    """The caller's own searches and questions, newest first."""
+
+    permission_classes = [CanRead]
+    serializer_class = QuerySerializer
+
+    def get_queryset(self) -> Any:
+        return selectors.history_for(caller_of(self.request))
+
+
+class FeedbackInput(serializers.Serializer[Any]):
+    helpful = serializers.BooleanField()
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+class QueryFeedbackView(APIView):
+    """Say whether a result or answer helped (sending again replaces the earlier verdict)."""
+
+    permission_classes = [CanRead]
+
+    @extend_schema(
+        tags=["search"], request=FeedbackInput, responses={200: FeedbackOutput, **ERROR_RESPONSES}
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        caller = caller_of(request)
+        query = get_object_or_404(selectors.history_for(caller), pk=pk)
+        data = FeedbackInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        feedback = services.record_feedback(
+            query=query,
+            helpful=data.validated_data["helpful"],
+            comment=data.validated_data["comment"],
+            user=caller.user,
+        )
+        return Response(
+            {
+                "query_id": query.pk,
+                "helpful": feedback.helpful,
+                "comment": feedback.comment,
+                "updated_at": feedback.updated_at,
+            },
+            status=status.HTTP_200_OK,
+        )

@@ -1,0 +1,12 @@
+"""Prometheus metrics for search and ask (exported by django-prometheus' /metrics endpoint)."""
+
+from __future__ import annotations
+
+from prometheus_client import Histogram
+
+QUERY_RESPONSE_SECONDS = Histogram(
+    "query_response_seconds",
+    "Time to answer a search or ask request, cached or not.",
+    ["mode", "backend"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)

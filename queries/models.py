@@ -1,0 +1,85 @@
+"""The query log (one row per search or ask, cached or not) and feedback on answers."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.conf import settings
+from django.db import models
+
+
+class QueryMode(models.TextChoices):
+    HYBRID = "hybrid", "Hybrid (lexical + dense, fused)"
+    LEXICAL = "lexical", "Lexical (full-text)"
+    DENSE = "dense", "Dense (vectors)"
+
+
+class QueryKind(models.TextChoices):
+    SEARCH = "search", "Search"
+    ASK = "ask", "Ask"
+
+
+class Query(models.Model):
+    kind = models.CharField(max_length=8, choices=QueryKind.choices, default=QueryKind.SEARCH)
+    text = models.TextField()
+    # sha256 of the normalised text: finds repeated questions without comparing long texts.
+    normalized_hash = models.CharField(max_length=64)
+    mode = models.CharField(max_length=8, choices=QueryMode.choices, default=QueryMode.HYBRID)
+    # The answer backend for asks ("extractive", "openai"), "" for searches.
+    backend = models.CharField(max_length=32, blank=True)
+    embedder = models.CharField(max_length=120, blank=True)
+    result_count = models.PositiveIntegerField(default=0)
+    embed_ms = models.FloatField(default=0)
+    dense_ms = models.FloatField(default=0)
+    lexical_ms = models.FloatField(default=0)
+    fusion_ms = models.FloatField(default=0)
+    answer_ms = models.FloatField(default=0)
+    total_ms = models.FloatField(default=0)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    embedding_tokens = models.PositiveIntegerField(default=0)
+    estimated_cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="queries",
+    )
+    # A string, not a foreign key: the log outlives revoked keys and stays decoupled from them.
+    api_key_prefix = models.CharField(max_length=32, blank=True)
+    cached = models.BooleanField(default=False)
+    degraded = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["created_at"], name="query_created_idx"),
+            models.Index(fields=["normalized_hash"], name="query_hash_idx"),
+            models.Index(fields=["user", "created_at"], name="query_user_created_idx"),
+        ]
+        verbose_name_plural = "queries"
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.text[:60]!r}"
+
+
+class QueryFeedback(models.Model):
+    """Whether an answer or result list helped; one per query (sending again replaces it)."""
+
+    query = models.OneToOneField(Query, on_delete=models.CASCADE, related_name="feedback")
+    helpful = models.BooleanField()
+    comment = models.TextField(blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="query_feedback",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{'helpful' if self.helpful else 'not helpful'}: query {self.query_id}"

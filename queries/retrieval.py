@@ -1,0 +1,251 @@
+"""Retrieval over the current tenant's chunks: lexical (PostgreSQL FTS), dense (FAISS), hybrid.
+
+Lexical search is BM25 over the chunks' English tsvectors (queries/bm25.py), expanded by RM3
+pseudo-relevance feedback (QUERY_LEXICAL_FEEDBACK): every query word may match and IDF
+decides what matters, where AND-ing every word (`plainto_tsquery`)
+finds nothing for natural-language questions and `ts_rank` has no IDF; see docs/search.md
+for the evaluation behind the choice. Highlights use `ts_headline` with an OR of the words.
+
+Hybrid fuses the two ranked candidate lists (QUERY_CANDIDATE_DEPTH each) with
+reciprocal-rank fusion (QUERY_RRF_K): ranks only, because ts_rank and cosine scores live on
+unrelated scales.
+
+Everything here runs in the schema the connection points at; callers set the tenant.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.db import connection
+
+from documents import index
+from documents.embedder_choice import embedder_for_current_tenant
+from documents.embeddings import Embedder
+from documents.models import Chunk, Document
+from queries import bm25, query_idf
+from queries.fusion import rrf_fuse
+from tenants.db import current_schema
+
+MODES = ("hybrid", "lexical", "dense")
+# Words as PostgreSQL's parser would see them; anything else (operators, quotes) is dropped so
+# user text can never change the tsquery's structure.
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_MAX_QUERY_WORDS = 64
+HIGHLIGHT_START, HIGHLIGHT_STOP = "«", "»"
+_HEADLINE_OPTIONS = (
+    f"StartSel={HIGHLIGHT_START}, StopSel={HIGHLIGHT_STOP}, MaxWords=35, MinWords=12, "
+    'MaxFragments=2, FragmentDelimiter=" … ", HighlightAll=false'
+)
+
+
+@dataclass
+class Retrieval:
+    """Ranked (chunk id, score) hits and what each stage cost."""
+
+    hits: list[tuple[int, float]]
+    timings: dict[str, float] = field(default_factory=dict)
+    embedder: str = ""
+    embedding_tokens: int = 0
+
+
+def normalize_query(text: str) -> str:
+    """Case-folded, whitespace-collapsed text: what the cache key and the log hash use."""
+    return " ".join(text.casefold().split())
+
+
+def or_tsquery_text(text: str) -> str:
+    """`w1 | w2 | …` for to_tsquery: every word may match, ranking decides the order."""
+    words = list(dict.fromkeys(_WORD.findall(text)))
+    return " | ".join(words[:_MAX_QUERY_WORDS])
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)
+
+
+def _table() -> str:
+    return connection.ops.quote_name(Chunk._meta.db_table)
+
+
+def lexical_search(
+    text: str, depth: int, *, document_ids: Sequence[int] | None = None
+) -> list[tuple[int, float]]:
+    """Top `depth` chunks by BM25 over the chunks' English tsvectors, best first.
+
+    With QUERY_LEXICAL_FEEDBACK the query is expanded by RM3 from its own first ranking.
+    """
+    if depth <= 0:
+        return []
+    lexemes = bm25.query_lexemes(text)
+    if not lexemes:
+        return []
+    row = index.state()
+    tenant_index = bm25.indexes.get(f"{current_schema()}:{row.generation}", row.change_seq)
+    return tenant_index.search(
+        lexemes,
+        depth,
+        document_ids=document_ids,
+        feedback=bool(getattr(settings, "QUERY_LEXICAL_FEEDBACK", True)),
+    )
+
+
+def dense_search(
+    vector: np.ndarray, depth: int, *, document_ids: Sequence[int] | None = None,
+    embedder: Embedder,
+) -> list[tuple[int, float]]:  # fmt: skip
+    if depth <= 0:
+        return []
+    return [
+        (int(chunk_id), float(score))
+        for chunk_id, score in index.search_dense(
+            vector, depth, document_ids=document_ids, embedder=embedder
+        )
+    ]
+
+
+def _embed_query(text: str, embedder: Embedder) -> np.ndarray:
+    """The query vector; IDF-weighted for the hashing embedder (QUERY_DENSE_IDF)."""
+    if bool(getattr(settings, "QUERY_DENSE_IDF", True)) and query_idf.supports_term_weights(
+        embedder
+    ):
+        row = index.state()
+        term_weights = query_idf.weights.get(
+            f"{current_schema()}:{row.generation}",
+            row.change_seq,
+            embedder,  # type: ignore[arg-type]
+            chunk_count=row.snapshot_count,
+        )
+        if term_weights is not None:
+            return embedder.embed_query(text, term_weights=term_weights)  # type: ignore[call-arg]
+    return embedder.embed_query(text)
+
+
+def retrieve(
+    text: str,
+    *,
+    mode: str,
+    top_k: int,
+    document_ids: Sequence[int] | None = None,
+    embedder: Embedder | None = None,
+    depth: int | None = None,
+    rrf_k: int | None = None,
+) -> Retrieval:
+    """Rank the tenant's chunks for `text` in `mode`; raises index.IndexMismatchError."""
+    if mode not in MODES:
+        raise ValueError(f"Unknown search mode {mode!r}; choose one of: {', '.join(MODES)}.")
+    depth = max(top_k, depth if depth is not None else int(settings.QUERY_CANDIDATE_DEPTH))
+    result = Retrieval(hits=[])
+    lexical: list[tuple[int, float]] = []
+    dense: list[tuple[int, float]] = []
+    if mode in ("lexical", "hybrid"):
+        started = time.perf_counter()
+        lexical = lexical_search(text, depth, document_ids=document_ids)
+        result.timings["lexical_ms"] = _ms(started)
+    if mode in ("dense", "hybrid"):
+        embedder = embedder or embedder_for_current_tenant()
+        result.embedder = embedder.name
+        tokens_before = int(getattr(embedder, "usage_tokens", 0) or 0)
+        started = time.perf_counter()
+        vector = _embed_query(text, embedder)
+        result.timings["embed_ms"] = _ms(started)
+        result.embedding_tokens = max(
+            0, int(getattr(embedder, "usage_tokens", 0) or 0) - tokens_before
+        )
+        started = time.perf_counter()
+        dense = dense_search(vector, depth, document_ids=document_ids, embedder=embedder)
+        result.timings["dense_ms"] = _ms(started)
+    if mode == "lexical":
+        result.hits = lexical[:top_k]
+    elif mode == "dense":
+        result.hits = dense[:top_k]
+    else:
+        started = time.perf_counter()
+        result.hits = rrf_fuse(
+            [[chunk_id for chunk_id, _ in lexical], [chunk_id for chunk_id, _ in dense]],
+            k=int(rrf_k if rrf_k is not None else settings.QUERY_RRF_K),
+            weights=[1.0, float(settings.QUERY_RRF_DENSE_WEIGHT)],
+            limit=top_k,
+        )
+        result.timings["fusion_ms"] = _ms(started)
+    return result
+
+
+@dataclass(frozen=True)
+class ChunkHit:
+    chunk_id: int
+    document_id: int
+    document_name: str
+    page: int | None
+    section: str
+    text: str
+    highlight: str
+    score: float
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "chunk_id": self.chunk_id,
+            "document_id": self.document_id,
+            "document_name": self.document_name,
+            "page": self.page,
+            "section": self.section,
+            "text": self.text,
+            "highlight": self.highlight,
+            "score": round(self.score, 6),
+        }
+
+
+def hydrate(
+    hits: Sequence[tuple[int, float]], text: str, *, highlight: bool = True
+) -> list[ChunkHit]:
+    """Chunk rows for the hits, in hit order, with a «marked» plain-text highlight.
+
+    Chunks deleted since the index answered are skipped.
+    """
+    if not hits:
+        return []
+    ids = [chunk_id for chunk_id, _ in hits]
+    tsquery = or_tsquery_text(text) if highlight else ""
+    headline = "ts_headline('english', c.text, to_tsquery('english', %s), %s)" if tsquery else "''"
+    params: list[Any] = [tsquery, _HEADLINE_OPTIONS] if tsquery else []
+    params.append(ids)
+    sql = f"""
+        SELECT c.id, c.document_id, d.filename, c.page, c.section, c.text, {headline}
+        FROM {_table()} AS c
+        JOIN {connection.ops.quote_name(Document._meta.db_table)} AS d ON d.id = c.document_id
+        WHERE c.id = ANY(%s)
+    """  # noqa: S608 - table names come from the models; user text is a parameter
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = {row[0]: row for row in cursor.fetchall()}
+    found = []
+    for chunk_id, score in hits:
+        row = rows.get(chunk_id)
+        if row is None:
+            continue
+        _id, document_id, filename, page, section, chunk_text, marked = row
+        found.append(
+            ChunkHit(
+                chunk_id=chunk_id,
+                document_id=document_id,
+                document_name=filename,
+                page=page,
+                section=section,
+                text=chunk_text,
+                highlight=marked or "",
+                score=score,
+            )
+        )
+    return found
+
+
+def document_of(chunk_ids: Sequence[int]) -> dict[int, int]:
+    """chunk id -> document id, for collapsing chunk hits to documents."""
+    rows = Chunk.objects.filter(id__in=list(chunk_ids)).values_list("id", "document_id")
+    return dict(rows)

@@ -1,0 +1,121 @@
+"""Operator reads across tenant schemas: usage per tenant and read-only support views.
+
+Each function switches into the tenant's schema with `tenant_context` and switches back
+when done, so the admin request always continues in the public schema.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db import connection
+from django.db.models import Count, Sum
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from documents.models import Document
+from tenants.models import Tenant
+
+SUPPORT_ROWS = 200
+
+
+@dataclass(frozen=True)
+class TenantUsage:
+    documents: int
+    chunks: int
+    storage_bytes: int
+    # None while the tenant's schema has no query log table yet (shown as "-").
+    queries_30d: int | None
+
+
+def _has_table(schema: str, table: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s)", [f'"{schema}"."{table}"'])
+        row = cursor.fetchone()
+    return bool(row and row[0])
+
+
+def _query_model() -> Any:
+    from queries.models import Query  # the queries app may be absent in older deployments
+
+    return Query
+
+
+def tenant_usage(tenant: Tenant) -> TenantUsage:
+    with tenant_context(tenant):
+        totals = Document.objects.aggregate(
+            documents=Count("id"), chunks=Sum("chunk_count"), storage=Sum("size")
+        )
+        queries: int | None = None
+        if _has_table(tenant.schema_name, "queries_query"):
+            since = timezone.now() - timedelta(days=30)
+            queries = _query_model().objects.filter(created_at__gte=since).count()
+    return TenantUsage(
+        documents=int(totals["documents"] or 0),
+        chunks=int(totals["chunks"] or 0),
+        storage_bytes=int(totals["storage"] or 0),
+        queries_30d=queries,
+    )
+
+
+def support_documents(tenant: Tenant, *, search: str = "") -> list[dict[str, Any]]:
+    """The tenant's newest documents as plain rows (evaluated inside the schema)."""
+    with tenant_context(tenant):
+        documents = Document.objects.select_related("uploaded_by").order_by("-created_at")
+        if search:
+            documents = documents.filter(filename__icontains=search)
+        return [
+            {
+                "id": d.pk,
+                "filename": d.filename,
+                "content_type": d.content_type,
+                "size": d.size,
+                "status": d.status,
+                "progress": d.progress,
+                "error": d.error,
+                "page_count": d.page_count,
+                "chunk_count": d.chunk_count,
+                "attempts": d.attempts,
+                "uploaded_by": d.uploaded_by.email if d.uploaded_by else "",
+                "created_at": d.created_at,
+                "processed_at": d.processed_at,
+            }
+            for d in documents[:SUPPORT_ROWS]
+        ]
+
+
+def support_queries(tenant: Tenant) -> list[dict[str, Any]] | None:
+    """The tenant's newest query log rows, or None when it has no query log table yet."""
+    with tenant_context(tenant):
+        if not _has_table(tenant.schema_name, "queries_query"):
+            return None
+        rows = (
+            _query_model()
+            .objects.select_related("user", "feedback")
+            .order_by("-created_at")[:SUPPORT_ROWS]
+        )
+        return [
+            {
+                "id": q.pk,
+                "created_at": q.created_at,
+                "kind": q.kind,
+                "text": q.text,
+                "mode": q.mode,
+                "caller": q.user.email if q.user else (q.api_key_prefix or "-"),
+                "result_count": q.result_count,
+                "total_ms": q.total_ms,
+                "cached": q.cached,
+                "degraded": q.degraded,
+                "feedback": _feedback(q),
+            }
+            for q in rows
+        ]
+
+
+def _feedback(query: Any) -> str:
+    feedback = getattr(query, "feedback", None)
+    if feedback is None:
+        return ""
+    return "helpful" if feedback.helpful else "not helpful"

@@ -1,0 +1,167 @@
+"""Browser tests: a real gunicorn on a loopback port, the session's Celery worker, Chromium.
+
+The server runs against the test database (tests.conftest.worker_environment) and the
+committed tenants, so the worker, the server and this process all see the same rows.
+Chromium resolves `*.localhost` to loopback, so tenants are reached by host name.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connections
+
+from tests.conftest import ROOT, TenantHandle, WorkerProcess, worker_environment
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+
+try:
+    from playwright import sync_api
+except ImportError:  # pragma: no cover - dev requirements not installed
+    sync_api = None  # type: ignore[assignment]
+
+
+def _require_browser() -> None:
+    if sync_api is None:
+        pytest.skip("Playwright is missing: pip install -r requirements/dev.txt")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is missing: apt-get update && apt-get install -y chromium")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def url(self, host: str, path: str = "/") -> str:
+        return f"http://{host}:{self.port}{path}"
+
+    def tenant_url(self, handle: TenantHandle, path: str = "/") -> str:
+        return self.url(handle.domain, path)
+
+
+@pytest.fixture(scope="session")
+def web_server(
+    committed_tenants: tuple[TenantHandle, TenantHandle],
+    celery_worker: WorkerProcess,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[LiveServer]:
+    _require_browser()
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("web") / "gunicorn.log"
+    env = worker_environment()
+    # Several tests sign in from 127.0.0.1 within a minute; the limit itself has its own tests.
+    env["RATELIMIT_LOGIN"] = "1000/m"
+    command = [
+        sys.executable, "-m", "gunicorn", "config.wsgi:application",
+        "--bind", f"127.0.0.1:{port}", "--workers", "2", "--worker-class", "gthread",
+        "--threads", "4", "--timeout", "60", "--access-logfile", "-",
+    ]  # fmt: skip
+    log = open(log_path, "ab")  # noqa: SIM115 - lives as long as the process
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    server = LiveServer(port=port, process=process, log_path=log_path)
+    deadline = time.monotonic() + 60
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited early; see {log_path}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/live", timeout=2):
+                break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"gunicorn did not start; see {log_path}") from None
+            time.sleep(0.2)
+    yield server
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="session")
+def browser(web_server: LiveServer) -> Iterator[Any]:
+    # Playwright's sync API keeps an event loop in this thread; Django would then refuse
+    # ORM calls made by the tests' own setup code, which is safe here (no async code runs).
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    problems: list[str] = []
+
+    def on_console(message: Any) -> None:
+        # Django admin's own templates use style attributes that our CSP blocks (cosmetic);
+        # the dashboard must have none.
+        where = str((message.location or {}).get("url", "")) or page.url
+        if message.type == "error" and "/admin/" not in where:
+            problems.append(f"{where}: {message.text}")
+
+    # A CSP violation or a script error would silently break the page; fail the test instead.
+    page.on("console", on_console)
+    page.on("pageerror", lambda exc: problems.append(f"{page.url}: {exc}"))
+    yield page
+    context.close()
+    csp = [p for p in problems if "Content Security Policy" in p or "Refused" in p]
+    assert not csp, "\n".join(csp)
+
+
+@pytest.fixture(autouse=True)
+def _close_connections_opened_beside_playwright() -> Iterator[None]:
+    yield
+    # While Playwright's loop runs, Django keys connections by async context, so ORM calls
+    # made by these tests' fixtures open extra connections; close them, or the test
+    # database cannot be dropped at the end of the session.
+    connections.close_all()
+
+
+def log_in(page: Any, server: LiveServer, handle: TenantHandle, email: str, password: str) -> None:
+    page.goto(server.tenant_url(handle, "/login/"))
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/documents/")
+
+
+def screenshot(page: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)

@@ -1,0 +1,261 @@
+"""The dashboard and operator admin in a real Chromium, against gunicorn and a Celery worker."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.admin.models import LogEntry
+from django_tenants.utils import schema_context
+from playwright.sync_api import expect
+
+from accounts.models import ApiKey, Role, User
+from documents.models import Document
+from documents.services import delete_document
+from queries.models import Query
+from tenants.models import OperatorAction, Tenant
+from tenants.services import delete_tenant
+from tests.browser.conftest import LiveServer, log_in, screenshot
+from tests.conftest import PASSWORD, TenantHandle
+
+pytestmark = [pytest.mark.browser, pytest.mark.celery_worker, pytest.mark.slow]
+
+POLICY = (
+    "Refund policy. Customers may return any product within 45 days of purchase for a full "
+    "refund, provided they keep the receipt. Opened software cannot be returned.\n\n"
+    "Shipping. Orders above 50 euros ship for free inside the European Union.\n"
+)
+
+
+@pytest.fixture
+def alpha(
+    committed_tenants: tuple[TenantHandle, TenantHandle], committed_db: None
+) -> Iterator[TenantHandle]:
+    """The committed tenant `iso_alpha`; what a test adds (documents, keys, queries) is removed."""
+    handle = committed_tenants[0]
+    with schema_context(handle.schema):
+        before = set(Document.objects.values_list("id", flat=True))
+        last_query = Query.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    yield handle
+    with schema_context(handle.schema):
+        Query.objects.filter(id__gt=last_query).delete()
+        ApiKey.objects.filter(name__startswith="browser ").delete()
+        added = Document.objects.exclude(id__in=before)
+        # Deleting while the worker still writes chunks races with it; let ingestion finish.
+        deadline = time.monotonic() + 60
+        while added.filter(status__in=["pending", "processing"]).exists():
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
+        for document in added:
+            delete_document(document=document)
+
+
+def _owner_page(page: Any, web_server: LiveServer, handle: TenantHandle) -> None:
+    log_in(page, web_server, handle, handle.admin_email, handle.password)
+
+
+def _upload(page: Any, path: Path) -> None:
+    page.locator("#file-input").set_input_files(str(path))
+
+
+def _wait_ready(page: Any, name: str) -> Any:
+    row = page.locator("#documents-body tr", has_text=name).first
+    expect(row.locator('[data-col="status"]')).to_have_text(re.compile("Ready"), timeout=60_000)
+    return row
+
+
+def test_log_in_and_out(page, web_server, alpha):
+    page.goto(web_server.tenant_url(alpha, "/documents/"))
+    expect(page).to_have_url(re.compile(r"/login/\?next=/documents/"))
+    page.get_by_label("Email").fill(alpha.admin_email)
+    page.get_by_label("Password").fill("wrong-password")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("alert")).to_contain_text("didn't match")
+    page.get_by_label("Password").fill(alpha.password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/documents/$"))
+    expect(page.get_by_role("navigation", name="Main")).to_contain_text("Members")
+    page.get_by_role("button", name="Log out").click()
+    page.goto(web_server.tenant_url(alpha, "/documents/"))
+    expect(page).to_have_url(re.compile(r"/login/"))
+
+
+def test_upload_becomes_ready_and_a_question_gets_a_cited_streamed_answer(
+    page, web_server, alpha, tmp_path
+):
+    policy = tmp_path / "refund-policy.txt"
+    policy.write_text(POLICY)
+    _owner_page(page, web_server, alpha)
+    _upload(page, policy)
+    item = page.locator("#upload-list li", has_text="refund-policy.txt")
+    expect(item.locator(".upload-status")).to_contain_text("Uploaded")
+    expect(item.locator("progress")).to_have_attribute("value", "100")
+    row = _wait_ready(page, "refund-policy.txt")
+    expect(row.locator('[data-col="chunks"]')).not_to_have_text("0")
+    expect(row.locator('[data-col="type"]')).to_have_text("Text")
+    screenshot(page, "documents")
+
+    page.get_by_role("link", name="Ask").click()
+    page.get_by_label("Your question").fill("Within how many days can customers return a product?")
+    page.get_by_role("button", name="Ask", exact=True).click()
+    answer = page.locator("#answer")
+    expect(page.locator("#answer-status")).to_contain_text("Answered", timeout=30_000)
+    expect(answer).to_contain_text("45 days")
+    citation = answer.locator("button.cite").first
+    expect(citation).to_be_visible()
+    citation.click()
+    panel = page.locator("#passage")
+    expect(panel).to_be_visible()
+    expect(page.locator("#passage-document")).to_have_text("refund-policy.txt")
+    expect(page.locator("#passage-quote")).to_contain_text("45 days")
+    expect(citation).to_have_attribute("aria-expanded", "true")
+    expect(page.locator("#sources")).to_contain_text("refund-policy.txt")
+
+    page.get_by_role("button", name="Helpful", exact=True).click()
+    expect(page.locator("#feedback-status")).to_have_text("Thanks for the feedback.")
+    expect(page.locator("#recent")).to_contain_text("Within how many days")
+    screenshot(page, "ask")
+
+    page.get_by_text("Search only (power users)").click()
+    page.get_by_label("Keyword").check()
+    page.get_by_role("button", name="Search", exact=True).click()
+    expect(page.locator("#results li").first).to_contain_text("refund-policy.txt")
+
+
+def test_rejected_uploads_show_their_reason_next_to_the_file(page, web_server, alpha, tmp_path):
+    fake = tmp_path / "setup.pdf"
+    fake.write_bytes(b"MZ\x90\x00" + bytes(range(256)) * 8)  # a Windows program named .pdf
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    _owner_page(page, web_server, alpha)
+    page.locator("#file-input").set_input_files([str(fake), str(empty)])
+    fake_item = page.locator("#upload-list li", has_text="setup.pdf")
+    expect(fake_item.locator(".upload-error")).to_contain_text(re.compile("PDF|type", re.I))
+    empty_item = page.locator("#upload-list li", has_text="empty.txt")
+    expect(empty_item.locator(".upload-error")).to_contain_text("empty")
+    expect(page.locator("#documents-body")).not_to_contain_text("setup.pdf")
+
+
+def test_duplicate_upload_is_explained_and_can_be_forced(page, web_server, alpha, tmp_path):
+    note = tmp_path / "note.txt"
+    note.write_text("A short note about the quarterly planning meeting and its outcomes.")
+    _owner_page(page, web_server, alpha)
+    _upload(page, note)
+    expect(page.locator("#documents-body")).to_contain_text("note.txt")
+    _upload(page, note)
+    item = page.locator("#upload-list li", has_text="note.txt").first
+    expect(item.locator(".upload-error")).to_contain_text(re.compile("already", re.I))
+    item.get_by_role("button", name="Upload it anyway").click()
+    expect(item.locator(".upload-ok")).to_be_visible()
+
+
+@pytest.fixture
+def viewer(alpha: TenantHandle) -> Iterator[User]:
+    with schema_context(alpha.schema):
+        user = User.objects.create_user(
+            email="viewer-browser@iso-alpha.test", password=PASSWORD, role=Role.VIEWER
+        )
+    yield user
+    with schema_context(alpha.schema):
+        User.objects.filter(pk=user.pk).delete()
+
+
+def test_a_viewer_cannot_see_the_upload_control(page, web_server, alpha, viewer):
+    log_in(page, web_server, alpha, viewer.email, PASSWORD)
+    expect(page.locator("#file-input")).to_have_count(0)
+    expect(page.get_by_text("Choose files")).to_have_count(0)
+    expect(page.get_by_text("not upload documents")).to_be_visible()
+    expect(page.get_by_role("link", name="Members")).to_have_count(0)
+    page.goto(web_server.tenant_url(alpha, "/settings/members/"))
+    expect(page.get_by_role("heading", name="Access refused")).to_be_visible()
+
+
+def test_delete_asks_for_confirmation(page, web_server, alpha, tmp_path):
+    doomed = tmp_path / "doomed.txt"
+    doomed.write_text("This file exists only to be deleted by the browser test.")
+    _owner_page(page, web_server, alpha)
+    _upload(page, doomed)
+    row = page.locator("#documents-body tr", has_text="doomed.txt")
+    row.get_by_role("button", name="Delete").click()
+    dialog = page.locator("#confirm-dialog")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(row).to_have_count(1)
+    row.get_by_role("button", name="Delete").click()
+    dialog.get_by_role("button", name="Delete").click()
+    expect(row).to_have_count(0)
+    page.reload()
+    expect(page.locator("#documents-body")).not_to_contain_text("doomed.txt")
+
+
+def test_screenshots_of_the_main_pages(page, web_server, alpha, tmp_path):
+    page.goto(web_server.tenant_url(alpha, "/login/"))
+    screenshot(page, "login")
+    _owner_page(page, web_server, alpha)
+    handbook = tmp_path / "employee-handbook.md"
+    handbook.write_text("# Holidays\n\nEveryone gets 28 days of paid holiday a year.\n")
+    policy = tmp_path / "refund-policy.txt"
+    policy.write_text(POLICY)
+    page.locator("#file-input").set_input_files([str(handbook), str(policy)])
+    _wait_ready(page, "employee-handbook.md")
+    _wait_ready(page, "refund-policy.txt")
+    page.goto(web_server.tenant_url(alpha, "/analytics/"))
+    expect(page.locator("#status-chart")).to_be_visible()
+    assert page.evaluate("typeof window.Chart") == "function"  # vendored Chart.js loaded
+    assert page.evaluate("Object.keys(window.Chart.instances).length") == 2
+    screenshot(page, "analytics")
+    page.goto(web_server.tenant_url(alpha, "/settings/api-keys/"))
+    page.get_by_label("Name").fill("browser screenshot key")
+    page.get_by_role("button", name="Create key").click()
+    expect(page.locator("#new-key-value")).to_contain_text("di_")
+    screenshot(page, "api-keys")
+    page.goto(web_server.tenant_url(alpha, "/settings/members/"))
+    screenshot(page, "members")
+
+
+@pytest.fixture
+def operator(committed_db: None) -> Iterator[tuple[str, str]]:
+    email, password = "operator-browser@example.com", "Operator-browser-42"
+    User.objects.create_superuser(email=email, password=password)
+    yield email, password
+    # A plain delete would cascade into tenant-only tables (token blacklist) absent in public.
+    LogEntry.objects.filter(user__email=email).delete()
+    OperatorAction.objects.filter(operator=email).delete()
+    User.objects.filter(email=email)._raw_delete(using="default")
+    tenant = Tenant.objects.filter(schema_name="browser_made").first()
+    if tenant is not None:
+        delete_tenant(tenant=tenant)
+
+
+def test_operator_creates_a_tenant_in_admin_and_logs_into_it(page, web_server, operator):
+    email, password = operator
+    page.set_viewport_size({"width": 1680, "height": 900})  # room for every usage column
+    page.goto(web_server.url("localhost", "/admin/"))
+    page.locator("#id_username").fill(email)
+    page.locator("#id_password").fill(password)
+    page.locator("input[type=submit]").click()
+    page.goto(web_server.url("localhost", "/admin/tenants/tenant/"))
+    expect(page.get_by_text("Queries (30 days)")).to_be_visible()
+    screenshot(page, "admin-tenants")
+    page.goto(web_server.url("localhost", "/admin/tenants/tenant/add/"))
+    page.locator("#id_schema_name").fill("browser_made")
+    page.locator("#id_name").fill("Browser Made")
+    page.locator("#id_domain").fill("browser-made.localhost")
+    page.locator("#id_admin_email").fill("boss@browser-made.test")
+    page.get_by_role("button", name="Save", exact=True).click()
+    message = page.locator(".messagelist .success").first
+    expect(message).to_contain_text("First admin: boss@browser-made.test / ")
+    generated = re.search(r"boss@browser-made\.test / (\S+) \(shown once", message.inner_text())
+    assert generated is not None
+
+    page.goto(web_server.url("browser-made.localhost", "/login/"))
+    page.get_by_label("Email").fill("boss@browser-made.test")
+    page.get_by_label("Password").fill(generated.group(1))
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/documents/$"))
+    expect(page.get_by_text("No documents yet")).to_be_visible()

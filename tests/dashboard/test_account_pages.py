@@ -1,0 +1,137 @@
+"""Sign-in, forgotten password, API keys and members pages."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import override_settings
+from django_tenants.utils import schema_context
+
+from accounts.models import ApiKey, Role, User
+from tests.accounts.helpers import make_user, owner_of
+
+pytestmark = pytest.mark.django_db
+
+SENT: list[tuple[str, str]] = []
+
+
+def capture_reset(*, user, link):
+    SENT.append((user.email, link))
+
+
+def test_login_page_signs_in_and_links_forgot_password(make_tenant):
+    handle = make_tenant("acc_login")
+    client = handle.client()
+    page = client.get("/login/").content.decode()
+    assert 'href="/password/forgot/"' in page
+    response = client.post("/login/", {"username": handle.admin_email, "password": handle.password})
+    assert response.status_code == 302
+    assert client.get("/login/").status_code == 302  # already signed in
+    wrong = handle.client().post("/login/", {"username": handle.admin_email, "password": "no"})
+    assert "didn't match" in wrong.content.decode()
+
+
+@override_settings(PASSWORD_RESET_DELIVERY="tests.dashboard.test_account_pages.capture_reset")
+def test_forgot_password_answers_the_same_and_the_link_sets_a_password(make_tenant):
+    SENT.clear()
+    handle = make_tenant("acc_forgot")
+    client = handle.client()
+    unknown = client.post("/password/forgot/", {"email": "nobody@nowhere.test"})
+    known = client.post("/password/forgot/", {"email": handle.admin_email.upper()})
+    assert unknown.status_code == known.status_code == 302
+    assert unknown["Location"] == known["Location"] == "/password/forgot/sent/"
+    assert "If the email belongs" in client.get("/password/forgot/sent/").content.decode()
+    assert [email for email, _ in SENT] == [handle.admin_email]
+
+    path = SENT[0][1].removeprefix(f"http://{handle.domain}")
+    form = client.get(path, follow=True)
+    done = client.post(
+        form.redirect_chain[-1][0],
+        {"new_password1": "Fresh-river-stone-9", "new_password2": "Fresh-river-stone-9"},
+    )
+    assert done.status_code == 302
+    assert done["Location"] == "/login/"
+    with schema_context(handle.schema):
+        assert User.objects.get(email=handle.admin_email).check_password("Fresh-river-stone-9")
+    assert "no longer works" in client.get(path, follow=True).content.decode()
+
+
+@override_settings(PASSWORD_RESET_DELIVERY="tests.dashboard.test_account_pages.capture_reset")
+def test_forgot_password_ignores_deactivated_people(make_tenant):
+    SENT.clear()
+    handle = make_tenant("acc_forgot_off")
+    user = make_user(handle, Role.MEMBER)
+    with schema_context(handle.schema):
+        User.objects.filter(pk=user.pk).update(is_active=False)
+    assert handle.client().post("/password/forgot/", {"email": user.email}).status_code == 302
+    assert SENT == []
+
+
+def test_api_key_is_shown_once_and_can_be_revoked(make_tenant):
+    handle = make_tenant("acc_keys")
+    client = handle.logged_in_client()
+    assert "No API keys yet" in client.get("/settings/api-keys/").content.decode()
+    response = client.post("/settings/api-keys/", {"name": "nightly <import>", "scopes": ["read"]})
+    html = response.content.decode()
+    assert response["Cache-Control"] == "no-store"
+    with schema_context(handle.schema):
+        key = ApiKey.objects.get()
+    assert f"di_{key.prefix}_" in html  # the full key, once
+    assert "nightly &lt;import&gt;" in html
+    again = client.get("/settings/api-keys/").content.decode()
+    assert f"di_{key.prefix}_" not in again.replace(f"di_{key.prefix}</code>", "")
+    missing = client.post("/settings/api-keys/", {"name": "x"}).content.decode()
+    assert "Choose at least one scope." in missing
+    revoke = client.post(f"/settings/api-keys/{key.pk}/revoke/")
+    assert revoke.status_code == 302
+    with schema_context(handle.schema):
+        key.refresh_from_db()
+        assert key.revoked_at is not None
+    assert client.get(f"/settings/api-keys/{key.pk}/revoke/").status_code == 405
+
+
+def test_invite_shows_the_one_time_link_and_roles_can_change(make_tenant):
+    handle = make_tenant("acc_members")
+    client = handle.logged_in_client()
+    response = client.post(
+        "/settings/members/", {"email": "new@acc-members.test", "full_name": "", "role": "viewer"}
+    )
+    html = response.content.decode()
+    assert "new@acc-members.test is invited" in html
+    assert f"http://{handle.domain}/password/set/" in html
+    with schema_context(handle.schema):
+        invited = User.objects.get(email="new@acc-members.test")
+    assert invited.role == Role.VIEWER
+    duplicate = client.post(
+        "/settings/members/", {"email": "new@acc-members.test", "role": "member"}
+    )
+    assert "already a member" in duplicate.content.decode()
+
+    client.post(f"/settings/members/{invited.pk}/role/", {"role": "member"})
+    client.post(f"/settings/members/{invited.pk}/deactivate/")
+    with schema_context(handle.schema):
+        invited.refresh_from_db()
+    assert invited.role == Role.MEMBER
+    assert not invited.is_active
+    client.post(f"/settings/members/{invited.pk}/reactivate/")
+    with schema_context(handle.schema):
+        invited.refresh_from_db()
+    assert invited.is_active
+
+
+def test_member_rules_hold_on_the_page(make_tenant):
+    handle = make_tenant("acc_rules")
+    owner = owner_of(handle)
+    client = handle.logged_in_client()
+    refused = client.post(f"/settings/members/{owner.pk}/deactivate/", follow=True)
+    assert "cannot deactivate yourself" in refused.content.decode()
+    demote = client.post(f"/settings/members/{owner.pk}/role/", {"role": "admin"}, follow=True)
+    assert "last owner" in demote.content.decode()
+
+    admin = make_user(handle, Role.ADMIN)
+    admin_client = handle.client()
+    with schema_context(handle.schema):
+        assert admin_client.login(username=admin.email, password=handle.password)
+    page = admin_client.get("/settings/members/").content.decode()
+    assert '<option value="owner"' not in page.split('id="id_role"')[1].split("</select>")[0]
+    touch_owner = admin_client.post(f"/settings/members/{owner.pk}/deactivate/", follow=True)
+    assert "Only an owner" in touch_owner.content.decode()

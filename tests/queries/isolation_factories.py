@@ -1,0 +1,15 @@
+"""Tenant-B objects for the query routes, for the isolation suite (tests/test_isolation.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from accounts.models import User
+from queries.models import Query
+from tests.isolation_registry import route_objects
+
+
+@route_objects("query-feedback")
+def a_query(owner: User) -> dict[str, Any]:
+    query = Query.objects.create(text="tenant B's question", normalized_hash="0" * 64, user=owner)
+    return {"pk": query.pk}

@@ -1,0 +1,174 @@
+"""POST /api/v1/search/: modes, filters, fusion, highlights, cache, Redis down, query log."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.test import override_settings
+from django_tenants.utils import schema_context
+
+from queries import retrieval
+from queries.models import Query
+from tests.conftest import TenantHandle
+from tests.queries.helpers import add_corpus, add_document
+
+URL = "/api/v1/search/"
+
+
+@pytest.fixture
+def tenant(make_tenant: Any) -> Iterator[TenantHandle]:
+    handle = make_tenant("searching")
+    with schema_context(handle.schema):
+        yield handle
+
+
+def search(client: Any, **body: Any) -> Any:
+    return client.post(URL, body, content_type="application/json")
+
+
+def test_every_mode_finds_the_matching_chunk(tenant: TenantHandle) -> None:
+    documents = add_corpus()
+    client = tenant.logged_in_client()
+    for mode in ("lexical", "dense", "hybrid"):
+        response = search(client, query="shock waves on a swept wing", mode=mode, no_cache=True)
+        assert response.status_code == 200, response.content
+        body = response.json()
+        assert body["cached"] is False
+        top = body["results"][0]
+        assert top["document_id"] == documents["wings.txt"].pk, mode
+        assert top["document_name"] == "wings.txt"
+        assert "swept wing" in top["text"]
+        assert set(top) == {
+            "chunk_id", "document_id", "document_name", "page", "section", "text", "highlight",
+            "score",
+        }  # fmt: skip
+
+
+def test_lexical_needs_no_word_in_common_with_every_query_word(tenant: TenantHandle) -> None:
+    add_corpus()
+    # A long question: an AND of every word would match nothing.
+    body = search(
+        tenant.logged_in_client(),
+        query="what happens to thin cylindrical shells when they are compressed axially?",
+        mode="lexical",
+    ).json()
+    assert body["results"]
+    assert "cylindrical shells" in body["results"][0]["text"]
+
+
+def test_highlight_is_plain_text_with_markers(tenant: TenantHandle) -> None:
+    add_document("html.txt", ["<b>Ablation</b> cooling of the nose cone & heat shields"])
+    body = search(tenant.logged_in_client(), query="ablation cooling", mode="lexical").json()
+    highlight = body["results"][0]["highlight"]
+    assert "«cooling»" in highlight
+    assert "<" not in highlight  # plain text: ts_headline drops markup, adds none
+
+
+def test_filter_by_document_ids(tenant: TenantHandle) -> None:
+    documents = add_corpus()
+    wanted = documents["heat.txt"].pk
+    for mode in ("lexical", "dense", "hybrid"):
+        body = search(
+            tenant.logged_in_client(), query="wing lift", mode=mode, document_ids=[wanted]
+        ).json()
+        assert {hit["document_id"] for hit in body["results"]} <= {wanted}, mode
+
+
+def test_hybrid_is_the_rrf_fusion_of_the_two_lists(tenant: TenantHandle) -> None:
+    add_corpus()
+    text = "heat transfer on a wing"
+    lexical = retrieval.retrieve(text, mode="lexical", top_k=100).hits
+    dense = retrieval.retrieve(text, mode="dense", top_k=100).hits
+    hybrid = retrieval.retrieve(text, mode="hybrid", top_k=5).hits
+
+    def rrf(chunk_id: int) -> float:
+        score = 0.0
+        for ranked, weight in ((lexical, 1.0), (dense, float(settings.QUERY_RRF_DENSE_WEIGHT))):
+            ids = [c for c, _ in ranked]
+            if chunk_id in ids:
+                score += weight / (settings.QUERY_RRF_K + ids.index(chunk_id) + 1)
+        return score
+
+    assert hybrid
+    assert [s for _, s in hybrid] == sorted((s for _, s in hybrid), reverse=True)
+    assert all(abs(score - rrf(chunk_id)) < 1e-9 for chunk_id, score in hybrid)
+
+
+def test_empty_query_is_400(tenant: TenantHandle) -> None:
+    response = search(tenant.logged_in_client(), query="   ")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "empty_query"
+    assert response.json()["error"]["message"].endswith(".")
+
+
+def test_no_documents_gives_a_hint(tenant: TenantHandle) -> None:
+    response = search(tenant.logged_in_client(), query="anything at all")
+    assert response.status_code == 200
+    assert response.json()["results"] == []
+    assert "no searchable documents" in response.json()["hint"]
+
+
+def test_anonymous_is_refused(tenant: TenantHandle) -> None:
+    assert search(tenant.client(), query="wing").status_code == 401
+
+
+def test_cache_hit_then_invalidated_by_a_new_document(tenant: TenantHandle) -> None:
+    add_corpus()
+    client = tenant.logged_in_client()
+    first = search(client, query="nose cone ablation").json()
+    second = search(client, query="  Nose cone   ABLATION ").json()
+    assert (first["cached"], second["cached"]) == (False, True)
+    assert second["results"] == first["results"]
+    add_document("new.txt", ["Nose cone ablation measured in flight."])
+    third = search(client, query="nose cone ablation").json()
+    assert third["cached"] is False
+    assert any(hit["document_name"] == "new.txt" for hit in third["results"])
+    rows = list(Query.objects.order_by("id").values_list("cached", flat=True))
+    assert rows == [False, True, False]
+
+
+def test_redis_down_still_answers(tenant: TenantHandle) -> None:
+    add_corpus()
+    dead = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "KEY_FUNCTION": "django_tenants.cache.make_key",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+        }
+    }
+    client = tenant.logged_in_client()
+    # override_settings swaps the cache handlers (Django's setting_changed hook).
+    with override_settings(CACHES=dead):
+        for _ in range(2):
+            response = search(client, query="swept wing")
+            assert response.status_code == 200, response.content
+            assert response.json()["cached"] is False
+            assert response.json()["results"]
+
+
+def test_query_rows_record_the_latency_breakdown(tenant: TenantHandle) -> None:
+    add_corpus()
+    body = search(tenant.logged_in_client(), query="swept wing shock", no_cache=True).json()
+    row = Query.objects.get(pk=body["query_id"])
+    assert row.kind == "search"
+    assert row.mode == "hybrid"
+    assert row.result_count == len(body["results"])
+    assert row.user is not None
+    assert row.user.email == tenant.admin_email
+    assert row.lexical_ms > 0
+    assert row.dense_ms > 0
+    assert row.embed_ms > 0
+    assert row.fusion_ms >= 0
+    assert row.total_ms >= row.lexical_ms + row.dense_ms
+    assert len(row.normalized_hash) == 64
+    assert row.cached is False
+
+
+def test_top_k_is_bounded(tenant: TenantHandle) -> None:
+    response = search(tenant.logged_in_client(), query="wing", top_k=101)
+    assert response.status_code == 400
+    assert "top_k" in response.json()["error"]["fields"]

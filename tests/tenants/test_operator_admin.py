@@ -1,0 +1,153 @@
+"""Operator admin: usage columns, audited actions, read-only support views."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.base import ContentFile
+from django.test import Client
+from django_tenants.utils import schema_context
+
+from accounts.models import User
+from documents.models import Document, DocumentStatus
+from tenants.models import OperatorAction, Tenant
+from tenants.selectors import tenant_usage
+
+pytestmark = pytest.mark.django_db
+CHANGELIST = "/admin/tenants/tenant/"
+
+
+@pytest.fixture
+def operator() -> Client:
+    User.objects.create_superuser(email="op@example.com", password="Operator-pass-42")
+    client = Client(HTTP_HOST="localhost")
+    assert client.login(username="op@example.com", password="Operator-pass-42")
+    return client
+
+
+def _document(handle, name, **fields):
+    with schema_context(handle.schema):
+        document = Document(
+            filename=name, content_type="text/plain", size=2048, sha256="0" * 64, **fields
+        )
+        document.file.save("x.txt", ContentFile(b"x"), save=False)
+        document.save()
+        return document
+
+
+def test_tenant_list_shows_usage_from_each_schema(make_tenant, operator):
+    handle = make_tenant("op_usage")
+    _document(handle, "a.txt", chunk_count=7, status=DocumentStatus.READY)
+    _document(handle, "b.txt", chunk_count=5)
+    usage = tenant_usage(handle.tenant)
+    assert (usage.documents, usage.chunks, usage.storage_bytes) == (2, 12, 4096)
+    assert usage.queries_30d == 0
+    html = operator.get(CHANGELIST).content.decode()
+    assert "Queries (30 days)" in html
+    assert "op-usage.localhost" in html
+    assert "4.0\xa0KB" in html
+    assert "/support/documents/" in html
+
+
+def test_actions_are_applied_and_audited(make_tenant, operator, django_capture_on_commit_callbacks):
+    handle = make_tenant("op_actions")
+    _document(handle, "a.txt", status=DocumentStatus.READY)
+    pk = handle.tenant.pk
+
+    def act(action):
+        return operator.post(CHANGELIST, {"action": action, "_selected_action": [pk]})
+
+    assert act("set_plan_free").status_code == 302
+    assert Tenant.objects.get(pk=pk).plan == "free"
+    act("deactivate")
+    assert Tenant.objects.get(pk=pk).is_active is False
+    act("reactivate")
+    assert Tenant.objects.get(pk=pk).is_active is True
+    with django_capture_on_commit_callbacks() as callbacks:
+        act("reindex_tenant")
+    assert callbacks  # the ingestion tasks are queued after commit
+    with schema_context(handle.schema):
+        assert Document.objects.get().status == DocumentStatus.PENDING
+
+    actions = list(
+        OperatorAction.objects.filter(tenant_schema="op_actions").values_list("action", "operator")
+    )
+    assert [a for a, _ in reversed(actions)] == [
+        "change_plan", "deactivate", "reactivate", "reindex",
+    ]  # fmt: skip
+    assert {who for _, who in actions} == {"op@example.com"}
+    log = operator.get("/admin/tenants/operatoraction/").content.decode()
+    assert "reindex" in log
+    assert operator.get("/admin/tenants/operatoraction/add/").status_code == 403
+
+
+def test_rebuild_index_action_queues_a_task_in_the_tenant(make_tenant, operator, monkeypatch):
+    handle = make_tenant("op_rebuild")
+    sent = []
+
+    class Result:
+        id = "task-1"
+
+    def fake_apply_async(**kwargs):
+        from tenants.db import current_schema
+
+        sent.append((current_schema(), kwargs["queue"]))
+        return Result()
+
+    monkeypatch.setattr("tenants.admin.rebuild_index.apply_async", fake_apply_async)
+    operator.post(
+        CHANGELIST, {"action": "rebuild_tenant_index", "_selected_action": [handle.tenant.pk]}
+    )
+    assert sent[0][0] == "op_rebuild"
+    assert sent[0][1].endswith("maintenance")
+    assert OperatorAction.objects.filter(
+        action="rebuild_index", tenant_schema="op_rebuild"
+    ).exists()
+
+
+def test_support_views_are_read_only_escaped_and_audited(make_tenant, operator):
+    handle = make_tenant("op_support")
+    _document(handle, "<img src=x onerror=alert(1)>.txt", status=DocumentStatus.FAILED, error="bad")
+    pk = handle.tenant.pk
+    docs = operator.get(f"{CHANGELIST}{pk}/support/documents/")
+    html = docs.content.decode()
+    assert docs.status_code == 200
+    assert "Read-only support view" in html
+    assert "&lt;img src=x onerror=alert(1)&gt;.txt" in html
+    assert "<img src=x" not in html
+    queries = operator.get(f"{CHANGELIST}{pk}/support/queries/")
+    assert queries.status_code == 200
+    assert "Read-only support view" in queries.content.decode()
+    assert set(
+        OperatorAction.objects.filter(tenant_schema="op_support").values_list("action", flat=True)
+    ) == {"view_documents", "view_queries"}
+    # Back in the public schema after switching into the tenant's.
+    assert operator.get(CHANGELIST).status_code == 200
+
+
+def test_support_views_need_an_operator(make_tenant):
+    handle = make_tenant("op_anon")
+    response = Client(HTTP_HOST="localhost").get(
+        f"{CHANGELIST}{handle.tenant.pk}/support/documents/"
+    )
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+
+
+def test_creating_a_tenant_in_admin_is_audited(db, operator):
+    response = operator.post(
+        "/admin/tenants/tenant/add/",
+        {
+            "schema_name": "op_created",
+            "name": "Created Co",
+            "plan": "pro",
+            "domain": "op-created.localhost",
+            "admin_email": "boss@created.test",
+            "admin_password": "",
+        },
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "First admin: boss@created.test / " in response.content.decode()
+    entry = OperatorAction.objects.get(action="create")
+    assert entry.tenant_schema == "op_created"
+    assert "boss@created.test" in entry.detail

@@ -1,0 +1,402 @@
+"""deploy/ checked for syntax and structure (no container engine here), and structured logs.
+
+Docker and Kubernetes cannot run on the development machine, so these tests hold the
+files to what the README promises: every service, probe, volume and variable in place.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import structlog
+import yaml
+from django.test import Client
+from django_tenants.utils import schema_context
+
+from config.celery import _bind_task_context, _unbind_task_context
+from config.logging import build_formatter, log_format
+from config.request_context import REQUEST_ID_HEADER
+from tests.conftest import TenantHandle
+
+ROOT = Path(__file__).resolve().parent.parent
+DEPLOY = ROOT / "deploy"
+QUEUES = "ingest,default,ingest_bulk,maintenance"
+# The 2-core machine class: no container may ask for more than the whole machine.
+MAX_CPU_CORES = 2.0
+
+
+def _k8s_objects() -> list[dict[str, Any]]:
+    objects: list[dict[str, Any]] = []
+    for path in sorted((DEPLOY / "k8s").glob("*.yaml")):
+        if path.name == "kustomization.yaml":
+            continue
+        for document in yaml.safe_load_all(path.read_text()):
+            if document:
+                document["__file__"] = path.name
+                objects.append(document)
+    return objects
+
+
+def _one(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
+    found = [o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name]
+    assert len(found) == 1, f"expected one {kind} {name}, found {len(found)}"
+    return found[0]
+
+
+def _cpu_cores(value: str | int | float) -> float:
+    text = str(value)
+    return float(text[:-1]) / 1000 if text.endswith("m") else float(text)
+
+
+def _readme_variables() -> list[str]:
+    """Variable names in the first column of the README "Configuration" table."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    names: list[str] = []
+    for line in section.splitlines():
+        if line.startswith("| `"):
+            names += re.findall(r"`([A-Z][A-Z0-9_]+)`", line.split("|")[1])
+    return names
+
+
+# --- docker ---------------------------------------------------------------------------------
+
+
+def test_dockerfile_builds_a_non_root_gunicorn_image_with_a_healthcheck() -> None:
+    text = (DEPLOY / "Dockerfile").read_text()
+    assert re.search(r"^FROM python:3\.11-slim\b", text, re.MULTILINE)
+    assert "requirements/base.txt" in text
+    assert "collectstatic --noinput" in text
+    users = re.findall(r"^USER (\S+)", text, re.MULTILINE)
+    assert users, "the image must switch to a non-root user"
+    assert not users[-1].startswith(("root", "0")), "the image must not run as root"
+    assert re.search(r"^HEALTHCHECK .*\n?.*?/health/live", text, re.MULTILINE)
+    assert "deploy/gunicorn.conf.py" in text
+    assert "OPENBLAS_CORETYPE" in text
+    entrypoint = DEPLOY / "entrypoint.sh"
+    assert entrypoint.read_text().startswith("#!/bin/sh")
+    assert os.access(entrypoint, os.X_OK)
+
+
+def test_dockerignore_keeps_secrets_and_local_data_out_of_the_image() -> None:
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    for entry in (".venv", "var", ".git", "deploy/.env.prod", ".env"):
+        assert entry in ignored
+
+
+def test_compose_runs_every_process_against_postgres_and_redis() -> None:
+    compose = yaml.safe_load((DEPLOY / "docker-compose.prod.yml").read_text())
+    services = compose["services"]
+    assert {"web", "worker", "beat", "migrate", "postgres", "redis"} <= set(services)
+    assert services["postgres"]["image"].startswith("postgres:15")
+    assert services["redis"]["image"].startswith("redis:7")
+
+    worker = " ".join(services["worker"]["command"])
+    assert worker.startswith("celery -A config worker")
+    assert f"-Q {QUEUES}" in worker
+    assert " ".join(services["beat"]["command"]).startswith("celery -A config beat")
+    assert "deploy/gunicorn.conf.py" in services["web"]["command"]
+    migrate = " ".join(services["migrate"]["command"])
+    assert "migrate_schemas --noinput --executor=multiprocessing" in migrate
+
+    for name in ("web", "worker", "beat", "migrate"):
+        assert services[name]["env_file"] == [".env.prod"]
+    for name in ("web", "worker"):
+        assert services[name]["depends_on"]["migrate"]["condition"] == (
+            "service_completed_successfully"
+        )
+    # Web and worker share the same uploaded files and index files.
+    assert (
+        set(services["web"]["volumes"])
+        == set(services["worker"]["volumes"])
+        == {
+            "media:/data/media",
+            "indexes:/data/indexes",
+        }
+    )
+    assert {"media", "indexes", "pgdata"} <= set(compose["volumes"])
+
+
+def test_env_example_lists_every_variable_of_the_readme_configuration_table() -> None:
+    example = (DEPLOY / "env.prod.example").read_text()
+    documented = _readme_variables()
+    assert len(documented) > 20, "the README configuration table was not found"
+    missing = [
+        name for name in documented if not re.search(rf"^(# )?{name}=", example, re.MULTILINE)
+    ]
+    assert not missing, f"deploy/env.prod.example lacks {missing}"
+    values = dict(
+        line.split("=", 1) for line in example.splitlines() if line and not line.startswith("#")
+    )
+    assert values["DJANGO_ENV"] == "production"
+    assert values["MEDIA_ROOT"] == "/data/media"
+    assert values["INDEX_ROOT"] == "/data/indexes"
+
+
+# --- kubernetes -----------------------------------------------------------------------------
+
+
+def test_k8s_objects_are_complete_and_namespace_less() -> None:
+    objects = _k8s_objects()
+    kinds = sorted(o["kind"] for o in objects)
+    assert kinds == sorted(
+        [
+            "ConfigMap",
+            "Deployment",
+            "Deployment",
+            "Deployment",
+            "HorizontalPodAutoscaler",
+            "Job",
+            "PersistentVolumeClaim",
+            "Secret",
+            "Service",
+        ]
+    )
+    for obj in objects:
+        assert obj.get("apiVersion"), obj["__file__"]
+        assert obj["metadata"].get("name"), obj["__file__"]
+        assert "namespace" not in obj["metadata"], f"{obj['__file__']} sets a namespace"
+        if obj["kind"] in {"Deployment", "Job"}:
+            template = obj["spec"]["template"]
+            if obj["kind"] == "Deployment":
+                selector = obj["spec"]["selector"]["matchLabels"]
+                assert selector.items() <= template["metadata"]["labels"].items()
+            for container in template["spec"]["containers"]:
+                resources = container["resources"]
+                for key in ("cpu", "memory"):
+                    assert resources["requests"][key]
+                    assert resources["limits"][key]
+                assert _cpu_cores(resources["limits"]["cpu"]) <= MAX_CPU_CORES
+                assert container["securityContext"]["allowPrivilegeEscalation"] is False
+            assert template["spec"]["securityContext"]["runAsNonRoot"] is True
+
+
+def test_k8s_wiring_between_objects() -> None:
+    objects = _k8s_objects()
+    config = _one(objects, "ConfigMap", "di-platform-config")
+    secret = _one(objects, "Secret", "di-platform-secrets")
+    assert {"SECRET_KEY", "DATABASE_URL", "REDIS_URL"} <= set(secret["stringData"])
+    assert not {"SECRET_KEY", "DATABASE_URL", "OPENAI_API_KEY"} & set(config["data"])
+    claim = _one(objects, "PersistentVolumeClaim", "di-platform-data")
+    assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
+
+    for obj in objects:
+        if obj["kind"] not in {"Deployment", "Job"}:
+            continue
+        pod = obj["spec"]["template"]["spec"]
+        claims = {
+            volume["persistentVolumeClaim"]["claimName"]
+            for volume in pod["volumes"]
+            if "persistentVolumeClaim" in volume
+        }
+        assert claims <= {"di-platform-data"}
+        for container in pod["containers"]:
+            refs = {next(iter(ref.values()))["name"] for ref in container["envFrom"]}
+            assert refs == {"di-platform-config", "di-platform-secrets"}
+
+    web = _one(objects, "Deployment", "di-platform-web")
+    worker = _one(objects, "Deployment", "di-platform-worker")
+    for deployment in (web, worker):
+        mounts = deployment["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]
+        assert {"name": "data", "mountPath": "/data"} in mounts
+    service = _one(objects, "Service", "di-platform-web")
+    assert service["spec"]["selector"].items() <= (
+        web["spec"]["template"]["metadata"]["labels"].items()
+    )
+    hpa = _one(objects, "HorizontalPodAutoscaler", "di-platform-web")
+    assert hpa["spec"]["scaleTargetRef"] == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": "di-platform-web",
+    }
+    assert hpa["spec"]["minReplicas"] >= 2
+
+    kustomization = yaml.safe_load((DEPLOY / "k8s" / "kustomization.yaml").read_text())
+    assert "secret.example.yaml" not in kustomization["resources"]
+    for resource in kustomization["resources"]:
+        assert (DEPLOY / "k8s" / resource).is_file()
+
+
+def test_k8s_web_probes_use_the_public_host() -> None:
+    objects = _k8s_objects()
+    public_domain = _one(objects, "ConfigMap", "di-platform-config")["data"]["PUBLIC_DOMAIN"]
+    container = _one(objects, "Deployment", "di-platform-web")["spec"]["template"]["spec"][
+        "containers"
+    ][0]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/health/live"
+    for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+        headers = container[probe]["httpGet"]["httpHeaders"]
+        assert {"name": "Host", "value": public_domain} in headers
+
+
+def test_k8s_processes_worker_beat_and_migrate() -> None:
+    objects = _k8s_objects()
+    worker = _one(objects, "Deployment", "di-platform-worker")
+    args = " ".join(worker["spec"]["template"]["spec"]["containers"][0]["args"])
+    assert args.startswith("celery -A config worker")
+    assert f"-Q {QUEUES}" in args
+
+    beat = _one(objects, "Deployment", "di-platform-beat")
+    assert beat["spec"]["replicas"] == 1
+    assert beat["spec"]["strategy"] == {"type": "Recreate"}
+    beat_args = " ".join(beat["spec"]["template"]["spec"]["containers"][0]["args"])
+    assert beat_args.startswith("celery -A config beat")
+
+    job = _one(objects, "Job", "di-platform-migrate")
+    assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+    job_args = job["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert job_args == [
+        "python",
+        "manage.py",
+        "migrate_schemas",
+        "--noinput",
+        "--executor=multiprocessing",
+    ]
+
+
+# --- prometheus and grafana -----------------------------------------------------------------
+
+
+def test_prometheus_scrapes_web_and_worker_metrics() -> None:
+    config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    targets = {
+        target
+        for job in jobs.values()
+        for static in job.get("static_configs", [])
+        for target in static["targets"]
+    }
+    assert {"web:9808", "worker:9808"} <= targets
+    assert all(job.get("metrics_path", "/metrics") == "/metrics" for job in jobs.values())
+    # Kubernetes pods advertise the same port for the usual annotation-based discovery.
+    for name in ("di-platform-web", "di-platform-worker"):
+        annotations = _one(_k8s_objects(), "Deployment", name)["spec"]["template"]["metadata"][
+            "annotations"
+        ]
+        assert annotations["prometheus.io/scrape"] == "true"
+        assert annotations["prometheus.io/port"] == "9808"
+
+
+def test_grafana_dashboard_charts_the_platform_metrics() -> None:
+    dashboard = json.loads((DEPLOY / "grafana" / "di-platform.json").read_text())
+    panels = [p for p in dashboard["panels"] if p["type"] != "row"]
+    ids = [p["id"] for p in dashboard["panels"]]
+    assert len(ids) == len(set(ids))
+    exprs = [t["expr"] for p in panels for t in p["targets"]]
+    joined = "\n".join(exprs)
+    assert "django_http_requests_total_by_method_total" in joined  # request rate
+    assert "django_http_requests_latency_including_middlewares_seconds_bucket" in joined
+    assert any("document_processing_seconds" in e and "stage" in e for e in exprs)
+    assert any("query_response_seconds" in e and "mode, backend" in e for e in exprs)
+    assert any("documents_processed_total" in e and "outcome" in e for e in exprs)
+    for panel in panels:
+        assert panel["datasource"]["uid"] == "${datasource}"
+        assert panel["gridPos"]["w"] <= 24
+
+
+# --- structured logs and metrics through the running app -------------------------------------
+
+
+@pytest.fixture
+def json_log_lines(caplog: pytest.LogCaptureFixture) -> Iterator[Callable[[], list[str]]]:
+    """Lines the production (JSON) formatter writes for every record during the test."""
+    caplog.set_level(logging.INFO)
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(build_formatter(json_logs=True))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield lambda: [line for line in stream.getvalue().splitlines() if line.strip()]
+    finally:
+        root.removeHandler(handler)
+
+
+def test_log_format_follows_the_environment() -> None:
+    assert log_format({"DJANGO_ENV": "production"}) == "json"
+    assert log_format({"DJANGO_ENV": "development", "LOG_FORMAT": "json"}) == "json"
+    assert log_format({"DJANGO_ENV": "production", "LOG_FORMAT": "console"}) == "console"
+    assert log_format({}) == "console"
+    with pytest.raises(ValueError, match="LOG_FORMAT"):
+        log_format({"LOG_FORMAT": "xml"})
+
+
+def test_request_logs_are_json_lines_with_request_id_schema_and_user(
+    make_tenant: Callable[[str], TenantHandle], json_log_lines: Callable[[], list[str]]
+) -> None:
+    handle = make_tenant("logjson")
+    client = handle.logged_in_client()
+
+    response = client.get("/", HTTP_X_REQUEST_ID="lb-4f2a9c")
+    logging.getLogger("documents.tasks").info("plain %s logger", "stdlib")
+
+    assert response[REQUEST_ID_HEADER] == "lb-4f2a9c"
+    records = [json.loads(line) for line in json_log_lines()]
+    assert records
+    assert all(isinstance(record, dict) for record in records)
+    for record in records:
+        assert {"timestamp", "level", "logger", "event"} <= set(record)
+    finished = [r for r in records if r["event"] == "request_finished"]
+    assert len(finished) == 1
+    line = finished[0]
+    assert line["request_id"] == "lb-4f2a9c"
+    assert line["schema"] == handle.schema
+    assert line["user_id"] is not None
+    assert line["path"] == "/"
+    assert line["status"] == response.status_code
+    # Outside the request nothing stays bound.
+    assert "request_id" not in records[-1]
+    assert records[-1]["event"] == "plain stdlib logger"
+
+
+def test_unsafe_request_ids_are_replaced(
+    make_tenant: Callable[[str], TenantHandle], json_log_lines: Callable[[], list[str]]
+) -> None:
+    handle = make_tenant("logunsafe")
+    response = handle.client().get("/login/", HTTP_X_REQUEST_ID='x"\n{"admin": true}')
+    generated = response[REQUEST_ID_HEADER]
+    assert re.fullmatch(r"[0-9a-f]{32}", generated)
+    finished = [json.loads(line) for line in json_log_lines() if "request_finished" in line]
+    assert finished[-1]["request_id"] == generated
+
+
+def test_celery_tasks_log_with_their_tenant_schema(
+    make_tenant: Callable[[str], TenantHandle], json_log_lines: Callable[[], list[str]]
+) -> None:
+    handle = make_tenant("logtask")
+
+    class FakeTask:
+        name = "documents.ingest_document"
+
+    with schema_context(handle.schema):
+        _bind_task_context(task_id="task-1", task=FakeTask())
+        structlog.stdlib.get_logger("documents.tasks").info("ingesting")
+        _unbind_task_context(task_id="task-1")
+    structlog.stdlib.get_logger("documents.tasks").info("after")
+
+    first, after = (json.loads(line) for line in json_log_lines()[-2:])
+    assert first["event"] == "ingesting"
+    assert (first["schema"], first["task_id"], first["task"]) == (
+        handle.schema,
+        "task-1",
+        "documents.ingest_document",
+    )
+    assert "schema" not in after
+    assert "task_id" not in after
+
+
+def test_metrics_on_the_public_host_name_the_ingestion_histogram(db: None) -> None:
+    response = Client(HTTP_HOST="localhost").get("/metrics")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "document_processing_seconds" in body
+    assert "django_http_requests_total_by_method_total" in body
