@@ -145,7 +145,16 @@ class TenantAdmin(admin.ModelAdmin):
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:  # type: ignore[override]
         if obj is None:
             return ["schema_name", "name", "plan", "domain", "admin_email", "admin_password"]
-        return ["schema_name", "name", "slug", "plan", "is_active", "created_at", "updated_at"]
+        return [
+            "schema_name",
+            "name",
+            "slug",
+            "plan",
+            "is_active",
+            "embedding_backend",
+            "created_at",
+            "updated_at",
+        ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return ["schema_name", "slug", "created_at", "updated_at"] if obj else []

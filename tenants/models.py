@@ -15,7 +15,11 @@ class Tenant(TenantMixin):
     plan = models.CharField(max_length=32, choices=PLAN_CHOICES, default=DEFAULT_PLAN)
     is_active = models.BooleanField(default=True)
     embedding_backend = models.CharField(
-        max_length=32, blank=True, help_text="Blank: the platform default (EMBEDDING_BACKEND)."
+        max_length=32,
+        blank=True,
+        choices=[("hashing", "hashing"), ("local", "local"), ("openai", "openai")],
+        help_text="Blank: the platform default (EMBEDDING_BACKEND). After a change, run "
+        "`manage.py reindex --tenant <schema>` (or the admin's reindex action).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
