@@ -194,10 +194,14 @@ def search_dense(
     *,
     document_ids: Sequence[int] | None = None,
     embedder: Embedder | None = None,
+    state_row: IndexState | None = None,
 ) -> list[Hit]:
-    """Top-k (chunk id, cosine) over the tenant's snapshot and delta, best first."""
+    """Top-k (chunk id, cosine) over the tenant's snapshot and delta, best first.
+
+    Pass `state_row` when the caller has just read it (saves a query per search).
+    """
     embedder = embedder or embedder_for_current_tenant()
-    row = state()
+    row = state_row or state()
     _check_embedder(row, embedder)
     delta = _load_delta(row, embedder)
     allowed: set[int] | None = None

@@ -28,7 +28,7 @@ from django.db import connection
 from documents import index
 from documents.embedder_choice import embedder_for_current_tenant
 from documents.embeddings import Embedder
-from documents.models import Chunk, Document
+from documents.models import Chunk, Document, IndexState
 from queries import bm25, query_idf
 from queries.fusion import rrf_fuse
 from tenants.db import current_schema
@@ -75,7 +75,11 @@ def _table() -> str:
 
 
 def lexical_search(
-    text: str, depth: int, *, document_ids: Sequence[int] | None = None
+    text: str,
+    depth: int,
+    *,
+    document_ids: Sequence[int] | None = None,
+    state_row: IndexState | None = None,
 ) -> list[tuple[int, float]]:
     """Top `depth` chunks by BM25 over the chunks' English tsvectors, best first.
 
@@ -86,7 +90,7 @@ def lexical_search(
     lexemes = bm25.query_lexemes(text)
     if not lexemes:
         return []
-    row = index.state()
+    row = state_row or index.state()
     tenant_index = bm25.indexes.get(f"{current_schema()}:{row.generation}", row.change_seq)
     return tenant_index.search(
         lexemes,
@@ -98,24 +102,23 @@ def lexical_search(
 
 def dense_search(
     vector: np.ndarray, depth: int, *, document_ids: Sequence[int] | None = None,
-    embedder: Embedder,
+    embedder: Embedder, state_row: IndexState | None = None,
 ) -> list[tuple[int, float]]:  # fmt: skip
     if depth <= 0:
         return []
     return [
         (int(chunk_id), float(score))
         for chunk_id, score in index.search_dense(
-            vector, depth, document_ids=document_ids, embedder=embedder
+            vector, depth, document_ids=document_ids, embedder=embedder, state_row=state_row
         )
     ]
 
 
-def _embed_query(text: str, embedder: Embedder) -> np.ndarray:
+def _embed_query(text: str, embedder: Embedder, row: IndexState) -> np.ndarray:
     """The query vector; IDF-weighted for the hashing embedder (QUERY_DENSE_IDF)."""
     if bool(getattr(settings, "QUERY_DENSE_IDF", True)) and query_idf.supports_term_weights(
         embedder
     ):
-        row = index.state()
         term_weights = query_idf.weights.get(
             f"{current_schema()}:{row.generation}",
             row.change_seq,
@@ -136,30 +139,34 @@ def retrieve(
     embedder: Embedder | None = None,
     depth: int | None = None,
     rrf_k: int | None = None,
+    state: IndexState | None = None,
 ) -> Retrieval:
     """Rank the tenant's chunks for `text` in `mode`; raises index.IndexMismatchError."""
     if mode not in MODES:
         raise ValueError(f"Unknown search mode {mode!r}; choose one of: {', '.join(MODES)}.")
     depth = max(top_k, depth if depth is not None else int(settings.QUERY_CANDIDATE_DEPTH))
     result = Retrieval(hits=[])
+    row = state or index.state()  # read once per search; every stage keys its caches on it
     lexical: list[tuple[int, float]] = []
     dense: list[tuple[int, float]] = []
     if mode in ("lexical", "hybrid"):
         started = time.perf_counter()
-        lexical = lexical_search(text, depth, document_ids=document_ids)
+        lexical = lexical_search(text, depth, document_ids=document_ids, state_row=row)
         result.timings["lexical_ms"] = _ms(started)
     if mode in ("dense", "hybrid"):
         embedder = embedder or embedder_for_current_tenant()
         result.embedder = embedder.name
         tokens_before = int(getattr(embedder, "usage_tokens", 0) or 0)
         started = time.perf_counter()
-        vector = _embed_query(text, embedder)
+        vector = _embed_query(text, embedder, row)
         result.timings["embed_ms"] = _ms(started)
         result.embedding_tokens = max(
             0, int(getattr(embedder, "usage_tokens", 0) or 0) - tokens_before
         )
         started = time.perf_counter()
-        dense = dense_search(vector, depth, document_ids=document_ids, embedder=embedder)
+        dense = dense_search(
+            vector, depth, document_ids=document_ids, embedder=embedder, state_row=row
+        )
         result.timings["dense_ms"] = _ms(started)
     if mode == "lexical":
         result.hits = lexical[:top_k]

@@ -152,7 +152,9 @@ def search(
     if body is not None:
         log.cached = True
     else:
-        retrieval = retrieve(text, mode=mode, top_k=top_k, document_ids=_ids(document_ids))
+        retrieval = retrieve(
+            text, mode=mode, top_k=top_k, document_ids=_ids(document_ids), state=state
+        )
         log.timings, log.embedder = retrieval.timings, retrieval.embedder
         log.usage["embedding_tokens"] = retrieval.embedding_tokens
         results = [hit.as_dict() for hit in hydrate(retrieval.hits, text)]
