@@ -162,7 +162,7 @@ def test_delete_removes_chunks(alpha):
 
 
 def test_a_worker_killed_mid_document_does_not_strand_it(alpha, celery_worker):
-    pdf = samples.make_multipage_pdf(page_count=300, sentences=40)
+    pdf = samples.make_multipage_pdf(page_count=600, sentences=40)
     document_id = upload(alpha, "long.pdf", pdf)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -181,14 +181,14 @@ def test_a_worker_killed_mid_document_does_not_strand_it(alpha, celery_worker):
         celery_worker.start()
     document = wait_final(alpha, document_id, timeout=120)
     assert document.status == DocumentStatus.READY, document.error
-    assert document.page_count == 300
+    assert document.page_count == 600
 
 
 def test_a_bulk_upload_does_not_starve_another_tenants_single_upload(alpha, committed_tenants):
     beta = committed_tenants[1]
     from documents import services
 
-    texts = [f"Bulk document {n} about compressible flow and wing {n}." for n in range(480)]
+    texts = [f"Bulk document {n} about compressible flow and wing {n}." for n in range(960)]
     with schema_context(alpha.schema):
         uploads = [
             services.Upload(io.BytesIO(t.encode()), f"bulk-{n}.txt", len(t))
