@@ -165,7 +165,7 @@ def _embed(embedder: Embedder, batch: list[_Prepared]) -> list[_Prepared]:
             try:
                 survivors.extend(_embed(embedder, [item]))
             except EmbeddingError as exc:
-                _fail(item.document.pk, f"The embedding service refused this document: {exc}")
+                mark_failed(item.document.pk, f"The embedding service refused this document: {exc}")
         return survivors
     elapsed = time.perf_counter() - started
     DOCUMENT_PROCESSING_SECONDS.labels(stage="embed").observe(elapsed)
@@ -240,14 +240,11 @@ def _mark_ready(batch: list[_Prepared], embedder: Embedder) -> None:
         )
 
 
-def _fail(document_id: int, reason: str) -> None:
+def mark_failed(document_id: int, reason: str) -> None:
     Document.objects.filter(pk=document_id).exclude(status=DocumentStatus.READY).update(
         status=DocumentStatus.FAILED, error=reason[:2000], progress=100, updated_at=timezone.now()
     )
     DOCUMENTS_PROCESSED.labels(outcome="failed").inc()
-
-
-mark_failed = _fail
 
 
 def process_documents(document_ids: Sequence[int]) -> list[IngestResult]:
@@ -261,7 +258,7 @@ def process_documents(document_ids: Sequence[int]) -> list[IngestResult]:
         try:
             prepared.append(_prepare(document, report_progress=single))
         except (ExtractionError, PermanentIngestError) as exc:
-            _fail(document.pk, str(exc))
+            mark_failed(document.pk, str(exc))
             results.append(IngestResult(document.pk, "failed", error=str(exc)))
     if not prepared:
         return results
@@ -274,7 +271,7 @@ def process_documents(document_ids: Sequence[int]) -> list[IngestResult]:
         raise
     except EmbeddingError as exc:
         reason = f"The embedding service refused this document: {exc}"
-        _fail(prepared[0].document.pk, reason)
+        mark_failed(prepared[0].document.pk, reason)
         return [*results, IngestResult(prepared[0].document.pk, "failed", error=reason)]
     failed_ids = {item.document.pk for item in prepared} - {i.document.pk for i in embedded}
     results.extend(IngestResult(pk, "failed") for pk in failed_ids)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from documents.models import Chunk, Document, DocumentStatus
+from documents.models import Document, DocumentStatus
 
 
 def document_list(*, status: str | None = None, search: str | None = None) -> QuerySet[Document]:
@@ -18,7 +18,3 @@ def document_list(*, status: str | None = None, search: str | None = None) -> Qu
 
 def valid_status(value: str) -> bool:
     return value in DocumentStatus.values
-
-
-def document_chunks(document: Document) -> QuerySet[Chunk]:
-    return Chunk.objects.filter(document=document).defer("embedding").order_by("ordinal")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import uuid
 from dataclasses import dataclass
 from typing import IO
@@ -296,8 +295,3 @@ def reindex_all(*, bulk: bool = True) -> int:
         Document.objects.update(status=DocumentStatus.PENDING, error="", progress=0, attempts=0)
         transaction.on_commit(lambda: _enqueue_many(ids, bulk=bulk))
     return len(ids)
-
-
-def stored_path(document: Document) -> str:
-    """Absolute path of the stored file (inside MEDIA_ROOT/<schema>/)."""
-    return os.fspath(document.file.path)

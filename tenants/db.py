@@ -29,10 +29,6 @@ def use_public_schema() -> None:
     _conn().set_schema_to_public()
 
 
-def use_tenant(tenant: TenantMixin) -> None:
-    _conn().set_tenant(tenant)
-
-
 def current_tenant() -> TenantMixin | None:
     """The tenant the connection is set to (None in the public schema)."""
     tenant = getattr(connection, "tenant", None)

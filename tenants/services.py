@@ -266,8 +266,3 @@ def ensure_public_tenant(*, domain: str) -> Tenant:
     )
     Domain.objects.get_or_create(domain=domain, defaults={"tenant": tenant, "is_primary": True})
     return tenant
-
-
-def run_migrate_schemas(*, verbosity: int = 1) -> None:
-    """Migrate public, every tenant and the template (what `make run` and CI call)."""
-    call_command("migrate_schemas", interactive=False, verbosity=verbosity)
