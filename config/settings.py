@@ -94,6 +94,9 @@ TENANT_BASE_SCHEMA = "tenant_template"
 TENANT_CREATION_FAKES_MIGRATIONS = True
 # Issue `SET search_path` once per schema switch instead of before every query.
 TENANT_LIMIT_SET_CALLS = True
+# Seconds each process remembers which tenant a host routes to (tenants/middleware.py); a
+# deactivation or deletion reaches other processes within this time. 0 looks up every request.
+TENANT_CACHE_SECONDS = env.float("TENANT_CACHE_SECONDS", default=5.0)
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 AUTH_USER_MODEL = "accounts.User"
 
@@ -331,13 +334,22 @@ INGEST_BULK_THRESHOLD = env.int("INGEST_BULK_THRESHOLD", default=20)
 
 # --- queries (search, ask, cache, log) -----------------------------------------------------
 
-# Ranked candidates taken from each of lexical and dense search before fusion, and the RRF
-# constant; both chosen on the Cranfield dev set (docs/search.md).
+# Candidates taken from each of lexical and dense search before hybrid fusion, and how they
+# are fused: "convex" (min-max-normalised scores, weighted) or "rrf" (reciprocal ranks, with
+# QUERY_RRF_K). QUERY_DENSE_WEIGHT is the dense list's share (0..1); unset, each embedder's
+# own share applies (hashing 0.25, local/openai 0.5). Chosen on Cranfield (docs/search.md).
 QUERY_CANDIDATE_DEPTH = env.int("QUERY_CANDIDATE_DEPTH", default=100)
+QUERY_FUSION = env.str("QUERY_FUSION", default="convex")
+if QUERY_FUSION not in ("convex", "rrf"):
+    raise ImproperlyConfigured(
+        f"QUERY_FUSION is {QUERY_FUSION!r}; set it to 'convex' or 'rrf', or leave it unset."
+    )
 QUERY_RRF_K = env.int("QUERY_RRF_K", default=60)
-# The dense list's vote in the fusion (lexical counts 1.0): the hashing embedder has no IDF,
-# so on Cranfield its full vote pulled hybrid below BM25 alone.
-QUERY_RRF_DENSE_WEIGHT = env.float("QUERY_RRF_DENSE_WEIGHT", default=0.5)
+QUERY_DENSE_WEIGHT = env.float("QUERY_DENSE_WEIGHT", default=None)
+if QUERY_DENSE_WEIGHT is not None and not 0.0 <= QUERY_DENSE_WEIGHT <= 1.0:
+    raise ImproperlyConfigured(
+        f"QUERY_DENSE_WEIGHT is {QUERY_DENSE_WEIGHT}; give a share between 0 and 1, or unset it."
+    )
 # RM3 pseudo-relevance feedback on the BM25 ranking (lexical and hybrid modes): one more
 # sparse pass per query; +0.024 nDCG@10 on Cranfield with Anserini's defaults (docs/search.md).
 QUERY_LEXICAL_FEEDBACK = env.bool("QUERY_LEXICAL_FEEDBACK", default=True)

@@ -20,7 +20,7 @@ from django_tenants.utils import tenant_context
 
 from documents import index, services
 from documents.embedder_choice import embedder_for_current_tenant
-from documents.pipeline import process_document
+from documents.pipeline import process_documents
 from queries.evaluation import BeirDataset, evaluate_run, load_beir
 from queries.fusion import best_per_document
 from queries.retrieval import MODES, document_of, retrieve
@@ -95,26 +95,42 @@ def run_evaluation(
 
 
 def _ingest(dataset: BeirDataset, progress: Progress) -> tuple[dict[int, str], int]:
-    """Upload and process every corpus entry; returns (document id -> corpus id, chunks)."""
+    """Upload and process every corpus entry; returns (document id -> corpus id, chunks).
+
+    Documents are processed in batches of INGEST_BATCH_SIZE through `process_documents`, the
+    path a bulk-queue worker takes, so a model embedder sees full batches.
+    """
     corpus_of: dict[int, str] = {}
     chunks = 0
     entries = list(dataset.corpus.items())
+    size = max(1, int(settings.INGEST_BATCH_SIZE))
+    pending: dict[int, str] = {}
+
+    def flush() -> None:
+        nonlocal chunks
+        # In-process and without Celery: the same pipeline as a worker, minus the queue.
+        for result in process_documents(list(pending)):
+            if result.outcome == "ready":
+                corpus_of[result.document_id] = pending[result.document_id]
+                chunks += result.chunk_count
+        pending.clear()
+
     for corpus_id, (title, text) in progress(entries, "ingesting", len(entries)):
         body = f"{title}\n\n{text}".strip() if title else text.strip()
         if not body:
             continue  # an empty entry cannot be uploaded; it can never be retrieved anyway
         data = body.encode("utf-8")
-        # In-process and without Celery: the same pipeline as a worker, minus the queue.
         document = services.create_document(
             upload=services.Upload(io.BytesIO(data), f"{corpus_id}.txt", len(data)),
             uploaded_by=None,
             allow_duplicate=True,
             enqueue=False,
         )
-        result = process_document(document.pk)
-        if result.outcome == "ready":
-            corpus_of[document.pk] = corpus_id
-            chunks += result.chunk_count
+        pending[document.pk] = corpus_id
+        if len(pending) >= size:
+            flush()
+    if pending:
+        flush()
     return corpus_of, chunks
 
 

@@ -6,9 +6,11 @@ decides what matters, where AND-ing every word (`plainto_tsquery`)
 finds nothing for natural-language questions and `ts_rank` has no IDF; see docs/search.md
 for the evaluation behind the choice. Highlights use `ts_headline` with an OR of the words.
 
-Hybrid fuses the two ranked candidate lists (QUERY_CANDIDATE_DEPTH each) with
-reciprocal-rank fusion (QUERY_RRF_K): ranks only, because ts_rank and cosine scores live on
-unrelated scales.
+Hybrid fuses the two candidate lists (QUERY_CANDIDATE_DEPTH each) by a convex combination
+of their min-max-normalised scores (QUERY_FUSION=convex, the default) or by reciprocal-rank
+fusion (QUERY_FUSION=rrf, QUERY_RRF_K). The dense list's share is QUERY_DENSE_WEIGHT when
+set, else the embedder's own `hybrid_dense_weight` (0.25 for hashing, whose vectors are a
+noisier copy of the lexical signal; 0.5 for semantic embedders); see docs/search.md.
 
 Everything here runs in the schema the connection points at; callers set the tenant.
 """
@@ -30,10 +32,12 @@ from documents.embedder_choice import embedder_for_current_tenant
 from documents.embeddings import Embedder
 from documents.models import Chunk, Document, IndexState
 from queries import bm25, query_idf
-from queries.fusion import rrf_fuse
+from queries.fusion import convex_fuse, rrf_fuse
 from tenants.db import current_schema
 
 MODES = ("hybrid", "lexical", "dense")
+FUSIONS = ("convex", "rrf")
+DEFAULT_DENSE_WEIGHT = 0.5  # an embedder that says nothing gets an equal share
 # Words as PostgreSQL's parser would see them; anything else (operators, quotes) is dropped so
 # user text can never change the tsquery's structure.
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -114,6 +118,17 @@ def dense_search(
     ]
 
 
+def dense_weight(embedder: Embedder | None) -> float:
+    """The dense list's share of a hybrid fusion (the lexical list gets the rest)."""
+    configured = getattr(settings, "QUERY_DENSE_WEIGHT", None)
+    share = (
+        float(configured)
+        if configured is not None
+        else float(getattr(embedder, "hybrid_dense_weight", DEFAULT_DENSE_WEIGHT))
+    )
+    return min(1.0, max(0.0, share))
+
+
 def _embed_query(text: str, embedder: Embedder, row: IndexState) -> np.ndarray:
     """The query vector; IDF-weighted for the hashing embedder (QUERY_DENSE_IDF)."""
     if bool(getattr(settings, "QUERY_DENSE_IDF", True)) and query_idf.supports_term_weights(
@@ -174,12 +189,16 @@ def retrieve(
         result.hits = dense[:top_k]
     else:
         started = time.perf_counter()
-        result.hits = rrf_fuse(
-            [[chunk_id for chunk_id, _ in lexical], [chunk_id for chunk_id, _ in dense]],
-            k=int(rrf_k if rrf_k is not None else settings.QUERY_RRF_K),
-            weights=[1.0, float(settings.QUERY_RRF_DENSE_WEIGHT)],
-            limit=top_k,
-        )
+        share = dense_weight(embedder)
+        if settings.QUERY_FUSION == "rrf":
+            result.hits = rrf_fuse(
+                [[chunk_id for chunk_id, _ in lexical], [chunk_id for chunk_id, _ in dense]],
+                k=int(rrf_k if rrf_k is not None else settings.QUERY_RRF_K),
+                weights=[1.0 - share, share],
+                limit=top_k,
+            )
+        else:
+            result.hits = convex_fuse([lexical, dense], weights=[1.0 - share, share], limit=top_k)
         result.timings["fusion_ms"] = _ms(started)
     return result
 

@@ -37,7 +37,8 @@ class Embedder(Protocol):
     ``name`` identifies the vector space: two embedders with the same name and
     dimension produce comparable vectors, and the index refuses to mix others.
     ``usage_tokens`` counts provider-billed tokens since the embedder was built
-    (0 for backends that bill nothing).
+    (0 for backends that bill nothing). A backend may also set ``hybrid_dense_weight``
+    (0..1), its list's share in hybrid search fusion; without it the dense list gets half.
     """
 
     @property

@@ -103,6 +103,10 @@ def merge_frequencies(
 class HashingEmbedder:
     """Stateless, deterministic bag-of-features embedder (the platform default)."""
 
+    # Share of the dense list in hybrid fusion (queries/retrieval.py): these vectors are a
+    # bag of the same stemmed words as BM25, so they refine rather than complement it.
+    hybrid_dense_weight = 0.25
+
     def __init__(self, dimension: int = 384, *, bigram_weight: float = 0.25) -> None:
         if dimension < 8:
             raise ValueError("dimension must be at least 8")

@@ -1,10 +1,10 @@
-"""Reciprocal-rank fusion and per-document collapsing."""
+"""Convex and reciprocal-rank fusion, and per-document collapsing."""
 
 from __future__ import annotations
 
 import pytest
 
-from queries.fusion import DocumentHit, best_per_document, rrf_fuse
+from queries.fusion import DocumentHit, best_per_document, convex_fuse, rrf_fuse
 
 
 def test_scores_are_sums_of_reciprocal_ranks():
@@ -102,3 +102,50 @@ def test_fuse_then_collapse():
     documents = best_per_document(fused, {100: 1, 101: 1, 200: 2})
 
     assert [(d.document_id, d.chunk_id) for d in documents] == [(1, 100), (2, 200)]
+
+
+def test_convex_fusion_adds_min_max_normalised_scores():
+    lexical = [(1, 12.0), (2, 8.0), (3, 2.0)]  # normalised: 1.0, 0.6, 0.0
+    dense = [(3, 0.9), (1, 0.5), (4, 0.4)]  # normalised: 1.0, 0.2, 0.0
+
+    fused = convex_fuse([lexical, dense], weights=[0.75, 0.25], limit=10)
+
+    scores = dict(fused)
+    assert scores[1] == pytest.approx(0.75 * 1.0 + 0.25 * 0.2)
+    assert scores[2] == pytest.approx(0.75 * 0.6)
+    assert scores[3] == pytest.approx(0.25 * 1.0)
+    assert scores[4] == pytest.approx(0.0)
+    assert [item for item, _ in fused] == [1, 2, 3, 4]
+
+
+def test_convex_fusion_keeps_margins_that_ranks_lose():
+    # Lexically, 1 is far ahead of 2; densely, 2 is barely ahead of 1. RRF with equal
+    # weights calls it a tie broken by id; the convex combination keeps 1 first.
+    lexical = [(1, 10.0), (2, 1.0), (3, 0.0)]
+    dense = [(2, 0.81), (1, 0.80), (3, 0.10)]
+
+    assert convex_fuse([lexical, dense], limit=3)[0][0] == 1
+    assert (
+        rrf_fuse([[1, 2, 3], [2, 1, 3]], limit=3)[0][1]
+        == rrf_fuse([[1, 2, 3], [2, 1, 3]], limit=3)[1][1]
+    )
+
+
+def test_convex_fusion_edge_cases():
+    assert convex_fuse([], limit=5) == []
+    assert convex_fuse([[], []], limit=5) == []
+    # One candidate (or equal scores): every id of that list gets the full share.
+    assert convex_fuse([[(7, 3.0)], []], weights=[0.5, 0.5], limit=5) == [(7, 0.5)]
+    # Repeats count once, at their first (best) position; the limit cuts.
+    assert convex_fuse([[(1, 2.0), (2, 1.0), (1, 0.5)]], limit=1) == [(1, 1.0)]
+    # Exact ties: best rank, then earliest list, then smaller id.
+    assert [i for i, _ in convex_fuse([[(5, 1.0), (6, 0.0)], [(6, 1.0), (5, 0.0)]], limit=2)] == [
+        5,
+        6,
+    ]
+    with pytest.raises(ValueError, match="one weight per list"):
+        convex_fuse([[(1, 1.0)], [(2, 1.0)]], weights=[1.0], limit=5)
+    with pytest.raises(ValueError, match="zero or positive"):
+        convex_fuse([[(1, 1.0)]], weights=[-1.0], limit=5)
+    with pytest.raises(ValueError, match="zero or positive"):
+        convex_fuse([[(1, 1.0)]], limit=-1)

@@ -77,24 +77,58 @@ def test_filter_by_document_ids(tenant: TenantHandle) -> None:
         assert {hit["document_id"] for hit in body["results"]} <= {wanted}, mode
 
 
-def test_hybrid_is_the_rrf_fusion_of_the_two_lists(tenant: TenantHandle) -> None:
-    add_corpus()
-    text = "heat transfer on a wing"
+def _lists(text: str) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
     lexical = retrieval.retrieve(text, mode="lexical", top_k=100).hits
     dense = retrieval.retrieve(text, mode="dense", top_k=100).hits
+    return lexical, dense
+
+
+def test_hybrid_is_the_convex_fusion_of_the_two_lists(tenant: TenantHandle) -> None:
+    add_corpus()
+    text = "heat transfer on a wing"
+    lexical, dense = _lists(text)
     hybrid = retrieval.retrieve(text, mode="hybrid", top_k=5).hits
+    share = 0.25  # the hashing embedder's own share of the dense list
+
+    def normalised(ranked: list[tuple[int, float]], chunk_id: int) -> float:
+        scores = dict(ranked)
+        if chunk_id not in scores:
+            return 0.0
+        low, high = min(scores.values()), max(scores.values())
+        return (scores[chunk_id] - low) / (high - low) if high > low else 1.0
+
+    def convex(chunk_id: int) -> float:
+        return (1 - share) * normalised(lexical, chunk_id) + share * normalised(dense, chunk_id)
+
+    assert lexical
+    assert dense
+    assert hybrid
+    assert [s for _, s in hybrid] == sorted((s for _, s in hybrid), reverse=True)
+    assert all(abs(score - convex(chunk_id)) < 1e-9 for chunk_id, score in hybrid)
+    assert 0.0 <= hybrid[-1][1] <= hybrid[0][1] <= 1.0
+
+
+def test_rrf_fusion_and_dense_weight_are_settings(tenant: TenantHandle) -> None:
+    add_corpus()
+    text = "heat transfer on a wing"
+    lexical, dense = _lists(text)
+    with override_settings(QUERY_FUSION="rrf", QUERY_DENSE_WEIGHT=0.5):
+        hybrid = retrieval.retrieve(text, mode="hybrid", top_k=5).hits
 
     def rrf(chunk_id: int) -> float:
         score = 0.0
-        for ranked, weight in ((lexical, 1.0), (dense, float(settings.QUERY_RRF_DENSE_WEIGHT))):
+        for ranked in (lexical, dense):
             ids = [c for c, _ in ranked]
             if chunk_id in ids:
-                score += weight / (settings.QUERY_RRF_K + ids.index(chunk_id) + 1)
+                score += 0.5 / (settings.QUERY_RRF_K + ids.index(chunk_id) + 1)
         return score
 
     assert hybrid
-    assert [s for _, s in hybrid] == sorted((s for _, s in hybrid), reverse=True)
     assert all(abs(score - rrf(chunk_id)) < 1e-9 for chunk_id, score in hybrid)
+    # A dense share of 1.0 makes hybrid rank exactly as dense search does.
+    with override_settings(QUERY_DENSE_WEIGHT=1.0):
+        only_dense = retrieval.retrieve(text, mode="hybrid", top_k=5).hits
+    assert [c for c, _ in only_dense] == [c for c, _ in dense[:5]]
 
 
 def test_empty_query_is_400(tenant: TenantHandle) -> None:
