@@ -350,6 +350,18 @@ if QUERY_DENSE_WEIGHT is not None and not 0.0 <= QUERY_DENSE_WEIGHT <= 1.0:
     raise ImproperlyConfigured(
         f"QUERY_DENSE_WEIGHT is {QUERY_DENSE_WEIGHT}; give a share between 0 and 1, or unset it."
     )
+# Hybrid re-ranking by the candidates' similarity to each other (queries/neighbours.py): each
+# candidate borrows QUERY_NEIGHBOUR_WEIGHT of its score from its QUERY_NEIGHBOURS most similar
+# hits among the QUERY_NEIGHBOUR_SOURCES best. Unset weight: the embedder's own (hashing 0,
+# i.e. off; local/openai 0.5).
+QUERY_NEIGHBOUR_WEIGHT = env.float("QUERY_NEIGHBOUR_WEIGHT", default=None)
+if QUERY_NEIGHBOUR_WEIGHT is not None and not 0.0 <= QUERY_NEIGHBOUR_WEIGHT <= 1.0:
+    raise ImproperlyConfigured(
+        f"QUERY_NEIGHBOUR_WEIGHT is {QUERY_NEIGHBOUR_WEIGHT}; give a weight between 0 and 1, "
+        "or unset it."
+    )
+QUERY_NEIGHBOUR_SOURCES = env.int("QUERY_NEIGHBOUR_SOURCES", default=50)
+QUERY_NEIGHBOURS = env.int("QUERY_NEIGHBOURS", default=7)
 # RM3 pseudo-relevance feedback on the BM25 ranking (lexical and hybrid modes): one more
 # sparse pass per query; +0.024 nDCG@10 on Cranfield with Anserini's defaults (docs/search.md).
 QUERY_LEXICAL_FEEDBACK = env.bool("QUERY_LEXICAL_FEEDBACK", default=True)
@@ -357,6 +369,12 @@ QUERY_LEXICAL_FEEDBACK = env.bool("QUERY_LEXICAL_FEEDBACK", default=True)
 # stay tf-only); other embedders ignore it. docs/search.md has the measurements.
 QUERY_DENSE_IDF = env.bool("QUERY_DENSE_IDF", default=True)
 QUERY_MAX_TOP_K = 100
+# gunicorn workers build the search caches (BM25, query IDF, vector index) of up to this many
+# tenants searched in the last SEARCH_WARMUP_DAYS before serving, for at most
+# SEARCH_WARMUP_SECONDS (keep it under the gunicorn timeout); see queries/warmup.py.
+SEARCH_WARMUP_TENANTS = env.int("SEARCH_WARMUP_TENANTS", default=0 if TESTING else 8)
+SEARCH_WARMUP_SECONDS = env.float("SEARCH_WARMUP_SECONDS", default=30.0)
+SEARCH_WARMUP_DAYS = env.float("SEARCH_WARMUP_DAYS", default=7.0)
 # Search and ask responses are cached this long (the key also carries the index version).
 QUERY_CACHE_TTL_SECONDS = env.int("QUERY_CACHE_TTL_SECONDS", default=300)
 # Chunks handed to the answerer as sources.

@@ -10,7 +10,9 @@ Hybrid fuses the two candidate lists (QUERY_CANDIDATE_DEPTH each) by a convex co
 of their min-max-normalised scores (QUERY_FUSION=convex, the default) or by reciprocal-rank
 fusion (QUERY_FUSION=rrf, QUERY_RRF_K). The dense list's share is QUERY_DENSE_WEIGHT when
 set, else the embedder's own `hybrid_dense_weight` (0.25 for hashing, whose vectors are a
-noisier copy of the lexical signal; 0.5 for semantic embedders); see docs/search.md.
+noisier copy of the lexical signal; 0.5 for semantic embedders). With a semantic embedder
+the fused candidates are then re-ranked by their similarity to each other
+(queries/neighbours.py; QUERY_NEIGHBOUR_WEIGHT, off for hashing); see docs/search.md.
 
 Everything here runs in the schema the connection points at; callers set the tenant.
 """
@@ -31,13 +33,13 @@ from documents import index
 from documents.embedder_choice import embedder_for_current_tenant
 from documents.embeddings import Embedder
 from documents.models import Chunk, Document, IndexState
-from queries import bm25, query_idf
+from queries import bm25, neighbours, query_idf
 from queries.fusion import convex_fuse, rrf_fuse
 from tenants.db import current_schema
 
 MODES = ("hybrid", "lexical", "dense")
-FUSIONS = ("convex", "rrf")
 DEFAULT_DENSE_WEIGHT = 0.5  # an embedder that says nothing gets an equal share
+DEFAULT_NEIGHBOUR_WEIGHT = 0.5  # and neighbour re-ranking (queries/neighbours.py)
 # Words as PostgreSQL's parser would see them; anything else (operators, quotes) is dropped so
 # user text can never change the tsquery's structure.
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -129,6 +131,17 @@ def dense_weight(embedder: Embedder | None) -> float:
     return min(1.0, max(0.0, share))
 
 
+def neighbour_weight(embedder: Embedder | None) -> float:
+    """How much hybrid re-ranking borrows from similar candidates (0 turns it off)."""
+    configured = getattr(settings, "QUERY_NEIGHBOUR_WEIGHT", None)
+    weight = (
+        float(configured)
+        if configured is not None
+        else float(getattr(embedder, "neighbour_weight", DEFAULT_NEIGHBOUR_WEIGHT))
+    )
+    return min(1.0, max(0.0, weight))
+
+
 def _embed_query(text: str, embedder: Embedder, row: IndexState) -> np.ndarray:
     """The query vector; IDF-weighted for the hashing embedder (QUERY_DENSE_IDF)."""
     if bool(getattr(settings, "QUERY_DENSE_IDF", True)) and query_idf.supports_term_weights(
@@ -190,15 +203,27 @@ def retrieve(
     else:
         started = time.perf_counter()
         share = dense_weight(embedder)
+        rerank = neighbour_weight(embedder)
+        # Re-ranking looks at every candidate, so a result's rank never depends on top_k.
+        limit = len(lexical) + len(dense) if rerank > 0 else top_k
         if settings.QUERY_FUSION == "rrf":
-            result.hits = rrf_fuse(
+            fused = rrf_fuse(
                 [[chunk_id for chunk_id, _ in lexical], [chunk_id for chunk_id, _ in dense]],
                 k=int(rrf_k if rrf_k is not None else settings.QUERY_RRF_K),
                 weights=[1.0 - share, share],
-                limit=top_k,
+                limit=limit,
             )
         else:
-            result.hits = convex_fuse([lexical, dense], weights=[1.0 - share, share], limit=top_k)
+            fused = convex_fuse([lexical, dense], weights=[1.0 - share, share], limit=limit)
+        if rerank > 0 and embedder is not None:
+            fused = neighbours.regularise(
+                fused,
+                neighbours.chunk_vectors([chunk_id for chunk_id, _ in fused], embedder.dimension),
+                sources=int(settings.QUERY_NEIGHBOUR_SOURCES),
+                neighbours=int(settings.QUERY_NEIGHBOURS),
+                weight=rerank,
+            )
+        result.hits = fused[:top_k]
         result.timings["fusion_ms"] = _ms(started)
     return result
 

@@ -38,7 +38,8 @@ class Embedder(Protocol):
     dimension produce comparable vectors, and the index refuses to mix others.
     ``usage_tokens`` counts provider-billed tokens since the embedder was built
     (0 for backends that bill nothing). A backend may also set ``hybrid_dense_weight``
-    (0..1), its list's share in hybrid search fusion; without it the dense list gets half.
+    (0..1), its list's share in hybrid search fusion (without it the dense list gets half),
+    and ``neighbour_weight`` (0..1) for hybrid neighbour re-ranking (default 0.5; 0 is off).
     """
 
     @property

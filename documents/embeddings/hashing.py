@@ -106,6 +106,8 @@ class HashingEmbedder:
     # Share of the dense list in hybrid fusion (queries/retrieval.py): these vectors are a
     # bag of the same stemmed words as BM25, so they refine rather than complement it.
     hybrid_dense_weight = 0.25
+    # Neighbour re-ranking (queries/neighbours.py) measured no gain with these vectors: off.
+    neighbour_weight = 0.0
 
     def __init__(self, dimension: int = 384, *, bigram_weight: float = 0.25) -> None:
         if dimension < 8:

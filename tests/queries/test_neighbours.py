@@ -1,0 +1,101 @@
+"""Neighbour re-ranking: candidates borrow score from the strong hits they resemble."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+from django.test import override_settings
+from django_tenants.utils import schema_context
+
+from queries import neighbours, retrieval
+from queries.fusion import convex_fuse
+from tests.conftest import TenantHandle
+from tests.queries.helpers import add_corpus
+
+
+def unit(*values: float) -> np.ndarray:
+    vector = np.asarray(values, dtype=np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+# Chunks 1-3 are about one topic, 4 and 5 about another.
+VECTORS = {
+    1: unit(1, 0.1, 0),
+    2: unit(1, 0.2, 0),
+    3: unit(1, 0, 0.1),
+    4: unit(0, 1, 0),
+    5: unit(0, 1, 0.1),
+}
+
+
+def test_a_hit_like_the_strong_hits_overtakes_an_isolated_one():
+    # 4 scored a little higher than 3, but 3 resembles the two best hits and 4 resembles
+    # only the weak 5.
+    fused = [(1, 1.0), (2, 0.9), (4, 0.5), (3, 0.45), (5, 0.1)]
+
+    reranked = neighbours.regularise(fused, VECTORS, sources=5, neighbours=2, weight=0.5)
+
+    order = [chunk_id for chunk_id, _ in reranked]
+    assert order.index(3) < order.index(4)
+    scores = dict(reranked)
+    # 3's two nearest sources are 1 and 2: half its own score, half their weighted mean.
+    sims = np.array([VECTORS[3] @ VECTORS[1], VECTORS[3] @ VECTORS[2]], dtype=np.float64)
+    expected = 0.5 * 0.45 + 0.5 * float((sims * [1.0, 0.9]).sum() / sims.sum())
+    assert scores[3] == pytest.approx(expected, rel=1e-5)
+    assert [s for _, s in reranked] == sorted((s for _, s in reranked), reverse=True)
+
+
+def test_weight_zero_or_missing_vectors_change_nothing():
+    fused = [(1, 1.0), (4, 0.5), (3, 0.45)]
+    assert neighbours.regularise(fused, VECTORS, sources=3, neighbours=2, weight=0.0) == fused
+    assert neighbours.regularise(fused, {}, sources=3, neighbours=2, weight=0.5) == fused
+    # A chunk whose vector is gone keeps its fused score; the others are still re-scored.
+    partial = {k: v for k, v in VECTORS.items() if k != 4}
+    reranked = dict(neighbours.regularise(fused, partial, sources=3, neighbours=1, weight=0.5))
+    assert reranked[4] == 0.5
+    assert reranked[3] != 0.45
+
+
+def test_only_the_top_sources_lend_score():
+    # Sources are the 2 best hits, 1 and 2; each chunk borrows from its nearest one of them
+    # (never itself): 1 and 2 from each other, 4 from 2, which is closer to it than 1 is.
+    fused = [(1, 1.0), (2, 0.2), (4, 0.2)]
+
+    reranked = dict(neighbours.regularise(fused, VECTORS, sources=2, neighbours=3, weight=0.5))
+
+    assert reranked[1] == pytest.approx(0.5 * 1.0 + 0.5 * 0.2)
+    assert reranked[2] == pytest.approx(0.5 * 0.2 + 0.5 * 1.0)
+    assert reranked[4] == pytest.approx(0.5 * 0.2 + 0.5 * 0.2)
+
+
+@pytest.fixture
+def tenant(make_tenant: Any) -> Iterator[TenantHandle]:
+    handle = make_tenant("neighbours")
+    with schema_context(handle.schema):
+        yield handle
+
+
+def test_hybrid_search_reranks_when_enabled(tenant: TenantHandle) -> None:
+    add_corpus()
+    text = "heat transfer on a wing"
+    with override_settings(QUERY_NEIGHBOUR_WEIGHT=0.5, QUERY_NEIGHBOUR_SOURCES=4):
+        lexical = retrieval.retrieve(text, mode="lexical", top_k=100).hits
+        dense = retrieval.retrieve(text, mode="dense", top_k=100).hits
+        top3 = retrieval.retrieve(text, mode="hybrid", top_k=3).hits
+        everything = retrieval.retrieve(text, mode="hybrid", top_k=100).hits
+
+    fused = convex_fuse([lexical, dense], weights=[0.75, 0.25], limit=1000)
+    dimension = 384
+    vectors = neighbours.chunk_vectors([c for c, _ in fused], dimension)
+    assert set(vectors) == {c for c, _ in fused}  # every ready chunk has its vector stored
+    expected = neighbours.regularise(fused, vectors, sources=4, neighbours=7, weight=0.5)
+    assert [c for c, _ in everything] == [c for c, _ in expected]
+    assert [s for _, s in everything] == pytest.approx([s for _, s in expected])
+    assert [c for c, _ in everything] != [c for c, _ in fused]  # it did re-rank here
+    assert top3 == everything[:3]  # a result's rank does not depend on top_k
+    # Off (the hashing embedder's default), hybrid is the plain fusion.
+    plain = retrieval.retrieve(text, mode="hybrid", top_k=100).hits
+    assert [c for c, _ in plain] == [c for c, _ in fused]
