@@ -28,4 +28,5 @@ urlpatterns = [
     path("api-keys/<int:pk>/", apikeys_api.ApiKeyDetailView.as_view(), name="api-key"),
     path("", include("documents.urls")),
     path("", include("queries.urls")),
+    path("", include("analytics.api_urls")),
 ]

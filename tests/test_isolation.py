@@ -222,10 +222,35 @@ def test_a_canary_in_tenant_b_never_reaches_tenant_a(make_tenant):
         seen.append(client.get("/api/v1/queries/").content)
         seen.append(client.get("/api/v1/documents/").content)
         seen.append(client.get("/analytics/").content)
+        seen.append(client.get("/api/v1/analytics/queries/").content)
         seen.append(client.get("/documents/").content)
         return b"\n".join(seen).decode()
 
     # B finds its own secret (so the probe is meaningful) and has it cached now ...
     assert SECRET in everything_seen_by(beta)
+    # ... and types it twice, so its analytics list the query text among the repeated ones ...
+    b_client = beta.logged_in_client()
+    for _ in range(2):
+        b_client.post(
+            "/api/v1/search/", {"query": f"code {SECRET}"}, content_type="application/json"
+        )
+    assert SECRET in b_client.get("/api/v1/analytics/queries/").content.decode()
+    assert SECRET in b_client.get("/analytics/").content.decode()
     # ... while A, asking the same things on its own host, never sees it.
     assert SECRET not in everything_seen_by(alpha)
+
+
+def test_rate_limit_counters_are_per_tenant(two_tenants):
+    from django_redis import get_redis_connection
+    from django_tenants.utils import tenant_context
+
+    from accounts.ratecounters import Counter, count
+
+    alpha, beta = two_tenants
+    same = Counter("api", "key:1", "5/m")  # the same caller key exists in every tenant
+    with tenant_context(alpha.tenant):
+        assert [(count([same]) or [])[0].count for _ in range(3)] == [1, 2, 3]
+    with tenant_context(beta.tenant):
+        assert (count([same]) or [])[0].count == 1
+    keys = [k.decode() for k in get_redis_connection("default").scan_iter(match="*:rl:api:*")]
+    assert {key.split(":", 1)[0] for key in keys} >= {alpha.schema, beta.schema}

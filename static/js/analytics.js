@@ -1,24 +1,64 @@
-/* Analytics page: draws the server-computed series with the vendored Chart.js. */
+/* Analytics page: draws the server-computed series with the vendored Chart.js.
+   The data holds dates and numbers only; texts people typed are rendered by the template. */
 (function () {
   "use strict";
   const data = JSON.parse(document.getElementById("chart-data").textContent);
   if (typeof window.Chart !== "function") return;
-  const uploads = document.getElementById("uploads-chart");
-  if (uploads) {
-    new window.Chart(uploads, {
-      type: "bar",
-      data: { labels: data.uploads.labels, datasets: [{ label: "Uploads", data: data.uploads.values, backgroundColor: "#1d4ed8" }] },
-      options: { maintainAspectRatio: false, animation: false, plugins: { legend: { display: false } },
-                 scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
-    });
+  const base = { maintainAspectRatio: false, animation: false };
+  const countAxis = { beginAtZero: true, ticks: { precision: 0 } };
+
+  function draw(id, config) {
+    const canvas = document.getElementById(id);
+    if (canvas) new window.Chart(canvas, config);
   }
-  const status = document.getElementById("status-chart");
-  if (status) {
-    new window.Chart(status, {
-      type: "doughnut",
-      data: { labels: data.status.labels,
-              datasets: [{ data: data.status.values, backgroundColor: ["#98a2b3", "#2e90fa", "#12b76a", "#f04438"] }] },
-      options: { maintainAspectRatio: false, animation: false },
+
+  draw("uploads-chart", {
+    type: "bar",
+    data: { labels: data.uploads.labels, datasets: [{ label: "Uploads", data: data.uploads.values, backgroundColor: "#1d4ed8" }] },
+    options: { ...base, plugins: { legend: { display: false } }, scales: { y: countAxis } },
+  });
+
+  draw("status-chart", {
+    type: "doughnut",
+    data: { labels: data.status.labels,
+            datasets: [{ data: data.status.values, backgroundColor: ["#98a2b3", "#2e90fa", "#12b76a", "#f04438"] }] },
+    options: base,
+  });
+
+  const q = data.queries;
+  if (!q) return;
+
+  draw("queries-chart", {
+    type: "bar",
+    data: { labels: q.labels, datasets: [
+      { label: "Searches", data: q.searches, backgroundColor: "#1d4ed8" },
+      { label: "Questions", data: q.asks, backgroundColor: "#12b76a" },
+    ] },
+    options: { ...base, scales: { x: { stacked: true }, y: { ...countAxis, stacked: true } } },
+  });
+
+  draw("latency-chart", {
+    type: "line",
+    data: { labels: q.labels, datasets: [
+      { label: "Median (ms)", data: q.p50, borderColor: "#1d4ed8", backgroundColor: "#1d4ed8", pointRadius: 2 },
+      { label: "95th percentile (ms)", data: q.p95, borderColor: "#f79009", backgroundColor: "#f79009", pointRadius: 2 },
+    ] },
+    options: { ...base, scales: { y: { beginAtZero: true, title: { display: true, text: "ms" } } } },
+  });
+
+  if (q.tokens) {
+    draw("spend-chart", {
+      type: "bar",
+      data: { labels: q.labels, datasets: [
+        { label: "Tokens", data: q.tokens, backgroundColor: "#98a2b3", yAxisID: "y" },
+        { label: "Estimated cost (USD)", data: q.cost, type: "line", borderColor: "#b42318",
+          backgroundColor: "#b42318", pointRadius: 2, yAxisID: "cost" },
+      ] },
+      options: { ...base, scales: {
+        y: { ...countAxis, title: { display: true, text: "tokens" } },
+        cost: { beginAtZero: true, position: "right", grid: { drawOnChartArea: false },
+                title: { display: true, text: "USD" } },
+      } },
     });
   }
 })();

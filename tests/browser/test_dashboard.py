@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from collections.abc import Iterator
@@ -14,9 +15,10 @@ from django_tenants.utils import schema_context
 from playwright.sync_api import expect
 
 from accounts.models import ApiKey, Role, User
+from accounts.services import create_api_key
 from documents.models import Document
 from documents.services import delete_document
-from queries.models import Query
+from queries.models import Query, QueryFeedback
 from tenants.models import OperatorAction, Tenant
 from tenants.services import delete_tenant
 from tests.browser.conftest import LiveServer, log_in, screenshot
@@ -204,10 +206,19 @@ def test_screenshots_of_the_main_pages(page, web_server, alpha, tmp_path):
     page.locator("#file-input").set_input_files([str(handbook), str(policy)])
     _wait_ready(page, "employee-handbook.md")
     _wait_ready(page, "refund-policy.txt")
+    _log_queries(alpha)
     page.goto(web_server.tenant_url(alpha, "/analytics/"))
     expect(page.locator("#status-chart")).to_be_visible()
     assert page.evaluate("typeof window.Chart") == "function"  # vendored Chart.js loaded
-    assert page.evaluate("Object.keys(window.Chart.instances).length") == 2
+    for chart in ("uploads-chart", "status-chart", "queries-chart", "latency-chart", "spend-chart"):
+        expect(page.locator(f"#{chart}")).to_be_visible()
+        assert page.evaluate(f"!!window.Chart.getChart(document.getElementById('{chart}'))"), chart
+    assert page.evaluate("Object.keys(window.Chart.instances).length") == 5
+    # A typed query text is shown as text, never run as markup.
+    expect(page.locator("#content-gaps")).to_contain_text(GAP_QUERY)
+    expect(page.locator("#not-helpful-comments")).to_contain_text("visitor parking")
+    expect(page.locator("#api-key-usage")).to_contain_text("browser nightly sync")
+    assert page.evaluate("document.querySelectorAll('#content-gaps b').length") == 0
     screenshot(page, "analytics")
     page.goto(web_server.tenant_url(alpha, "/settings/api-keys/"))
     page.get_by_label("Name").fill("browser screenshot key")
@@ -216,6 +227,33 @@ def test_screenshots_of_the_main_pages(page, web_server, alpha, tmp_path):
     screenshot(page, "api-keys")
     page.goto(web_server.tenant_url(alpha, "/settings/members/"))
     screenshot(page, "members")
+
+
+GAP_QUERY = "<b>parking</b> rules for visitors?"
+
+
+def _log_queries(handle: TenantHandle) -> None:
+    """A few query-log rows for today (the `alpha` fixture removes them afterwards)."""
+    with schema_context(handle.schema):
+        owner = User.objects.get(email=handle.admin_email)
+        for text, kind, found, ms, tokens in [
+            ("holiday allowance", "search", 3, 14.0, 0),
+            ("holiday allowance", "search", 3, 3.0, 0),
+            ("How long is parental leave?", "ask", 2, 420.0, 120),
+            (GAP_QUERY, "ask", 0, 380.0, 90),
+        ]:
+            query = Query.objects.create(
+                kind=kind, text=text, normalized_hash=hashlib.sha256(text.encode()).hexdigest(),
+                result_count=found, total_ms=ms, user=owner, prompt_tokens=tokens,
+            )  # fmt: skip
+        QueryFeedback.objects.create(
+            query=query, helpful=False, comment="Nothing about visitor parking.", user=owner
+        )
+        key, _raw = create_api_key(name="browser nightly sync", scopes=["read"], created_by=owner)
+        Query.objects.create(
+            text="invoice export", normalized_hash="1" * 64, result_count=4, total_ms=9.0,
+            user=owner, api_key_prefix=key.display_prefix,
+        )  # fmt: skip
 
 
 @pytest.fixture

@@ -1,0 +1,149 @@
+"""Query analytics for owners and admins: the dashboard's figures as JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.permissions import IsTenantAdmin
+from analytics.query_report import query_report
+from analytics.query_stats import DEFAULT_DAYS, MAX_DAYS, Window
+from config.openapi import ERROR_RESPONSES
+
+DAYS_MESSAGE = f"days must be a whole number from 1 to {MAX_DAYS}."
+MS_HELP = "Milliseconds from request to answer (PostgreSQL percentile_cont); null without queries."
+
+
+def _ms_field() -> serializers.FloatField:
+    return serializers.FloatField(allow_null=True, help_text=MS_HELP)
+
+
+def _rate_field(source: str | None = None) -> serializers.FloatField:
+    return serializers.FloatField(
+        source=source,
+        allow_null=True,
+        help_text="From 0 to 1; null when there is nothing to count.",
+    )
+
+
+def _usd_field() -> serializers.DecimalField:
+    return serializers.DecimalField(
+        max_digits=18, decimal_places=6, help_text="Estimated provider cost in US dollars."
+    )
+
+
+class QueryAnalyticsInput(serializers.Serializer[Any]):
+    days = serializers.IntegerField(
+        required=False,
+        default=DEFAULT_DAYS,
+        min_value=1,
+        max_value=MAX_DAYS,
+        help_text="How many UTC calendar days, ending today, to cover.",
+        error_messages=dict.fromkeys(("invalid", "min_value", "max_value"), DAYS_MESSAGE),
+    )
+
+
+class QueryTotalsOutput(serializers.Serializer[Any]):
+    queries = serializers.IntegerField()
+    searches = serializers.IntegerField()
+    asks = serializers.IntegerField()
+    cached = serializers.IntegerField()
+    cache_hit_rate = _rate_field()
+    zero_results = serializers.IntegerField(help_text="Queries that found nothing.")
+    zero_result_rate = _rate_field()
+    degraded = serializers.IntegerField(help_text="Answers that fell back to the offline answerer.")
+    from_api_keys = serializers.IntegerField()
+    from_people = serializers.IntegerField(help_text="Signed-in people (dashboard or token).")
+    other = serializers.IntegerField(help_text="`manage.py ask`, or people since deleted.")
+    p50_ms = _ms_field()
+    p95_ms = _ms_field()
+    prompt_tokens = serializers.IntegerField()
+    completion_tokens = serializers.IntegerField()
+    embedding_tokens = serializers.IntegerField()
+    estimated_cost_usd = _usd_field()
+
+
+class QueryDayOutput(serializers.Serializer[Any]):
+    date = serializers.DateField(source="day")
+    searches = serializers.IntegerField()
+    asks = serializers.IntegerField()
+    cached = serializers.IntegerField()
+    zero_results = serializers.IntegerField()
+    from_api_keys = serializers.IntegerField()
+    from_people = serializers.IntegerField()
+    p50_ms = _ms_field()
+    p95_ms = _ms_field()
+    tokens = serializers.IntegerField(help_text="Prompt, completion and embedding tokens.")
+    estimated_cost_usd = _usd_field()
+
+
+class KindLatencyOutput(serializers.Serializer[Any]):
+    kind = serializers.CharField(help_text="`search` or `ask`.")
+    queries = serializers.IntegerField()
+    p50_ms = _ms_field()
+    p95_ms = _ms_field()
+
+
+class RepeatedQueryOutput(serializers.Serializer[Any]):
+    text = serializers.CharField(help_text="The latest wording of these queries.")
+    count = serializers.IntegerField()
+    last_seen = serializers.DateTimeField()
+
+
+class FeedbackCommentOutput(serializers.Serializer[Any]):
+    query_text = serializers.CharField()
+    comment = serializers.CharField()
+    updated_at = serializers.DateTimeField()
+
+
+class QueryFeedbackStatsOutput(serializers.Serializer[Any]):
+    helpful = serializers.IntegerField(source="feedback.helpful")
+    not_helpful = serializers.IntegerField(source="feedback.not_helpful")
+    helpful_rate = _rate_field("feedback.helpful_rate")
+    latest_not_helpful = FeedbackCommentOutput(
+        many=True, source="not_helpful_comments", help_text="Newest first, with a comment."
+    )
+
+
+class ApiKeyUsageOutput(serializers.Serializer[Any]):
+    prefix = serializers.CharField()
+    name = serializers.CharField(help_text="Empty once the key has been deleted.")
+    queries = serializers.IntegerField()
+    last_used = serializers.DateTimeField()
+
+
+class QueryAnalyticsOutput(serializers.Serializer[Any]):
+    days = serializers.IntegerField(source="window.days")
+    first_day = serializers.DateField(source="window.first")
+    last_day = serializers.DateField(source="window.last")
+    totals = QueryTotalsOutput()
+    per_day = QueryDayOutput(many=True, help_text="Every day of the window, oldest first.")
+    latency_by_kind = KindLatencyOutput(many=True)
+    feedback = QueryFeedbackStatsOutput(source="*")
+    content_gaps = RepeatedQueryOutput(
+        many=True, help_text="The most frequent queries that found nothing."
+    )
+    top_repeated = RepeatedQueryOutput(many=True, help_text="Queries made at least twice.")
+    api_keys = ApiKeyUsageOutput(many=True, help_text="Queries per API key, most first.")
+
+
+class QueryAnalyticsView(APIView):
+    """Searches and questions over the last `days` days: volume, latency, gaps, feedback, cost."""
+
+    permission_classes = [IsTenantAdmin]
+
+    @extend_schema(
+        tags=["analytics"],
+        parameters=[QueryAnalyticsInput],
+        responses={200: QueryAnalyticsOutput, **ERROR_RESPONSES},
+    )
+    def get(self, request: Request) -> Response:
+        data = QueryAnalyticsInput(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        report = query_report(Window.ending(data.validated_data["days"]), include_texts=True)
+        return Response(QueryAnalyticsOutput(report).data)

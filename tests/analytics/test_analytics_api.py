@@ -1,0 +1,101 @@
+"""GET /api/v1/analytics/queries/: the numbers, input checks and who may read them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from accounts.models import Role
+from tests.accounts.helpers import api_key, bearer, key_header, make_user, owner_of, role_users
+from tests.analytics.querylog_rows import give_feedback, log_query
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/analytics/queries/"
+
+
+def test_admins_get_the_numbers(make_tenant):
+    handle = make_tenant("an_api")
+    now = timezone.now()
+    with schema_context(handle.schema):
+        owner = owner_of(handle)
+        for ms in (10.0, 20.0, 30.0):
+            log_query(now, "vacation days", total_ms=ms, user=owner, cached=ms == 10.0)
+        gap = log_query(now, "<b>bike lease</b>", kind="ask", result_count=0, total_ms=90.0)
+        give_feedback(gap, helpful=False, comment="Nothing on bikes.", when=now)
+        log_query(now - timedelta(days=3), "older", api_key_prefix="di_aaaabbbbcccc")
+        log_query(now - timedelta(days=40), "too old")
+    admin = make_user(handle, Role.ADMIN)
+
+    response = handle.client().get(URL, **bearer(handle, admin))
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["days"] == 30
+    assert body["last_day"] == now.date().isoformat()
+    totals = body["totals"]
+    assert (totals["queries"], totals["searches"], totals["asks"]) == (5, 4, 1)
+    assert totals["cache_hit_rate"] == 0.2
+    assert totals["zero_result_rate"] == 0.2
+    assert (totals["from_people"], totals["from_api_keys"], totals["other"]) == (3, 1, 1)
+    assert totals["p50_ms"] == 20.0
+    assert totals["estimated_cost_usd"] == "0.000000"
+    assert len(body["per_day"]) == 30
+    today = body["per_day"][-1]
+    assert (today["date"], today["searches"], today["asks"]) == (now.date().isoformat(), 3, 1)
+    assert (today["p50_ms"], today["p95_ms"]) == (25.0, 81.0)
+    assert body["per_day"][0]["p50_ms"] is None
+    kinds = {row["kind"]: row for row in body["latency_by_kind"]}
+    assert kinds["ask"] == {"kind": "ask", "queries": 1, "p50_ms": 90.0, "p95_ms": 90.0}
+    assert body["content_gaps"] == [
+        {"text": "<b>bike lease</b>", "count": 1, "last_seen": body["content_gaps"][0]["last_seen"]}
+    ]
+    assert body["top_repeated"][0]["text"] == "vacation days"
+    assert body["top_repeated"][0]["count"] == 3
+    feedback = body["feedback"]
+    assert (feedback["helpful"], feedback["not_helpful"], feedback["helpful_rate"]) == (0, 1, 0.0)
+    assert feedback["latest_not_helpful"][0]["comment"] == "Nothing on bikes."
+    assert feedback["latest_not_helpful"][0]["query_text"] == "<b>bike lease</b>"
+    assert body["api_keys"][0]["prefix"] == "di_aaaabbbbcccc"
+
+    week = handle.client().get(URL, {"days": 1}, **bearer(handle, owner))
+    assert week.status_code == 200
+    assert week.json()["totals"]["queries"] == 4
+    assert len(week.json()["per_day"]) == 1
+    assert handle.client().get(URL, {"days": 365}, **bearer(handle, owner)).status_code == 200
+    assert handle.client().get(URL, {"days": ""}, **bearer(handle, owner)).json()["days"] == 30
+
+
+@pytest.mark.parametrize("days", ["0", "366", "-1", "abc", "7.5", "1e3"])
+def test_bad_days_are_a_400_in_the_error_format(make_tenant, days):
+    handle = make_tenant("an_api_bad")
+    response = handle.client().get(URL, {"days": days}, **bearer(handle, owner_of(handle)))
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid"
+    assert error["fields"]["days"] == ["days must be a whole number from 1 to 365."]
+    assert error["message"].endswith(".")
+
+
+def test_members_viewers_and_api_keys_are_refused(make_tenant):
+    handle = make_tenant("an_api_roles")
+    users = role_users(handle)
+    for role in (Role.MEMBER, Role.VIEWER):
+        response = handle.client().get(URL, **bearer(handle, users[role]))
+        assert response.status_code == 403, role
+        assert response.json()["error"]["code"] == "permission_denied"
+        assert "owners and admins" in response.json()["error"]["message"]
+    for scopes in (("read",), ("read", "write")):
+        response = handle.client().get(URL, **key_header(api_key(handle, *scopes)))
+        assert response.status_code == 403, scopes
+    assert handle.client().get(URL).status_code == 401
+    assert handle.client().get(URL, **bearer(handle, users[Role.ADMIN])).status_code == 200
+
+
+def test_only_get_is_served(make_tenant):
+    handle = make_tenant("an_api_methods")
+    headers = bearer(handle, owner_of(handle))
+    assert handle.client().post(URL, {}, **headers).status_code == 405

@@ -1,0 +1,114 @@
+"""The analytics page: who sees what, empty states, and typed texts stay escaped."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from accounts.models import Role
+from tests.accounts.helpers import make_user, owner_of
+from tests.analytics.querylog_rows import give_feedback, log_query
+from tests.conftest import PASSWORD, TenantHandle
+
+pytestmark = pytest.mark.django_db
+
+SCRIPT_QUERY = "<script>alert('gap')</script> parking"
+SCRIPT_COMMENT = "<img src=x onerror=alert(1)> wrong answer"
+
+
+def _client_for(handle: TenantHandle, role: str):
+    client = handle.client()
+    email = handle.admin_email if role == Role.OWNER else make_user(handle, role).email
+    with schema_context(handle.schema):
+        assert client.login(username=email, password=PASSWORD)
+    return client
+
+
+def _seed(handle: TenantHandle) -> None:
+    now = timezone.now()
+    with schema_context(handle.schema):
+        owner = owner_of(handle)
+        for ms in (12.0, 30.0, 48.0):
+            log_query(now, "holiday allowance", total_ms=ms, user=owner)
+        gap = log_query(now, SCRIPT_QUERY, kind="ask", result_count=0, user=owner)
+        log_query(now, "invoice export", api_key_prefix="di_0123456789ab", prompt_tokens=40)
+        give_feedback(gap, helpful=False, comment=SCRIPT_COMMENT, when=now)
+
+
+def _chart_data(html: str) -> dict:
+    found = re.search(r'<script id="chart-data" type="application/json">(.*?)</script>', html)
+    assert found, "the chart data is missing"
+    return json.loads(found.group(1))
+
+
+@pytest.mark.parametrize("role", [Role.OWNER, Role.ADMIN])
+def test_owners_and_admins_see_everything_with_texts_escaped(make_tenant, role):
+    handle = make_tenant("an_page_admin")
+    _seed(handle)
+    response = _client_for(handle, role).get("/analytics/")
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]  # other people's texts: never cached
+    html = response.content.decode()
+    for element in ("queries-chart", "latency-chart", "spend-chart", "content-gaps",
+                    "top-repeated", "not-helpful-comments", "api-key-usage"):  # fmt: skip
+        assert f'id="{element}"' in html, element
+    assert 'id="limited-view"' not in html
+    # Typed texts appear only escaped, never as markup.
+    assert "<script>alert(" not in html
+    assert "&lt;script&gt;alert(&#x27;gap&#x27;)&lt;/script&gt; parking" in html
+    assert "<img src=x" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt; wrong answer" in html
+    assert "holiday allowance" in html
+    assert "di_0123456789ab" in html
+    assert "<style" not in html
+    assert "style=" not in html
+    queries = _chart_data(html)["queries"]
+    assert len(queries["labels"]) == 30
+    assert queries["searches"][-1] == 4
+    assert queries["asks"][-1] == 1
+    assert queries["p50"][-1] == 12.0  # 10, 10, 12, 30, 48
+    assert queries["tokens"][-1] == 40
+
+
+@pytest.mark.parametrize("role", [Role.MEMBER, Role.VIEWER])
+def test_members_and_viewers_see_figures_but_not_what_people_typed(make_tenant, role):
+    handle = make_tenant("an_page_member")
+    _seed(handle)
+    html = _client_for(handle, role).get("/analytics/").content.decode()
+    assert 'id="queries-chart"' in html
+    assert 'id="latency-chart"' in html
+    assert 'id="limited-view"' in html
+    for private in ("spend-chart", "content-gaps", "top-repeated", "not-helpful-comments"):
+        assert f'id="{private}"' not in html, private
+    for text in ("holiday allowance", "parking", "wrong answer", "di_0123456789ab"):
+        assert text not in html, text
+    data = _chart_data(html)
+    assert "tokens" not in data["queries"]
+    assert "cost" not in data["queries"]
+    assert data["queries"]["searches"][-1] == 4
+
+
+def test_an_empty_workspace_says_what_to_do(make_tenant):
+    handle = make_tenant("an_page_empty")
+    html = handle.logged_in_client().get("/analytics/").content.decode()
+    assert 'id="no-queries"' in html
+    assert "No searches or questions in the last 30 days" in html
+    assert 'id="queries-chart"' not in html
+    assert _chart_data(html)["queries"]["searches"] == [0] * 30
+
+
+def test_the_window_can_be_chosen_and_odd_values_fall_back(make_tenant):
+    handle = make_tenant("an_page_days")
+    _seed(handle)
+    client = handle.logged_in_client()
+    week = client.get("/analytics/?days=7").content.decode()
+    assert len(_chart_data(week)["queries"]["labels"]) == 7
+    assert len(_chart_data(week)["uploads"]["labels"]) == 7
+    assert 'href="?days=7" class="btn btn-small btn-secondary" aria-current="page"' in week
+    for odd in ("0", "-3", "abc", "100000"):
+        html = client.get(f"/analytics/?days={odd}").content.decode()
+        assert len(_chart_data(html)["queries"]["labels"]) == 30, odd
