@@ -1,4 +1,4 @@
-"""Rate limits (django-ratelimit counters on the Redis cache, per tenant via its key function).
+"""Rate limits: counters in Redis (the cache named by RATELIMIT_USE_CACHE), per tenant.
 
 What is limited, and how to use it from another app:
 
@@ -9,12 +9,18 @@ What is limited, and how to use it from another app:
   It also sets `X-RateLimit-Limit` / `X-RateLimit-Remaining` on the response.
 - Ask / search: call `check_ask_rate(request)` at the top of the view (or decorate the
   handler with `@ask_rate_limited`). The limit is the tenant plan's
-  `limits.queries_per_minute`, shared by everyone in the workspace.
+  `limits.queries_per_minute`, shared by everyone in the workspace. A view that also sets
+  `counts_as_question = True` has both counters taken in the throttle's single Redis round
+  trip; its `check_ask_rate` call then reuses that count instead of counting again.
 
-Over a limit, these raise `RateLimited` (a DRF `Throttled`): a 429 with `Retry-After` and the
-standard error body. When Redis is unreachable, API and ask limits fail open (the request goes
-through; a warning is logged at most every 30 s); the sign-in limit fails closed with a 503,
-because it is the guard against password guessing.
+Sign-in attempts are counted by django-ratelimit. Every API and plan check is one Redis round
+trip, whatever the number of counters (a Lua script counts
+them in order and stops at the first one over its limit, so a refused request does not use
+up a later budget). Keys go through the cache's key function, so they carry the tenant's
+schema. Over a limit, these raise `RateLimited` (a DRF `Throttled`): a 429 with `Retry-After`
+and the standard error body. When Redis is unreachable, API and ask limits fail open (the
+request goes through; a warning is logged at most every 30 s); the sign-in limit fails closed
+with a 503, because it is the guard against password guessing.
 """
 
 from __future__ import annotations
@@ -32,11 +38,15 @@ from rest_framework.exceptions import APIException, Throttled
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
+from accounts import ratecounters
+from accounts.ratecounters import Counter, Usage
+
 if TYPE_CHECKING:  # rest_framework.views imports this module through its settings
     from rest_framework.views import APIView
 
 logger = logging.getLogger(__name__)
 HEADERS_ATTR = "rate_limit_headers"
+_PLAN_USAGE_ATTR = "_plan_rate_usage"
 _WARN_EVERY = 30.0
 _last_warning = 0.0
 
@@ -85,8 +95,8 @@ def _warn_cache_down(exc: Exception) -> None:
         logger.warning("Rate limiting skipped: the cache is unreachable (%s).", exc)
 
 
-def _usage(request: HttpRequest, *, group: str, key: str, rate: str) -> dict[str, Any] | None:
-    """Count one hit; None when rate limiting is off. Raises if the cache is unreachable."""
+def _login_usage(request: HttpRequest, *, group: str, key: str, rate: str) -> dict[str, Any] | None:
+    """Count one sign-in attempt with django-ratelimit; None when rate limiting is off."""
     usage = get_usage(request, group=group, key=lambda _g, _r: key, rate=rate, increment=True)
     if usage is not None and usage["time_left"] < 0:
         # django-ratelimit reports a failed cache write this way.
@@ -95,7 +105,12 @@ def _usage(request: HttpRequest, *, group: str, key: str, rate: str) -> dict[str
 
 
 def check_login_rate(request: HttpRequest | Request, email: str) -> None:
-    """Count a sign-in attempt by IP and by email; raise RateLimited or RateLimitUnavailable."""
+    """Count a sign-in attempt by IP and by email; raise RateLimited or RateLimitUnavailable.
+
+    Sign-in is the guard against password guessing and is rare, so it uses django-ratelimit
+    itself (two cache round trips per counter); the per-request API and plan limits below use
+    `accounts.ratecounters`, which takes every counter in one round trip.
+    """
     django_request = _django_request(request)
     rate = str(settings.RATELIMIT_LOGIN)
     keys = {"login-ip": client_ip(django_request), "login-email": email.strip().lower()}
@@ -103,7 +118,7 @@ def check_login_rate(request: HttpRequest | Request, email: str) -> None:
         if not key:
             continue
         try:
-            usage = _usage(django_request, group=group, key=key, rate=rate)
+            usage = _login_usage(django_request, group=group, key=key, rate=rate)
         except Exception as exc:
             _warn_cache_down(exc)
             raise RateLimitUnavailable() from exc
@@ -111,22 +126,34 @@ def check_login_rate(request: HttpRequest | Request, email: str) -> None:
             raise RateLimited(usage["time_left"], "sign-in attempts")
 
 
+def _plan_counter(request: HttpRequest) -> Counter | None:
+    tenant = getattr(request, "tenant", None)
+    if tenant is None:
+        return None
+    return Counter("ask", tenant.schema_name, f"{tenant.limits.queries_per_minute}/m")
+
+
 def check_ask_rate(request: HttpRequest | Request) -> None:
     """Count one question against the tenant plan's queries-per-minute; raise RateLimited."""
     django_request = _django_request(request)
-    tenant = getattr(django_request, "tenant", None)
-    if tenant is None:
-        return
-    rate = f"{tenant.limits.queries_per_minute}/m"
-    try:
-        usage = _usage(django_request, group="ask", key=tenant.schema_name, rate=rate)
-    except Exception as exc:
-        _warn_cache_down(exc)
-        return
+    if hasattr(django_request, _PLAN_USAGE_ATTR):
+        # Counted with the API limit in the throttle's round trip (`counts_as_question`).
+        usage: Usage | None = getattr(django_request, _PLAN_USAGE_ATTR)
+        delattr(django_request, _PLAN_USAGE_ATTR)  # a second check counts again
+    else:
+        counter = _plan_counter(django_request)
+        if counter is None:
+            return
+        try:
+            usages = ratecounters.count([counter])
+        except Exception as exc:
+            _warn_cache_down(exc)
+            return
+        usage = usages[0] if usages else None
     if usage is not None:
         _remember_headers(django_request, usage)
-        if usage["should_limit"]:
-            raise RateLimited(usage["time_left"], "questions for this workspace's plan")
+        if usage.should_limit:
+            raise RateLimited(usage.seconds_left, "questions for this workspace's plan")
 
 
 def ask_rate_limited(handler: F) -> F:
@@ -140,15 +167,14 @@ def ask_rate_limited(handler: F) -> F:
     return cast("F", wrapper)
 
 
-def _remember_headers(request: HttpRequest, usage: dict[str, Any]) -> None:
+def _remember_headers(request: HttpRequest, usage: Usage) -> None:
     # The most restrictive counter wins; accounts.middleware copies these onto the response.
-    remaining = max(0, int(usage["limit"]) - int(usage["count"]))
     current = getattr(request, HEADERS_ATTR, None)
-    if current is None or remaining < int(current["X-RateLimit-Remaining"]):
+    if current is None or usage.remaining < int(current["X-RateLimit-Remaining"]):
         setattr(
             request,
             HEADERS_ATTR,
-            {"X-RateLimit-Limit": str(usage["limit"]), "X-RateLimit-Remaining": str(remaining)},
+            {"X-RateLimit-Limit": str(usage.limit), "X-RateLimit-Remaining": str(usage.remaining)},
         )
 
 
@@ -162,27 +188,37 @@ def api_caller_key(request: Request) -> str:
 
 
 class ApiRateThrottle(BaseThrottle):
-    """The general per-caller API limit (RATELIMIT_API), counted in Redis."""
+    """The general per-caller API limit (RATELIMIT_API), counted in Redis.
+
+    On views with `counts_as_question = True` the tenant plan's question counter is taken in
+    the same round trip (and only if the API limit let the request through); the view's
+    `check_ask_rate` then applies it.
+    """
 
     def __init__(self) -> None:
         self._wait: float | None = None
 
     def allow_request(self, request: Request, view: APIView) -> bool:
+        django_request = request._request
+        counters = [Counter("api", api_caller_key(request), str(settings.RATELIMIT_API))]
+        plan = _plan_counter(django_request) if getattr(view, "counts_as_question", False) else None
+        if plan is not None:
+            counters.append(plan)
         try:
-            usage = _usage(
-                request._request,
-                group="api",
-                key=api_caller_key(request),
-                rate=str(settings.RATELIMIT_API),
-            )
+            usages = ratecounters.count(counters)
         except Exception as exc:
             _warn_cache_down(exc)
+            usages = None
+        if plan is not None:
+            # Counted (or failed open) here: check_ask_rate must not count it again.
+            setattr(
+                django_request, _PLAN_USAGE_ATTR, usages[1] if usages and len(usages) > 1 else None
+            )
+        if not usages:
             return True
-        if usage is None:
-            return True
-        _remember_headers(request._request, usage)
-        if usage["should_limit"]:
-            self._wait = max(1, int(usage["time_left"]))
+        _remember_headers(django_request, usages[0])
+        if usages[0].should_limit:
+            self._wait = max(1, int(usages[0].seconds_left))
             return False
         return True
 

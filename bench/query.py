@@ -10,6 +10,18 @@ vector index. Measures POST /api/v1/search/ per mode, uncached (`no_cache`) and 
 against gunicorn with 2 workers (deploy/gunicorn.conf.py) on a free port, authenticated
 with an API key. Prints p50/p95/p99 in ms. The scratch tenant is dropped afterwards.
 Uses DATABASE_URL / REDIS_URL when set, else the embedded servers.
+
+Settings are production's where they matter for speed: DEBUG off and JSON log lines unless
+DEBUG / LOG_FORMAT are set (measurements before 2026-11-29 ran with DEBUG on, which costs
+~0.5 ms per request). Warm-up matches what production processes have: in-process, the
+tenant's search caches are built as a gunicorn worker builds them (queries/warmup.py), then
+one search per mode; over HTTP, gunicorn's workers warm the recently active tenants'
+search caches before they accept requests (queries/warmup.py; the scratch tenant has just
+been searched in-process, so it is the most recent), the bench waits until a worker answers
+/health/live, then sends six uncached searches per mode on its connection before measuring.
+Other tenants in the same database are warmed too (up to SEARCH_WARMUP_TENANTS); use a
+database without large ones, or the second worker may still be warming them while the
+first is measured.
 """
 
 from __future__ import annotations
@@ -32,6 +44,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# Measured as production runs: DEBUG off (with it, Django records every SQL statement),
+# JSON log lines. Set DEBUG=1 to measure the development settings instead.
+os.environ.setdefault("DEBUG", "0")
+os.environ.setdefault("LOG_FORMAT", "json")
 
 import django  # noqa: E402
 
@@ -48,6 +64,7 @@ from documents import index  # noqa: E402
 from documents.embedder_choice import embedder_for_current_tenant  # noqa: E402
 from documents.models import Chunk, Document, DocumentStatus  # noqa: E402
 from queries import services  # noqa: E402
+from queries.warmup import warm_current_tenant  # noqa: E402
 from tenants.services import delete_tenant, provision_tenant  # noqa: E402
 
 CRANFIELD = ROOT.parent / "shared" / "eval" / "cranfield"
@@ -123,6 +140,7 @@ def timed(call: Callable[[], object]) -> float:
 def in_process(texts: list[str]) -> dict[tuple[str, str], list[float]]:
     caller = services.Caller()
     results: dict[tuple[str, str], list[float]] = {}
+    warm_current_tenant()  # what a gunicorn worker builds before serving
     for mode in MODES:
         services.search(text="warm up", caller=caller, mode=mode, use_cache=False)
         results[(mode, "uncached")] = [
@@ -160,15 +178,22 @@ def start_gunicorn(port: int, log: Path) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT
     )
-    deadline = time.monotonic() + 60
+    # Ready when a worker answers: workers warm the recently active tenants' search caches
+    # before they accept requests (queries/warmup.py), as they do in production.
+    deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited early; see {log}")
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            probe = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            probe.request("GET", "/health/live", headers={"Host": "localhost"})
+            if probe.getresponse().status == 200:
+                probe.close()
                 return process
+            probe.close()
         except OSError:
-            if process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited early; see {log}") from None
-            time.sleep(0.3)
+            pass
+        time.sleep(0.3)
     raise RuntimeError(f"gunicorn did not start; see {log}")
 
 

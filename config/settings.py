@@ -254,7 +254,8 @@ PASSWORD_RESET_DELIVERY = env.str(
     "PASSWORD_RESET_DELIVERY", default="accounts.invitations.log_password_reset"
 )
 
-# Rate limits (django-ratelimit counters in the default cache; see accounts/ratelimits.py).
+# Rate limits (fixed-window counters in this cache, one Redis round trip per check; see
+# accounts/ratelimits.py and accounts/ratecounters.py).
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_LOGIN = env.str("RATELIMIT_LOGIN", default="10/m")  # per IP and per email
 RATELIMIT_API = env.str("RATELIMIT_API", default="600/m")  # per user, API key or anonymous IP

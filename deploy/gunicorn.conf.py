@@ -1,5 +1,6 @@
 """gunicorn settings; every value can be overridden on the command line or by env."""
 
+import gc
 import os
 from typing import Any
 
@@ -15,8 +16,12 @@ threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 20
 keepalive = 5
-max_requests = 2000
-max_requests_jitter = 200
+# Workers are not recycled by default: each keeps per-tenant search caches (BM25 matrices,
+# query IDF tables, vector snapshots; all bounded, see docs/search.md "Latency") that take
+# seconds to rebuild. Set GUNICORN_MAX_REQUESTS to recycle anyway (e.g. against a leak); a
+# new worker warms the recently active tenants before it accepts requests.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
+max_requests_jitter = max_requests // 10
 errorlog = "-"
 # Master and worker messages in the app's format (JSON in production); the app's own
 # `request_finished` lines (config/request_context.py) replace gunicorn's access log.
@@ -27,11 +32,22 @@ logconfig_dict = logging_config(
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 
-def post_worker_init(worker: object) -> None:
+def post_worker_init(worker: Any) -> None:
     # Single queries gain nothing from FAISS threads, and their p99 suffers from contention.
     from documents.vectorindex.faiss_loader import faiss
 
     faiss.omp_set_num_threads(1)
+    # Build the recently active tenants' search caches before accepting requests, for at
+    # most SEARCH_WARMUP_SECONDS (queries/warmup.py). Requests meanwhile wait for, or go to,
+    # another worker; the heartbeat keeps the arbiter from taking this for a hang.
+    from queries.warmup import warm_before_serving
+
+    warm_before_serving(worker.notify)
+    # Everything loaded so far lives as long as the worker: keep it out of the cyclic
+    # garbage collector's full passes, which otherwise walk it every few hundred requests
+    # (a ~50-100 ms pause with a 100k-chunk tenant loaded).
+    gc.collect()
+    gc.freeze()
 
 
 def when_ready(server: object) -> None:

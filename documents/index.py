@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from django.conf import settings
@@ -29,6 +30,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F
 
+from config import sqlrows
 from documents.embedder_choice import embedder_for_current_tenant
 from documents.embeddings import Embedder
 from documents.models import Chunk, IndexState, IndexTombstone
@@ -90,8 +92,31 @@ def snapshot_cache() -> SnapshotCache:
     return _snapshots
 
 
+def read_state(
+    extra: Sequence[str] = (), params: Sequence[Any] = ()
+) -> tuple[IndexState, tuple[Any, ...]] | None:
+    """The state row and the values of `extra` SQL expressions, in one statement; None if absent.
+
+    Every search reads this row; plain SQL (config/sqlrows.py) saves the ORM's query building.
+    """
+    selected = sqlrows.columns(IndexState, "s")
+    sql = (
+        f"SELECT {', '.join([*selected, *extra])} "  # noqa: S608 - names come from the model
+        f"FROM {sqlrows.table(IndexState)} AS s WHERE s.singleton"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(params))
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return sqlrows.instance(IndexState, row[: len(selected)]), tuple(row[len(selected) :])
+
+
 def state() -> IndexState:
     """The current tenant's index state row (created on first use)."""
+    found = read_state()
+    if found is not None:
+        return found[0]
     row, _ = IndexState.objects.get_or_create(singleton=True)
     return row
 
@@ -217,6 +242,17 @@ def search_dense(
     if snapshot is not None:
         hits = merge_results(hits, snapshot.search(query_vector, fetch, allowed_ids=allowed), fetch)
     return [hit for hit in hits if hit[0] not in delta.tombstones][:k]
+
+
+def warm(embedder: Embedder, state_row: IndexState) -> bool:
+    """Load the tenant's snapshot and delta into this process; False if the embedder differs."""
+    try:
+        _check_embedder(state_row, embedder)
+    except IndexMismatchError:
+        return False
+    _load_delta(state_row, embedder)
+    _load_snapshot(state_row)
+    return True
 
 
 # --- compaction and rebuild ---------------------------------------------------------------

@@ -155,10 +155,36 @@ def _run(call: Any, **kwargs: Any) -> Any:
         raise IndexUnavailable(str(exc)) from exc
 
 
+class _ThenLog(Response):
+    """A response that writes its query-log row when the server closes it.
+
+    The WSGI server closes a response after sending its last byte (the test client right
+    away). The writes run before Django's own close work, which may close the database
+    connection at the end of the request.
+    """
+
+    def __init__(self, data: Any, pending: list[services.PendingWrite]) -> None:
+        super().__init__(data)
+        self.pending = pending
+
+    def close(self) -> None:
+        pending, self.pending = self.pending, []
+        for write in pending:
+            write()  # logs its own failures
+        super().close()
+
+
+def _answer_then_log(call: Any, **kwargs: Any) -> Response:
+    """Run a query service and answer; its query-log row is written once the answer is sent."""
+    after_response: list[services.PendingWrite] = []
+    return _ThenLog(_run(call, after_response=after_response, **kwargs), after_response)
+
+
 class SearchView(APIView):
     """Search the workspace's documents: lexical (BM25), dense (vectors) or hybrid."""
 
     permission_classes = [CanRead]
+    counts_as_question = True  # the plan's counter is taken with the API limit's
 
     @extend_schema(
         tags=["search"],
@@ -170,7 +196,7 @@ class SearchView(APIView):
         data = SearchInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        body = _run(
+        return _answer_then_log(
             services.search,
             text=values["query"],
             caller=caller_of(request),
@@ -179,7 +205,6 @@ class SearchView(APIView):
             document_ids=values.get("document_ids"),
             use_cache=not values["no_cache"],
         )
-        return Response(body)
 
 
 class AskView(APIView):
@@ -187,6 +212,7 @@ class AskView(APIView):
 
     permission_classes = [CanRead]
     renderer_classes = [JSONRenderer, EventStreamRenderer]
+    counts_as_question = True
 
     @extend_schema(
         tags=["search"],
@@ -217,7 +243,7 @@ class AskView(APIView):
             "use_cache": not values["no_cache"],
         }
         if not wants_stream:
-            return Response(_run(services.ask, **arguments))
+            return _answer_then_log(services.ask, **arguments)
         events = _run(services.ask_events, **arguments)
         response = StreamingHttpResponse(
             _sse(events, current_schema()), content_type="text/event-stream; charset=utf-8"

@@ -43,8 +43,9 @@ FEEDBACK_TERMS = 10
 ORIGINAL_QUERY_WEIGHT = 0.5
 _MAX_CACHED_TENANTS = 32
 _READ_BATCH = 5_000
-# One lexeme of a tsvector's text form: 'word':1,5A,9 (quotes inside doubled).
-_LEXEME = re.compile(r"'((?:[^']|'')*)'(?::([0-9A-D,]+))?")
+# One lexeme of a tsvector's text form: 'word':1,5A,9 (quotes inside doubled). The quoted
+# part is written as an unrolled loop, which the regex engine runs faster than (?:[^']|'')*.
+_LEXEME = re.compile(r"'([^']*(?:''[^']*)*)'(?::([0-9A-D,]+))?")
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,13 @@ class TermWeightCache:
             return None
         return self._build_and_store(key, change_seq, embedder)
 
+    def warm(self, key: str, change_seq: int, embedder: HashingEmbedder) -> None:
+        """Build now (whatever the tenant's size) unless the current weights are cached."""
+        with self._lock:
+            found = self._entries.get(key)
+        if found is None or found[0] != change_seq or found[1] != embedder.name:
+            self._build_and_store(key, change_seq, embedder)
+
     def _build_and_store(self, key: str, change_seq: int, embedder: HashingEmbedder) -> TermWeights:
         built = build(embedder)
         with self._lock:

@@ -1,17 +1,17 @@
 """Search and ask for the current tenant: retrieve, answer, cache, log. Views stay thin.
 
 Every call writes one `Query` row (also when served from the cache) with the latency
-breakdown, tokens and an estimated cost. Raises `EmptyQuery` for blank text and lets
-`documents.index.IndexMismatchError` through (the API answers 503 with its sentence).
+breakdown, tokens and an estimated cost (queries/querylog.py): before returning, or, when
+the caller passes an `after_response` list, through a callable appended to it that the
+caller runs once its response is sent (the API does). Raises `EmptyQuery` for blank text
+and lets `documents.index.IndexMismatchError` through (the API answers 503 with its sentence).
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from decimal import Decimal
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -20,12 +20,22 @@ from django.conf import settings
 from accounts.models import User
 from documents import index
 from documents.embedder_choice import backend_for_current_tenant
-from documents.models import Document, DocumentStatus
-from queries import cache
+from documents.models import Document, DocumentStatus, IndexState
+from queries import cache, querylog
 from queries.answerers import Answer, Answerer, Source, get_answerer
-from queries.metrics import QUERY_RESPONSE_SECONDS
 from queries.models import Query, QueryFeedback, QueryKind
+from queries.querylog import Caller, Entry, PendingWrite, elapsed_ms
 from queries.retrieval import ChunkHit, hydrate, normalize_query, retrieve
+
+__all__ = [
+    "Caller",
+    "EmptyQuery",
+    "PendingWrite",
+    "ask",
+    "ask_events",
+    "record_feedback",
+    "search",
+]
 
 NO_DOCUMENTS_HINT = (
     "This workspace has no searchable documents yet. Upload some, and search again once "
@@ -38,77 +48,24 @@ class EmptyQuery(ValueError):
     """The query is empty or only whitespace."""
 
 
-@dataclass(frozen=True)
-class Caller:
-    """Who asked: a person, or an API key (which acts as its creator)."""
-
-    user: User | None = None
-    api_key_prefix: str = ""
-
-
-@dataclass
-class _Log:
-    kind: str
-    text: str
-    mode: str
-    started: float
-    caller: Caller
-    backend: str = ""
-    embedder: str = ""
-    timings: dict[str, float] = field(default_factory=dict)
-    result_count: int = 0
-    usage: dict[str, int] = field(default_factory=dict)
-    cached: bool = False
-    degraded: bool = False
-
-
-def _elapsed_ms(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000, 2)
-
-
 def _require_text(text: str, what: str) -> str:
     if not text or not text.strip():
         raise EmptyQuery(f"The {what} is empty; type a few words to {what} for.")
     return text.strip()
 
 
-def _cost(usage: dict[str, int]) -> Decimal:
-    dollars = (
-        usage.get("prompt_tokens", 0) * float(settings.PRICE_PROMPT_PER_MTOK)
-        + usage.get("completion_tokens", 0) * float(settings.PRICE_COMPLETION_PER_MTOK)
-        + usage.get("embedding_tokens", 0) * float(settings.PRICE_EMBEDDING_PER_MTOK)
-    ) / 1_000_000
-    return Decimal(f"{dollars:.6f}")
+def _state_and_log_id(after_response: list[PendingWrite] | None) -> tuple[IndexState, int | None]:
+    """The index state, and a reserved query id when the row is written after the response."""
+    if after_response is None:
+        return index.state(), None
+    return querylog.state_and_reserved_id()
 
 
-def _write_log(log: _Log) -> Query:
-    total = _elapsed_ms(log.started)
-    QUERY_RESPONSE_SECONDS.labels(mode=log.mode, backend=log.backend or "none").observe(
-        total / 1000
-    )
-    return Query.objects.create(
-        kind=log.kind,
-        text=log.text,
-        normalized_hash=hashlib.sha256(normalize_query(log.text).encode("utf-8")).hexdigest(),
-        mode=log.mode,
-        backend=log.backend,
-        embedder=log.embedder,
-        result_count=log.result_count,
-        embed_ms=log.timings.get("embed_ms", 0),
-        dense_ms=log.timings.get("dense_ms", 0),
-        lexical_ms=log.timings.get("lexical_ms", 0),
-        fusion_ms=log.timings.get("fusion_ms", 0),
-        answer_ms=log.timings.get("answer_ms", 0),
-        total_ms=total,
-        prompt_tokens=log.usage.get("prompt_tokens", 0),
-        completion_tokens=log.usage.get("completion_tokens", 0),
-        embedding_tokens=log.usage.get("embedding_tokens", 0),
-        estimated_cost_usd=_cost(log.usage),
-        user=log.caller.user,
-        api_key_prefix=log.caller.api_key_prefix,
-        cached=log.cached,
-        degraded=log.degraded,
-    )
+def _log(entry: Entry, query_id: int | None, after_response: list[PendingWrite] | None) -> int:
+    if query_id is None or after_response is None:
+        return querylog.write(entry)
+    after_response.append(querylog.write_later(entry, query_id))
+    return query_id
 
 
 def _ids(document_ids: Sequence[int] | None) -> list[int] | None:
@@ -134,12 +91,13 @@ def search(
     top_k: int = 10,
     document_ids: Sequence[int] | None = None,
     use_cache: bool = True,
+    after_response: list[PendingWrite] | None = None,
 ) -> dict[str, Any]:
     """The search response body: results, took_ms, cached, query_id (and a hint if empty)."""
     started = time.perf_counter()
     text = _require_text(text, "search")
-    log = _Log(QueryKind.SEARCH, text, mode, started, caller)
-    state = index.state()
+    log = Entry(QueryKind.SEARCH, text, mode, started, caller)
+    state, query_id = _state_and_log_id(after_response)
     params = {
         "q": normalize_query(text),
         "mode": mode,
@@ -165,8 +123,8 @@ def search(
         if use_cache:
             cache.put(key, body)
     log.result_count = len(body["results"])
-    query = _write_log(log)
-    return {**body, "took_ms": _elapsed_ms(started), "cached": log.cached, "query_id": query.pk}
+    query_id = _log(log, query_id, after_response)
+    return {**body, "took_ms": elapsed_ms(started), "cached": log.cached, "query_id": query_id}
 
 
 # --- ask ---------------------------------------------------------------------------------
@@ -234,21 +192,24 @@ def _answer_body(answer: Answer) -> dict[str, Any]:
 
 @dataclass
 class _Prepared:
-    log: _Log
+    log: Entry
     key: str
     cached_body: dict[str, Any] | None
     sources: list[Source]
     answerer: Answerer
+    query_id: int | None = None
+    after_response: list[PendingWrite] | None = None
 
 
 def _prepare_ask(
     question: str, caller: Caller, top_k: int | None, document_ids: Sequence[int] | None,
-    use_cache: bool,
+    use_cache: bool, after_response: list[PendingWrite] | None = None,
 ) -> _Prepared:  # fmt: skip
     started = time.perf_counter()
     question = _require_text(question, "question")
     chosen = answerer()
-    log = _Log(QueryKind.ASK, question, "hybrid", started, caller, backend=chosen.name)
+    log = Entry(QueryKind.ASK, question, "hybrid", started, caller, backend=chosen.name)
+    state, query_id = _state_and_log_id(after_response)
     top_k = top_k or int(settings.ANSWER_SOURCES)
     params = {
         "q": normalize_query(question),
@@ -258,29 +219,35 @@ def _prepare_ask(
         "answerer": chosen.name,
         "model": str(settings.OPENAI_CHAT_MODEL) if chosen.name == "openai" else "",
     }
-    key = cache.response_key("ask", index.state(), params)
+    key = cache.response_key("ask", state, params)
     cached_body = cache.get(key) if use_cache else None
     sources: list[Source] = []
     if cached_body is not None:
         log.cached = True
         log.result_count = len(cached_body.get("citations", []))
     else:
-        retrieval = retrieve(question, mode="hybrid", top_k=top_k, document_ids=_ids(document_ids))
+        retrieval = retrieve(
+            question, mode="hybrid", top_k=top_k, document_ids=_ids(document_ids), state=state
+        )
         log.timings, log.embedder = retrieval.timings, retrieval.embedder
         log.usage["embedding_tokens"] = retrieval.embedding_tokens
         sources = _sources(hydrate(retrieval.hits, question, highlight=False))
-        log.result_count = len(sources)
-    return _Prepared(log, key if use_cache else "", cached_body, sources, chosen)
+    return _Prepared(
+        log, key if use_cache else "", cached_body, sources, chosen, query_id, after_response
+    )
 
 
 def _finish_ask(prepared: _Prepared, answer: Answer, answer_started: float) -> dict[str, Any]:
     log = prepared.log
-    log.timings["answer_ms"] = _elapsed_ms(answer_started)
+    log.timings["answer_ms"] = elapsed_ms(answer_started)
     log.degraded = answer.degraded
     log.backend = answer.backend if not answer.degraded else prepared.answerer.name
     for name in ("prompt_tokens", "completion_tokens"):
         log.usage[name] = int((answer.usage or {}).get(name, 0))
     body = _answer_body(answer)
+    # An ask's result count is its citations, cached or not: an answer that cites nothing
+    # found nothing, whatever retrieval returned (the analytics' content gaps count it).
+    log.result_count = len(body.get("citations", []))
     if prepared.key and not answer.degraded:
         # A degraded answer is not cached, so the next question retries the provider.
         cache.put(prepared.key, body)
@@ -288,12 +255,12 @@ def _finish_ask(prepared: _Prepared, answer: Answer, answer_started: float) -> d
 
 
 def _respond(prepared: _Prepared, body: dict[str, Any]) -> dict[str, Any]:
-    query = _write_log(prepared.log)
+    query_id = _log(prepared.log, prepared.query_id, prepared.after_response)
     return {
         **body,
-        "took_ms": _elapsed_ms(prepared.log.started),
+        "took_ms": elapsed_ms(prepared.log.started),
         "cached": prepared.log.cached,
-        "query_id": query.pk,
+        "query_id": query_id,
     }
 
 
@@ -304,9 +271,10 @@ def ask(
     top_k: int | None = None,
     document_ids: Sequence[int] | None = None,
     use_cache: bool = True,
+    after_response: list[PendingWrite] | None = None,
 ) -> dict[str, Any]:
     """The ask response body: answer, citations, backend, degraded, took_ms, cached, query_id."""
-    prepared = _prepare_ask(question, caller, top_k, document_ids, use_cache)
+    prepared = _prepare_ask(question, caller, top_k, document_ids, use_cache, after_response)
     if prepared.cached_body is not None:
         return _respond(prepared, prepared.cached_body)
     started = time.perf_counter()

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.test import RequestFactory, override_settings
 from django_tenants.utils import tenant_context
 
-from accounts import ratelimits
+from accounts import ratecounters, ratelimits
 from accounts.ratelimits import RateLimited, check_ask_rate, client_ip
 from tests.accounts.helpers import api_key, bearer, key_header, owner_of
 
@@ -151,3 +151,55 @@ def test_redis_down_fails_closed_for_sign_in_with_a_503(make_tenant):
     assert response["Retry-After"] == "60"
     page = acme.client().post("/login/", {"username": acme.admin_email, "password": "x"})
     assert page.status_code == 503
+
+
+def _plan(handle, plan):
+    handle.tenant.plan = plan
+    handle.tenant.save(update_fields=["plan"])
+
+
+def _search(handle, headers):
+    return handle.client().post(
+        "/api/v1/search/", {"query": "anything"}, content_type="application/json", **headers
+    )
+
+
+def test_a_search_counts_once_against_the_plan_with_the_api_limit_in_one_round_trip(make_tenant):
+    acme = make_tenant("rl_h")
+    _plan(acme, "free")  # 30 questions a minute
+    headers = bearer(acme, owner_of(acme))
+    statuses = [_search(acme, headers).status_code for _ in range(31)]
+    assert statuses == [200] * 30 + [429]  # counted twice, the 16th would be refused
+    refused = _search(acme, headers)
+    assert "plan" in refused.json()["error"]["message"]
+    assert refused["X-RateLimit-Remaining"] == "0"
+
+
+@override_settings(RATELIMIT_API="2/h")
+def test_a_request_refused_by_the_api_limit_does_not_use_the_plan(make_tenant):
+    acme = make_tenant("rl_i")
+    _plan(acme, "free")
+    headers = bearer(acme, owner_of(acme))
+    statuses = [_search(acme, headers).status_code for _ in range(4)]
+    assert statuses == [200, 200, 429, 429]
+    # Only the two searches that went through used the plan's 30 questions.
+    request = RequestFactory().post("/api/v1/ask/")
+    request.tenant = acme.tenant
+    with tenant_context(acme.tenant):
+        for _ in range(28):
+            check_ask_rate(request)
+        with pytest.raises(RateLimited):
+            check_ask_rate(request)
+
+
+def test_counters_start_a_window_and_report_the_time_left(make_tenant):
+    acme = make_tenant("rl_j")
+    counter = ratecounters.Counter("probe", "someone", "2/h")
+    with tenant_context(acme.tenant):
+        usages = [(ratecounters.count([counter]) or [])[0] for _ in range(3)]
+    assert [u.count for u in usages] == [1, 2, 3]
+    assert [u.should_limit for u in usages] == [False, False, True]
+    assert 3500 < usages[2].seconds_left <= 3600
+    with pytest.raises(ValueError, match="not of the form"):
+        ratecounters.parse_rate("often")
+    assert ratecounters.parse_rate("10/5m") == (10, 300)

@@ -60,12 +60,21 @@ def test_extractive_answer_cites_real_chunk_text(tenant: TenantHandle) -> None:
     assert row.kind == "ask"
     assert row.backend == "extractive"
     assert row.answer_ms > 0
+    assert row.result_count == len(body["citations"])
+    # The same question again comes from the cache and is logged with the same count.
+    again = ask(
+        tenant.logged_in_client(), question="What protects the nose cone on re-entry?"
+    ).json()
+    assert again["cached"] is True
+    assert Query.objects.get(pk=again["query_id"]).result_count == row.result_count
 
 
 def test_extractive_says_plainly_when_nothing_matches(tenant: TenantHandle) -> None:
     body = ask(tenant.logged_in_client(), question="quarterly revenue of the bakery").json()
     assert body["citations"] == []
     assert "couldn't find" in body["answer"]
+    # Logged as finding nothing (the analytics' content gaps), whatever retrieval returned.
+    assert Query.objects.get(pk=body["query_id"]).result_count == 0
 
 
 def test_stream_is_well_formed_sse_and_logs_the_query(tenant: TenantHandle) -> None:

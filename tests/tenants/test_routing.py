@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-import pytest
-from django.test import Client
+import time
 
-from tenants.services import set_tenant_active
+import pytest
+from django.db import connection
+from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
+
+from tenants.middleware import tenant_cache
+from tenants.models import Tenant
+from tenants.services import delete_tenant, set_tenant_active
+from tests.accounts.helpers import bearer, owner_of
 
 pytestmark = pytest.mark.django_db
 
@@ -72,3 +79,71 @@ def test_health_ready_names_each_check():
     assert body["status"] == "ok"
     assert body["checks"]["database"]["ok"] is True
     assert body["checks"]["redis"]["ok"] is True
+
+
+def test_deactivation_is_refused_at_once_although_the_tenant_was_routed_before(make_tenant):
+    handle = make_tenant("cached_off")
+    assert handle.client().get("/login/").status_code == 200  # routed, and remembered
+    set_tenant_active(tenant=handle.tenant, active=False)
+    assert handle.client().get("/api/v1/tenant/").status_code == 403
+    set_tenant_active(tenant=handle.tenant, active=True)
+    assert handle.client().get("/login/").status_code == 200
+
+
+def test_deletion_is_a_404_at_once(make_tenant):
+    handle = make_tenant("cached_gone")
+    assert handle.client().get("/login/").status_code == 200
+    delete_tenant(tenant=handle.tenant)
+    response = handle.client().get("/api/v1/tenant/")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "unknown_host"
+
+
+def test_a_change_made_by_another_process_applies_within_tenant_cache_seconds(make_tenant):
+    handle = make_tenant("cached_far")
+    with override_settings(TENANT_CACHE_SECONDS=0.3):
+        assert handle.client().get("/login/").status_code == 200
+        # Another process (an operator's command, another web worker) sends no signal here.
+        Tenant.objects.filter(pk=handle.tenant.pk).update(is_active=False)
+        assert handle.client().get("/login/").status_code == 200  # still remembered
+        time.sleep(0.35)
+        assert handle.client().get("/login/").status_code == 403
+    with override_settings(TENANT_CACHE_SECONDS=0):
+        Tenant.objects.filter(pk=handle.tenant.pk).update(is_active=True)
+        assert handle.client().get("/login/").status_code == 200  # no cache: read every time
+
+
+def test_routed_tenants_are_copies(make_tenant):
+    handle = make_tenant("cached_copy")
+    first = handle.client().get("/api/v1/tenant/", **bearer(handle, owner_of(handle)))
+    assert first.status_code == 200
+    cached = tenant_cache.get(handle.domain)
+    assert cached is not None
+    assert cached.schema_name == handle.schema
+    cached.name = "changed by one request"
+    again = tenant_cache.get(handle.domain)
+    assert again is not None
+    assert again.name == handle.tenant.name
+
+
+def _search_path_sets(handle, **headers):
+    with CaptureQueriesContext(connection) as queries:
+        assert handle.client().get("/api/v1/tenant/", **headers).status_code == 200
+    return [q["sql"] for q in queries.captured_queries if "search_path" in q["sql"]]
+
+
+def test_the_search_path_is_set_only_when_it_changes(make_tenant):
+    alpha, beta = make_tenant("path_a"), make_tenant("path_b")
+    a_headers, b_headers = bearer(alpha, owner_of(alpha)), bearer(beta, owner_of(beta))
+    _search_path_sets(alpha, **a_headers)  # alpha's host is routed, and remembered
+    assert _search_path_sets(alpha, **a_headers) == []  # same tenant, same connection
+    assert _search_path_sets(beta, **b_headers) == [  # first visit: looked up in public
+        'SET search_path = "public"',
+        'SET search_path = "path_b","public"',
+    ]
+    assert _search_path_sets(beta, **b_headers) == []
+    assert len(_search_path_sets(alpha, **a_headers)) == 1  # back to alpha (remembered): set
+    # When django-tenants no longer knows the path (it forgets it on rollback and reconnect),
+    # routing does not claim it either.
+    connection.search_path_set_schemas = None  # type: ignore[attr-defined]
+    assert len(_search_path_sets(alpha, **a_headers)) == 1

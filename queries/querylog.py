@@ -1,0 +1,149 @@
+"""The query log: one `Query` row per search or ask, with its latency breakdown and cost.
+
+In-process callers (the shell command, the dashboard, evaluation) write the row before the
+call returns. The API answers first and writes afterwards: the row's id is reserved from
+the table's sequence in the same round trip that reads the index state, so the response
+can carry `query_id`, and the INSERT (and its commit) runs when the WSGI server closes the
+response, after the last byte was sent — in the same thread, on the same connection, in
+the request's tenant schema. A failing write is logged with the query id, never raised.
+A client that reuses its connection is only served its next request after the write, so
+its own history always holds the row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import connection
+from django_tenants.utils import schema_context
+
+from accounts.models import User
+from config import sqlrows
+from documents import index
+from documents.models import IndexState
+from queries.metrics import QUERY_RESPONSE_SECONDS
+from queries.models import Query
+from queries.retrieval import normalize_query
+from tenants.db import current_schema
+
+logger = logging.getLogger(__name__)
+
+PendingWrite = Callable[[], None]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who asked: a person, or an API key (which acts as its creator)."""
+
+    user: User | None = None
+    api_key_prefix: str = ""
+
+
+@dataclass
+class Entry:
+    """What one search or ask did; becomes a Query row."""
+
+    kind: str
+    text: str
+    mode: str
+    started: float
+    caller: Caller
+    backend: str = ""
+    embedder: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+    result_count: int = 0
+    usage: dict[str, int] = field(default_factory=dict)
+    cached: bool = False
+    degraded: bool = False
+
+
+def elapsed_ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)
+
+
+def _cost(usage: dict[str, int]) -> Decimal:
+    dollars = (
+        usage.get("prompt_tokens", 0) * float(settings.PRICE_PROMPT_PER_MTOK)
+        + usage.get("completion_tokens", 0) * float(settings.PRICE_COMPLETION_PER_MTOK)
+        + usage.get("embedding_tokens", 0) * float(settings.PRICE_EMBEDDING_PER_MTOK)
+    ) / 1_000_000
+    return Decimal(f"{dollars:.6f}")
+
+
+def _row(entry: Entry, total_ms: float, query_id: int | None) -> Query:
+    return Query(
+        id=query_id,
+        kind=entry.kind,
+        text=entry.text,
+        normalized_hash=hashlib.sha256(normalize_query(entry.text).encode("utf-8")).hexdigest(),
+        mode=entry.mode,
+        backend=entry.backend,
+        embedder=entry.embedder,
+        result_count=entry.result_count,
+        embed_ms=entry.timings.get("embed_ms", 0),
+        dense_ms=entry.timings.get("dense_ms", 0),
+        lexical_ms=entry.timings.get("lexical_ms", 0),
+        fusion_ms=entry.timings.get("fusion_ms", 0),
+        answer_ms=entry.timings.get("answer_ms", 0),
+        total_ms=total_ms,
+        prompt_tokens=entry.usage.get("prompt_tokens", 0),
+        completion_tokens=entry.usage.get("completion_tokens", 0),
+        embedding_tokens=entry.usage.get("embedding_tokens", 0),
+        estimated_cost_usd=_cost(entry.usage),
+        user=entry.caller.user,
+        api_key_prefix=entry.caller.api_key_prefix,
+        cached=entry.cached,
+        degraded=entry.degraded,
+    )
+
+
+def _finish(entry: Entry) -> float:
+    """The request's total time, recorded in the metrics now (not when the row is written)."""
+    total = elapsed_ms(entry.started)
+    QUERY_RESPONSE_SECONDS.labels(mode=entry.mode, backend=entry.backend or "none").observe(
+        total / 1000
+    )
+    return total
+
+
+def write(entry: Entry) -> int:
+    """Write the row now; returns its id."""
+    return sqlrows.insert(_row(entry, _finish(entry), None))
+
+
+def write_later(entry: Entry, query_id: int) -> PendingWrite:
+    """Close the entry's timings now; the returned callable writes the row (id `query_id`)."""
+    row = _row(entry, _finish(entry), query_id)
+    schema = current_schema()
+
+    def pending() -> None:
+        try:
+            if current_schema() == schema:  # as the request left it: no search path change
+                sqlrows.insert(row)
+            else:
+                with schema_context(schema):
+                    sqlrows.insert(row)
+        except Exception:
+            logger.exception("The query log row %s of %s could not be written.", query_id, schema)
+
+    return pending
+
+
+def state_and_reserved_id() -> tuple[IndexState, int]:
+    """The tenant's index state and a fresh query id, in one round trip."""
+    reserve = "nextval(pg_get_serial_sequence(%s, 'id'))"
+    table = Query._meta.db_table
+    found = index.read_state([reserve], [table])
+    if found is not None:
+        return found[0], int(found[1][0])
+    state = index.state()  # a tenant's very first search creates the state row
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {reserve}", [table])
+        (reserved,) = cursor.fetchone()
+    return state, int(reserved)
