@@ -376,6 +376,9 @@ QUERY_MAX_TOP_K = 100
 SEARCH_WARMUP_TENANTS = env.int("SEARCH_WARMUP_TENANTS", default=0 if TESTING else 8)
 SEARCH_WARMUP_SECONDS = env.float("SEARCH_WARMUP_SECONDS", default=30.0)
 SEARCH_WARMUP_DAYS = env.float("SEARCH_WARMUP_DAYS", default=7.0)
+# Memory each process may spend on tenants' BM25 matrices (about 16 bytes per distinct word
+# of each chunk: ~100 MB for 100k chunks); least recently searched tenants are dropped first.
+SEARCH_LEXICAL_CACHE_MB = env.float("SEARCH_LEXICAL_CACHE_MB", default=1024.0)
 # Search and ask responses are cached this long (the key also carries the index version).
 QUERY_CACHE_TTL_SECONDS = env.int("QUERY_CACHE_TTL_SECONDS", default=300)
 # Chunks handed to the answerer as sources.

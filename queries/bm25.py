@@ -25,15 +25,20 @@ index's memory.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from django.conf import settings
 from django.db import connection
+from django_tenants.utils import schema_context
 from scipy import sparse  # type: ignore[import-untyped]
+
+from tenants.db import current_schema
 
 K1 = 1.2
 B = 0.75
@@ -41,6 +46,7 @@ SECTION_BOOST = 2  # tf contribution of a lexeme occurrence in the section (weig
 FEEDBACK_DOCS = 10
 FEEDBACK_TERMS = 10
 ORIGINAL_QUERY_WEIGHT = 0.5
+logger = logging.getLogger(__name__)
 _MAX_CACHED_TENANTS = 32
 _READ_BATCH = 5_000
 # One lexeme of a tsvector's text form: 'word':1,5A,9 (quotes inside doubled). The quoted
@@ -57,6 +63,16 @@ class Bm25Index:
     # chunks x terms, tf(t, d) / |d| (section words counted as in `weights`): RM3's p(t | d)
     term_distributions: sparse.csr_matrix
     change_seq: int
+
+    @property
+    def nbytes(self) -> int:
+        """Approximate resident size: the two sparse matrices, the id arrays, the vocabulary."""
+        matrices = sum(
+            matrix.data.nbytes + matrix.indices.nbytes + matrix.indptr.nbytes
+            for matrix in (self.weights, self.term_distributions)
+        )
+        vocabulary = 100 * len(self.terms)  # a short str key and an int in a dict
+        return int(matrices + self.chunk_ids.nbytes + self.document_ids.nbytes + vocabulary)
 
     def search(
         self,
@@ -191,21 +207,44 @@ def build(change_seq: int) -> Bm25Index:
 
 
 class Bm25Cache:
-    """Per-process LRU of tenant indexes; one build at a time per tenant."""
+    """Per-process LRU of tenant indexes under a memory budget; one build at a time per tenant.
 
-    def __init__(self, capacity: int = _MAX_CACHED_TENANTS) -> None:
+    A tenant whose chunks changed gets a fresh matrix before its next search when it is
+    small (up to `sync_limit` chunks: well under a second to build). A bigger tenant's
+    searches keep using the previous matrix while a new one is built in a background thread
+    (stale-while-revalidate): otherwise every upload would stall the tenant's next searches
+    for seconds (~6 s at 100k chunks). Meanwhile its newest chunks are missing from lexical
+    results (hybrid still finds them through the vector index's delta) and deleted ones are
+    dropped when results are read from the database.
+
+    Entries are evicted least recently used first when the cache holds more than `capacity`
+    tenants or more than SEARCH_LEXICAL_CACHE_MB of matrices; the entry just built stays.
+    """
+
+    def __init__(self, capacity: int = _MAX_CACHED_TENANTS, sync_limit: int = 20_000) -> None:
         self.capacity = capacity
+        self.sync_limit = sync_limit
         self._indexes: OrderedDict[str, Bm25Index] = OrderedDict()
         self._lock = threading.Lock()
         self._build_locks: dict[str, threading.Lock] = {}
+        self._building: set[str] = set()
 
     def get(self, key: str, change_seq: int) -> Bm25Index:
-        """The index for `key` (schema + generation) at `change_seq`, building it if stale."""
+        """The index for `key` (schema + generation): current, or stale while rebuilding."""
         with self._lock:
             found = self._indexes.get(key)
-            if found is not None and found.change_seq == change_seq:
+            if found is not None:
                 self._indexes.move_to_end(key)
-                return found
+                if found.change_seq == change_seq:
+                    return found
+                if len(found.chunk_ids) > self.sync_limit:
+                    self._refresh_in_background(key, change_seq)
+                    return found
+        return self.warm(key, change_seq)
+
+    def warm(self, key: str, change_seq: int) -> Bm25Index:
+        """Build now, whatever the tenant's size, unless the current matrix is cached."""
+        with self._lock:
             build_lock = self._build_locks.setdefault(key, threading.Lock())
         with build_lock:
             with self._lock:
@@ -213,12 +252,45 @@ class Bm25Cache:
             if found is not None and found.change_seq == change_seq:
                 return found
             built = build(change_seq)
-            with self._lock:
-                self._indexes[key] = built
-                self._indexes.move_to_end(key)
-                while len(self._indexes) > self.capacity:
-                    self._indexes.popitem(last=False)
+            self._store(key, built)
             return built
+
+    def _store(self, key: str, built: Bm25Index) -> None:
+        budget = int(float(getattr(settings, "SEARCH_LEXICAL_CACHE_MB", 1024)) * 1024 * 1024)
+        with self._lock:
+            current = self._indexes.get(key)
+            if current is not None and current.change_seq > built.change_seq:
+                return  # a newer build won the race
+            self._indexes[key] = built
+            self._indexes.move_to_end(key)
+            total = sum(entry.nbytes for entry in self._indexes.values())
+            while len(self._indexes) > 1 and (len(self._indexes) > self.capacity or total > budget):
+                _evicted_key, evicted = self._indexes.popitem(last=False)
+                total -= evicted.nbytes
+
+    def _refresh_in_background(self, key: str, change_seq: int) -> None:
+        # Called with self._lock held.
+        if key in self._building:
+            return
+        self._building.add(key)
+        schema = current_schema()
+
+        def run() -> None:
+            try:
+                with schema_context(schema):
+                    self.warm(key, change_seq)
+            except Exception:
+                logger.exception("Rebuilding the BM25 matrix of %s failed.", schema)
+            finally:
+                connection.close()  # this thread's own connection
+                with self._lock:
+                    self._building.discard(key)
+
+        self.spawn(run, f"bm25-{schema}")
+
+    @staticmethod
+    def spawn(target: Callable[[], None], name: str) -> None:
+        threading.Thread(target=target, name=name, daemon=True).start()
 
     def clear(self) -> None:
         with self._lock:

@@ -79,7 +79,7 @@ def warm_current_tenant() -> int:
     """Build the current tenant's BM25 matrix, query IDF table and vector index; its chunks."""
     row = index.state()
     key = f"{current_schema()}:{row.generation}"
-    chunks = bm25.indexes.get(key, row.change_seq).chunk_ids.size
+    chunks = bm25.indexes.warm(key, row.change_seq).chunk_ids.size
     embedder = embedder_for_current_tenant()
     if bool(getattr(settings, "QUERY_DENSE_IDF", True)) and query_idf.supports_term_weights(
         embedder
