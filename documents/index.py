@@ -244,6 +244,30 @@ def search_dense(
     return [hit for hit in hits if hit[0] not in delta.tombstones][:k]
 
 
+def stored_vectors(
+    chunk_ids: Sequence[int], *, embedder: Embedder, state_row: IndexState | None = None
+) -> dict[int, np.ndarray]:
+    """chunk id -> vector, for the ids this process already holds (delta, flat snapshot).
+
+    Ids it cannot give back cheaply (deleted, or in an IVF snapshot) are left out; their
+    vectors are in PostgreSQL (`Chunk.embedding`).
+    """
+    row = state_row or state()
+    _check_embedder(row, embedder)
+    wanted = np.asarray(sorted(set(chunk_ids)), dtype=np.int64)
+    found: dict[int, np.ndarray] = {}
+    delta = _load_delta(row, embedder)
+    if delta.ids.size and wanted.size:
+        for position in np.flatnonzero(np.isin(delta.ids, wanted)):
+            found[int(delta.ids[position])] = delta.vectors[position]
+    snapshot = _load_snapshot(row)
+    if snapshot is not None:
+        found.update(snapshot.vectors(int(i) for i in wanted if int(i) not in found))
+    for chunk_id in delta.tombstones.intersection(found):
+        del found[chunk_id]
+    return found
+
+
 def warm(embedder: Embedder, state_row: IndexState) -> bool:
     """Load the tenant's snapshot and delta into this process; False if the embedder differs."""
     try:

@@ -218,7 +218,9 @@ def retrieve(
         if rerank > 0 and embedder is not None:
             fused = neighbours.regularise(
                 fused,
-                neighbours.chunk_vectors([chunk_id for chunk_id, _ in fused], embedder.dimension),
+                neighbours.chunk_vectors(
+                    [chunk_id for chunk_id, _ in fused], embedder=embedder, state_row=row
+                ),
                 sources=int(settings.QUERY_NEIGHBOUR_SOURCES),
                 neighbours=int(settings.QUERY_NEIGHBOURS),
                 weight=rerank,

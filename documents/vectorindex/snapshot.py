@@ -119,6 +119,22 @@ class IndexSnapshot:
         scores, ids = self.index.search(vector, k, params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
+    def vectors(self, ids: Iterable[int]) -> dict[int, np.ndarray]:
+        """The stored vectors of those `ids` a flat index holds; other kinds give none back.
+
+        IVF lists would need a direct map (memory on every tenant) to look ids up, so callers
+        read what is missing from PostgreSQL instead.
+        """
+        if self.kind != "flat":
+            return {}
+        found: dict[int, np.ndarray] = {}
+        for chunk_id in ids:
+            try:
+                found[int(chunk_id)] = self.index.reconstruct(int(chunk_id))
+            except RuntimeError:  # not in this snapshot
+                continue
+        return found
+
     def add(self, ids: npt.ArrayLike, vectors: npt.ArrayLike) -> None:
         """Upsert: ids already present are replaced, so retried compactions cannot duplicate."""
         id_array, matrix = check_inputs(ids, vectors)

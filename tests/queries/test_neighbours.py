@@ -10,6 +10,8 @@ import pytest
 from django.test import override_settings
 from django_tenants.utils import schema_context
 
+from documents import index, services
+from documents.embedder_choice import embedder_for_current_tenant
 from queries import neighbours, retrieval
 from queries.fusion import convex_fuse
 from tests.conftest import TenantHandle
@@ -88,8 +90,9 @@ def test_hybrid_search_reranks_when_enabled(tenant: TenantHandle) -> None:
         everything = retrieval.retrieve(text, mode="hybrid", top_k=100).hits
 
     fused = convex_fuse([lexical, dense], weights=[0.75, 0.25], limit=1000)
-    dimension = 384
-    vectors = neighbours.chunk_vectors([c for c, _ in fused], dimension)
+    vectors = neighbours.chunk_vectors(
+        [c for c, _ in fused], embedder=embedder_for_current_tenant()
+    )
     assert set(vectors) == {c for c, _ in fused}  # every ready chunk has its vector stored
     expected = neighbours.regularise(fused, vectors, sources=4, neighbours=7, weight=0.5)
     assert [c for c, _ in everything] == [c for c, _ in expected]
@@ -99,3 +102,27 @@ def test_hybrid_search_reranks_when_enabled(tenant: TenantHandle) -> None:
     # Off (the hashing embedder's default), hybrid is the plain fusion.
     plain = retrieval.retrieve(text, mode="hybrid", top_k=100).hits
     assert [c for c, _ in plain] == [c for c, _ in fused]
+
+
+def test_vectors_come_from_the_index_in_memory_and_match_postgresql(tenant: TenantHandle) -> None:
+    documents = add_corpus()
+    embedder = embedder_for_current_tenant()
+    ids = sorted(c for c, _ in retrieval.retrieve("wing heat", mode="dense", top_k=100).hits)
+    from_sql = neighbours._read_vectors(ids, embedder.dimension)
+    # Before compaction every chunk is in the delta; after it, in the flat snapshot.
+    in_delta = index.stored_vectors(ids, embedder=embedder)
+    index.compact(rebuild=True)
+    in_snapshot = index.stored_vectors(ids, embedder=embedder)
+    for found in (in_delta, in_snapshot):
+        assert set(found) == set(ids)
+        for chunk_id in ids:
+            assert np.array_equal(found[chunk_id], from_sql[chunk_id])
+    # A deleted document's chunks are not handed out, even before the next compaction.
+    gone = next(iter(documents.values()))
+    gone_chunks = set(gone.chunks.values_list("id", flat=True))
+    assert gone_chunks
+    assert gone_chunks <= set(ids)
+    services.delete_document(document=gone)
+    left = index.stored_vectors(ids, embedder=embedder)
+    assert not gone_chunks & set(left)
+    assert set(left) == set(ids) - gone_chunks
