@@ -299,6 +299,11 @@ CELERY_BEAT_SCHEDULE["accounts-flush-expired-tokens"] = {
     "schedule": timedelta(hours=24),
     "options": {"queue": f"{QUEUE_PREFIX}maintenance"},
 }
+CELERY_BEAT_SCHEDULE["queries-purge-query-log"] = {
+    "task": "queries.purge_query_log",
+    "schedule": timedelta(hours=24),
+    "options": {"queue": f"{QUEUE_PREFIX}maintenance"},
+}
 CELERY_TASK_ALWAYS_EAGER = False
 
 # --- external providers ---------------------------------------------------------------
@@ -381,6 +386,9 @@ SEARCH_WARMUP_DAYS = env.float("SEARCH_WARMUP_DAYS", default=7.0)
 SEARCH_LEXICAL_CACHE_MB = env.float("SEARCH_LEXICAL_CACHE_MB", default=1024.0)
 # Search and ask responses are cached this long (the key also carries the index version).
 QUERY_CACHE_TTL_SECONDS = env.int("QUERY_CACHE_TTL_SECONDS", default=300)
+# Query-log rows (and their feedback) older than this are deleted nightly; 0 keeps them all.
+# The default outlives the longest analytics window (365 days).
+QUERY_LOG_RETENTION_DAYS = env.int("QUERY_LOG_RETENTION_DAYS", default=400)
 # Chunks handed to the answerer as sources.
 ANSWER_SOURCES = env.int("ANSWER_SOURCES", default=5)
 OPENAI_CHAT_MODEL = env.str("OPENAI_CHAT_MODEL", default="gpt-4o-mini")
