@@ -15,11 +15,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import CanWrite
+from accounts.permissions import CanRead, CanWrite
 from config.openapi import ERROR_RESPONSES
 from documents import selectors, services
 from documents.errors import DocumentError, FileTooLarge
-from documents.models import Document
+from documents.models import Chunk, Document
 
 MAX_FILES_PER_REQUEST = 20
 
@@ -195,3 +195,24 @@ class DocumentReindexView(APIView):
         self.check_object_permissions(request, document)
         document = services.request_reindex(document=document)
         return Response(DocumentSerializer(document).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ChunkSerializer(serializers.ModelSerializer[Chunk]):
+    chunk_id = serializers.IntegerField(source="id", read_only=True)
+    document_name = serializers.CharField(source="document.filename", read_only=True)
+
+    class Meta:
+        model = Chunk
+        fields = ("chunk_id", "document_id", "document_name", "ordinal", "page", "section", "text")
+        read_only_fields = fields
+
+
+class ChunkDetailView(APIView):
+    """One indexed passage, whole: what a citation or search hit points at (`chunk_id`)."""
+
+    permission_classes = [CanRead]
+
+    @extend_schema(tags=["documents"], responses={200: ChunkSerializer, **ERROR_RESPONSES})
+    def get(self, request: Request, pk: int) -> Response:
+        chunk = get_object_or_404(Chunk.objects.select_related("document"), pk=pk)
+        return Response(ChunkSerializer(chunk).data)

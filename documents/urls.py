@@ -6,4 +6,5 @@ urlpatterns = [
     path("documents/", api.DocumentListCreateView.as_view(), name="document-list"),
     path("documents/<int:pk>/", api.DocumentDetailView.as_view(), name="document-detail"),
     path("documents/<int:pk>/reindex/", api.DocumentReindexView.as_view(), name="document-reindex"),
+    path("chunks/<int:pk>/", api.ChunkDetailView.as_view(), name="chunk-detail"),
 ]

@@ -7,6 +7,7 @@
   const ASK = form.getAttribute("data-ask-api");
   const SEARCH = form.getAttribute("data-search-api");
   const QUERIES = form.getAttribute("data-queries-api");
+  const CHUNKS = form.getAttribute("data-chunks-api");
   const $ = (id) => document.getElementById(id);
   const question = $("question");
   const askButton = $("ask-button");
@@ -15,16 +16,41 @@
   let lastTrigger = null;
 
   // --- the cited passage panel --------------------------------------------------------------
-  function openPassage(source, trigger) {
+  // The quote is shown at once; the whole passage (GET chunks/<id>/) replaces it when it
+  // arrives, with the quoted words marked. Text only: never parsed as HTML.
+  function passageText(text, quote) {
+    const box = $("passage-text");
+    box.replaceChildren();
+    const core = (quote || "").replace(/^\u2026|\u2026$/g, "").trim();
+    if (!core) { box.appendChild(document.createTextNode(text)); return; }
+    const at = text.indexOf(core);
+    if (at < 0) {
+      box.appendChild(DI.el("mark", {}, quote));
+      if (text && text !== quote) box.appendChild(DI.el("p", { className: "small" }, text));
+      return;
+    }
+    box.appendChild(document.createTextNode(text.slice(0, at)));
+    box.appendChild(DI.el("mark", {}, core));
+    box.appendChild(document.createTextNode(text.slice(at + core.length)));
+  }
+
+  let passageRequest = 0;
+  async function openPassage(source, trigger) {
     $("passage-document").textContent = source.document_name;
     $("passage-page").textContent = source.page ? "Page " + source.page : "";
-    $("passage-quote").textContent = source.quote;
+    passageText(source.text || source.quote || "", source.quote || "");
     const panel = $("passage");
     panel.hidden = false;
     document.querySelectorAll(".cite[aria-expanded]").forEach((b) => b.setAttribute("aria-expanded", "false"));
     if (trigger && trigger.classList.contains("cite")) trigger.setAttribute("aria-expanded", "true");
     lastTrigger = trigger || null;
     panel.focus();
+    if (!source.chunk_id) return;
+    const request = ++passageRequest;
+    const result = await DI.api(CHUNKS + source.chunk_id + "/");
+    if (request !== passageRequest || !result.ok) return; // another passage was opened, or it is gone
+    if (result.body.section) $("passage-page").textContent = [source.page ? "Page " + source.page : "", result.body.section].filter(Boolean).join(" \u00b7 ");
+    passageText(result.body.text || "", source.quote || "");
   }
   $("passage-close").addEventListener("click", () => {
     $("passage").hidden = true;
@@ -198,7 +224,7 @@
     hits.forEach((hit) => {
       const item = DI.el("li");
       const title = DI.el("button", { type: "button", className: "btn-link" }, hit.document_name + (hit.page ? ", page " + hit.page : ""));
-      title.addEventListener("click", () => openPassage({ document_name: hit.document_name, page: hit.page, quote: hit.text }, title));
+      title.addEventListener("click", () => openPassage({ chunk_id: hit.chunk_id, document_name: hit.document_name, page: hit.page, text: hit.text, quote: "" }, title));
       item.appendChild(title);
       const snippet = DI.el("p", { className: "small" });
       snippet.appendChild(highlighted(hit.highlight || hit.text || ""));

@@ -114,7 +114,10 @@ def test_upload_becomes_ready_and_a_question_gets_a_cited_streamed_answer(
     panel = page.locator("#passage")
     expect(panel).to_be_visible()
     expect(page.locator("#passage-document")).to_have_text("refund-policy.txt")
-    expect(page.locator("#passage-quote")).to_contain_text("45 days")
+    # The quote is marked inside the whole passage, which is fetched from chunks/<id>/.
+    expect(page.locator("#passage-text mark")).to_contain_text("45 days")
+    expect(page.locator("#passage-text")).to_contain_text("Orders above 50 euros")
+    expect(page.locator("#passage-text mark")).not_to_contain_text("Orders above 50 euros")
     expect(citation).to_have_attribute("aria-expanded", "true")
     expect(page.locator("#sources")).to_contain_text("refund-policy.txt")
 
