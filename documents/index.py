@@ -247,10 +247,9 @@ def search_dense(
 def stored_vectors(
     chunk_ids: Sequence[int], *, embedder: Embedder, state_row: IndexState | None = None
 ) -> dict[int, np.ndarray]:
-    """chunk id -> vector, for the ids this process already holds (delta, flat snapshot).
-
-    Ids it cannot give back cheaply (deleted, or in an IVF snapshot) are left out; their
-    vectors are in PostgreSQL (`Chunk.embedding`).
+    """chunk id -> stored vector: from this process's index where it holds them (the delta,
+    a flat snapshot), else from PostgreSQL in one query (IVF snapshots cannot look ids up
+    without a direct map). Deleted chunks are left out.
     """
     row = state_row or state()
     _check_embedder(row, embedder)
@@ -265,6 +264,10 @@ def stored_vectors(
         found.update(snapshot.vectors(int(i) for i in wanted if int(i) not in found))
     for chunk_id in delta.tombstones.intersection(found):
         del found[chunk_id]
+    missing = [int(i) for i in wanted if int(i) not in found and int(i) not in delta.tombstones]
+    if missing:
+        ids, vectors = _read_vectors(Chunk.objects.filter(id__in=missing), embedder.dimension)
+        found.update(zip(ids.tolist(), vectors, strict=True))
     return found
 
 

@@ -25,7 +25,6 @@ index's memory.
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
 from collections import OrderedDict
@@ -35,10 +34,9 @@ from dataclasses import dataclass
 import numpy as np
 from django.conf import settings
 from django.db import connection
-from django_tenants.utils import schema_context
 from scipy import sparse  # type: ignore[import-untyped]
 
-from tenants.db import current_schema
+from tenants.db import background_job, current_schema
 
 K1 = 1.2
 B = 0.75
@@ -46,7 +44,6 @@ SECTION_BOOST = 2  # tf contribution of a lexeme occurrence in the section (weig
 FEEDBACK_DOCS = 10
 FEEDBACK_TERMS = 10
 ORIGINAL_QUERY_WEIGHT = 0.5
-logger = logging.getLogger(__name__)
 _MAX_CACHED_TENANTS = 32
 _READ_BATCH = 5_000
 # One lexeme of a tsvector's text form: 'word':1,5A,9 (quotes inside doubled). The quoted
@@ -275,17 +272,16 @@ class Bm25Cache:
         self._building.add(key)
         schema = current_schema()
 
-        def run() -> None:
-            try:
-                with schema_context(schema):
-                    self.warm(key, change_seq)
-            except Exception:
-                logger.exception("Rebuilding the BM25 matrix of %s failed.", schema)
-            finally:
-                connection.close()  # this thread's own connection
-                with self._lock:
-                    self._building.discard(key)
+        def done() -> None:
+            with self._lock:
+                self._building.discard(key)
 
+        run = background_job(
+            schema,
+            lambda: self.warm(key, change_seq),
+            what="Rebuilding the BM25 matrix",
+            on_exit=done,
+        )
         self.spawn(run, f"bm25-{schema}")
 
     @staticmethod

@@ -15,9 +15,8 @@ On Cranfield with all-MiniLM-L6-v2 it lifts hybrid nDCG@10 from 0.572 to ~0.59; 
 hashing embedder it does not help (its "similar" means "shares words", which BM25 already
 counted), so that embedder turns it off. docs/search.md has the measurements.
 
-Vectors come from the process's vector index where it holds them (the delta, a flat
-snapshot), else from PostgreSQL (`Chunk.embedding`, the source of truth) in one query. A
-chunk without a stored vector keeps its fused score.
+Vectors come from `documents.index.stored_vectors` (the process's vector index where it
+holds them, else PostgreSQL). A chunk without a stored vector keeps its fused score.
 """
 
 from __future__ import annotations
@@ -25,41 +24,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from django.db import connection
-
-from documents import index
-from documents.embeddings import Embedder
-from documents.models import Chunk, IndexState
-
-
-def chunk_vectors(
-    chunk_ids: Sequence[int], *, embedder: Embedder, state_row: IndexState | None = None
-) -> dict[int, np.ndarray]:
-    """chunk id -> stored embedding: from this process's index where it has them, else SQL."""
-    found = index.stored_vectors(chunk_ids, embedder=embedder, state_row=state_row)
-    missing = [chunk_id for chunk_id in chunk_ids if chunk_id not in found]
-    if missing:
-        found.update(_read_vectors(missing, embedder.dimension))
-    return found
-
-
-def _read_vectors(chunk_ids: Sequence[int], dimension: int) -> dict[int, np.ndarray]:
-    """chunk id -> embedding from PostgreSQL, for the ids that have one of `dimension` floats."""
-    if not chunk_ids:
-        return {}
-    table = connection.ops.quote_name(Chunk._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id, embedding FROM {table} WHERE id = ANY(%s) AND embedding IS NOT NULL",  # noqa: S608
-            [list(chunk_ids)],
-        )
-        rows = cursor.fetchall()
-    found = {}
-    for chunk_id, blob in rows:
-        vector = np.frombuffer(bytes(blob), dtype="<f4")
-        if vector.shape == (dimension,):
-            found[int(chunk_id)] = vector
-    return found
 
 
 def regularise(

@@ -13,19 +13,13 @@ Other embedders (`local`, `openai`) get no weights: their vectors are not bags o
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections import OrderedDict
-
-from django.db import connection
-from django_tenants.utils import schema_context
 
 from documents.embeddings import Embedder
 from documents.embeddings.hashing import HashingEmbedder, TermWeights, merge_frequencies
 from documents.models import Chunk
-from tenants.db import current_schema
-
-logger = logging.getLogger(__name__)
+from tenants.db import background_job, current_schema
 
 _MAX_CACHED_TENANTS = 32
 _READ_BATCH = 2_000
@@ -107,18 +101,17 @@ class TermWeightCache:
         self._building.add(key)
         schema = current_schema()
 
-        def run() -> None:
-            try:
-                with schema_context(schema):
-                    self._build_and_store(key, change_seq, embedder)
-            except Exception:
-                logger.exception("building query term weights for %s failed", schema)
-            finally:
-                connection.close()  # this thread's own connection
-                with self._lock:
-                    self._building.discard(key)
+        def done() -> None:
+            with self._lock:
+                self._building.discard(key)
 
-        threading.Thread(target=run, name=f"idf-{schema}", daemon=True).start()
+        job = background_job(
+            schema,
+            lambda: self._build_and_store(key, change_seq, embedder),
+            what="Building query term weights",
+            on_exit=done,
+        )
+        threading.Thread(target=job, name=f"idf-{schema}", daemon=True).start()
 
     def clear(self) -> None:
         with self._lock:

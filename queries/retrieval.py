@@ -120,26 +120,21 @@ def dense_search(
     ]
 
 
+def _share(setting: str, attribute: str, default: float, embedder: Embedder | None) -> float:
+    """A 0..1 setting that, when unset, each embedder may choose (attribute on the backend)."""
+    configured = getattr(settings, setting, None)
+    value = configured if configured is not None else getattr(embedder, attribute, default)
+    return min(1.0, max(0.0, float(value)))
+
+
 def dense_weight(embedder: Embedder | None) -> float:
     """The dense list's share of a hybrid fusion (the lexical list gets the rest)."""
-    configured = getattr(settings, "QUERY_DENSE_WEIGHT", None)
-    share = (
-        float(configured)
-        if configured is not None
-        else float(getattr(embedder, "hybrid_dense_weight", DEFAULT_DENSE_WEIGHT))
-    )
-    return min(1.0, max(0.0, share))
+    return _share("QUERY_DENSE_WEIGHT", "hybrid_dense_weight", DEFAULT_DENSE_WEIGHT, embedder)
 
 
 def neighbour_weight(embedder: Embedder | None) -> float:
     """How much hybrid re-ranking borrows from similar candidates (0 turns it off)."""
-    configured = getattr(settings, "QUERY_NEIGHBOUR_WEIGHT", None)
-    weight = (
-        float(configured)
-        if configured is not None
-        else float(getattr(embedder, "neighbour_weight", DEFAULT_NEIGHBOUR_WEIGHT))
-    )
-    return min(1.0, max(0.0, weight))
+    return _share("QUERY_NEIGHBOUR_WEIGHT", "neighbour_weight", DEFAULT_NEIGHBOUR_WEIGHT, embedder)
 
 
 def _embed_query(text: str, embedder: Embedder, row: IndexState) -> np.ndarray:
@@ -218,7 +213,7 @@ def retrieve(
         if rerank > 0 and embedder is not None:
             fused = neighbours.regularise(
                 fused,
-                neighbours.chunk_vectors(
+                index.stored_vectors(
                     [chunk_id for chunk_id, _ in fused], embedder=embedder, state_row=row
                 ),
                 sources=int(settings.QUERY_NEIGHBOUR_SOURCES),

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Protocol, cast
 
 from django.db import connection
 from django_tenants.models import TenantMixin
+from django_tenants.utils import schema_context
+
+logger = logging.getLogger(__name__)
 
 
 class _TenantAwareConnection(Protocol):
@@ -35,3 +40,22 @@ def current_tenant() -> TenantMixin | None:
     if tenant is None or getattr(tenant, "schema_name", "public") == "public":
         return None
     return cast(TenantMixin, tenant)
+
+
+def background_job(
+    schema: str, work: Callable[[], object], *, what: str, on_exit: Callable[[], None]
+) -> Callable[[], None]:
+    """A thread target that runs `work` in `schema`, logs its failure as "`what` for <schema>
+    failed.", closes the thread's own database connection and then calls `on_exit`."""
+
+    def run() -> None:
+        try:
+            with schema_context(schema):
+                work()
+        except Exception:
+            logger.exception("%s for %s failed.", what, schema)
+        finally:
+            connection.close()
+            on_exit()
+
+    return run

@@ -12,6 +12,7 @@ from django_tenants.utils import schema_context
 
 from documents import index, services
 from documents.embedder_choice import embedder_for_current_tenant
+from documents.models import Chunk
 from queries import neighbours, retrieval
 from queries.fusion import convex_fuse
 from tests.conftest import TenantHandle
@@ -90,9 +91,7 @@ def test_hybrid_search_reranks_when_enabled(tenant: TenantHandle) -> None:
         everything = retrieval.retrieve(text, mode="hybrid", top_k=100).hits
 
     fused = convex_fuse([lexical, dense], weights=[0.75, 0.25], limit=1000)
-    vectors = neighbours.chunk_vectors(
-        [c for c, _ in fused], embedder=embedder_for_current_tenant()
-    )
+    vectors = index.stored_vectors([c for c, _ in fused], embedder=embedder_for_current_tenant())
     assert set(vectors) == {c for c, _ in fused}  # every ready chunk has its vector stored
     expected = neighbours.regularise(fused, vectors, sources=4, neighbours=7, weight=0.5)
     assert [c for c, _ in everything] == [c for c, _ in expected]
@@ -108,7 +107,10 @@ def test_vectors_come_from_the_index_in_memory_and_match_postgresql(tenant: Tena
     documents = add_corpus()
     embedder = embedder_for_current_tenant()
     ids = sorted(c for c, _ in retrieval.retrieve("wing heat", mode="dense", top_k=100).hits)
-    from_sql = neighbours._read_vectors(ids, embedder.dimension)
+    from_sql = {
+        chunk.pk: np.frombuffer(bytes(chunk.embedding or b""), dtype="<f4")
+        for chunk in Chunk.objects.filter(id__in=ids)
+    }
     # Before compaction every chunk is in the delta; after it, in the flat snapshot.
     in_delta = index.stored_vectors(ids, embedder=embedder)
     index.compact(rebuild=True)
