@@ -63,7 +63,7 @@ from accounts.services import create_api_key  # noqa: E402
 from documents import index  # noqa: E402
 from documents.embedder_choice import embedder_for_current_tenant  # noqa: E402
 from documents.models import Chunk, Document, DocumentStatus  # noqa: E402
-from queries import services  # noqa: E402
+from queries import bm25, services  # noqa: E402
 from queries.warmup import warm_current_tenant  # noqa: E402
 from tenants.services import delete_tenant, provision_tenant  # noqa: E402
 
@@ -124,6 +124,13 @@ def fill(total: int, seed: int = 7) -> None:
     result = index.compact(rebuild=True)
     seconds = time.perf_counter() - started
     print(f"compacted: {result.outcome}, {result.vectors} vectors in {seconds:.1f} s")
+    started = time.perf_counter()
+    lexical = bm25.build(index.state().change_seq)
+    seconds = time.perf_counter() - started
+    print(
+        f"BM25 matrix: {lexical.weights.nnz:,} entries, {lexical.nbytes / 2**20:.0f} MB, "
+        f"built in {seconds:.1f} s"
+    )
 
 
 def percentiles(samples: list[float]) -> tuple[float, float, float]:

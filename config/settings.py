@@ -333,6 +333,9 @@ INDEX_APPROX_THRESHOLD = env.int("INDEX_APPROX_THRESHOLD", default=20_000)
 INDEX_MEMORY_BUDGET_MB = env.int("INDEX_MEMORY_BUDGET_MB", default=1024)
 # New chunks are folded into the index file at most this often per tenant.
 INDEX_COMPACT_DELAY_SECONDS = env.int("INDEX_COMPACT_DELAY_SECONDS", default=5)
+# Each chunk's nearest neighbours linked at compaction (documents/neighbour_links.py), for
+# lexical document expansion; 0 links none.
+INDEX_NEIGHBOURS = env.int("INDEX_NEIGHBOURS", default=7)
 # Documents per bulk ingestion task (uploads of many files, `manage.py ingest`).
 INGEST_BATCH_SIZE = env.int("INGEST_BATCH_SIZE", default=32)
 # Past this many documents in flight, a tenant's new work goes to the bulk queue.
@@ -368,6 +371,16 @@ if QUERY_NEIGHBOUR_WEIGHT is not None and not 0.0 <= QUERY_NEIGHBOUR_WEIGHT <= 1
     )
 QUERY_NEIGHBOUR_SOURCES = env.int("QUERY_NEIGHBOUR_SOURCES", default=50)
 QUERY_NEIGHBOURS = env.int("QUERY_NEIGHBOURS", default=7)
+# Lexical document expansion (queries/expansion.py): a linked chunk's term counts are
+# (1 - w) of its own plus w of its neighbours', adding at most QUERY_EXPANSION_TERMS new words.
+# 0 turns it off (the links stay). Measured on Cranfield in docs/search.md.
+QUERY_EXPANSION_WEIGHT = env.float("QUERY_EXPANSION_WEIGHT", default=0.4)
+if not 0.0 <= QUERY_EXPANSION_WEIGHT < 1.0:
+    raise ImproperlyConfigured(
+        f"QUERY_EXPANSION_WEIGHT is {QUERY_EXPANSION_WEIGHT}; give a share from 0 (off) up to, "
+        "but not including, 1."
+    )
+QUERY_EXPANSION_TERMS = env.int("QUERY_EXPANSION_TERMS", default=30)
 # RM3 pseudo-relevance feedback on the BM25 ranking (lexical and hybrid modes): one more
 # sparse pass per query; +0.024 nDCG@10 on Cranfield with Anserini's defaults (docs/search.md).
 QUERY_LEXICAL_FEEDBACK = env.bool("QUERY_LEXICAL_FEEDBACK", default=True)

@@ -31,6 +31,7 @@ from django.db import connection, transaction
 from django.db.models import F
 
 from config import sqlrows
+from documents import neighbour_links
 from documents.embedder_choice import embedder_for_current_tenant
 from documents.embeddings import Embedder
 from documents.models import Chunk, IndexState, IndexTombstone
@@ -365,6 +366,7 @@ def compact(
             )
             added, removed, outcome = len(ids), 0, "rebuilt"
             mark: object = mine
+            rebuilt = True
         else:
             ids, vectors = _read_vectors(mine.filter(in_snapshot=False), embedder.dimension)
             if not len(ids) and not tombstone_ids:
@@ -376,11 +378,14 @@ def compact(
             if snapshot.kind == "flat" and snapshot.count > threshold:
                 return compact(rebuild=True, progress=progress)
             snapshot.version = row.version + 1
-            added, outcome = len(ids), "compacted"
+            added, outcome, rebuilt = len(ids), "compacted", False
             mark = Chunk.objects.filter(id__in=ids.tolist())
+        k = neighbour_links.wanted()
+        links = neighbour_links.link(snapshot, ids, vectors, k, rebuild=rebuilt)
         save_snapshot(snapshot, index_directory())
         with transaction.atomic():
             mark.update(in_snapshot=True)  # type: ignore[attr-defined]
+            neighbour_links.store(links)
             IndexTombstone.objects.filter(id__in=[t for t, _ in tombstone_ids]).delete()
             IndexState.objects.filter(pk=row.pk).update(
                 version=snapshot.version,

@@ -98,6 +98,23 @@ class Chunk(models.Model):
         return f"chunk {self.ordinal} of document {self.document_id}"
 
 
+class ChunkNeighbours(models.Model):
+    """A chunk's nearest chunks in its tenant, found by compaction (documents/neighbour_links.py).
+
+    Packed (id int64, cosine float32) pairs, best first; derived data like the FAISS snapshot,
+    used to expand the chunk for lexical search. A table of its own, so rewriting a list never
+    rewrites the chunk row (and its full-text index entries).
+    """
+
+    chunk = models.OneToOneField(
+        Chunk, on_delete=models.CASCADE, primary_key=True, related_name="neighbour_list"
+    )
+    links = models.BinaryField()
+
+    def __str__(self) -> str:
+        return f"neighbours of chunk {self.pk}"
+
+
 class IndexState(models.Model):
     """The tenant's vector index: one row per tenant schema (a singleton)."""
 

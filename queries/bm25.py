@@ -13,6 +13,10 @@ sparse rows and an argpartition: a few milliseconds for 100k chunks. Section wor
 
 k1 = 1.2 and b = 0.75 are the textbook defaults, deliberately not tuned on the dev set.
 
+Chunks that compaction linked to their nearest neighbours are expanded with the neighbours'
+words before weighting (queries/expansion.py, QUERY_EXPANSION_WEIGHT); IDF stays the
+chunks' own.
+
 Pseudo-relevance feedback (RM3, Lavrenko & Croft 2001 as run in Anserini/Pyserini): the
 query is scored once, the FEEDBACK_DOCS best chunks vote for terms with weight
 score(d) * tf(t, d) / |d|, the FEEDBACK_TERMS strongest terms form an expansion model, and
@@ -36,6 +40,7 @@ from django.conf import settings
 from django.db import connection
 from scipy import sparse  # type: ignore[import-untyped]
 
+from queries import expansion
 from tenants.db import background_job, current_schema
 
 K1 = 1.2
@@ -152,47 +157,89 @@ def _parse(tsvector_text: str) -> list[tuple[str, int]]:
 
 
 def build(change_seq: int) -> Bm25Index:
-    """Read every chunk's tsvector in the current schema and build the weight matrix."""
-    from documents.models import Chunk
+    """Read every chunk's tsvector in the current schema and build the weight matrix.
+
+    Chunks with stored neighbour links are expanded with their neighbours' words first
+    (queries/expansion.py; QUERY_EXPANSION_WEIGHT, 0 turns it off).
+    """
+    from documents.models import Chunk, ChunkNeighbours
+    from documents.neighbour_links import LINK
 
     table = connection.ops.quote_name(Chunk._meta.db_table)
+    links_table = connection.ops.quote_name(ChunkNeighbours._meta.db_table)
     chunk_ids: list[int] = []
     document_ids: list[int] = []
+    link_blobs: list[bytes] = []  # stored neighbour lists, end to end
+    link_owners: list[int] = []  # the column each list's pairs belong to, once per pair
     terms: dict[str, int] = {}
     rows: list[int] = []
     cols: list[int] = []
     tfs: list[int] = []
-    lengths: list[int] = []
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT id, document_id, search_vector::text FROM {table} ORDER BY id"  # noqa: S608
+            f"SELECT c.id, c.document_id, c.search_vector::text, n.links "  # noqa: S608
+            f"FROM {table} AS c LEFT JOIN {links_table} AS n ON n.chunk_id = c.id ORDER BY c.id"
         )
         while batch := cursor.fetchmany(_READ_BATCH):
-            for chunk_id, document_id, text in batch:
+            for chunk_id, document_id, text, neighbours in batch:
                 column = len(chunk_ids)
                 chunk_ids.append(chunk_id)
                 document_ids.append(document_id)
-                length = 0
+                if neighbours:
+                    link_blobs.append(bytes(neighbours))
+                    link_owners += [column] * (len(neighbours) // LINK.itemsize)
                 for lexeme, tf in _parse(text or ""):
                     rows.append(terms.setdefault(lexeme, len(terms)))
                     cols.append(column)
                     tfs.append(tf)
-                    length += tf
-                lengths.append(length)
     n = len(chunk_ids)
-    tf_array = np.asarray(tfs, dtype=np.float32)
     row_array = np.asarray(rows, dtype=np.int32)
-    col_array = np.asarray(cols, dtype=np.int32)
-    doc_freq = np.bincount(row_array, minlength=len(terms)).astype(np.float32)
     # Lucene's non-negative IDF: a word in most chunks still counts a little, never negatively.
+    # Document frequencies are the chunks' own, before any expansion.
+    doc_freq = np.bincount(row_array, minlength=len(terms)).astype(np.float64)
     idf = np.log1p((n - doc_freq + 0.5) / (doc_freq + 0.5))
-    length_array = np.asarray(lengths, dtype=np.float32)
+    counts = sparse.csr_matrix(
+        (np.asarray(tfs, dtype=np.float64), (np.asarray(cols, dtype=np.int32), row_array)),
+        shape=(n, len(terms)),
+    )
+    weight = float(getattr(settings, "QUERY_EXPANSION_WEIGHT", 0.0))
+    if weight > 0 and link_blobs:
+        neighbours = expansion.neighbour_matrix(
+            np.asarray(link_owners, dtype=np.int64),
+            np.frombuffer(b"".join(link_blobs), dtype=LINK),
+            np.asarray(chunk_ids, dtype=np.int64),  # ascending: the query orders by id
+            np.asarray(counts.sum(axis=1)).ravel(),
+        )
+        counts = expansion.expand(
+            counts,
+            neighbours,
+            weight=weight,
+            new_terms=int(getattr(settings, "QUERY_EXPANSION_TERMS", 30)),
+        )
+    return _weighted(counts, idf, chunk_ids, document_ids, terms, change_seq)
+
+
+def _weighted(
+    counts: sparse.csr_matrix,
+    idf: np.ndarray,
+    chunk_ids: list[int],
+    document_ids: list[int],
+    terms: dict[str, int],
+    change_seq: int,
+) -> Bm25Index:
+    """BM25 weights (terms x chunks) and RM3's p(t | d) (chunks x terms) from chunk counts."""
+    n = counts.shape[0]
+    entries = counts.tocoo()
+    tf_array = entries.data.astype(np.float32)
+    length_array = np.asarray(counts.sum(axis=1), dtype=np.float32).ravel()
     average = float(length_array.mean()) if n else 1.0
     norm = K1 * (1 - B + B * length_array / max(average, 1e-9))
-    data = idf[row_array] * tf_array * (K1 + 1) / (tf_array + norm[col_array])
-    weights = sparse.csr_matrix((data, (row_array, col_array)), shape=(len(terms), n))
-    share = tf_array / np.maximum(length_array, 1.0)[col_array]
-    distributions = sparse.csr_matrix((share, (col_array, row_array)), shape=(n, len(terms)))
+    data = idf[entries.col] * tf_array * (K1 + 1) / (tf_array + norm[entries.row])
+    weights = sparse.csr_matrix(
+        (data.astype(np.float32), (entries.col, entries.row)), shape=(len(terms), n)
+    )
+    share = tf_array / np.maximum(length_array, 1.0)[entries.row]
+    distributions = sparse.csr_matrix((share, (entries.row, entries.col)), shape=(n, len(terms)))
     return Bm25Index(
         chunk_ids=np.asarray(chunk_ids, dtype=np.int64),
         document_ids=np.asarray(document_ids, dtype=np.int64),

@@ -1,6 +1,7 @@
 """Retrieval over the current tenant's chunks: lexical (PostgreSQL FTS), dense (FAISS), hybrid.
 
-Lexical search is BM25 over the chunks' English tsvectors (queries/bm25.py), expanded by RM3
+Lexical search is BM25 over the chunks' English tsvectors (queries/bm25.py; each chunk
+expanded with words of its nearest neighbours, queries/expansion.py), with RM3
 pseudo-relevance feedback (QUERY_LEXICAL_FEEDBACK): every query word may match and IDF
 decides what matters, where AND-ing every word (`plainto_tsquery`)
 finds nothing for natural-language questions and `ts_rank` has no IDF; see docs/search.md

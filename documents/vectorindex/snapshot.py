@@ -97,6 +97,24 @@ class IndexSnapshot:
             hits = self._search(vector, wanted, selector, math.inf)  # exhaustive fallback
         return hits
 
+    def search_many(
+        self, queries: npt.ArrayLike, k: int, *, nprobe: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(cosines, ids) of the top ``k`` for each row of ``queries``; id -1 pads short rows.
+
+        ``nprobe`` caps the inverted lists an IVF index visits (cheaper, less exact).
+        """
+        matrix = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dimension)
+        if k <= 0 or self.count == 0 or not len(matrix):
+            empty = np.zeros((len(matrix), 0))
+            return empty.astype(np.float32), empty.astype(np.int64)
+        params: Any = None
+        if nprobe is not None and isinstance(self.index, faiss.IndexIVF):
+            probes = max(1, min(nprobe, self.index.nprobe))
+            params = _search_params("SearchParametersIVF", nprobe=probes)
+        scores, ids = self.index.search(matrix, min(k, self.count), params=params)
+        return scores, ids
+
     def _search(
         self,
         vector: VectorArray,

@@ -119,6 +119,28 @@ def test_ivf_remove_is_real() -> None:
     assert snap.search(vectors[0], 1)[0][0] != 1
 
 
+def test_batch_search_matches_single_searches_and_caps_ivf_probes() -> None:
+    vectors, _ = mixture(3_000, DIM, queries=0, seed=5)
+    ids = np.arange(3_000, dtype=np.int64) + 1
+    flat = snapshot_of(ids, vectors, kind="flat")
+    scores, found = flat.search_many(vectors[:5], 3, nprobe=1)  # flat ignores nprobe: exact
+    for row in range(5):
+        assert [int(i) for i in found[row]] == [i for i, _ in flat.search(vectors[row], 3)]
+        assert found[row][0] == ids[row]
+        assert scores[row][0] == pytest.approx(1.0, abs=1e-5)
+    ivf = snapshot_of(ids, vectors, kind="ivf")
+    exact = exact_top_k(vectors[:200], vectors, 10)
+    _, everywhere = ivf.search_many(vectors[:200], 10)
+    _, one_list = ivf.search_many(vectors[:200], 10, nprobe=1)
+
+    def recall(found: np.ndarray) -> float:
+        hits = [len(set(ids[exact[r]]) & set(found[r].tolist())) for r in range(200)]
+        return sum(hits) / (200 * 10)
+
+    assert recall(one_list) < recall(everywhere)  # fewer lists visited: cheaper, less exact
+    assert ivf.search_many(np.zeros((0, DIM)), 3)[1].shape == (0, 0)
+
+
 def test_exact_search_and_merge() -> None:
     vectors = unit_vectors(50, seed=5)
     ids = np.arange(50, dtype=np.int64) + 1000

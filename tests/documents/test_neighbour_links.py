@@ -1,0 +1,135 @@
+"""Neighbour links written at compaction, and the lexical document expansion they drive."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+from django.test import override_settings
+from django_tenants.utils import schema_context
+
+from documents import index, neighbour_links, services
+from documents.models import Chunk, ChunkNeighbours
+from queries import bm25, retrieval
+from tests.conftest import TenantHandle
+from tests.documents.test_index import TEXTS
+from tests.queries.helpers import add_document
+
+
+@pytest.fixture
+def tenant(make_tenant: Any) -> Iterator[TenantHandle]:
+    handle = make_tenant("links")
+    with schema_context(handle.schema):
+        bm25.indexes.clear()
+        yield handle
+
+
+def _stored() -> dict[int, list[int]]:
+    """Every chunk's stored neighbour ids ([] where it has no list)."""
+    lists = dict(ChunkNeighbours.objects.values_list("chunk_id", "links"))
+    return {
+        chunk_id: neighbour_links.unpack(lists.get(chunk_id))["id"].tolist()
+        for chunk_id in Chunk.objects.values_list("id", flat=True)
+    }
+
+
+def _vectors() -> dict[int, np.ndarray]:
+    return {
+        chunk_id: np.frombuffer(bytes(blob), dtype="<f4")
+        for chunk_id, blob in Chunk.objects.values_list("id", "embedding")
+        if blob is not None
+    }
+
+
+@override_settings(INDEX_NEIGHBOURS=2)
+def test_compaction_links_each_chunk_to_its_nearest_others(tenant: TenantHandle) -> None:
+    add_document("a.txt", TEXTS)
+    assert all(not links for links in _stored().values())  # nothing until compaction
+    index.compact()
+    vectors = _vectors()
+    for chunk_id, links in _stored().items():
+        others = sorted(
+            (other for other in vectors if other != chunk_id),
+            key=lambda other: -float(vectors[chunk_id] @ vectors[other]),
+        )
+        assert len(links) == 2
+        assert chunk_id not in links
+        cosines = [float(vectors[chunk_id] @ vectors[other]) for other in links]
+        best = [float(vectors[chunk_id] @ vectors[other]) for other in others[:2]]
+        assert cosines == pytest.approx(best, abs=1e-5)
+
+
+@override_settings(INDEX_NEIGHBOURS=1)
+def test_a_later_closer_chunk_replaces_an_older_chunks_neighbour(tenant: TenantHandle) -> None:
+    first = add_document("shells.txt", [TEXTS[2]])
+    add_document("others.txt", [TEXTS[0], TEXTS[1]])
+    index.compact(rebuild=True)
+    shell = Chunk.objects.get(document=first).pk
+    before = _stored()[shell]
+    twin = add_document("twin.txt", ["buckling of thin cylindrical shells under axial loads"])
+    assert index.compact().outcome == "compacted"
+    twin_chunk = Chunk.objects.get(document=twin).pk
+    assert _stored()[twin_chunk] == [shell]
+    assert _stored()[shell] == [twin_chunk] != before
+
+
+@override_settings(QUERY_LEXICAL_FEEDBACK=False, INDEX_NEIGHBOURS=1)
+def test_lexical_search_finds_a_chunk_through_its_neighbours_words(
+    tenant: TenantHandle,
+) -> None:
+    add_document("ablation.txt", ["ablation cooling of the nose cone during re-entry heating"])
+    add_document("nose.txt", ["the nose cone during re-entry heating and cooling"])
+    add_document("shells.txt", [TEXTS[2]])
+    names = dict(Chunk.objects.values_list("id", "document__filename"))
+    # Before compaction nothing is linked: only the chunk that says "ablation" matches.
+    assert [names[c] for c, _ in retrieval.lexical_search("ablation", 10)] == ["ablation.txt"]
+    index.compact()
+    found = [names[c] for c, _ in retrieval.lexical_search("ablation", 10)]
+    assert found == ["ablation.txt", "nose.txt"]  # the paraphrase, below the chunk that says it
+    with override_settings(QUERY_EXPANSION_WEIGHT=0.0):
+        bm25.indexes.clear()
+        plain = retrieval.lexical_search("ablation", 10)
+    assert [names[c] for c, _ in plain] == ["ablation.txt"]
+
+
+@override_settings(QUERY_LEXICAL_FEEDBACK=False, INDEX_NEIGHBOURS=1)
+def test_a_deleted_chunk_takes_its_list_and_its_words_with_it(tenant: TenantHandle) -> None:
+    source = add_document("ablation.txt", ["ablation cooling of the nose cone during re-entry"])
+    add_document("nose.txt", ["the nose cone during re-entry heating and cooling"])
+    index.compact()
+    names = dict(Chunk.objects.values_list("id", "document__filename"))
+    assert len(retrieval.lexical_search("ablation", 10)) == 2
+    gone = Chunk.objects.get(document=source).pk
+    services.delete_document(document=source)
+    assert not ChunkNeighbours.objects.filter(chunk_id=gone).exists()
+    # nose.txt still lists the deleted chunk; the build skips it, so the word leaves too.
+    assert gone in next(iter(_stored().values()))
+    assert retrieval.lexical_search("ablation", 10) == []
+    assert [names[c] for c, _ in retrieval.lexical_search("cooling", 10)] == ["nose.txt"]
+
+
+@override_settings(QUERY_LEXICAL_FEEDBACK=False, INDEX_NEIGHBOURS=1)
+def test_neighbours_and_expansion_stay_inside_the_tenant(make_tenant: Any) -> None:
+    # Tenant A holds the word; tenant B only a paraphrase, with the same chunk ids.
+    for schema, texts in (
+        ("links_a", ["ablation cooling of the nose cone during re-entry heating", TEXTS[2]]),
+        ("links_b", ["the nose cone during re-entry heating and cooling", TEXTS[2]]),
+    ):
+        handle = make_tenant(schema)
+        with schema_context(handle.schema):
+            bm25.indexes.clear()
+            add_document("doc.txt", texts)
+            index.compact()
+    with schema_context("links_b"):
+        own = set(Chunk.objects.values_list("id", flat=True))
+        assert all(set(links) <= own for links in _stored().values())
+        assert retrieval.lexical_search("ablation", 10) == []
+
+
+@override_settings(INDEX_NEIGHBOURS=0)
+def test_no_links_when_turned_off(tenant: TenantHandle) -> None:
+    add_document("a.txt", TEXTS)
+    index.compact()
+    assert all(not links for links in _stored().values())
