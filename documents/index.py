@@ -34,6 +34,7 @@ from config import sqlrows
 from documents import neighbour_links
 from documents.embedder_choice import embedder_for_current_tenant
 from documents.embeddings import Embedder
+from documents.index_io import TenantIndexLock, read_vectors
 from documents.models import Chunk, IndexState, IndexTombstone
 from documents.vectorindex import (
     Hit,
@@ -51,7 +52,6 @@ from tenants.db import current_schema
 
 logger = logging.getLogger(__name__)
 
-_LOCK_NAMESPACE = 0x7E4A_0003
 _READ_BATCH = 5_000
 _snapshots: SnapshotCache | None = None
 _delta_lock = threading.Lock()
@@ -267,7 +267,7 @@ def stored_vectors(
         del found[chunk_id]
     missing = [int(i) for i in wanted if int(i) not in found and int(i) not in delta.tombstones]
     if missing:
-        ids, vectors = _read_vectors(Chunk.objects.filter(id__in=missing), embedder.dimension)
+        ids, vectors = read_vectors(Chunk.objects.filter(id__in=missing), embedder.dimension)
         found.update(zip(ids.tolist(), vectors, strict=True))
     return found
 
@@ -286,54 +286,13 @@ def warm(embedder: Embedder, state_row: IndexState) -> bool:
 # --- compaction and rebuild ---------------------------------------------------------------
 
 
-class _TenantIndexLock:
-    """PostgreSQL session advisory lock: one index writer per tenant at a time."""
-
-    def __init__(self, schema: str, *, wait: bool) -> None:
-        self.schema, self.wait, self.acquired = schema, wait, False
-
-    def __enter__(self) -> bool:
-        function = "pg_advisory_lock" if self.wait else "pg_try_advisory_lock"
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT {function}(%s, hashtext(%s))", [_LOCK_NAMESPACE, self.schema])
-            row = cursor.fetchone()
-        self.acquired = True if self.wait else bool(row and row[0])
-        return self.acquired
-
-    def __exit__(self, *exc: object) -> None:
-        if self.acquired:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT pg_advisory_unlock(%s, hashtext(%s))", [_LOCK_NAMESPACE, self.schema]
-                )
-
-
-def _read_vectors(
-    queryset: object, dimension: int, progress: Callable[[int], None] | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    ids: list[int] = []
-    blobs: list[bytes] = []
-    rows = queryset.values_list("id", "embedding")  # type: ignore[attr-defined]
-    for chunk_id, blob in rows.iterator(chunk_size=_READ_BATCH):
-        if blob is None:
-            continue
-        ids.append(chunk_id)
-        blobs.append(bytes(blob))
-        if progress and len(ids) % _READ_BATCH == 0:
-            progress(len(ids))
-    if progress:
-        progress(len(ids))
-    vectors = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(blobs), dimension)
-    return np.asarray(ids, dtype=np.int64), vectors
-
-
 def compact(
     *, rebuild: bool = False, progress: Callable[[int], None] | None = None
 ) -> CompactionResult:
     """Fold the delta (and tombstones) into a new snapshot version, or rebuild it all."""
     schema = current_schema()
     embedder = embedder_for_current_tenant()
-    with _TenantIndexLock(schema, wait=rebuild) as acquired:
+    with TenantIndexLock(schema, wait=rebuild) as acquired:
         if not acquired:
             return CompactionResult("busy", state().version, 0)
         row = state()
@@ -354,7 +313,7 @@ def compact(
                 logger.warning("index v%s of %s unreadable; rebuilding", row.version, schema)
         mine = Chunk.objects.filter(document__embedder=embedder.name)
         if snapshot is None:
-            ids, vectors = _read_vectors(mine, embedder.dimension, progress)
+            ids, vectors = read_vectors(mine, embedder.dimension, progress)
             index = build_index(
                 ids, vectors, approximate_threshold=int(settings.INDEX_APPROX_THRESHOLD)
             )
@@ -368,7 +327,7 @@ def compact(
             mark: object = mine
             rebuilt = True
         else:
-            ids, vectors = _read_vectors(mine.filter(in_snapshot=False), embedder.dimension)
+            ids, vectors = read_vectors(mine.filter(in_snapshot=False), embedder.dimension)
             if not len(ids) and not tombstone_ids:
                 return CompactionResult("unchanged", row.version, snapshot.count)
             removed = snapshot.remove(np.asarray([c for _, c in tombstone_ids], dtype=np.int64))
@@ -381,6 +340,11 @@ def compact(
             added, outcome, rebuilt = len(ids), "compacted", False
             mark = Chunk.objects.filter(id__in=ids.tolist())
         k = neighbour_links.wanted()
+        if k and not rebuilt and tombstone_ids:  # chunks that named a deleted one, too
+            orphans = neighbour_links.naming(c for _, c in tombstone_ids)
+            more = mine.filter(id__in=orphans).exclude(id__in=ids.tolist())
+            orphan_ids, orphan_vectors = read_vectors(more, embedder.dimension)
+            ids, vectors = np.concatenate([ids, orphan_ids]), np.vstack([vectors, orphan_vectors])
         links = neighbour_links.link(snapshot, ids, vectors, k, rebuild=rebuilt)
         save_snapshot(snapshot, index_directory())
         with transaction.atomic():

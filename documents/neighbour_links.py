@@ -9,8 +9,8 @@ own embedding, so they are computed where that index is built:
   snapshot, themselves excluded) and offers each of them to the lists of the older chunks
   they came close to, which keep the closest `INDEX_NEIGHBOURS` of old and new;
 * a rebuild links every chunk afresh;
-* a deleted neighbour just drops out of a list when the lexical index is built; the next
-  rebuild (`manage.py reindex`) fills the gap.
+* a chunk that lost a neighbour to a deletion is linked afresh by the compaction that
+  removes the deleted chunk from the snapshot (until then the BM25 build skips the gone id).
 
 A list is stored beside the chunk (`ChunkNeighbours`, so rewriting it never rewrites the
 chunk row and its full-text index entries) as packed (id int64, cosine float32) pairs, best
@@ -119,6 +119,25 @@ def link(
         if not np.array_equal(updated, current):
             links[chunk_id] = updated
     return links
+
+
+def naming(removed_ids: Iterable[int]) -> list[int]:
+    """Chunks whose stored list names one of `removed_ids`: they need neighbours again."""
+    removed = np.fromiter(set(removed_ids), dtype=np.int64)
+    if not removed.size:
+        return []
+    owners: list[int] = []
+    blobs: list[bytes] = []
+    rows = ChunkNeighbours.objects.values_list("chunk_id", "links")
+    for chunk_id, blob in rows.iterator(chunk_size=_WRITE_BATCH):
+        if blob:
+            blobs.append(bytes(blob))
+            owners += [chunk_id] * (len(blobs[-1]) // LINK.itemsize)
+    if not blobs:
+        return []
+    links = np.frombuffer(b"".join(blobs), dtype=LINK)
+    hit = np.isin(links["id"], removed)
+    return sorted(set(np.asarray(owners, dtype=np.int64)[hit].tolist()))
 
 
 def stored(chunk_ids: Iterable[int]) -> dict[int, np.ndarray]:
