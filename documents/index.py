@@ -287,7 +287,10 @@ def warm(embedder: Embedder, state_row: IndexState) -> bool:
 
 
 def compact(
-    *, rebuild: bool = False, progress: Callable[[int], None] | None = None
+    *,
+    rebuild: bool = False,
+    progress: Callable[[int], None] | None = None,
+    link_progress: neighbour_links.Progress | None = None,
 ) -> CompactionResult:
     """Fold the delta (and tombstones) into a new snapshot version, or rebuild it all."""
     schema = current_schema()
@@ -335,7 +338,7 @@ def compact(
             snapshot.add(ids, vectors)
             threshold = int(settings.INDEX_APPROX_THRESHOLD)
             if snapshot.kind == "flat" and snapshot.count > threshold:
-                return compact(rebuild=True, progress=progress)
+                return compact(rebuild=True, progress=progress, link_progress=link_progress)
             snapshot.version = row.version + 1
             added, outcome, rebuilt = len(ids), "compacted", False
             mark = Chunk.objects.filter(id__in=ids.tolist())
@@ -345,7 +348,9 @@ def compact(
             more = mine.filter(id__in=orphans).exclude(id__in=ids.tolist())
             orphan_ids, orphan_vectors = read_vectors(more, embedder.dimension)
             ids, vectors = np.concatenate([ids, orphan_ids]), np.vstack([vectors, orphan_vectors])
-        links = neighbour_links.link(snapshot, ids, vectors, k, rebuild=rebuilt)
+        links = neighbour_links.link(
+            snapshot, ids, vectors, k, rebuild=rebuilt, progress=link_progress
+        )
         save_snapshot(snapshot, index_directory())
         with transaction.atomic():
             mark.update(in_snapshot=True)  # type: ignore[attr-defined]

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 from django.conf import settings
@@ -61,10 +61,21 @@ def unpack(blob: bytes | memoryview | None) -> np.ndarray:
     return np.frombuffer(bytes(blob), dtype=LINK)
 
 
-def nearest(snapshot: IndexSnapshot, ids: np.ndarray, vectors: np.ndarray, k: int) -> Links:
+Progress = Callable[[int, int], None]  # (chunks linked so far, chunks to link)
+
+
+def nearest(
+    snapshot: IndexSnapshot,
+    ids: np.ndarray,
+    vectors: np.ndarray,
+    k: int,
+    progress: Progress | None = None,
+) -> Links:
     """The `k` nearest other chunks of each given chunk in `snapshot` (which holds them)."""
     found: Links = {}
     for start in range(0, len(ids), _SEARCH_BATCH):
+        if progress:
+            progress(start, len(ids))
         batch_ids = ids[start : start + _SEARCH_BATCH]
         scores, hits = snapshot.search_many(
             vectors[start : start + _SEARCH_BATCH], k + 1, nprobe=_LINK_NPROBE
@@ -74,6 +85,8 @@ def nearest(snapshot: IndexSnapshot, ids: np.ndarray, vectors: np.ndarray, k: in
             links = np.zeros(int(keep.sum()), dtype=LINK)
             links["id"], links["cosine"] = row_ids[keep], row_scores[keep]
             found[chunk_id] = links[:k]
+    if progress:
+        progress(len(ids), len(ids))
     return found
 
 
@@ -91,13 +104,19 @@ def merge(current: np.ndarray, offered: Iterable[tuple[int, float]], k: int) -> 
 
 
 def link(
-    snapshot: IndexSnapshot, ids: np.ndarray, vectors: np.ndarray, k: int, *, rebuild: bool
+    snapshot: IndexSnapshot,
+    ids: np.ndarray,
+    vectors: np.ndarray,
+    k: int,
+    *,
+    rebuild: bool,
+    progress: Progress | None = None,
 ) -> Links:
     """New lists for the chunks in `ids`, and for older chunks that gained a closer one."""
     if k <= 0 or not len(ids):
         return {}
     started = time.perf_counter()
-    links = nearest(snapshot, ids, vectors, k)
+    links = nearest(snapshot, ids, vectors, k, progress)
     logger.info(
         "found the %d nearest neighbours of %d chunks in %.1f s",
         k,

@@ -6,7 +6,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django_tenants.utils import schema_context
 
-from documents.models import Chunk, Document, DocumentStatus, IndexState
+from documents import neighbour_links
+from documents.models import Chunk, ChunkNeighbours, Document, DocumentStatus, IndexState
 
 pytestmark = pytest.mark.django_db
 
@@ -46,6 +47,22 @@ def test_rebuild_index_writes_a_new_version(tenant, tmp_path, capsys):
     assert "index v1 with 1 vectors" in capsys.readouterr().out
     with schema_context(tenant.schema):
         assert IndexState.objects.get().snapshot_count == Chunk.objects.count() == 1
+
+
+def test_rebuild_index_links_neighbours_and_shows_both_stages(tenant, tmp_path, capsys):
+    (tmp_path / "a.txt").write_text("Buckling of thin shells.")
+    (tmp_path / "b.txt").write_text("Thin cylindrical shells buckle under axial load.")
+    call_command("ingest", "--tenant", tenant.schema, "--sync", str(tmp_path))
+    call_command("rebuild_index", "--tenant", tenant.schema)
+    err = capsys.readouterr().err
+    assert f"{tenant.schema}: reading" in err
+    assert f"{tenant.schema}: neighbours" in err
+    with schema_context(tenant.schema):
+        chunks = set(Chunk.objects.values_list("id", flat=True))
+        lists = dict(ChunkNeighbours.objects.values_list("chunk_id", "links"))
+        assert set(lists) == chunks
+        for chunk_id, blob in lists.items():
+            assert neighbour_links.unpack(blob)["id"].tolist() == list(chunks - {chunk_id})
 
 
 def test_reindex_queues_every_document(tenant, tmp_path, capsys):

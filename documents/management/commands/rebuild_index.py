@@ -22,21 +22,38 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         for tenant in selected_tenants(options):
             with tenant_context(tenant):
-                total = Chunk.objects.count()
-                with tqdm(
-                    total=total,
-                    desc=f"{tenant.schema_name}: reading",
-                    unit="vec",
-                    disable=options["verbosity"] == 0,
-                ) as bar:
-                    seen = 0
-
-                    def progress(count: int, bar: Any = bar) -> None:
-                        nonlocal seen
-                        bar.update(count - seen)
-                        seen = count
-
-                    result = index.compact(rebuild=True, progress=progress)
+                bars = _Bars(tenant.schema_name, Chunk.objects.count(), options["verbosity"] == 0)
+                try:
+                    result = index.compact(
+                        rebuild=True, progress=bars.reading, link_progress=bars.linking
+                    )
+                finally:
+                    bars.close()
                 self.stdout.write(
                     f"{tenant.schema_name}: index v{result.version} with {result.vectors:,} vectors"
                 )
+
+
+class _Bars:
+    """Progress of one tenant's rebuild: reading vectors, then finding each one's neighbours."""
+
+    def __init__(self, name: str, total: int, quiet: bool) -> None:
+        self.name, self.quiet = name, quiet
+        self.read = tqdm(total=total, desc=f"{name}: reading", unit="vec", disable=quiet)
+        self.link: Any = None
+
+    def reading(self, count: int) -> None:
+        self.read.update(count - self.read.n)
+
+    def linking(self, done: int, of: int) -> None:
+        if self.link is None:
+            self.read.close()
+            self.link = tqdm(
+                total=of, desc=f"{self.name}: neighbours", unit="chunk", disable=self.quiet
+            )
+        self.link.update(done - self.link.n)
+
+    def close(self) -> None:
+        self.read.close()
+        if self.link is not None:
+            self.link.close()
