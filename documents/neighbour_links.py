@@ -48,7 +48,7 @@ Links = dict[int, np.ndarray]  # chunk id -> LINK array, best first
 
 def wanted() -> int:
     """How many neighbours compaction links for each chunk (0: none)."""
-    return max(0, int(getattr(settings, "INDEX_NEIGHBOURS", 7)))
+    return max(0, int(settings.INDEX_NEIGHBOURS))
 
 
 def pack(links: np.ndarray) -> bytes:

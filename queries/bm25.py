@@ -41,7 +41,7 @@ from django.db import connection
 from scipy import sparse  # type: ignore[import-untyped]
 
 from queries import expansion
-from tenants.db import background_job, current_schema
+from tenants.db import BackgroundRebuilds, start_thread
 
 K1 = 1.2
 B = 0.75
@@ -202,7 +202,7 @@ def build(change_seq: int) -> Bm25Index:
         (np.asarray(tfs, dtype=np.float64), (np.asarray(cols, dtype=np.int32), row_array)),
         shape=(n, len(terms)),
     )
-    weight = float(getattr(settings, "QUERY_EXPANSION_WEIGHT", 0.0))
+    weight = float(settings.QUERY_EXPANSION_WEIGHT)
     if weight > 0 and link_blobs:
         neighbours = expansion.neighbour_matrix(
             np.asarray(link_owners, dtype=np.int64),
@@ -214,7 +214,7 @@ def build(change_seq: int) -> Bm25Index:
             counts,
             neighbours,
             weight=weight,
-            new_terms=int(getattr(settings, "QUERY_EXPANSION_TERMS", 30)),
+            new_terms=int(settings.QUERY_EXPANSION_TERMS),
         )
     return _weighted(counts, idf, chunk_ids, document_ids, terms, change_seq)
 
@@ -271,7 +271,7 @@ class Bm25Cache:
         self._indexes: OrderedDict[str, Bm25Index] = OrderedDict()
         self._lock = threading.Lock()
         self._build_locks: dict[str, threading.Lock] = {}
-        self._building: set[str] = set()
+        self._rebuilds = BackgroundRebuilds("Rebuilding the BM25 matrix", "bm25")
 
     def get(self, key: str, change_seq: int) -> Bm25Index:
         """The index for `key` (schema + generation): current, or stale while rebuilding."""
@@ -313,27 +313,11 @@ class Bm25Cache:
                 total -= evicted.nbytes
 
     def _refresh_in_background(self, key: str, change_seq: int) -> None:
-        # Called with self._lock held.
-        if key in self._building:
-            return
-        self._building.add(key)
-        schema = current_schema()
-
-        def done() -> None:
-            with self._lock:
-                self._building.discard(key)
-
-        run = background_job(
-            schema,
-            lambda: self.warm(key, change_seq),
-            what="Rebuilding the BM25 matrix",
-            on_exit=done,
-        )
-        self.spawn(run, f"bm25-{schema}")
+        self._rebuilds.start(key, lambda: self.warm(key, change_seq), spawn=self.spawn)
 
     @staticmethod
     def spawn(target: Callable[[], None], name: str) -> None:
-        threading.Thread(target=target, name=name, daemon=True).start()
+        start_thread(target, name)
 
     def clear(self) -> None:
         with self._lock:

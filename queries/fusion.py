@@ -19,6 +19,31 @@ DEFAULT_K = 60
 _TIE_DIGITS = 12
 
 
+def _checked(
+    weights: Sequence[float] | None, lists: int, limit: int, *, default: float, kind: str
+) -> Sequence[float]:
+    """The lists' weights (`default` each when not given), after checking them and `limit`."""
+    if limit < 0:
+        raise ValueError("limit must be zero or positive.")
+    if weights is None:
+        return [default] * lists
+    if len(weights) != lists:
+        raise ValueError(
+            f"Got {len(weights)} weights for {lists} {kind} lists; give one weight per list."
+        )
+    if any(weight < 0 for weight in weights):
+        raise ValueError("Weights must be zero or positive.")
+    return weights
+
+
+def _ranked(
+    scores: dict[int, float], best: dict[int, tuple[int, int]], limit: int
+) -> list[tuple[int, float]]:
+    """The `limit` best ids by fused score; ties by best rank, then earliest list, then id."""
+    ordered = sorted(scores, key=lambda item: (-round(scores[item], _TIE_DIGITS), best[item], item))
+    return [(item, scores[item]) for item in ordered[:limit]]
+
+
 def rrf_fuse(
     ranked_lists: Sequence[Sequence[int]],
     *,
@@ -36,17 +61,7 @@ def rrf_fuse(
     """
     if k < 0:
         raise ValueError("k must be zero or positive.")
-    if limit < 0:
-        raise ValueError("limit must be zero or positive.")
-    if weights is None:
-        weights = [1.0] * len(ranked_lists)
-    elif len(weights) != len(ranked_lists):
-        raise ValueError(
-            f"Got {len(weights)} weights for {len(ranked_lists)} ranked lists; "
-            "give one weight per list."
-        )
-    if any(weight < 0 for weight in weights):
-        raise ValueError("Weights must be zero or positive.")
+    weights = _checked(weights, len(ranked_lists), limit, default=1.0, kind="ranked")
 
     scores: dict[int, float] = {}
     best: dict[int, tuple[int, int]] = {}  # id -> (best rank, index of the list)
@@ -59,8 +74,7 @@ def rrf_fuse(
             scores[item] = scores.get(item, 0.0) + weight / (k + rank)
             best[item] = min(best.get(item, (rank, list_index)), (rank, list_index))
 
-    ordered = sorted(scores, key=lambda item: (-round(scores[item], _TIE_DIGITS), best[item], item))
-    return [(item, scores[item]) for item in ordered[:limit]]
+    return _ranked(scores, best, limit)
 
 
 def convex_fuse(
@@ -77,17 +91,8 @@ def convex_fuse(
     Weights default to equal shares. An id repeated within one list counts once, at its best
     rank. Ties are broken as in `rrf_fuse`: best rank reached, then earliest list, then id.
     """
-    if limit < 0:
-        raise ValueError("limit must be zero or positive.")
-    if weights is None:
-        weights = [1.0 / max(1, len(scored_lists))] * len(scored_lists)
-    elif len(weights) != len(scored_lists):
-        raise ValueError(
-            f"Got {len(weights)} weights for {len(scored_lists)} scored lists; "
-            "give one weight per list."
-        )
-    if any(weight < 0 for weight in weights):
-        raise ValueError("Weights must be zero or positive.")
+    share = 1.0 / max(1, len(scored_lists))
+    weights = _checked(weights, len(scored_lists), limit, default=share, kind="scored")
 
     scores: dict[int, float] = {}
     best: dict[int, tuple[int, int]] = {}
@@ -106,8 +111,7 @@ def convex_fuse(
             scores[item] = scores.get(item, 0.0) + weight * share
             best[item] = min(best.get(item, (rank, list_index)), (rank, list_index))
 
-    ordered = sorted(scores, key=lambda item: (-round(scores[item], _TIE_DIGITS), best[item], item))
-    return [(item, scores[item]) for item in ordered[:limit]]
+    return _ranked(scores, best, limit)
 
 
 class DocumentHit(NamedTuple):

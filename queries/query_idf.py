@@ -19,7 +19,7 @@ from collections import OrderedDict
 from documents.embeddings import Embedder
 from documents.embeddings.hashing import HashingEmbedder, TermWeights, merge_frequencies
 from documents.models import Chunk
-from tenants.db import background_job, current_schema
+from tenants.db import BackgroundRebuilds
 
 _MAX_CACHED_TENANTS = 32
 _READ_BATCH = 2_000
@@ -59,7 +59,7 @@ class TermWeightCache:
         self.sync_limit = sync_limit
         self._entries: OrderedDict[str, tuple[int, str, TermWeights]] = OrderedDict()
         self._lock = threading.Lock()
-        self._building: set[str] = set()
+        self._rebuilds = BackgroundRebuilds("Building query term weights", "idf")
 
     def get(
         self, key: str, change_seq: int, embedder: HashingEmbedder, *, chunk_count: int
@@ -95,23 +95,7 @@ class TermWeightCache:
         return built
 
     def _refresh_in_background(self, key: str, change_seq: int, embedder: HashingEmbedder) -> None:
-        # Called with self._lock held; one build per tenant at a time.
-        if key in self._building:
-            return
-        self._building.add(key)
-        schema = current_schema()
-
-        def done() -> None:
-            with self._lock:
-                self._building.discard(key)
-
-        job = background_job(
-            schema,
-            lambda: self._build_and_store(key, change_seq, embedder),
-            what="Building query term weights",
-            on_exit=done,
-        )
-        threading.Thread(target=job, name=f"idf-{schema}", daemon=True).start()
+        self._rebuilds.start(key, lambda: self._build_and_store(key, change_seq, embedder))
 
     def clear(self) -> None:
         with self._lock:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Protocol, cast
 
@@ -59,3 +60,40 @@ def background_job(
             on_exit()
 
     return run
+
+
+def start_thread(target: Callable[[], None], name: str) -> None:
+    threading.Thread(target=target, name=name, daemon=True).start()
+
+
+class BackgroundRebuilds:
+    """At most one background rebuild per key at a time, each run in the schema that asked.
+
+    For per-process caches that serve a stale entry while a fresh one is built
+    (stale-while-revalidate): `start` returns at once and does nothing while a rebuild
+    for the same key is still running.
+    """
+
+    def __init__(self, what: str, thread_prefix: str) -> None:
+        self.what, self.thread_prefix = what, thread_prefix
+        self._running: set[str] = set()
+        self._lock = threading.Lock()
+
+    def start(
+        self,
+        key: str,
+        work: Callable[[], object],
+        spawn: Callable[[Callable[[], None], str], None] = start_thread,
+    ) -> None:
+        with self._lock:
+            if key in self._running:
+                return
+            self._running.add(key)
+        schema = current_schema()
+
+        def done() -> None:
+            with self._lock:
+                self._running.discard(key)
+
+        job = background_job(schema, work, what=self.what, on_exit=done)
+        spawn(job, f"{self.thread_prefix}-{schema}")
