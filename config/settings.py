@@ -387,6 +387,9 @@ QUERY_LEXICAL_FEEDBACK = env.bool("QUERY_LEXICAL_FEEDBACK", default=True)
 # Weight the hashing embedder's query vector by idf over the tenant's chunks (stored vectors
 # stay tf-only); other embedders ignore it. docs/search.md has the measurements.
 QUERY_DENSE_IDF = env.bool("QUERY_DENSE_IDF", default=True)
+# Hybrid search scores BM25 on a second thread while the vectors are searched (both release
+# the GIL): the lexical stage's time overlaps the dense stage's. Off = one after the other.
+QUERY_PARALLEL_HYBRID = env.bool("QUERY_PARALLEL_HYBRID", default=True)
 QUERY_MAX_TOP_K = 100
 # gunicorn workers build the search caches (BM25, query IDF, vector index) of up to this many
 # tenants searched in the last SEARCH_WARMUP_DAYS before serving, for at most

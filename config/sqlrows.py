@@ -37,11 +37,18 @@ def instance(model: type[M], values: Sequence[Any]) -> M:
     return model.from_db(connection.alias, [field.attname for field in fields], converted)
 
 
-def insert(obj: models.Model) -> int:
+def insert(obj: models.Model, *, wait_for_flush: bool = True) -> int:
     """INSERT `obj` (its pk too, when set) and return its pk; the ORM's INSERT, prebuilt.
 
     Values go through each field's `pre_save` (auto_now_add) and `get_db_prep_save`, as
     `Model.save()` does. No signals are sent; use it only for log rows nobody listens to.
+
+    `wait_for_flush=False` commits without waiting for the WAL to reach the disk
+    (`synchronous_commit = off` for this one statement's implicit transaction): about a
+    millisecond less per row here, and a crash of the PostgreSQL server (not of the app)
+    may lose the last fraction of a second of such rows, never corrupt anything. It only
+    applies in autocommit mode: inside a transaction it would change that whole
+    transaction's durability, so there the row is written normally.
     """
     fields = [
         field
@@ -52,12 +59,22 @@ def insert(obj: models.Model) -> int:
     quote = connection.ops.quote_name
     pk = obj._meta.pk
     assert pk is not None
+    relaxed = (
+        not wait_for_flush
+        and connection.get_autocommit()
+        and not connection.in_atomic_block
+        # Two statements in one execute need client-side binding (Django's default).
+        and not connection.settings_dict.get("OPTIONS", {}).get("server_side_binding")
+    )
     sql = (
-        f"INSERT INTO {table(type(obj))} ({', '.join(quote(str(f.column)) for f in fields)}) "  # noqa: S608
+        ("SET LOCAL synchronous_commit TO off; " if relaxed else "")
+        + f"INSERT INTO {table(type(obj))} ({', '.join(quote(str(f.column)) for f in fields)}) "  # noqa: S608
         f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote(str(pk.column))}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
+        if relaxed:
+            cursor.nextset()  # past the SET's empty result, to the INSERT's
         (key,) = cursor.fetchone()
     setattr(obj, pk.attname, key)
     obj._state.adding = False

@@ -327,8 +327,14 @@ class Bm25Cache:
 indexes = Bm25Cache()
 
 
+# The query's lexemes (sorted) as one text[] value, for callers that read them in a statement
+# they run anyway (the API reads them with the index state: one round trip less per search).
+QUERY_LEXEMES_SQL = "tsvector_to_array(to_tsvector('english', %s))"
+
+
 def query_lexemes(text: str) -> list[str]:
     """The query's lexemes through the same English configuration as the chunks."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT lexeme FROM unnest(to_tsvector('english', %s))", [text])
-        return [row[0] for row in cursor.fetchall()]
+        cursor.execute(f"SELECT {QUERY_LEXEMES_SQL}", [text])
+        row = cursor.fetchone()
+    return list(row[0] or []) if row else []

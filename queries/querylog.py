@@ -15,9 +15,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -114,7 +115,7 @@ def _finish(entry: Entry) -> float:
 
 def write(entry: Entry) -> int:
     """Write the row now; returns its id."""
-    return sqlrows.insert(_row(entry, _finish(entry), None))
+    return sqlrows.insert(_row(entry, _finish(entry), None), wait_for_flush=False)
 
 
 def write_later(entry: Entry, query_id: int) -> PendingWrite:
@@ -125,25 +126,27 @@ def write_later(entry: Entry, query_id: int) -> PendingWrite:
     def pending() -> None:
         try:
             if current_schema() == schema:  # as the request left it: no search path change
-                sqlrows.insert(row)
+                sqlrows.insert(row, wait_for_flush=False)
             else:
                 with schema_context(schema):
-                    sqlrows.insert(row)
+                    sqlrows.insert(row, wait_for_flush=False)
         except Exception:
             logger.exception("The query log row %s of %s could not be written.", query_id, schema)
 
     return pending
 
 
-def state_and_reserved_id() -> tuple[IndexState, int]:
-    """The tenant's index state and a fresh query id, in one round trip."""
+def state_and_reserved_id(
+    extra: Sequence[str] = (), params: Sequence[Any] = ()
+) -> tuple[IndexState, int, tuple[Any, ...]]:
+    """The tenant's index state, a fresh query id and the values of `extra`, in one round trip."""
     reserve = "nextval(pg_get_serial_sequence(%s, 'id'))"
     table = Query._meta.db_table
-    found = index.read_state([reserve], [table])
+    found = index.read_state([reserve, *extra], [table, *params])
     if found is not None:
-        return found[0], int(found[1][0])
+        return found[0], int(found[1][0]), found[1][1:]
     state = index.state()  # a tenant's very first search creates the state row
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {reserve}", [table])
-        (reserved,) = cursor.fetchone()
-    return state, int(reserved)
+        cursor.execute(f"SELECT {', '.join([reserve, *extra])}", [table, *params])
+        reserved, *values = cursor.fetchone()
+    return state, int(reserved), tuple(values)

@@ -20,11 +20,14 @@ Everything here runs in the schema the connection points at; callers set the ten
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from django.conf import settings
@@ -39,6 +42,7 @@ from queries.fusion import convex_fuse, rrf_fuse
 from tenants.db import current_schema
 
 MODES = ("hybrid", "lexical", "dense")
+_T = TypeVar("_T")
 DEFAULT_DENSE_WEIGHT = 0.5  # an embedder that says nothing gets an equal share
 DEFAULT_NEIGHBOUR_WEIGHT = 0.5  # and neighbour re-ranking (queries/neighbours.py)
 # Words as PostgreSQL's parser would see them; anything else (operators, quotes) is dropped so
@@ -94,17 +98,64 @@ def lexical_search(
     """
     if depth <= 0:
         return []
-    lexemes = bm25.query_lexemes(text)
+    return _score_lexical(_lexical_plan(text, state_row), depth, document_ids)
+
+
+_LexicalPlan = tuple[bm25.Bm25Index, list[str]]
+
+
+def _lexical_plan(
+    text: str, state_row: IndexState | None, lexemes: Sequence[str] | None = None
+) -> _LexicalPlan | None:
+    """What lexical scoring needs from the database: the query's lexemes, the tenant's matrix."""
+    lexemes = list(lexemes) if lexemes is not None else bm25.query_lexemes(text)
     if not lexemes:
-        return []
+        return None
     row = state_row or index.state()
-    tenant_index = bm25.indexes.get(f"{current_schema()}:{row.generation}", row.change_seq)
+    return bm25.indexes.get(f"{current_schema()}:{row.generation}", row.change_seq), lexemes
+
+
+def _score_lexical(
+    plan: _LexicalPlan | None, depth: int, document_ids: Sequence[int] | None
+) -> list[tuple[int, float]]:
+    """Pure computation on the matrix (no database): safe to run on another thread."""
+    if plan is None or depth <= 0:
+        return []
+    tenant_index, lexemes = plan
     return tenant_index.search(
         lexemes,
         depth,
         document_ids=document_ids,
         feedback=bool(getattr(settings, "QUERY_LEXICAL_FEEDBACK", True)),
     )
+
+
+def _timed_lexical(
+    plan: _LexicalPlan | None, depth: int, document_ids: Sequence[int] | None
+) -> tuple[list[tuple[int, float]], float]:
+    started = time.perf_counter()
+    return _score_lexical(plan, depth, document_ids), _ms(started)
+
+
+class _Background:
+    """A small per-process thread pool for hybrid's lexical scoring (made again after a fork:
+    a forked child has the pool object but not its threads)."""
+
+    def __init__(self, workers: int = 4) -> None:
+        self.workers = workers
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pid = 0
+
+    def submit(self, call: Callable[..., _T], *args: Any) -> Future[_T]:
+        with self._lock:
+            if self._pool is None or self._pid != os.getpid():
+                self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="lexical")
+                self._pid = os.getpid()
+            return self._pool.submit(call, *args)
+
+
+_background = _Background()
 
 
 def dense_search(
@@ -164,8 +215,12 @@ def retrieve(
     depth: int | None = None,
     rrf_k: int | None = None,
     state: IndexState | None = None,
+    lexemes: Sequence[str] | None = None,
 ) -> Retrieval:
-    """Rank the tenant's chunks for `text` in `mode`; raises index.IndexMismatchError."""
+    """Rank the tenant's chunks for `text` in `mode`; raises index.IndexMismatchError.
+
+    `lexemes`: the text's lexemes (bm25.QUERY_LEXEMES_SQL) when the caller already read them.
+    """
     if mode not in MODES:
         raise ValueError(f"Unknown search mode {mode!r}; choose one of: {', '.join(MODES)}.")
     depth = max(top_k, depth if depth is not None else int(settings.QUERY_CANDIDATE_DEPTH))
@@ -173,10 +228,18 @@ def retrieve(
     row = state or index.state()  # read once per search; every stage keys its caches on it
     lexical: list[tuple[int, float]] = []
     dense: list[tuple[int, float]] = []
+    pending: Future[tuple[list[tuple[int, float]], float]] | None = None
     if mode in ("lexical", "hybrid"):
         started = time.perf_counter()
-        lexical = lexical_search(text, depth, document_ids=document_ids, state_row=row)
-        result.timings["lexical_ms"] = _ms(started)
+        plan = _lexical_plan(text, row, lexemes)
+        if mode == "hybrid" and bool(getattr(settings, "QUERY_PARALLEL_HYBRID", True)):
+            # BM25 scoring and the FAISS search both run in C with the GIL released: score
+            # on another thread while this one embeds and searches the vectors.
+            planned_ms = _ms(started)
+            pending = _background.submit(_timed_lexical, plan, depth, document_ids)
+        else:
+            lexical = _score_lexical(plan, depth, document_ids)
+            result.timings["lexical_ms"] = _ms(started)
     if mode in ("dense", "hybrid"):
         embedder = embedder or embedder_for_current_tenant()
         result.embedder = embedder.name
@@ -192,6 +255,9 @@ def retrieve(
             vector, depth, document_ids=document_ids, embedder=embedder, state_row=row
         )
         result.timings["dense_ms"] = _ms(started)
+    if pending is not None:
+        lexical, scored_ms = pending.result()
+        result.timings["lexical_ms"] = round(planned_ms + scored_ms, 2)
     if mode == "lexical":
         result.hits = lexical[:top_k]
     elif mode == "dense":

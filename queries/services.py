@@ -3,7 +3,8 @@
 Every call writes one `Query` row (also when served from the cache) with the latency
 breakdown, tokens and an estimated cost (queries/querylog.py): before returning, or, when
 the caller passes an `after_response` list, through a callable appended to it that the
-caller runs once its response is sent (the API does). Raises `EmptyQuery` for blank text
+caller runs once its response is sent (the API does; a fresh search result is then also put
+in the cache after the response). Raises `EmptyQuery` for blank text
 and lets `documents.index.IndexMismatchError` through (the API answers 503 with its sentence).
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from django.conf import settings
@@ -21,7 +22,7 @@ from accounts.models import User
 from documents import index
 from documents.embedder_choice import backend_for_current_tenant
 from documents.models import Document, DocumentStatus, IndexState
-from queries import cache, querylog
+from queries import bm25, cache, querylog
 from queries.answerers import Answer, Answerer, Source, get_answerer
 from queries.models import Query, QueryFeedback, QueryKind
 from queries.querylog import Caller, Entry, PendingWrite, elapsed_ms
@@ -54,11 +55,23 @@ def _require_text(text: str, what: str) -> str:
     return text.strip()
 
 
-def _state_and_log_id(after_response: list[PendingWrite] | None) -> tuple[IndexState, int | None]:
-    """The index state, and a reserved query id when the row is written after the response."""
+def _state_and_log_id(
+    after_response: list[PendingWrite] | None, lexemes_of: str | None = None
+) -> tuple[IndexState, int | None, list[str] | None]:
+    """The index state, and a reserved query id when the row is written after the response.
+
+    With `lexemes_of`, the API path also reads that text's lexemes in the same statement (one
+    round trip less for lexical scoring); None means retrieval reads them itself.
+    """
     if after_response is None:
-        return index.state(), None
-    return querylog.state_and_reserved_id()
+        return index.state(), None, None
+    if lexemes_of is None:
+        state, query_id, _values = querylog.state_and_reserved_id()
+        return state, query_id, None
+    state, query_id, (lexemes,) = querylog.state_and_reserved_id(
+        [bm25.QUERY_LEXEMES_SQL], [lexemes_of]
+    )
+    return state, query_id, list(lexemes or [])
 
 
 def _log(entry: Entry, query_id: int | None, after_response: list[PendingWrite] | None) -> int:
@@ -97,7 +110,7 @@ def search(
     started = time.perf_counter()
     text = _require_text(text, "search")
     log = Entry(QueryKind.SEARCH, text, mode, started, caller)
-    state, query_id = _state_and_log_id(after_response)
+    state, query_id, lexemes = _state_and_log_id(after_response, text if mode != "dense" else None)
     params = {
         "q": normalize_query(text),
         "mode": mode,
@@ -111,8 +124,9 @@ def search(
         log.cached = True
     else:
         retrieval = retrieve(
-            text, mode=mode, top_k=top_k, document_ids=_ids(document_ids), state=state
-        )
+            text, mode=mode, top_k=top_k, document_ids=_ids(document_ids), state=state,
+            lexemes=lexemes,
+        )  # fmt: skip
         log.timings, log.embedder = retrieval.timings, retrieval.embedder
         log.usage["embedding_tokens"] = retrieval.embedding_tokens
         results = [hit.as_dict() for hit in hydrate(retrieval.hits, text)]
@@ -120,7 +134,9 @@ def search(
         hint = _hint(len(results))
         if hint:
             body["hint"] = hint
-        if use_cache:
+        if use_cache and after_response is not None:
+            after_response.append(partial(cache.put, key, body))  # after the answer is sent
+        elif use_cache:
             cache.put(key, body)
     log.result_count = len(body["results"])
     query_id = _log(log, query_id, after_response)
@@ -209,7 +225,7 @@ def _prepare_ask(
     question = _require_text(question, "question")
     chosen = answerer()
     log = Entry(QueryKind.ASK, question, "hybrid", started, caller, backend=chosen.name)
-    state, query_id = _state_and_log_id(after_response)
+    state, query_id, lexemes = _state_and_log_id(after_response, question)
     top_k = top_k or int(settings.ANSWER_SOURCES)
     params = {
         "q": normalize_query(question),
@@ -227,8 +243,9 @@ def _prepare_ask(
         log.result_count = len(cached_body.get("citations", []))
     else:
         retrieval = retrieve(
-            question, mode="hybrid", top_k=top_k, document_ids=_ids(document_ids), state=state
-        )
+            question, mode="hybrid", top_k=top_k, document_ids=_ids(document_ids), state=state,
+            lexemes=lexemes,
+        )  # fmt: skip
         log.timings, log.embedder = retrieval.timings, retrieval.embedder
         log.usage["embedding_tokens"] = retrieval.embedding_tokens
         sources = _sources(hydrate(retrieval.hits, question, highlight=False))

@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -27,7 +28,7 @@ from documents.vectorindex import (
     prune_snapshots,
     save_snapshot,
 )
-from documents.vectorindex.build import exact_top_k
+from documents.vectorindex.build import calibrate_nprobe, exact_top_k
 
 REPO = Path(__file__).resolve().parents[2]
 DIM = 32
@@ -139,6 +140,28 @@ def test_batch_search_matches_single_searches_and_caps_ivf_probes() -> None:
 
     assert recall(one_list) < recall(everywhere)  # fewer lists visited: cheaper, less exact
     assert ivf.search_many(np.zeros((0, DIM)), 3)[1].shape == (0, 0)
+
+
+def test_nprobe_calibration_reaches_the_target_without_doubling_past_it() -> None:
+    # Unclustered vectors (like the hashing embedder's) need many lists, rarely a power of two.
+    vectors = unit_vectors(6_000, seed=11)
+    ids = np.arange(6_000, dtype=np.int64) + 1
+    ivf: Any = build_index(ids, vectors, kind="ivf", nlist=150, nprobe=1)  # faiss.IndexIVF
+    chosen = calibrate_nprobe(ivf, ids, vectors, 0.97)
+    queries = vectors[::10]
+    exact = exact_top_k(queries, vectors, 11)
+
+    def recall(nprobe: int) -> float:
+        ivf.nprobe = nprobe
+        _, found = ivf.search(queries, 11)
+        hits = sum(
+            len(set(ids[exact[row]][1:]) & set(found[row][1:].tolist()))
+            for row in range(len(queries))
+        )
+        return hits / (len(queries) * 10)
+
+    assert recall(chosen) >= 0.95  # the target, less what 200 sampled queries can miss
+    assert recall(int(chosen * 0.85)) < 0.97  # and not far past it
 
 
 def test_exact_search_and_merge() -> None:

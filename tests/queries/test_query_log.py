@@ -7,13 +7,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
+import psycopg.sql
 import pytest
 from django.core.signals import request_finished
-from django.db import close_old_connections
+from django.db import close_old_connections, connection, transaction
 from django_tenants.utils import schema_context
 from rest_framework.test import APIRequestFactory, force_authenticate
 
 from accounts.models import User
+from config import sqlrows
 from queries import services
 from queries.api import AskView, SearchView
 from queries.models import Query
@@ -113,3 +116,52 @@ def test_in_process_calls_write_before_returning(tenant: TenantHandle) -> None:
     asked = services.ask(question="What cools the nose cone?", caller=caller)
     assert Query.objects.get(pk=searched["query_id"]).kind == "search"
     assert Query.objects.get(pk=asked["query_id"]).kind == "ask"
+
+
+def _synchronous_commit() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        return str(cursor.fetchone()[0])
+
+
+def test_log_rows_commit_without_waiting_for_the_disk_and_nothing_else_does(
+    committed_db: None, committed_tenants: tuple[TenantHandle, TenantHandle]
+) -> None:
+    alpha, _beta = committed_tenants
+    with schema_context(alpha.schema):
+        row = Query(kind="search", text="relaxed commit", normalized_hash="1" * 64)
+        query_id = sqlrows.insert(row, wait_for_flush=False)
+        try:
+            # Committed at once: another connection sees the row.
+            with psycopg.connect(**_libpq_params(), autocommit=True) as other:
+                other.execute(
+                    psycopg.sql.SQL("SET search_path TO {}").format(
+                        psycopg.sql.Identifier(alpha.schema)
+                    )
+                )
+                found = other.execute(
+                    "SELECT text FROM queries_query WHERE id = %s", [query_id]
+                ).fetchone()
+            assert found == ("relaxed commit",)
+            assert _synchronous_commit() == "on"  # the relaxation ended with the statement
+            with transaction.atomic():
+                # Inside a transaction the row is written normally: the relaxation would
+                # apply to everything else the transaction commits.
+                sqlrows.insert(
+                    Query(kind="search", text="in a transaction", normalized_hash="2" * 64),
+                    wait_for_flush=False,
+                )
+                assert _synchronous_commit() == "on"
+        finally:
+            Query.objects.filter(normalized_hash__in=["1" * 64, "2" * 64]).delete()
+
+
+def _libpq_params() -> dict[str, Any]:
+    settings_dict = connection.settings_dict
+    return {
+        "dbname": settings_dict["NAME"],
+        "user": settings_dict["USER"],
+        "password": settings_dict["PASSWORD"] or None,
+        "host": settings_dict["HOST"] or None,
+        "port": settings_dict["PORT"] or None,
+    }
