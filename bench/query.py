@@ -63,8 +63,9 @@ from accounts.services import create_api_key  # noqa: E402
 from documents import index  # noqa: E402
 from documents.embedder_choice import embedder_for_current_tenant  # noqa: E402
 from documents.models import Chunk, Document, DocumentStatus  # noqa: E402
-from queries import bm25, services  # noqa: E402
+from queries import bm25, bm25_store, services  # noqa: E402
 from queries.warmup import warm_current_tenant  # noqa: E402
+from tenants.db import current_schema  # noqa: E402
 from tenants.services import delete_tenant, provision_tenant  # noqa: E402
 
 CRANFIELD = ROOT.parent / "shared" / "eval" / "cranfield"
@@ -121,16 +122,22 @@ def fill(total: int, seed: int = 7) -> None:
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {connection.ops.quote_name(Chunk._meta.db_table)}")
     started = time.perf_counter()
-    result = index.compact(rebuild=True)
+    result = index.compact(rebuild=True)  # also stores the BM25 matrix (SEARCH_LEXICAL_STORE)
     seconds = time.perf_counter() - started
     print(f"compacted: {result.outcome}, {result.vectors} vectors in {seconds:.1f} s")
+    row = index.state()
     started = time.perf_counter()
-    lexical = bm25.build(index.state().change_seq)
+    lexical = bm25.build(row.change_seq)
     seconds = time.perf_counter() - started
     print(
         f"BM25 matrix: {lexical.weights.nnz:,} entries, {lexical.nbytes / 2**20:.0f} MB, "
         f"built in {seconds:.1f} s"
     )
+    started = time.perf_counter()
+    stored = bm25_store.load(current_schema(), str(row.generation), row.change_seq)
+    seconds = time.perf_counter() - started
+    if stored is not None:
+        print(f"BM25 matrix stored at compaction: mapped in {seconds * 1000:.0f} ms")
 
 
 def percentiles(samples: list[float]) -> tuple[float, float, float]:

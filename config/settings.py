@@ -400,6 +400,9 @@ SEARCH_WARMUP_DAYS = env.float("SEARCH_WARMUP_DAYS", default=7.0)
 # Memory each process may spend on tenants' BM25 matrices (about 16 bytes per distinct word
 # of each chunk: ~100 MB for 100k chunks); least recently searched tenants are dropped first.
 SEARCH_LEXICAL_CACHE_MB = env.float("SEARCH_LEXICAL_CACHE_MB", default=1024.0)
+# Each compaction also builds the tenant's BM25 matrix and stores it next to the vector
+# snapshot; processes memory-map it instead of building their own (queries/bm25_store.py).
+SEARCH_LEXICAL_STORE = env.bool("SEARCH_LEXICAL_STORE", default=True)
 # Search and ask responses are cached this long (the key also carries the index version).
 QUERY_CACHE_TTL_SECONDS = env.int("QUERY_CACHE_TTL_SECONDS", default=300)
 # Query-log rows (and their feedback) older than this are deleted nightly; 0 keeps them all.

@@ -29,6 +29,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F
+from django.dispatch import Signal
 
 from config import sqlrows
 from documents import neighbour_links
@@ -53,6 +54,9 @@ from tenants.db import current_schema
 logger = logging.getLogger(__name__)
 
 _READ_BATCH = 5_000
+# Sent (schema=...) in the tenant's schema after a compaction published a new snapshot and
+# state, still holding the tenant's index lock; receivers' errors are logged, not raised.
+index_compacted = Signal()
 _snapshots: SnapshotCache | None = None
 _delta_lock = threading.Lock()
 _deltas: dict[str, _Delta] = {}
@@ -364,6 +368,15 @@ def compact(
                 change_seq=F("change_seq") + 1,
             )
         prune_snapshots(index_directory(), keep_versions={snapshot.version, row.version})
+        # Still under the lock: what is built next to the snapshot (the BM25 matrix, see
+        # queries/bm25_store.py) is written by one process at a time too.
+        for receiver, failure in index_compacted.send_robust(sender=compact, schema=schema):
+            if isinstance(failure, Exception):
+                logger.error(
+                    "After compacting %s, %s failed: %s",
+                    *(schema, receiver, failure),
+                    exc_info=failure,
+                )
         return CompactionResult(outcome, snapshot.version, snapshot.count, added, removed)
 
 

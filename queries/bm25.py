@@ -219,6 +219,17 @@ def build(change_seq: int) -> Bm25Index:
     return _weighted(counts, idf, chunk_ids, document_ids, terms, change_seq)
 
 
+def build_settings() -> dict[str, float | int]:
+    """Everything besides the chunks that decides the matrix `build` makes."""
+    return {
+        "k1": K1,
+        "b": B,
+        "section_boost": SECTION_BOOST,
+        "expansion_weight": float(settings.QUERY_EXPANSION_WEIGHT),
+        "expansion_terms": int(settings.QUERY_EXPANSION_TERMS),
+    }
+
+
 def _weighted(
     counts: sparse.csr_matrix,
     idf: np.ndarray,
@@ -253,8 +264,10 @@ def _weighted(
 class Bm25Cache:
     """Per-process LRU of tenant indexes under a memory budget; one build at a time per tenant.
 
-    A tenant whose chunks changed gets a fresh matrix before its next search when it is
-    small (up to `sync_limit` chunks: well under a second to build). A bigger tenant's
+    A matrix the tenant's last compaction stored for the current state is loaded from disk
+    (queries/bm25_store.py) instead of built, before the next search whatever the size.
+    Otherwise a tenant whose chunks changed gets a fresh matrix before its next search when it
+    is small (up to `sync_limit` chunks: well under a second to build). A bigger tenant's
     searches keep using the previous matrix while a new one is built in a background thread
     (stale-while-revalidate): otherwise every upload would stall the tenant's next searches
     for seconds (~6 s at 100k chunks). Meanwhile its newest chunks are missing from lexical
@@ -281,13 +294,13 @@ class Bm25Cache:
                 self._indexes.move_to_end(key)
                 if found.change_seq == change_seq:
                     return found
-                if len(found.chunk_ids) > self.sync_limit:
+                if len(found.chunk_ids) > self.sync_limit and not _stored_exists(key, change_seq):
                     self._refresh_in_background(key, change_seq)
                     return found
         return self.warm(key, change_seq)
 
     def warm(self, key: str, change_seq: int) -> Bm25Index:
-        """Build now, whatever the tenant's size, unless the current matrix is cached."""
+        """Load the stored matrix or build now, whatever the tenant's size, unless cached."""
         with self._lock:
             build_lock = self._build_locks.setdefault(key, threading.Lock())
         with build_lock:
@@ -295,7 +308,7 @@ class Bm25Cache:
                 found = self._indexes.get(key)
             if found is not None and found.change_seq == change_seq:
                 return found
-            built = build(change_seq)
+            built = _stored(key, change_seq) or build(change_seq)
             self._store(key, built)
             return built
 
@@ -325,6 +338,25 @@ class Bm25Cache:
 
 
 indexes = Bm25Cache()
+
+
+def _stored(key: str, change_seq: int) -> Bm25Index | None:
+    """The matrix the last compaction stored for this state (queries/bm25_store.py), if any."""
+    from queries import bm25_store
+
+    if not getattr(settings, "SEARCH_LEXICAL_STORE", True):
+        return None
+    schema, _, generation = key.partition(":")
+    return bm25_store.load(schema, generation, change_seq)
+
+
+def _stored_exists(key: str, change_seq: int) -> bool:
+    from queries import bm25_store
+
+    schema, _, generation = key.partition(":")
+    return bool(getattr(settings, "SEARCH_LEXICAL_STORE", True)) and bm25_store.exists(
+        schema, generation, change_seq
+    )
 
 
 # The query's lexemes (sorted) as one text[] value, for callers that read them in a statement

@@ -8,6 +8,7 @@ from django_tenants.utils import schema_context
 
 from documents import neighbour_links
 from documents.models import Chunk, ChunkNeighbours, Document, DocumentStatus, IndexState
+from queries import bm25_store
 
 pytestmark = pytest.mark.django_db
 
@@ -57,7 +58,10 @@ def test_rebuild_index_links_neighbours_and_shows_both_stages(tenant, tmp_path, 
     err = capsys.readouterr().err
     assert f"{tenant.schema}: reading" in err
     assert f"{tenant.schema}: neighbours" in err
+    assert f"{tenant.schema}: building and storing the BM25 matrix" in err
     with schema_context(tenant.schema):
+        row = IndexState.objects.get()
+        assert bm25_store.exists(tenant.schema, str(row.generation), row.change_seq)
         chunks = set(Chunk.objects.values_list("id", flat=True))
         lists = dict(ChunkNeighbours.objects.values_list("chunk_id", "links"))
         assert set(lists) == chunks

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django_tenants.utils import tenant_context
 from tqdm import tqdm
@@ -52,6 +54,13 @@ class _Bars:
                 total=of, desc=f"{self.name}: neighbours", unit="chunk", disable=self.quiet
             )
         self.link.update(done - self.link.n)
+        if done >= of and not self.quiet and getattr(settings, "SEARCH_LEXICAL_STORE", True):
+            # What the compaction does next has no steps to count (queries/bm25_store.py).
+            self.link.close()
+            tqdm.write(
+                f"{self.name}: building and storing the BM25 matrix for lexical search",
+                file=sys.stderr,
+            )
 
     def close(self) -> None:
         self.read.close()

@@ -1,0 +1,186 @@
+"""Tenants' BM25 matrices on disk: built once per compaction, memory-mapped by every process.
+
+Without this, every web process rebuilt a tenant's matrix from the stored tsvectors after each
+change (~15 s of one core per 100k chunks on a slow machine, per process), and held its own
+copy in memory. Now the compaction that publishes a new vector snapshot (documents/index.py,
+`index_compacted`) also builds the matrix for the state it published and writes it next to
+the snapshot, under INDEX_ROOT/<schema>/bm25-<generation>-<change_seq>/ (one .npy file per
+array, the vocabulary as JSON, meta.json with the state and the build settings). Processes
+that need the matrix for that change_seq load it with `mmap_mode="r"`: milliseconds, and the
+pages are shared by every process on the machine. When the files are missing, unreadable,
+from another state or built with other settings (QUERY_EXPANSION_*), processes build the
+matrix themselves as before, so nothing depends on this beyond speed.
+
+The label is the change_seq read *before* the chunks are read, so a matrix may hold chunks
+newer than its label (then processes build again at the next change_seq), never older ones.
+The two newest matrices are kept; older directories are removed (a process still mapping one
+keeps its pages until it lets go).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from scipy import sparse  # type: ignore[import-untyped]
+
+from documents.index import index_directory, state
+from queries import bm25
+from tenants.db import current_schema
+
+logger = logging.getLogger(__name__)
+
+FORMAT = 1
+PREFIX = "bm25-"
+_KEEP = 2
+_ARRAYS = ("chunk_ids", "document_ids")
+_MATRICES = ("weights", "term_distributions")
+
+
+def directory(schema: str, generation: str, change_seq: int) -> Path:
+    """Where the matrix of this state lives (the schema was validated at provisioning)."""
+    return index_directory(schema) / f"{PREFIX}{generation}-{int(change_seq)}"
+
+
+def save(built: bm25.Bm25Index, *, schema: str, generation: str) -> Path:
+    """Write atomically (a temporary directory renamed into place); returns the directory."""
+    target = directory(schema, generation, built.change_seq)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".bm25-", dir=target.parent))
+    try:
+        for name in _ARRAYS:
+            np.save(staging / f"{name}.npy", getattr(built, name))
+        for name in _MATRICES:
+            matrix = getattr(built, name)
+            for part in ("data", "indices", "indptr"):
+                np.save(staging / f"{name}.{part}.npy", getattr(matrix, part))
+        vocabulary = sorted(built.terms, key=built.terms.__getitem__)  # in row order
+        (staging / "terms.json").write_text(json.dumps(vocabulary, ensure_ascii=False))
+        meta = {
+            "format": FORMAT,
+            "generation": generation,
+            "change_seq": built.change_seq,
+            "chunks": int(built.chunk_ids.size),
+            "terms": len(vocabulary),
+            "entries": {name: int(getattr(built, name).nnz) for name in _MATRICES},
+            "settings": bm25.build_settings(),
+        }
+        (staging / "meta.json").write_text(json.dumps(meta))
+        try:
+            os.rename(staging, target)
+        except OSError:
+            if not (target / "meta.json").exists():
+                raise
+            shutil.rmtree(staging, ignore_errors=True)  # another writer got there first
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
+
+
+def exists(schema: str, generation: str, change_seq: int) -> bool:
+    return (directory(schema, generation, change_seq) / "meta.json").is_file()
+
+
+def load(schema: str, generation: str, change_seq: int) -> bm25.Bm25Index | None:
+    """The stored matrix of exactly this state, memory-mapped; None if absent or unusable."""
+    where = directory(schema, generation, change_seq)
+    if not (where / "meta.json").is_file():
+        return None
+    try:
+        return _read(where, generation, change_seq)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        logger.warning(
+            "The stored BM25 matrix in %s could not be used (%s); building it instead.", where, exc
+        )
+        return None
+
+
+def _read(where: Path, generation: str, change_seq: int) -> bm25.Bm25Index:
+    meta: dict[str, Any] = json.loads((where / "meta.json").read_text())
+    if (meta["format"], meta["generation"], meta["change_seq"]) != (
+        FORMAT,
+        generation,
+        change_seq,
+    ):
+        raise ValueError(f"it describes another state: {meta}")
+    if meta["settings"] != bm25.build_settings():
+        raise ValueError(f"it was built with other settings: {meta['settings']}")
+    vocabulary = json.loads((where / "terms.json").read_text())
+    chunks, terms = int(meta["chunks"]), len(vocabulary)
+    if terms != meta["terms"]:
+        raise ValueError("its vocabulary is incomplete")
+    arrays = {name: np.load(where / f"{name}.npy", mmap_mode="r") for name in _ARRAYS}
+    shapes = {"weights": (terms, chunks), "term_distributions": (chunks, terms)}
+    matrices = {}
+    for name in _MATRICES:
+        data, indices, indptr = (
+            np.load(where / f"{name}.{part}.npy", mmap_mode="r")
+            for part in ("data", "indices", "indptr")
+        )
+        rows, columns = shapes[name]
+        if not (
+            data.size == indices.size == meta["entries"][name] == int(indptr[-1])
+            and indptr.size == rows + 1
+        ):
+            raise ValueError(f"its {name} arrays do not fit together")
+        matrix = sparse.csr_matrix((data, indices, indptr), shape=(rows, columns), copy=False)
+        matrix.has_sorted_indices = True  # written canonical; never sort the read-only pages
+        matrices[name] = matrix
+    if not all(array.size == chunks for array in arrays.values()):
+        raise ValueError("its chunk arrays do not match the matrix")
+    return bm25.Bm25Index(
+        chunk_ids=arrays["chunk_ids"],
+        document_ids=arrays["document_ids"],
+        terms={term: row for row, term in enumerate(vocabulary)},
+        weights=matrices["weights"],
+        term_distributions=matrices["term_distributions"],
+        change_seq=change_seq,
+    )
+
+
+def prune(schema: str, keep: int = _KEEP) -> None:
+    """Remove all but the `keep` most recently written matrices of the tenant."""
+    root = index_directory(schema)
+    if not root.is_dir():
+        return
+    stored = sorted(
+        (path for path in root.iterdir() if path.name.startswith(PREFIX) and path.is_dir()),
+        key=lambda path: path.stat().st_mtime,
+        reverse=True,
+    )
+    for old in stored[keep:]:
+        shutil.rmtree(old, ignore_errors=True)
+    for staging in root.glob(".bm25-*"):  # left behind by a writer that died
+        if time.time() - staging.stat().st_mtime > 3600:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def persist_current() -> Path:
+    """Build the current tenant's matrix for its current state and store it (compaction)."""
+    schema = current_schema()
+    row = state()  # read before the chunks: the label may lag the data, never lead it
+    started = time.perf_counter()
+    built = bm25.build(row.change_seq)
+    where = save(built, schema=schema, generation=str(row.generation))
+    prune(schema)
+    logger.info(
+        "stored the BM25 matrix of %s chunks in %.1f s",
+        built.chunk_ids.size,
+        time.perf_counter() - started,
+    )
+    return where
+
+
+def store_after_compaction(sender: object, *, schema: str, **kwargs: Any) -> None:
+    """`documents.index.index_compacted` receiver (runs in the tenant's schema)."""
+    if getattr(settings, "SEARCH_LEXICAL_STORE", True):
+        persist_current()
