@@ -7,7 +7,8 @@ BM25; see docs/search.md.
 
 So each process keeps, per tenant, a sparse term x chunk matrix of BM25 weights built from
 the stored tsvectors (the same stemming and stopwords as the GIN index and the highlights),
-and rebuilds it when the tenant's index `change_seq` moves. A query is then a sum of a few
+for the tenant's current index `change_seq` (queries/bm25_cache.py): mapped from the file
+the last compaction stored (queries/bm25_store.py), or built here. A query is then a sum of a few
 sparse rows and an argpartition: a few milliseconds for 100k chunks. Section words
 (tsvector weight A) count double, a small BM25F-style boost for headings.
 
@@ -30,9 +31,7 @@ index's memory.
 from __future__ import annotations
 
 import re
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,7 +40,6 @@ from django.db import connection
 from scipy import sparse  # type: ignore[import-untyped]
 
 from queries import expansion
-from tenants.db import BackgroundRebuilds, start_thread
 
 K1 = 1.2
 B = 0.75
@@ -49,7 +47,6 @@ SECTION_BOOST = 2  # tf contribution of a lexeme occurrence in the section (weig
 FEEDBACK_DOCS = 10
 FEEDBACK_TERMS = 10
 ORIGINAL_QUERY_WEIGHT = 0.5
-_MAX_CACHED_TENANTS = 32
 _READ_BATCH = 5_000
 # One lexeme of a tsvector's text form: 'word':1,5A,9 (quotes inside doubled). The quoted
 # part is written as an unrolled loop, which the regex engine runs faster than (?:[^']|'')*.
@@ -258,104 +255,6 @@ def _weighted(
         weights=weights,
         term_distributions=distributions,
         change_seq=change_seq,
-    )
-
-
-class Bm25Cache:
-    """Per-process LRU of tenant indexes under a memory budget; one build at a time per tenant.
-
-    A matrix the tenant's last compaction stored for the current state is loaded from disk
-    (queries/bm25_store.py) instead of built, before the next search whatever the size.
-    Otherwise a tenant whose chunks changed gets a fresh matrix before its next search when it
-    is small (up to `sync_limit` chunks: well under a second to build). A bigger tenant's
-    searches keep using the previous matrix while a new one is built in a background thread
-    (stale-while-revalidate): otherwise every upload would stall the tenant's next searches
-    for seconds (~6 s at 100k chunks). Meanwhile its newest chunks are missing from lexical
-    results (hybrid still finds them through the vector index's delta) and deleted ones are
-    dropped when results are read from the database.
-
-    Entries are evicted least recently used first when the cache holds more than `capacity`
-    tenants or more than SEARCH_LEXICAL_CACHE_MB of matrices; the entry just built stays.
-    """
-
-    def __init__(self, capacity: int = _MAX_CACHED_TENANTS, sync_limit: int = 20_000) -> None:
-        self.capacity = capacity
-        self.sync_limit = sync_limit
-        self._indexes: OrderedDict[str, Bm25Index] = OrderedDict()
-        self._lock = threading.Lock()
-        self._build_locks: dict[str, threading.Lock] = {}
-        self._rebuilds = BackgroundRebuilds("Rebuilding the BM25 matrix", "bm25")
-
-    def get(self, key: str, change_seq: int) -> Bm25Index:
-        """The index for `key` (schema + generation): current, or stale while rebuilding."""
-        with self._lock:
-            found = self._indexes.get(key)
-            if found is not None:
-                self._indexes.move_to_end(key)
-                if found.change_seq == change_seq:
-                    return found
-                if len(found.chunk_ids) > self.sync_limit and not _stored_exists(key, change_seq):
-                    self._refresh_in_background(key, change_seq)
-                    return found
-        return self.warm(key, change_seq)
-
-    def warm(self, key: str, change_seq: int) -> Bm25Index:
-        """Load the stored matrix or build now, whatever the tenant's size, unless cached."""
-        with self._lock:
-            build_lock = self._build_locks.setdefault(key, threading.Lock())
-        with build_lock:
-            with self._lock:
-                found = self._indexes.get(key)
-            if found is not None and found.change_seq == change_seq:
-                return found
-            built = _stored(key, change_seq) or build(change_seq)
-            self._store(key, built)
-            return built
-
-    def _store(self, key: str, built: Bm25Index) -> None:
-        budget = int(float(getattr(settings, "SEARCH_LEXICAL_CACHE_MB", 1024)) * 1024 * 1024)
-        with self._lock:
-            current = self._indexes.get(key)
-            if current is not None and current.change_seq > built.change_seq:
-                return  # a newer build won the race
-            self._indexes[key] = built
-            self._indexes.move_to_end(key)
-            total = sum(entry.nbytes for entry in self._indexes.values())
-            while len(self._indexes) > 1 and (len(self._indexes) > self.capacity or total > budget):
-                _evicted_key, evicted = self._indexes.popitem(last=False)
-                total -= evicted.nbytes
-
-    def _refresh_in_background(self, key: str, change_seq: int) -> None:
-        self._rebuilds.start(key, lambda: self.warm(key, change_seq), spawn=self.spawn)
-
-    @staticmethod
-    def spawn(target: Callable[[], None], name: str) -> None:
-        start_thread(target, name)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._indexes.clear()
-
-
-indexes = Bm25Cache()
-
-
-def _stored(key: str, change_seq: int) -> Bm25Index | None:
-    """The matrix the last compaction stored for this state (queries/bm25_store.py), if any."""
-    from queries import bm25_store
-
-    if not getattr(settings, "SEARCH_LEXICAL_STORE", True):
-        return None
-    schema, _, generation = key.partition(":")
-    return bm25_store.load(schema, generation, change_seq)
-
-
-def _stored_exists(key: str, change_seq: int) -> bool:
-    from queries import bm25_store
-
-    schema, _, generation = key.partition(":")
-    return bool(getattr(settings, "SEARCH_LEXICAL_STORE", True)) and bm25_store.exists(
-        schema, generation, change_seq
     )
 
 

@@ -37,7 +37,7 @@ from documents import index
 from documents.embedder_choice import embedder_for_current_tenant
 from documents.embeddings import Embedder
 from documents.models import Chunk, Document, IndexState
-from queries import bm25, neighbours, query_idf
+from queries import bm25, bm25_cache, neighbours, query_idf
 from queries.fusion import convex_fuse, rrf_fuse
 from tenants.db import current_schema
 
@@ -112,7 +112,7 @@ def _lexical_plan(
     if not lexemes:
         return None
     row = state_row or index.state()
-    return bm25.indexes.get(f"{current_schema()}:{row.generation}", row.change_seq), lexemes
+    return bm25_cache.indexes.get(f"{current_schema()}:{row.generation}", row.change_seq), lexemes
 
 
 def _score_lexical(

@@ -27,7 +27,7 @@ from django_tenants.utils import tenant_context
 
 from documents import index
 from documents.embedder_choice import embedder_for_current_tenant
-from queries import bm25, query_idf
+from queries import bm25_cache, query_idf
 from queries.models import Query
 from tenants.db import current_schema, use_public_schema
 from tenants.models import Tenant
@@ -79,7 +79,7 @@ def warm_current_tenant() -> int:
     """Build the current tenant's BM25 matrix, query IDF table and vector index; its chunks."""
     row = index.state()
     key = f"{current_schema()}:{row.generation}"
-    chunks = bm25.indexes.warm(key, row.change_seq).chunk_ids.size
+    chunks = bm25_cache.indexes.warm(key, row.change_seq).chunk_ids.size
     embedder = embedder_for_current_tenant()
     if bool(getattr(settings, "QUERY_DENSE_IDF", True)) and query_idf.supports_term_weights(
         embedder

@@ -12,7 +12,7 @@ from django_tenants.utils import schema_context
 
 from documents import index, neighbour_links, services
 from documents.models import Chunk, ChunkNeighbours
-from queries import bm25, retrieval
+from queries import bm25_cache, retrieval
 from tests.conftest import TenantHandle
 from tests.documents.test_index import TEXTS
 from tests.queries.helpers import add_document
@@ -22,7 +22,7 @@ from tests.queries.helpers import add_document
 def tenant(make_tenant: Any) -> Iterator[TenantHandle]:
     handle = make_tenant("links")
     with schema_context(handle.schema):
-        bm25.indexes.clear()
+        bm25_cache.indexes.clear()
         yield handle
 
 
@@ -89,7 +89,7 @@ def test_lexical_search_finds_a_chunk_through_its_neighbours_words(
     found = [names[c] for c, _ in retrieval.lexical_search("ablation", 10)]
     assert found == ["ablation.txt", "nose.txt"]  # the paraphrase, below the chunk that says it
     with override_settings(QUERY_EXPANSION_WEIGHT=0.0):
-        bm25.indexes.clear()
+        bm25_cache.indexes.clear()
         plain = retrieval.lexical_search("ablation", 10)
     assert [names[c] for c, _ in plain] == ["ablation.txt"]
 
@@ -126,7 +126,7 @@ def test_neighbours_and_expansion_stay_inside_the_tenant(make_tenant: Any) -> No
     ):
         handle = make_tenant(schema)
         with schema_context(handle.schema):
-            bm25.indexes.clear()
+            bm25_cache.indexes.clear()
             add_document("doc.txt", texts)
             index.compact()
     with schema_context("links_b"):

@@ -10,7 +10,7 @@ from django.test import override_settings
 from django_tenants.utils import schema_context
 
 from documents import index
-from queries import bm25
+from queries import bm25, bm25_cache
 from tests.conftest import TenantHandle
 from tests.queries.helpers import add_document
 
@@ -32,7 +32,7 @@ def _found(found: bm25.Bm25Index, word: str) -> bool:
 
 
 def test_a_small_tenant_is_rebuilt_before_its_next_search(tenant: TenantHandle) -> None:
-    cache = bm25.Bm25Cache()
+    cache = bm25_cache.Bm25Cache()
     add_document("a.txt", ["wing flow over the flap"])
     first = cache.get(*_key(tenant))
     add_document("b.txt", ["flutter of thin panels"])
@@ -41,10 +41,11 @@ def test_a_small_tenant_is_rebuilt_before_its_next_search(tenant: TenantHandle) 
     assert _found(fresh, "flutter")
 
 
+@override_settings(SEARCH_LEXICAL_STORE=False)  # no compaction's matrix to wait for (below)
 def test_a_big_tenant_keeps_searching_while_it_is_rebuilt(
     tenant: TenantHandle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cache = bm25.Bm25Cache(sync_limit=0)  # every tenant counts as big
+    cache = bm25_cache.Bm25Cache(sync_limit=0)  # every tenant counts as big
     started: list[Callable[[], None]] = []
     monkeypatch.setattr(cache, "spawn", lambda target, _name: started.append(target))
     add_document("a.txt", ["wing flow over the flap"])
@@ -65,8 +66,31 @@ def test_a_big_tenant_keeps_searching_while_it_is_rebuilt(
     assert _found(fresh, "flutter")
 
 
+def test_a_big_tenant_waits_for_the_compactions_matrix_before_building_its_own(
+    tenant: TenantHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [0.0]
+    cache = bm25_cache.Bm25Cache(sync_limit=0, store_wait=30, clock=lambda: now[0])
+    started: list[Callable[[], None]] = []
+    monkeypatch.setattr(cache, "spawn", lambda target, _name: started.append(target))
+    add_document("a.txt", ["wing flow over the flap"])
+    first = cache.get(*_key(tenant))
+    add_document("b.txt", ["flutter of thin panels"])  # schedules a compaction, not run here
+    key, change_seq = _key(tenant)
+
+    assert cache.get(key, change_seq) is first  # the compaction will store the new one ...
+    now[0] = 29.0
+    assert cache.get(key, change_seq) is first
+    assert started == []  # ... so no process builds it meanwhile
+    now[0] = 31.0  # no compaction came in time: build one here after all
+    assert cache.get(key, change_seq) is first
+    assert len(started) == 1
+    cache.warm(key, change_seq)  # what the background thread runs
+    assert _found(cache.get(key, change_seq), "flutter")
+
+
 def test_the_memory_budget_evicts_the_least_recently_used(make_tenant: Any) -> None:
-    cache = bm25.Bm25Cache()
+    cache = bm25_cache.Bm25Cache()
     one, two = make_tenant("bm25one"), make_tenant("bm25two")
     with schema_context(one.schema):
         add_document("a.txt", ["wing flow"])

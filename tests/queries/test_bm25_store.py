@@ -14,7 +14,7 @@ from django.test import override_settings
 from django_tenants.utils import schema_context
 
 from documents import index
-from queries import bm25, bm25_store
+from queries import bm25, bm25_cache, bm25_store
 from tests.conftest import TenantHandle
 from tests.queries.helpers import add_corpus, add_document
 
@@ -66,7 +66,7 @@ def test_a_compaction_stores_the_matrix_and_processes_map_it_instead_of_building
     built = bm25.build(change_seq)  # what each process used to build for itself
     _refuse_to_build(monkeypatch)
 
-    loaded = bm25.Bm25Cache().get(key, change_seq)  # a process that starts now
+    loaded = bm25_cache.Bm25Cache().get(key, change_seq)  # a process that starts now
 
     assert _mapped(loaded.weights.data)  # pages shared, not a private copy
     assert loaded.change_seq == change_seq
@@ -88,7 +88,7 @@ def test_a_compaction_stores_the_matrix_and_processes_map_it_instead_of_building
 def test_a_big_tenant_maps_the_new_matrix_at_once_after_a_compaction(
     tenant: TenantHandle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cache = bm25.Bm25Cache(sync_limit=0)  # every tenant counts as big
+    cache = bm25_cache.Bm25Cache(sync_limit=0)  # every tenant counts as big
     started: list[Callable[[], None]] = []
     monkeypatch.setattr(cache, "spawn", lambda target, _name: started.append(target))
     index.compact()
@@ -112,7 +112,7 @@ def test_an_unusable_stored_matrix_is_built_instead(
     (directory / "weights.indices.npy").write_bytes(b"not an array")
 
     with caplog.at_level(logging.WARNING, logger="queries.bm25_store"):
-        found = bm25.Bm25Cache().get(key, change_seq)
+        found = bm25_cache.Bm25Cache().get(key, change_seq)
 
     assert "could not be used" in caplog.text
     assert not _mapped(found.weights.data)
@@ -135,7 +135,7 @@ def test_nothing_is_stored_when_the_setting_is_off(
     with override_settings(SEARCH_LEXICAL_STORE=False):
         index.compact()
         assert _stored_directories(tenant.schema) == []
-        assert bm25.Bm25Cache().get(*_key()).search(bm25.query_lexemes("wing"), 5)
+        assert bm25_cache.Bm25Cache().get(*_key()).search(bm25.query_lexemes("wing"), 5)
 
 
 def test_each_tenant_maps_only_its_own_matrix(make_tenant: Any) -> None:
@@ -150,7 +150,7 @@ def test_each_tenant_maps_only_its_own_matrix(make_tenant: Any) -> None:
         with schema_context(handle.schema):
             (directory,) = _stored_directories(handle.schema)
             assert directory.parent == index.index_directory(handle.schema)
-            found = bm25.Bm25Cache().get(*_key())
+            found = bm25_cache.Bm25Cache().get(*_key())
             assert _mapped(found.weights.data)
             assert found.search(bm25.query_lexemes(words[handle.schema]), 5)
             assert not found.search(bm25.query_lexemes(words[other.schema]), 5)
@@ -164,7 +164,7 @@ def test_a_matrix_stored_with_other_settings_is_not_used(
     key, change_seq = _key()
     with override_settings(QUERY_EXPANSION_WEIGHT=0.0):
         with caplog.at_level(logging.WARNING, logger="queries.bm25_store"):
-            found = bm25.Bm25Cache().get(key, change_seq)
+            found = bm25_cache.Bm25Cache().get(key, change_seq)
         fresh = bm25.build(change_seq)
         assert found.weights.shape == fresh.weights.shape
         assert (found.weights != fresh.weights).nnz == 0  # built with the setting

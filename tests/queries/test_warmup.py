@@ -13,7 +13,7 @@ from django_tenants.utils import schema_context
 
 from documents import index
 from documents.embedder_choice import embedder_for_current_tenant
-from queries import bm25, query_idf, services, warmup
+from queries import bm25_cache, query_idf, services, warmup
 from queries.models import Query
 from tenants.services import set_tenant_active
 from tests.queries.helpers import add_corpus
@@ -48,7 +48,7 @@ def test_recently_active_tenants_most_recent_first(make_tenant: Any) -> None:
 def test_warming_builds_what_a_first_search_would(make_tenant: Any) -> None:
     handle = make_tenant("warm_build")
     _searched(handle)
-    bm25.indexes.clear()
+    bm25_cache.indexes.clear()
     query_idf.weights.clear()
     index.snapshot_cache().clear()
     warmed = warmup.warm_recent_tenants(limit=5, seconds=60)
@@ -57,7 +57,7 @@ def test_warming_builds_what_a_first_search_would(make_tenant: Any) -> None:
     with schema_context(handle.schema):
         row = index.state()
         key = f"{handle.schema}:{row.generation}"
-        cached = bm25.indexes._indexes.get(key)
+        cached = bm25_cache.indexes._indexes.get(key)
         assert cached is not None
         assert cached.change_seq == row.change_seq
         embedder: Any = embedder_for_current_tenant()

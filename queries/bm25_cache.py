@@ -1,0 +1,149 @@
+"""Each process's tenant BM25 matrices (queries/bm25.py): mapped, built or stale, bounded.
+
+`indexes` is the process-wide cache the searches use (`indexes.get(key, change_seq)`, key
+`<schema>:<generation>`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+
+from django.conf import settings
+
+from queries import bm25, bm25_store
+from tenants.db import BackgroundRebuilds, start_thread
+
+_MAX_CACHED_TENANTS = 32
+# How long past the compaction delay a big tenant's processes wait for the compaction's stored
+# matrix (queries/bm25_store.py) before building their own (Bm25Cache).
+STORE_WAIT_SECONDS = 60.0
+
+
+class Bm25Cache:
+    """Per-process LRU of tenant indexes under a memory budget; one build at a time per tenant.
+
+    A matrix the tenant's last compaction stored for the current state is loaded from disk
+    (queries/bm25_store.py) instead of built, before the next search whatever the size.
+    Otherwise a tenant whose chunks changed gets a fresh matrix before its next search when it
+    is small (up to `sync_limit` chunks: well under a second to build). A bigger tenant's
+    searches keep using the previous matrix (stale-while-revalidate: otherwise every upload
+    would stall the tenant's next searches for seconds, ~15 s at 100k chunks on a slow core)
+    until the compaction that follows every change stores the new one, or, if none comes
+    within the compaction delay + STORE_WAIT_SECONDS (or storing is off), while a new one is
+    built in a background thread. Meanwhile its newest chunks are missing from lexical
+    results (hybrid still finds them through the vector index's delta) and deleted ones are
+    dropped when results are read from the database.
+
+    Entries are evicted least recently used first when the cache holds more than `capacity`
+    tenants or more than SEARCH_LEXICAL_CACHE_MB of matrices; the entry just built stays.
+    """
+
+    def __init__(
+        self,
+        capacity: int = _MAX_CACHED_TENANTS,
+        sync_limit: int = 20_000,
+        *,
+        store_wait: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.capacity = capacity
+        self.sync_limit = sync_limit
+        self.store_wait = store_wait
+        self.clock = clock
+        self._stale_since: dict[tuple[str, int], float] = {}
+        self._indexes: OrderedDict[str, bm25.Bm25Index] = OrderedDict()
+        self._lock = threading.Lock()
+        self._build_locks: dict[str, threading.Lock] = {}
+        self._rebuilds = BackgroundRebuilds("Rebuilding the BM25 matrix", "bm25")
+
+    def get(self, key: str, change_seq: int) -> bm25.Bm25Index:
+        """The index for `key` (schema + generation): current, or stale while rebuilding."""
+        with self._lock:
+            found = self._indexes.get(key)
+            if found is not None:
+                self._indexes.move_to_end(key)
+                if found.change_seq == change_seq:
+                    return found
+                if len(found.chunk_ids) > self.sync_limit and not _stored_exists(key, change_seq):
+                    if not self._waiting_for_compaction(key, change_seq):
+                        self._refresh_in_background(key, change_seq)
+                    return found
+        return self.warm(key, change_seq)
+
+    def _waiting_for_compaction(self, key: str, change_seq: int) -> bool:
+        """Whether a big tenant's stale matrix keeps serving until the compaction stores one.
+
+        Every change schedules a compaction (INDEX_COMPACT_DELAY_SECONDS), which stores the
+        matrix for its state: building one here too would cost every process seconds of CPU
+        for a matrix replaced moments later. After STORE_WAIT_SECONDS more without one (a
+        failing or slow compaction), the process builds its own. Call with `_lock` held.
+        """
+        if not getattr(settings, "SEARCH_LEXICAL_STORE", True):
+            return False
+        wait = self.store_wait
+        if wait is None:
+            wait = float(getattr(settings, "INDEX_COMPACT_DELAY_SECONDS", 5)) + STORE_WAIT_SECONDS
+        if len(self._stale_since) > 10_000:  # bounded, whatever happens
+            self._stale_since.clear()
+        since = self._stale_since.setdefault((key, change_seq), self.clock())
+        return self.clock() - since < wait
+
+    def warm(self, key: str, change_seq: int) -> bm25.Bm25Index:
+        """Load the stored matrix or build now, whatever the tenant's size, unless cached."""
+        with self._lock:
+            build_lock = self._build_locks.setdefault(key, threading.Lock())
+        with build_lock:
+            with self._lock:
+                found = self._indexes.get(key)
+            if found is not None and found.change_seq == change_seq:
+                return found
+            built = _stored(key, change_seq) or bm25.build(change_seq)
+            self._store(key, built)
+            return built
+
+    def _store(self, key: str, built: bm25.Bm25Index) -> None:
+        budget = int(float(getattr(settings, "SEARCH_LEXICAL_CACHE_MB", 1024)) * 1024 * 1024)
+        with self._lock:
+            for waited in [k for k in self._stale_since if k[0] == key]:
+                del self._stale_since[waited]
+            current = self._indexes.get(key)
+            if current is not None and current.change_seq > built.change_seq:
+                return  # a newer build won the race
+            self._indexes[key] = built
+            self._indexes.move_to_end(key)
+            total = sum(entry.nbytes for entry in self._indexes.values())
+            while len(self._indexes) > 1 and (len(self._indexes) > self.capacity or total > budget):
+                _evicted_key, evicted = self._indexes.popitem(last=False)
+                total -= evicted.nbytes
+
+    def _refresh_in_background(self, key: str, change_seq: int) -> None:
+        self._rebuilds.start(key, lambda: self.warm(key, change_seq), spawn=self.spawn)
+
+    @staticmethod
+    def spawn(target: Callable[[], None], name: str) -> None:
+        start_thread(target, name)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._indexes.clear()
+
+
+indexes = Bm25Cache()
+
+
+def _stored(key: str, change_seq: int) -> bm25.Bm25Index | None:
+    """The matrix the last compaction stored for this state (queries/bm25_store.py), if any."""
+    if not getattr(settings, "SEARCH_LEXICAL_STORE", True):
+        return None
+    schema, _, generation = key.partition(":")
+    return bm25_store.load(schema, generation, change_seq)
+
+
+def _stored_exists(key: str, change_seq: int) -> bool:
+    schema, _, generation = key.partition(":")
+    return bool(getattr(settings, "SEARCH_LEXICAL_STORE", True)) and bm25_store.exists(
+        schema, generation, change_seq
+    )
