@@ -17,9 +17,6 @@ from queries import bm25, bm25_store
 from tenants.db import BackgroundRebuilds, start_thread
 
 _MAX_CACHED_TENANTS = 32
-# How long past the compaction delay a big tenant's processes wait for the compaction's stored
-# matrix (queries/bm25_store.py) before building their own (Bm25Cache).
-STORE_WAIT_SECONDS = 60.0
 
 
 class Bm25Cache:
@@ -31,9 +28,9 @@ class Bm25Cache:
     is small (up to `sync_limit` chunks: well under a second to build). A bigger tenant's
     searches keep using the previous matrix (stale-while-revalidate: otherwise every upload
     would stall the tenant's next searches for seconds, ~15 s at 100k chunks on a slow core)
-    until the compaction that follows every change stores the new one, or, if none comes
-    within the compaction delay + STORE_WAIT_SECONDS (or storing is off), while a new one is
-    built in a background thread. Meanwhile its newest chunks are missing from lexical
+    until the compaction that follows every change stores the new one (bm25_store's
+    CompactionWait), or, if none comes in time or storing is off, while a new one is built in
+    a background thread. Meanwhile its newest chunks are missing from lexical
     results (hybrid still finds them through the vector index's delta) and deleted ones are
     dropped when results are read from the database.
 
@@ -51,9 +48,7 @@ class Bm25Cache:
     ) -> None:
         self.capacity = capacity
         self.sync_limit = sync_limit
-        self.store_wait = store_wait
-        self.clock = clock
-        self._stale_since: dict[tuple[str, int], float] = {}
+        self._wait = bm25_store.CompactionWait(store_wait, clock)
         self._indexes: OrderedDict[str, bm25.Bm25Index] = OrderedDict()
         self._lock = threading.Lock()
         self._build_locks: dict[str, threading.Lock] = {}
@@ -68,28 +63,10 @@ class Bm25Cache:
                 if found.change_seq == change_seq:
                     return found
                 if len(found.chunk_ids) > self.sync_limit and not _stored_exists(key, change_seq):
-                    if not self._waiting_for_compaction(key, change_seq):
+                    if not self._wait.waiting(key, change_seq):
                         self._refresh_in_background(key, change_seq)
                     return found
         return self.warm(key, change_seq)
-
-    def _waiting_for_compaction(self, key: str, change_seq: int) -> bool:
-        """Whether a big tenant's stale matrix keeps serving until the compaction stores one.
-
-        Every change schedules a compaction (INDEX_COMPACT_DELAY_SECONDS), which stores the
-        matrix for its state: building one here too would cost every process seconds of CPU
-        for a matrix replaced moments later. After STORE_WAIT_SECONDS more without one (a
-        failing or slow compaction), the process builds its own. Call with `_lock` held.
-        """
-        if not getattr(settings, "SEARCH_LEXICAL_STORE", True):
-            return False
-        wait = self.store_wait
-        if wait is None:
-            wait = float(getattr(settings, "INDEX_COMPACT_DELAY_SECONDS", 5)) + STORE_WAIT_SECONDS
-        if len(self._stale_since) > 10_000:  # bounded, whatever happens
-            self._stale_since.clear()
-        since = self._stale_since.setdefault((key, change_seq), self.clock())
-        return self.clock() - since < wait
 
     def warm(self, key: str, change_seq: int) -> bm25.Bm25Index:
         """Load the stored matrix or build now, whatever the tenant's size, unless cached."""
@@ -107,8 +84,7 @@ class Bm25Cache:
     def _store(self, key: str, built: bm25.Bm25Index) -> None:
         budget = int(float(getattr(settings, "SEARCH_LEXICAL_CACHE_MB", 1024)) * 1024 * 1024)
         with self._lock:
-            for waited in [k for k in self._stale_since if k[0] == key]:
-                del self._stale_since[waited]
+            self._wait.forget(key)
             current = self._indexes.get(key)
             if current is not None and current.change_seq > built.change_seq:
                 return  # a newer build won the race

@@ -1,4 +1,4 @@
-"""Tenants' BM25 matrices on disk: built once per compaction, memory-mapped by every process.
+"""Tenants' BM25 matrices (and query IDF tables) on disk: built once per compaction, mapped.
 
 Without this, every web process rebuilt a tenant's matrix from the stored tsvectors after each
 change (~15 s of one core per 100k chunks on a slow machine, per process), and held its own
@@ -10,6 +10,10 @@ that need the matrix for that change_seq load it with `mmap_mode="r"`: milliseco
 pages are shared by every process on the machine. When the files are missing, unreadable,
 from another state or built with other settings (QUERY_EXPANSION_*), processes build the
 matrix themselves as before, so nothing depends on this beyond speed.
+
+For the hashing embedder the same directory holds the query IDF table (queries/query_idf.py:
+document frequencies of every hashed feature, ~5 s of one core per 100k chunks to count),
+which processes read (not map: 12 bytes per feature) instead of counting.
 
 The label is the change_seq read *before* the chunks are read, so a matrix may hold chunks
 newer than its label (then processes build again at the next change_seq), never older ones.
@@ -25,6 +29,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +37,8 @@ import numpy as np
 from django.conf import settings
 from scipy import sparse  # type: ignore[import-untyped]
 
+from documents.embedder_choice import embedder_for_current_tenant
+from documents.embeddings.hashing import HashingEmbedder, TermWeights
 from documents.index import index_directory, state
 from queries import bm25
 from tenants.db import current_schema
@@ -43,6 +50,8 @@ PREFIX = "bm25-"
 _KEEP = 2
 _ARRAYS = ("chunk_ids", "document_ids")
 _MATRICES = ("weights", "term_distributions")
+# How long past the compaction delay processes wait for a compaction's stored tables.
+STORE_WAIT_SECONDS = 60.0
 
 
 def directory(schema: str, generation: str, change_seq: int) -> Path:
@@ -50,8 +59,17 @@ def directory(schema: str, generation: str, change_seq: int) -> Path:
     return index_directory(schema) / f"{PREFIX}{generation}-{int(change_seq)}"
 
 
-def save(built: bm25.Bm25Index, *, schema: str, generation: str) -> Path:
-    """Write atomically (a temporary directory renamed into place); returns the directory."""
+def save(
+    built: bm25.Bm25Index,
+    *,
+    schema: str,
+    generation: str,
+    term_weights: tuple[str, TermWeights] | None = None,
+) -> Path:
+    """Write atomically (a temporary directory renamed into place); returns the directory.
+
+    `term_weights`: (embedder name, table) of the hashing embedder's query IDF, stored too.
+    """
     target = directory(schema, generation, built.change_seq)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".bm25-", dir=target.parent))
@@ -62,6 +80,9 @@ def save(built: bm25.Bm25Index, *, schema: str, generation: str) -> Path:
             matrix = getattr(built, name)
             for part in ("data", "indices", "indptr"):
                 np.save(staging / f"{name}.{part}.npy", getattr(matrix, part))
+        if term_weights is not None:
+            np.save(staging / "idf.features.npy", term_weights[1].features)
+            np.save(staging / "idf.idf.npy", term_weights[1].idf)
         vocabulary = sorted(built.terms, key=built.terms.__getitem__)  # in row order
         (staging / "terms.json").write_text(json.dumps(vocabulary, ensure_ascii=False))
         meta = {
@@ -72,6 +93,7 @@ def save(built: bm25.Bm25Index, *, schema: str, generation: str) -> Path:
             "terms": len(vocabulary),
             "entries": {name: int(getattr(built, name).nnz) for name in _MATRICES},
             "settings": bm25.build_settings(),
+            "idf_embedder": term_weights[0] if term_weights is not None else None,
         }
         (staging / "meta.json").write_text(json.dumps(meta))
         try:
@@ -84,6 +106,39 @@ def save(built: bm25.Bm25Index, *, schema: str, generation: str) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
+
+
+class CompactionWait:
+    """When a big tenant's processes stop waiting for a compaction's stored tables.
+
+    Every change schedules a compaction (INDEX_COMPACT_DELAY_SECONDS), which stores the tables
+    for its state: building them in each process too would cost seconds of CPU for tables
+    replaced moments later. `waiting(key, change_seq)` is true from the first time a process
+    finds its table stale for that state until the compaction delay + STORE_WAIT_SECONDS
+    have passed (a failing or slow compaction); then the process builds its own. Not
+    thread-safe: callers hold their cache's lock.
+    """
+
+    def __init__(
+        self, seconds: float | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.seconds, self.clock = seconds, clock
+        self._since: dict[tuple[str, int], float] = {}
+
+    def waiting(self, key: str, change_seq: int) -> bool:
+        if not getattr(settings, "SEARCH_LEXICAL_STORE", True):
+            return False
+        wait = self.seconds
+        if wait is None:
+            wait = float(getattr(settings, "INDEX_COMPACT_DELAY_SECONDS", 5)) + STORE_WAIT_SECONDS
+        if len(self._since) > 10_000:  # bounded, whatever happens
+            self._since.clear()
+        since = self._since.setdefault((key, change_seq), self.clock())
+        return self.clock() - since < wait
+
+    def forget(self, key: str) -> None:
+        for waited in [k for k in self._since if k[0] == key]:
+            del self._since[waited]
 
 
 def exists(schema: str, generation: str, change_seq: int) -> bool:
@@ -100,6 +155,35 @@ def load(schema: str, generation: str, change_seq: int) -> bm25.Bm25Index | None
     except (OSError, ValueError, KeyError, TypeError) as exc:
         logger.warning(
             "The stored BM25 matrix in %s could not be used (%s); building it instead.", where, exc
+        )
+        return None
+
+
+def load_term_weights(
+    schema: str, generation: str, change_seq: int, embedder_name: str
+) -> TermWeights | None:
+    """The query IDF table stored with this state's matrix for that embedder, if any."""
+    where = directory(schema, generation, change_seq)
+    if not (where / "meta.json").is_file():
+        return None
+    try:
+        meta = json.loads((where / "meta.json").read_text())
+        if (meta["format"], meta["generation"], meta["change_seq"], meta["idf_embedder"]) != (
+            FORMAT,
+            generation,
+            change_seq,
+            embedder_name,
+        ):
+            return None
+        features = np.load(where / "idf.features.npy")
+        idf = np.load(where / "idf.idf.npy")
+        if features.dtype != np.uint64 or idf.dtype != np.float32 or features.shape != idf.shape:
+            raise ValueError("its arrays do not fit together")
+        return TermWeights(features, idf)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        logger.warning(
+            "The stored query term weights in %s could not be used (%s); building them instead.",
+            *(where, exc),
         )
         return None
 
@@ -170,10 +254,17 @@ def persist_current() -> Path:
     row = state()  # read before the chunks: the label may lag the data, never lead it
     started = time.perf_counter()
     built = bm25.build(row.change_seq)
-    where = save(built, schema=schema, generation=str(row.generation))
+    embedder = embedder_for_current_tenant()
+    term_weights = None
+    if bool(getattr(settings, "QUERY_DENSE_IDF", True)) and isinstance(embedder, HashingEmbedder):
+        from queries import query_idf  # which imports this module
+
+        term_weights = (embedder.name, query_idf.build(embedder))
+    where = save(built, schema=schema, generation=str(row.generation), term_weights=term_weights)
     prune(schema)
     logger.info(
-        "stored the BM25 matrix of %s chunks in %.1f s",
+        "stored the BM25 matrix%s of %s chunks in %.1f s",
+        " and query term weights" if term_weights is not None else "",
         built.chunk_ids.size,
         time.perf_counter() - started,
     )

@@ -4,9 +4,11 @@ The hashing embedder's stored vectors are tf-only bags of hashed stemmed unigram
 bigrams; without IDF the dense list is a weaker copy of BM25. Weighting only the *query*
 vector by idf (over the tenant's chunks, with the embedder's own analyzer) makes the inner
 product a TF-IDF score while stored embeddings stay independent of corpus statistics, so
-they never go stale. Document frequencies are counted from the chunks' text in each process
-and cached like the BM25 matrix (queries/bm25.py): per tenant and index `change_seq`,
-bounded LRU, one build at a time per tenant. Memory is 12 bytes per distinct feature.
+they never go stale. Document frequencies are counted from the chunks' text, by each
+compaction for the state it publishes (stored with the BM25 matrix, queries/bm25_store.py)
+or by a process that finds no stored table, and cached like the BM25 matrix: per tenant and
+index `change_seq`, bounded LRU, one build at a time per tenant. Memory is 12 bytes per
+distinct feature.
 
 Other embedders (`local`, `openai`) get no weights: their vectors are not bags of terms.
 """
@@ -14,11 +16,16 @@ Other embedders (`local`, `openai`) get no weights: their vectors are not bags o
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
+from collections.abc import Callable
+
+from django.conf import settings
 
 from documents.embeddings import Embedder
 from documents.embeddings.hashing import HashingEmbedder, TermWeights, merge_frequencies
 from documents.models import Chunk
+from queries import bm25_store
 from tenants.db import BackgroundRebuilds
 
 _MAX_CACHED_TENANTS = 32
@@ -47,19 +54,29 @@ def build(embedder: HashingEmbedder) -> TermWeights:
 class TermWeightCache:
     """Per-process LRU of (change_seq, embedder name, TermWeights) per tenant key.
 
-    Document frequencies drift slowly, so a table built a few changes ago is still good:
-    when the tenant's index has changed, the previous table is served at once and a new
-    one is built in a background thread (stale-while-revalidate). Only a process's first
-    query for a tenant builds synchronously, and only for tenants of up to
+    The table the tenant's last compaction stored for the current state is read from disk
+    (queries/bm25_store.py) instead of counted. Otherwise: document frequencies drift slowly,
+    so a table built a few changes ago is still good: when the tenant's index has changed, the
+    previous table is served at once and a new one comes from the next compaction (or, if
+    none stores one in time or storing is off, is built in a background thread). Only a
+    process's first query for a tenant builds synchronously, and only for tenants of up to
     `sync_limit` chunks; bigger tenants get plain tf until the background build is done.
     """
 
-    def __init__(self, capacity: int = _MAX_CACHED_TENANTS, sync_limit: int = 20_000) -> None:
+    def __init__(
+        self,
+        capacity: int = _MAX_CACHED_TENANTS,
+        sync_limit: int = 20_000,
+        *,
+        store_wait: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.capacity = capacity
         self.sync_limit = sync_limit
         self._entries: OrderedDict[str, tuple[int, str, TermWeights]] = OrderedDict()
         self._lock = threading.Lock()
         self._rebuilds = BackgroundRebuilds("Building query term weights", "idf")
+        self._wait = bm25_store.CompactionWait(store_wait, clock)
 
     def get(
         self, key: str, change_seq: int, embedder: HashingEmbedder, *, chunk_count: int
@@ -69,25 +86,36 @@ class TermWeightCache:
             found = self._entries.get(key)
             if found is not None and found[1] == embedder.name:
                 self._entries.move_to_end(key)
-                if found[0] != change_seq:
-                    self._refresh_in_background(key, change_seq, embedder)
-                return found[2]
-        if chunk_count > self.sync_limit:
-            with self._lock:
+                if found[0] == change_seq:
+                    return found[2]
+            else:
+                found = None
+        stored = _stored(key, change_seq, embedder)
+        if stored is not None:
+            return self._put(key, change_seq, embedder, stored)
+        if found is None and chunk_count <= self.sync_limit:
+            return self._build_and_store(key, change_seq, embedder)
+        with self._lock:
+            if found is None or not self._wait.waiting(key, change_seq):
                 self._refresh_in_background(key, change_seq, embedder)
-            return None
-        return self._build_and_store(key, change_seq, embedder)
+        return found[2] if found is not None else None
 
     def warm(self, key: str, change_seq: int, embedder: HashingEmbedder) -> None:
-        """Build now (whatever the tenant's size) unless the current weights are cached."""
+        """Read the stored table or build now (whatever the tenant's size) unless cached."""
         with self._lock:
             found = self._entries.get(key)
         if found is None or found[0] != change_seq or found[1] != embedder.name:
             self._build_and_store(key, change_seq, embedder)
 
     def _build_and_store(self, key: str, change_seq: int, embedder: HashingEmbedder) -> TermWeights:
-        built = build(embedder)
+        built = _stored(key, change_seq, embedder) or build(embedder)
+        return self._put(key, change_seq, embedder, built)
+
+    def _put(
+        self, key: str, change_seq: int, embedder: HashingEmbedder, built: TermWeights
+    ) -> TermWeights:
         with self._lock:
+            self._wait.forget(key)
             self._entries[key] = (change_seq, embedder.name, built)
             self._entries.move_to_end(key)
             while len(self._entries) > self.capacity:
@@ -103,6 +131,14 @@ class TermWeightCache:
 
 
 weights = TermWeightCache()
+
+
+def _stored(key: str, change_seq: int, embedder: HashingEmbedder) -> TermWeights | None:
+    """The table the last compaction stored with the BM25 matrix (queries/bm25_store.py)."""
+    if not getattr(settings, "SEARCH_LEXICAL_STORE", True):
+        return None
+    schema, _, generation = key.partition(":")
+    return bm25_store.load_term_weights(schema, generation, change_seq, embedder.name)
 
 
 def supports_term_weights(embedder: Embedder) -> bool:

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from django.db import connection
 from django.test import override_settings
 from django_tenants.utils import schema_context
 
@@ -140,3 +141,19 @@ def test_no_links_when_turned_off(tenant: TenantHandle) -> None:
     add_document("a.txt", TEXTS)
     index.compact()
     assert all(not links for links in _stored().values())
+
+
+def test_a_chunk_deleted_by_any_statement_takes_its_neighbour_list_with_it(
+    tenant: TenantHandle,
+) -> None:
+    add_document("a.txt", TEXTS[:2])
+    add_document("b.txt", TEXTS[2:])
+    index.compact()
+    listed = ChunkNeighbours.objects.values_list("chunk_id", flat=True).first()
+    assert listed is not None
+    with connection.cursor() as cursor:
+        # A plain DELETE, with no Django cascade in front: what a deletion looks like to a list
+        # that a compaction committed after Django looked for the chunk's lists.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(f"DELETE FROM {Chunk._meta.db_table} WHERE id = %s", [listed])  # noqa: S608
+    assert not ChunkNeighbours.objects.filter(chunk_id=listed).exists()

@@ -14,7 +14,9 @@ from django.test import override_settings
 from django_tenants.utils import schema_context
 
 from documents import index
-from queries import bm25, bm25_cache, bm25_store
+from documents.embedder_choice import embedder_for_current_tenant
+from documents.embeddings.hashing import HashingEmbedder, TermWeights
+from queries import bm25, bm25_cache, bm25_store, query_idf
 from tests.conftest import TenantHandle
 from tests.queries.helpers import add_corpus, add_document
 
@@ -170,3 +172,26 @@ def test_a_matrix_stored_with_other_settings_is_not_used(
         assert (found.weights != fresh.weights).nnz == 0  # built with the setting
     assert "other settings" in caplog.text
     assert not _mapped(found.weights.data)
+
+
+def test_the_query_term_weights_are_stored_too_and_read_instead_of_counted(
+    tenant: TenantHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index.compact()
+    key, change_seq = _key()
+    embedder = embedder_for_current_tenant()
+    assert isinstance(embedder, HashingEmbedder)
+    counted = query_idf.build(embedder)
+
+    def refuse(_embedder: HashingEmbedder) -> TermWeights:
+        raise AssertionError("the weights were counted although a stored table fits")
+
+    monkeypatch.setattr(query_idf, "build", refuse)
+    # A big tenant's first query would otherwise get no weights until a background count.
+    found = query_idf.TermWeightCache().get(key, change_seq, embedder, chunk_count=10**6)
+
+    assert found is not None
+    assert np.array_equal(found.features, counted.features)
+    assert np.array_equal(found.idf, counted.idf)
+    schema, generation = key.split(":")
+    assert bm25_store.load_term_weights(schema, generation, change_seq, "another-embedder") is None
