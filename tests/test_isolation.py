@@ -254,3 +254,42 @@ def test_rate_limit_counters_are_per_tenant(two_tenants):
         assert (count([same]) or [])[0].count == 1
     keys = [k.decode() for k in get_redis_connection("default").scan_iter(match="*:rl:api:*")]
     assert {key.split(":", 1)[0] for key in keys} >= {alpha.schema, beta.schema}
+
+
+def test_stored_search_tables_stay_in_their_tenants_directory(make_tenant):
+    """Compaction stores the BM25 matrix and query IDF table under INDEX_ROOT/<schema>/."""
+    from documents import index
+    from documents.embedder_choice import embedder_for_current_tenant
+    from documents.embeddings.hashing import HashingEmbedder
+    from queries import bm25, bm25_cache, bm25_store, query_idf
+    from tests.queries.helpers import add_document
+
+    alpha, beta = make_tenant("stored_a"), make_tenant("stored_b")
+    texts = {alpha.schema: "Ordinary notes about the wing.", beta.schema: f"The code is {SECRET}."}
+    states = {}
+    for handle in (alpha, beta):
+        with schema_context(handle.schema):
+            add_document("notes.txt", [texts[handle.schema]])  # the same chunk id in both
+            index.compact()
+            states[handle.schema] = index.state()
+    for handle, other in ((alpha, beta), (beta, alpha)):
+        with schema_context(handle.schema):
+            row, theirs = states[handle.schema], states[other.schema]
+            key = f"{handle.schema}:{row.generation}"
+            stored = [p.name for p in index.index_directory(handle.schema).iterdir()]
+            assert [name for name in stored if "bm25" in name] == [
+                f"bm25-{row.generation}-{row.change_seq}"
+            ]
+            # The other tenant's state names no file here ...
+            assert not bm25_store.exists(handle.schema, str(theirs.generation), theirs.change_seq)
+            # ... and what is here holds only this tenant's words.
+            matrix = bm25_cache.Bm25Cache().get(key, row.change_seq)
+            assert bool(matrix.search(bm25.query_lexemes(SECRET), 5)) == (handle is beta)
+            embedder = embedder_for_current_tenant()
+            assert isinstance(embedder, HashingEmbedder)
+            weights = query_idf.TermWeightCache().get(
+                key, row.change_seq, embedder, chunk_count=10**6
+            )
+            assert weights is not None  # read from this tenant's directory, not counted
+            secret_features, _ = embedder.feature_document_frequencies([SECRET])
+            assert bool(weights.weights(secret_features).any()) == (handle is beta)

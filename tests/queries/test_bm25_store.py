@@ -140,24 +140,6 @@ def test_nothing_is_stored_when_the_setting_is_off(
         assert bm25_cache.Bm25Cache().get(*_key()).search(bm25.query_lexemes("wing"), 5)
 
 
-def test_each_tenant_maps_only_its_own_matrix(make_tenant: Any) -> None:
-    alpha, beta = make_tenant("bm25_alpha"), make_tenant("bm25_beta")
-    words = {alpha.schema: "zorblax", beta.schema: "quintessence"}
-    for handle in (alpha, beta):
-        with schema_context(handle.schema):
-            # Same document and chunk ids in both schemas; different words.
-            add_document("notes.txt", [f"The {words[handle.schema]} of the wing."])
-            index.compact()
-    for handle, other in ((alpha, beta), (beta, alpha)):
-        with schema_context(handle.schema):
-            (directory,) = _stored_directories(handle.schema)
-            assert directory.parent == index.index_directory(handle.schema)
-            found = bm25_cache.Bm25Cache().get(*_key())
-            assert _mapped(found.weights.data)
-            assert found.search(bm25.query_lexemes(words[handle.schema]), 5)
-            assert not found.search(bm25.query_lexemes(words[other.schema]), 5)
-
-
 def test_a_matrix_stored_with_other_settings_is_not_used(
     tenant: TenantHandle, caplog: pytest.LogCaptureFixture
 ) -> None:
