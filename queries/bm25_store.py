@@ -84,7 +84,9 @@ def save(
             np.save(staging / "idf.features.npy", term_weights[1].features)
             np.save(staging / "idf.idf.npy", term_weights[1].idf)
         vocabulary = sorted(built.terms, key=built.terms.__getitem__)  # in row order
-        (staging / "terms.json").write_text(json.dumps(vocabulary, ensure_ascii=False))
+        (staging / "terms.json").write_text(
+            json.dumps(vocabulary, ensure_ascii=False), encoding="utf-8"
+        )
         meta = {
             "format": FORMAT,
             "generation": generation,
@@ -95,7 +97,8 @@ def save(
             "settings": bm25.build_settings(),
             "idf_embedder": term_weights[0] if term_weights is not None else None,
         }
-        (staging / "meta.json").write_text(json.dumps(meta))
+        (staging / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+        staging.chmod(0o755)  # mkdtemp's 0700 would hide it from processes of other users
         try:
             os.rename(staging, target)
         except OSError:
@@ -167,7 +170,7 @@ def load_term_weights(
     if not (where / "meta.json").is_file():
         return None
     try:
-        meta = json.loads((where / "meta.json").read_text())
+        meta = json.loads((where / "meta.json").read_text(encoding="utf-8"))
         if (meta["format"], meta["generation"], meta["change_seq"], meta["idf_embedder"]) != (
             FORMAT,
             generation,
@@ -189,7 +192,7 @@ def load_term_weights(
 
 
 def _read(where: Path, generation: str, change_seq: int) -> bm25.Bm25Index:
-    meta: dict[str, Any] = json.loads((where / "meta.json").read_text())
+    meta: dict[str, Any] = json.loads((where / "meta.json").read_text(encoding="utf-8"))
     if (meta["format"], meta["generation"], meta["change_seq"]) != (
         FORMAT,
         generation,
@@ -198,7 +201,7 @@ def _read(where: Path, generation: str, change_seq: int) -> bm25.Bm25Index:
         raise ValueError(f"it describes another state: {meta}")
     if meta["settings"] != bm25.build_settings():
         raise ValueError(f"it was built with other settings: {meta['settings']}")
-    vocabulary = json.loads((where / "terms.json").read_text())
+    vocabulary = json.loads((where / "terms.json").read_text(encoding="utf-8"))
     chunks, terms = int(meta["chunks"]), len(vocabulary)
     if terms != meta["terms"]:
         raise ValueError("its vocabulary is incomplete")

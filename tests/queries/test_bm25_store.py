@@ -63,16 +63,20 @@ def _refuse_to_build(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_compaction_stores_the_matrix_and_processes_map_it_instead_of_building(
     tenant: TenantHandle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    add_document("flow.txt", ["Über die Strömung am Flügel: naïve résumé of the flow."])
     index.compact()
     key, change_seq = _key()
     built = bm25.build(change_seq)  # what each process used to build for itself
     _refuse_to_build(monkeypatch)
+    (directory,) = _stored_directories(tenant.schema)
+    assert directory.stat().st_mode & 0o005 == 0o005  # other users' processes may map it too
 
     loaded = bm25_cache.Bm25Cache().get(key, change_seq)  # a process that starts now
 
     assert _mapped(loaded.weights.data)  # pages shared, not a private copy
     assert loaded.change_seq == change_seq
     assert loaded.terms == built.terms
+    assert any(not term.isascii() for term in loaded.terms)  # written and read as UTF-8
     assert (loaded.weights != built.weights).nnz == 0
     assert (loaded.term_distributions != built.term_distributions).nnz == 0
     some_document = int(built.document_ids[0])
