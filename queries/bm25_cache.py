@@ -62,7 +62,9 @@ class Bm25Cache:
                 self._indexes.move_to_end(key)
                 if found.change_seq == change_seq:
                     return found
-                if len(found.chunk_ids) > self.sync_limit and not _stored_exists(key, change_seq):
+                if len(found.chunk_ids) > self.sync_limit and not bm25_store.has_matrix_for(
+                    key, change_seq
+                ):
                     if not self._wait.waiting(key, change_seq):
                         self._refresh_in_background(key, change_seq)
                     return found
@@ -77,7 +79,7 @@ class Bm25Cache:
                 found = self._indexes.get(key)
             if found is not None and found.change_seq == change_seq:
                 return found
-            built = _stored(key, change_seq) or bm25.build(change_seq)
+            built = bm25_store.matrix_for(key, change_seq) or bm25.build(change_seq)
             self._store(key, built)
             return built
 
@@ -108,18 +110,3 @@ class Bm25Cache:
 
 
 indexes = Bm25Cache()
-
-
-def _stored(key: str, change_seq: int) -> bm25.Bm25Index | None:
-    """The matrix the last compaction stored for this state (queries/bm25_store.py), if any."""
-    if not getattr(settings, "SEARCH_LEXICAL_STORE", True):
-        return None
-    schema, _, generation = key.partition(":")
-    return bm25_store.load(schema, generation, change_seq)
-
-
-def _stored_exists(key: str, change_seq: int) -> bool:
-    schema, _, generation = key.partition(":")
-    return bool(getattr(settings, "SEARCH_LEXICAL_STORE", True)) and bm25_store.exists(
-        schema, generation, change_seq
-    )

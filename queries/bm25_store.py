@@ -38,7 +38,7 @@ from django.conf import settings
 from scipy import sparse  # type: ignore[import-untyped]
 
 from documents.embedder_choice import embedder_for_current_tenant
-from documents.embeddings.hashing import HashingEmbedder, TermWeights
+from documents.embeddings.hashing import TermWeights
 from documents.index import index_directory, state
 from queries import bm25
 from tenants.db import current_schema
@@ -52,6 +52,30 @@ _ARRAYS = ("chunk_ids", "document_ids")
 _MATRICES = ("weights", "term_distributions")
 # How long past the compaction delay processes wait for a compaction's stored tables.
 STORE_WAIT_SECONDS = 60.0
+
+
+def enabled() -> bool:
+    return bool(getattr(settings, "SEARCH_LEXICAL_STORE", True))
+
+
+def _split(key: str) -> tuple[str, str]:
+    """A cache key `<schema>:<generation>` (queries/bm25_cache.py) as its two parts."""
+    schema, _, generation = key.partition(":")
+    return schema, generation
+
+
+def matrix_for(key: str, change_seq: int) -> bm25.Bm25Index | None:
+    """The matrix the last compaction stored for this cache key and state, if storing is on."""
+    return load(*_split(key), change_seq) if enabled() else None
+
+
+def has_matrix_for(key: str, change_seq: int) -> bool:
+    return enabled() and exists(*_split(key), change_seq)
+
+
+def term_weights_for(key: str, change_seq: int, embedder_name: str) -> TermWeights | None:
+    """The query IDF table stored with that matrix for this embedder, if storing is on."""
+    return load_term_weights(*_split(key), change_seq, embedder_name) if enabled() else None
 
 
 def directory(schema: str, generation: str, change_seq: int) -> Path:
@@ -129,7 +153,7 @@ class CompactionWait:
         self._since: dict[tuple[str, int], float] = {}
 
     def waiting(self, key: str, change_seq: int) -> bool:
-        if not getattr(settings, "SEARCH_LEXICAL_STORE", True):
+        if not enabled():
             return False
         wait = self.seconds
         if wait is None:
@@ -257,11 +281,11 @@ def persist_current() -> Path:
     row = state()  # read before the chunks: the label may lag the data, never lead it
     started = time.perf_counter()
     built = bm25.build(row.change_seq)
+    from queries import query_idf  # which imports this module
+
     embedder = embedder_for_current_tenant()
     term_weights = None
-    if bool(getattr(settings, "QUERY_DENSE_IDF", True)) and isinstance(embedder, HashingEmbedder):
-        from queries import query_idf  # which imports this module
-
+    if query_idf.weighs(embedder):
         term_weights = (embedder.name, query_idf.build(embedder))
     where = save(built, schema=schema, generation=str(row.generation), term_weights=term_weights)
     prune(schema)
@@ -276,5 +300,5 @@ def persist_current() -> Path:
 
 def store_after_compaction(sender: object, *, schema: str, **kwargs: Any) -> None:
     """`documents.index.index_compacted` receiver (runs in the tenant's schema)."""
-    if getattr(settings, "SEARCH_LEXICAL_STORE", True):
+    if enabled():
         persist_current()

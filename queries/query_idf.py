@@ -19,6 +19,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import TypeGuard
 
 from django.conf import settings
 
@@ -90,11 +91,11 @@ class TermWeightCache:
                     return found[2]
             else:
                 found = None
-        stored = _stored(key, change_seq, embedder)
+        stored = bm25_store.term_weights_for(key, change_seq, embedder.name)
         if stored is not None:
             return self._put(key, change_seq, embedder, stored)
         if found is None and chunk_count <= self.sync_limit:
-            return self._build_and_store(key, change_seq, embedder)
+            return self._put(key, change_seq, embedder, build(embedder))  # nothing stored
         with self._lock:
             if found is None or not self._wait.waiting(key, change_seq):
                 self._refresh_in_background(key, change_seq, embedder)
@@ -108,7 +109,7 @@ class TermWeightCache:
             self._build_and_store(key, change_seq, embedder)
 
     def _build_and_store(self, key: str, change_seq: int, embedder: HashingEmbedder) -> TermWeights:
-        built = _stored(key, change_seq, embedder) or build(embedder)
+        built = bm25_store.term_weights_for(key, change_seq, embedder.name) or build(embedder)
         return self._put(key, change_seq, embedder, built)
 
     def _put(
@@ -133,13 +134,10 @@ class TermWeightCache:
 weights = TermWeightCache()
 
 
-def _stored(key: str, change_seq: int, embedder: HashingEmbedder) -> TermWeights | None:
-    """The table the last compaction stored with the BM25 matrix (queries/bm25_store.py)."""
-    if not getattr(settings, "SEARCH_LEXICAL_STORE", True):
-        return None
-    schema, _, generation = key.partition(":")
-    return bm25_store.load_term_weights(schema, generation, change_seq, embedder.name)
-
-
-def supports_term_weights(embedder: Embedder) -> bool:
+def supports_term_weights(embedder: Embedder) -> TypeGuard[HashingEmbedder]:
     return isinstance(embedder, HashingEmbedder)
+
+
+def weighs(embedder: Embedder) -> TypeGuard[HashingEmbedder]:
+    """Whether this embedder's queries get IDF weights (QUERY_DENSE_IDF, hashing only)."""
+    return bool(getattr(settings, "QUERY_DENSE_IDF", True)) and supports_term_weights(embedder)

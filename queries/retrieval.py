@@ -191,17 +191,15 @@ def neighbour_weight(embedder: Embedder | None) -> float:
 
 def _embed_query(text: str, embedder: Embedder, row: IndexState) -> np.ndarray:
     """The query vector; IDF-weighted for the hashing embedder (QUERY_DENSE_IDF)."""
-    if bool(getattr(settings, "QUERY_DENSE_IDF", True)) and query_idf.supports_term_weights(
-        embedder
-    ):
+    if query_idf.weighs(embedder):
         term_weights = query_idf.weights.get(
             f"{current_schema()}:{row.generation}",
             row.change_seq,
-            embedder,  # type: ignore[arg-type]
+            embedder,
             chunk_count=row.snapshot_count,
         )
         if term_weights is not None:
-            return embedder.embed_query(text, term_weights=term_weights)  # type: ignore[call-arg]
+            return embedder.embed_query(text, term_weights=term_weights)
     return embedder.embed_query(text)
 
 

@@ -81,10 +81,8 @@ def warm_current_tenant() -> int:
     key = f"{current_schema()}:{row.generation}"
     chunks = bm25_cache.indexes.warm(key, row.change_seq).chunk_ids.size
     embedder = embedder_for_current_tenant()
-    if bool(getattr(settings, "QUERY_DENSE_IDF", True)) and query_idf.supports_term_weights(
-        embedder
-    ):
-        query_idf.weights.warm(key, row.change_seq, embedder)  # type: ignore[arg-type]
+    if query_idf.weighs(embedder):
+        query_idf.weights.warm(key, row.change_seq, embedder)
     index.warm(embedder, row)
     return int(chunks)
 

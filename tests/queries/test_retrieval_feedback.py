@@ -98,8 +98,8 @@ def test_hashing_queries_are_idf_weighted_and_rebuilt_on_change(tenant: TenantHa
     row = index.state()
     key = f"{tenant.schema}:{row.generation}"
     get = query_idf.weights.get
-    first = get(key, row.change_seq, embedder, chunk_count=6)  # type: ignore[arg-type]
-    assert get(key, row.change_seq, embedder, chunk_count=6) is first  # type: ignore[arg-type]
+    first = get(key, row.change_seq, embedder, chunk_count=6)
+    assert get(key, row.change_seq, embedder, chunk_count=6) is first
 
 
 def test_stale_term_weights_are_served_while_a_rebuild_runs(tenant: TenantHandle) -> None:
