@@ -31,8 +31,9 @@ index's memory.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from django.conf import settings
@@ -62,6 +63,10 @@ class Bm25Index:
     # chunks x terms, tf(t, d) / |d| (section words counted as in `weights`): RM3's p(t | d)
     term_distributions: sparse.csr_matrix
     change_seq: int
+    # Per term row, the IDF the weights were made with, and the chunks' average length: what
+    # chunks newer than the matrix are weighted with (queries/bm25_fresh.py). None: unknown.
+    idf: np.ndarray | None = None
+    average_length: float = 0.0
 
     @property
     def nbytes(self) -> int:
@@ -71,7 +76,8 @@ class Bm25Index:
             for matrix in (self.weights, self.term_distributions)
         )
         vocabulary = 100 * len(self.terms)  # a short str key and an int in a dict
-        return int(matrices + self.chunk_ids.nbytes + self.document_ids.nbytes + vocabulary)
+        idf = self.idf.nbytes if self.idf is not None else 0
+        return int(matrices + self.chunk_ids.nbytes + self.document_ids.nbytes + vocabulary + idf)
 
     def search(
         self,
@@ -80,20 +86,37 @@ class Bm25Index:
         *,
         document_ids: Sequence[int] | None = None,
         feedback: bool = True,
+        fresh: FreshScorer | None = None,
     ) -> list[tuple[int, float]]:
-        """Top `depth` (chunk id, score), best first; `feedback` adds RM3 expansion."""
-        rows = sorted({self.terms[lexeme] for lexeme in lexemes if lexeme in self.terms})
-        if not rows or depth <= 0 or not len(self.chunk_ids):
+        """Top `depth` (chunk id, score), best first; `feedback` adds RM3 expansion.
+
+        `fresh`: chunks newer than this matrix (queries/bm25_fresh.py), scored with the same
+        query weights (RM3's expansion included) and ranked among this matrix's chunks.
+        """
+        if depth <= 0:
             return []
-        allowed: np.ndarray | None = None
-        if document_ids is not None:
-            allowed = np.isin(self.document_ids, np.asarray(list(document_ids), dtype=np.int64))
+        rows = sorted({self.terms[lexeme] for lexeme in lexemes if lexeme in self.terms})
+        found: list[tuple[int, float]] = []
         query = np.ones(len(rows), dtype=np.float64)
-        scores = self._score(rows, query, allowed)
-        if feedback:
-            rows, query = self.expand(rows, scores)
+        original_weight = 1.0
+        if rows and len(self.chunk_ids):
+            allowed: np.ndarray | None = None
+            if document_ids is not None:
+                allowed = np.isin(self.document_ids, np.asarray(list(document_ids), dtype=np.int64))
             scores = self._score(rows, query, allowed)
-        return self._top(scores, depth)
+            if feedback:
+                original_weight = ORIGINAL_QUERY_WEIGHT / len(rows)
+                rows, query = self.expand(rows, scores)
+                scores = self._score(rows, query, allowed)
+            found = self._top(scores, depth)
+        if fresh is None:
+            return found
+        known = dict(zip(rows, query.tolist(), strict=True))
+        # Words this matrix does not know count as the query's own words do.
+        unknown = {lexeme: original_weight for lexeme in lexemes if lexeme not in self.terms}
+        merged = found + fresh.top(known, unknown, depth, document_ids)
+        merged.sort(key=lambda hit: (-hit[1], hit[0]))  # ties by chunk id, as in _top
+        return merged[:depth]
 
     def _score(
         self, rows: Sequence[int], query_weights: np.ndarray, allowed: np.ndarray | None
@@ -141,7 +164,19 @@ class Bm25Index:
         return [(int(self.chunk_ids[i]), float(scores[i])) for i in picked]
 
 
-def _parse(tsvector_text: str) -> list[tuple[str, int]]:
+class FreshScorer(Protocol):
+    """Chunks a matrix does not hold yet, weighted with its statistics (bm25_fresh.py)."""
+
+    def top(
+        self,
+        base_weights: Mapping[int, float],
+        new_weights: Mapping[str, float],
+        depth: int,
+        document_ids: Sequence[int] | None,
+    ) -> list[tuple[int, float]]: ...
+
+
+def parse_tsvector(tsvector_text: str) -> list[tuple[str, int]]:
     """(lexeme, term frequency) pairs of one tsvector's text form."""
     pairs = []
     for lexeme, positions in _LEXEME.findall(tsvector_text):
@@ -185,7 +220,7 @@ def build(change_seq: int) -> Bm25Index:
                 if neighbours:
                     link_blobs.append(bytes(neighbours))
                     link_owners += [column] * (len(neighbours) // LINK.itemsize)
-                for lexeme, tf in _parse(text or ""):
+                for lexeme, tf in parse_tsvector(text or ""):
                     rows.append(terms.setdefault(lexeme, len(terms)))
                     cols.append(column)
                     tfs.append(tf)
@@ -255,6 +290,8 @@ def _weighted(
         weights=weights,
         term_distributions=distributions,
         change_seq=change_seq,
+        idf=idf.astype(np.float32),
+        average_length=average,
     )
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 
-from queries import bm25, bm25_store
+from queries import bm25, bm25_fresh, bm25_store
 from tenants.db import BackgroundRebuilds, start_thread
 
 _MAX_CACHED_TENANTS = 32
@@ -30,9 +30,9 @@ class Bm25Cache:
     would stall the tenant's next searches for seconds, ~15 s at 100k chunks on a slow core)
     until the compaction that follows every change stores the new one (bm25_store's
     CompactionWait), or, if none comes in time or storing is off, while a new one is built in
-    a background thread. Meanwhile its newest chunks are missing from lexical
-    results (hybrid still finds them through the vector index's delta) and deleted ones are
-    dropped when results are read from the database.
+    a background thread. Meanwhile `fresh()` gives the chunks that matrix lacks, weighted
+    with its statistics (queries/bm25_fresh.py), so lexical results still find them; deleted
+    ones are dropped when results are read from the database.
 
     Entries are evicted least recently used first when the cache holds more than `capacity`
     tenants or more than SEARCH_LEXICAL_CACHE_MB of matrices; the entry just built stays.
@@ -50,6 +50,7 @@ class Bm25Cache:
         self.sync_limit = sync_limit
         self._wait = bm25_store.CompactionWait(store_wait, clock)
         self._indexes: OrderedDict[str, bm25.Bm25Index] = OrderedDict()
+        self._fresh: OrderedDict[str, bm25_fresh.FreshTracker] = OrderedDict()
         self._lock = threading.Lock()
         self._build_locks: dict[str, threading.Lock] = {}
         self._rebuilds = BackgroundRebuilds("Rebuilding the BM25 matrix", "bm25")
@@ -69,6 +70,25 @@ class Bm25Cache:
                         self._refresh_in_background(key, change_seq)
                     return found
         return self.warm(key, change_seq)
+
+    def fresh(
+        self, key: str, base: bm25.Bm25Index, change_seq: int
+    ) -> bm25_fresh.FreshChunks | None:
+        """The chunks `base` (from `get`) lacks at `change_seq`; None when it is current.
+
+        Reads the database (current schema) at most twice per new change_seq and tenant.
+        """
+        if base.change_seq >= change_seq or base.idf is None:
+            return None
+        with self._lock:
+            tracker = self._fresh.get(key)
+            if tracker is None or tracker.base is not base:
+                tracker = bm25_fresh.FreshTracker(base, limit=bm25_fresh.LIMIT)
+                self._fresh[key] = tracker
+            self._fresh.move_to_end(key)
+            while len(self._fresh) > self.capacity:
+                self._fresh.popitem(last=False)
+        return tracker.at(change_seq)
 
     def warm(self, key: str, change_seq: int) -> bm25.Bm25Index:
         """Load the stored matrix or build now, whatever the tenant's size, unless cached."""
@@ -92,6 +112,7 @@ class Bm25Cache:
                 return  # a newer build won the race
             self._indexes[key] = built
             self._indexes.move_to_end(key)
+            self._fresh.pop(key, None)  # it followed the matrix just replaced
             total = sum(entry.nbytes for entry in self._indexes.values())
             while len(self._indexes) > 1 and (len(self._indexes) > self.capacity or total > budget):
                 _evicted_key, evicted = self._indexes.popitem(last=False)
@@ -107,6 +128,7 @@ class Bm25Cache:
     def clear(self) -> None:
         with self._lock:
             self._indexes.clear()
+            self._fresh.clear()
 
 
 indexes = Bm25Cache()

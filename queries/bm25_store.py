@@ -45,7 +45,7 @@ from tenants.db import current_schema
 
 logger = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT = 2  # 2: the terms' IDF and the average chunk length (queries/bm25_fresh.py)
 PREFIX = "bm25-"
 _KEEP = 2
 _ARRAYS = ("chunk_ids", "document_ids")
@@ -104,6 +104,8 @@ def save(
             matrix = getattr(built, name)
             for part in ("data", "indices", "indptr"):
                 np.save(staging / f"{name}.{part}.npy", getattr(matrix, part))
+        if built.idf is not None:
+            np.save(staging / "term_idf.npy", built.idf)
         if term_weights is not None:
             np.save(staging / "idf.features.npy", term_weights[1].features)
             np.save(staging / "idf.idf.npy", term_weights[1].idf)
@@ -119,6 +121,8 @@ def save(
             "terms": len(vocabulary),
             "entries": {name: int(getattr(built, name).nnz) for name in _MATRICES},
             "settings": bm25.build_settings(),
+            "average_length": built.average_length,
+            "has_term_idf": built.idf is not None,
             "idf_embedder": term_weights[0] if term_weights is not None else None,
         }
         (staging / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
@@ -248,6 +252,9 @@ def _read(where: Path, generation: str, change_seq: int) -> bm25.Bm25Index:
         matrices[name] = matrix
     if not all(array.size == chunks for array in arrays.values()):
         raise ValueError("its chunk arrays do not match the matrix")
+    idf = np.load(where / "term_idf.npy", mmap_mode="r") if meta["has_term_idf"] else None
+    if idf is not None and idf.size != terms:
+        raise ValueError("its IDF does not match the vocabulary")
     return bm25.Bm25Index(
         chunk_ids=arrays["chunk_ids"],
         document_ids=arrays["document_ids"],
@@ -255,6 +262,8 @@ def _read(where: Path, generation: str, change_seq: int) -> bm25.Bm25Index:
         weights=matrices["weights"],
         term_distributions=matrices["term_distributions"],
         change_seq=change_seq,
+        idf=idf,
+        average_length=float(meta["average_length"]),
     )
 
 

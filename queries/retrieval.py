@@ -37,7 +37,7 @@ from documents import index
 from documents.embedder_choice import embedder_for_current_tenant
 from documents.embeddings import Embedder
 from documents.models import Chunk, Document, IndexState
-from queries import bm25, bm25_cache, neighbours, query_idf
+from queries import bm25, bm25_cache, bm25_fresh, neighbours, query_idf
 from queries.fusion import convex_fuse, rrf_fuse
 from tenants.db import current_schema
 
@@ -101,18 +101,21 @@ def lexical_search(
     return _score_lexical(_lexical_plan(text, state_row), depth, document_ids)
 
 
-_LexicalPlan = tuple[bm25.Bm25Index, list[str]]
+_LexicalPlan = tuple[bm25.Bm25Index, list[str], bm25_fresh.FreshChunks | None]
 
 
 def _lexical_plan(
     text: str, state_row: IndexState | None, lexemes: Sequence[str] | None = None
 ) -> _LexicalPlan | None:
-    """What lexical scoring needs from the database: the query's lexemes, the tenant's matrix."""
+    """What lexical scoring needs from the database: the query's lexemes, the tenant's matrix
+    and, while that matrix is stale, the chunks it lacks."""
     lexemes = list(lexemes) if lexemes is not None else bm25.query_lexemes(text)
     if not lexemes:
         return None
     row = state_row or index.state()
-    return bm25_cache.indexes.get(f"{current_schema()}:{row.generation}", row.change_seq), lexemes
+    key = f"{current_schema()}:{row.generation}"
+    tenant_index = bm25_cache.indexes.get(key, row.change_seq)
+    return tenant_index, lexemes, bm25_cache.indexes.fresh(key, tenant_index, row.change_seq)
 
 
 def _score_lexical(
@@ -121,12 +124,13 @@ def _score_lexical(
     """Pure computation on the matrix (no database): safe to run on another thread."""
     if plan is None or depth <= 0:
         return []
-    tenant_index, lexemes = plan
+    tenant_index, lexemes, fresh = plan
     return tenant_index.search(
         lexemes,
         depth,
         document_ids=document_ids,
         feedback=bool(getattr(settings, "QUERY_LEXICAL_FEEDBACK", True)),
+        fresh=fresh,
     )
 
 

@@ -293,3 +293,33 @@ def test_stored_search_tables_stay_in_their_tenants_directory(make_tenant):
             assert weights is not None  # read from this tenant's directory, not counted
             secret_features, _ = embedder.feature_document_frequencies([SECRET])
             assert bool(weights.weights(secret_features).any()) == (handle is beta)
+
+
+def test_chunks_newer_than_a_stale_matrix_stay_in_their_tenant(make_tenant, monkeypatch):
+    """While a big tenant's BM25 matrix is stale, the chunks it lacks are read per schema."""
+    from documents import index
+    from queries import bm25_cache
+    from queries.retrieval import lexical_search
+    from tests.queries.helpers import add_document
+
+    cache = bm25_cache.Bm25Cache(sync_limit=0)  # every tenant counts as big
+    monkeypatch.setattr(cache, "spawn", lambda _target, _name: None)  # never rebuilt here
+    monkeypatch.setattr(bm25_cache, "indexes", cache)
+    monkeypatch.setattr(settings, "SEARCH_LEXICAL_STORE", False)
+    alpha, beta = make_tenant("fresh_a"), make_tenant("fresh_b")
+    for handle in (alpha, beta):  # both matrices built before the new chunks
+        with schema_context(handle.schema):
+            add_document("notes.txt", ["Ordinary notes about the wing."])
+            assert lexical_search("wing", 5)
+    with schema_context(beta.schema):
+        add_document("secret.txt", [f"The code is {SECRET}, near the wing."])  # newer: chunk 2
+        assert [chunk for chunk, _ in lexical_search(SECRET, 5)] == [2]
+    with schema_context(alpha.schema):
+        add_document("plain.txt", ["Plain words about the wing."])  # chunk 2 here too
+        row = index.state()
+        key = f"{alpha.schema}:{row.generation}"
+        fresh = cache.fresh(key, cache.get(key, row.change_seq), row.change_seq)
+        assert fresh is not None
+        assert fresh.chunk_ids.tolist() == [2]
+        assert SECRET not in fresh.new_terms
+        assert lexical_search(SECRET, 5) == []

@@ -79,6 +79,11 @@ def test_a_compaction_stores_the_matrix_and_processes_map_it_instead_of_building
     assert any(not term.isascii() for term in loaded.terms)  # written and read as UTF-8
     assert (loaded.weights != built.weights).nnz == 0
     assert (loaded.term_distributions != built.term_distributions).nnz == 0
+    assert loaded.idf is not None
+    assert built.idf is not None
+    assert _mapped(loaded.idf)
+    assert np.array_equal(loaded.idf, built.idf)
+    assert loaded.average_length == pytest.approx(built.average_length)
     some_document = int(built.document_ids[0])
     for text in QUERIES:
         lexemes = bm25.query_lexemes(text)
