@@ -79,7 +79,14 @@ def _message_of(exc: exceptions.APIException, code: str) -> str:
         return f"Too many requests; try again in {seconds} second{'s' if seconds != 1 else ''}."
     detail = exc.detail
     if isinstance(exc, exceptions.ParseError):
-        return f"The request body could not be read ({str(detail).rstrip('.')}); send valid JSON."
+        reason = str(detail).rstrip(".")
+        if reason.lower().startswith("multipart"):
+            # e.g. a part's headers over the parser's 1 KB limit: a very long file name.
+            return (
+                f"The upload could not be read ({reason}); send the files as "
+                "multipart/form-data, with shorter file names."
+            )
+        return f"The request body could not be read ({reason}); send valid JSON."
     if isinstance(detail, dict) and "detail" in detail:
         return str(detail["detail"])
     message = _first_message(detail)

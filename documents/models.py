@@ -12,6 +12,22 @@ from django.db import models
 from django.db.models.functions import Coalesce
 
 
+def words_of(text: models.Expression | models.F) -> models.Func:
+    """Text as full-text search should read it: angle brackets as spaces.
+
+    PostgreSQL's parser takes `<anything like this>` for a markup tag and drops the words
+    inside, so "Replace <customer name>" or "List<String>" lost words. queries/bm25.py reads
+    query text the same way (QUERY_LEXEMES_SQL).
+    """
+    return models.Func(
+        text,
+        models.Value("<>"),
+        models.Value("  "),
+        function="translate",
+        output_field=models.TextField(),
+    )
+
+
 class DocumentStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     PROCESSING = "processing", "Processing"
@@ -76,8 +92,10 @@ class Chunk(models.Model):
     # False until a compaction folds this chunk into the tenant's FAISS snapshot.
     in_snapshot = models.BooleanField(default=False)
     search_vector = models.GeneratedField(
-        expression=SearchVector(Coalesce("section", models.Value("")), weight="A", config="english")
-        + SearchVector("text", weight="B", config="english"),
+        expression=SearchVector(
+            words_of(Coalesce("section", models.Value(""))), weight="A", config="english"
+        )
+        + SearchVector(words_of(models.F("text")), weight="B", config="english"),
         output_field=SearchVectorField(),
         db_persist=True,
     )

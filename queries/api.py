@@ -28,6 +28,7 @@ from queries.retrieval import MODES
 from tenants.db import current_schema
 
 MAX_DOCUMENT_FILTER = 1000
+MAX_ID = 2**63 - 1  # PostgreSQL's bigint: ids above it exist nowhere
 
 
 class EmptyQueryError(APIException):
@@ -64,7 +65,7 @@ def sse_event(name: str, payload: Any) -> str:
 
 class _Filters(serializers.Serializer[Any]):
     document_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
         required=False,
         allow_null=True,
         max_length=MAX_DOCUMENT_FILTER,

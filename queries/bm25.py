@@ -44,6 +44,7 @@ from queries import expansion
 
 K1 = 1.2
 B = 0.75
+ANALYSIS_VERSION = 2  # of Chunk.search_vector's text analysis
 SECTION_BOOST = 2  # tf contribution of a lexeme occurrence in the section (weight A)
 FEEDBACK_DOCS = 10
 FEEDBACK_TERMS = 10
@@ -257,6 +258,9 @@ def build_settings() -> dict[str, float | int]:
         "k1": K1,
         "b": B,
         "section_boost": SECTION_BOOST,
+        # 2: angle brackets read as spaces (documents/migrations/0004); matrices stored from
+        # version 1's vectors are not used.
+        "analysis": ANALYSIS_VERSION,
         "expansion_weight": float(settings.QUERY_EXPANSION_WEIGHT),
         "expansion_terms": int(settings.QUERY_EXPANSION_TERMS),
     }
@@ -297,7 +301,8 @@ def _weighted(
 
 # The query's lexemes (sorted) as one text[] value, for callers that read them in a statement
 # they run anyway (the API reads them with the index state: one round trip less per search).
-QUERY_LEXEMES_SQL = "tsvector_to_array(to_tsvector('english', %s))"
+# Angle brackets read as spaces, as in Chunk.search_vector (documents.models.words_of).
+QUERY_LEXEMES_SQL = "tsvector_to_array(to_tsvector('english', translate(%s, '<>', '  ')))"
 
 
 def query_lexemes(text: str) -> list[str]:

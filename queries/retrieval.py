@@ -166,6 +166,11 @@ def dense_search(
     vector: np.ndarray, depth: int, *, document_ids: Sequence[int] | None = None,
     embedder: Embedder, state_row: IndexState | None = None,
 ) -> list[tuple[int, float]]:  # fmt: skip
+    """Top `depth` chunks by cosine similarity, best first; none that share nothing with it.
+
+    A similarity of zero or below means the chunk has nothing in common with the query (for
+    the hashing embedder: not one feature), so it is no result, however few others there are.
+    """
     if depth <= 0:
         return []
     return [
@@ -173,6 +178,7 @@ def dense_search(
         for chunk_id, score in index.search_dense(
             vector, depth, document_ids=document_ids, embedder=embedder, state_row=state_row
         )
+        if score > 0
     ]
 
 

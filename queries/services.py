@@ -49,9 +49,13 @@ class EmptyQuery(ValueError):
     """The query is empty or only whitespace."""
 
 
-def _require_text(text: str, what: str) -> str:
+EMPTY_SEARCH = "The search is empty; type a few words to search for."
+EMPTY_QUESTION = "The question is empty; type what you want to know."
+
+
+def _require_text(text: str, message: str) -> str:
     if not text or not text.strip():
-        raise EmptyQuery(f"The {what} is empty; type a few words to {what} for.")
+        raise EmptyQuery(message)
     return text.strip()
 
 
@@ -108,7 +112,7 @@ def search(
 ) -> dict[str, Any]:
     """The search response body: results, took_ms, cached, query_id (and a hint if empty)."""
     started = time.perf_counter()
-    text = _require_text(text, "search")
+    text = _require_text(text, EMPTY_SEARCH)
     log = Entry(QueryKind.SEARCH, text, mode, started, caller)
     state, query_id, lexemes = _state_and_log_id(after_response, text if mode != "dense" else None)
     params = {
@@ -222,7 +226,7 @@ def _prepare_ask(
     use_cache: bool, after_response: list[PendingWrite] | None = None,
 ) -> _Prepared:  # fmt: skip
     started = time.perf_counter()
-    question = _require_text(question, "question")
+    question = _require_text(question, EMPTY_QUESTION)
     chosen = answerer()
     log = Entry(QueryKind.ASK, question, "hybrid", started, caller, backend=chosen.name)
     state, query_id, lexemes = _state_and_log_id(after_response, question)

@@ -1,0 +1,56 @@
+"""Error messages say what went wrong with the request that was sent (JSON, uploads, ask)."""
+
+from __future__ import annotations
+
+from tests.accounts.helpers import bearer, owner_of
+
+
+def test_an_unreadable_upload_form_is_not_called_bad_json(make_tenant):
+    acme = make_tenant("errmsg_u")
+    # A part whose headers exceed the multipart parser's limit (a 1,000-character file name;
+    # built by hand: the test client's uploaded files cut names to 255 characters).
+    boundary = "xYzZY"
+    body = (
+        f"--{boundary}\r\n"
+        f'Content-Disposition: form-data; name="file"; filename="{"n" * 1000}.txt"\r\n'
+        "Content-Type: text/plain\r\n\r\n"
+        f"Some plain text.\r\n--{boundary}--\r\n"
+    ).encode()
+    response = acme.client().post(
+        "/api/v1/documents/",
+        body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+        **bearer(acme, owner_of(acme)),
+    )
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "parse_error"
+    assert "multipart/form-data" in error["message"]
+    assert "JSON" not in error["message"]
+
+
+def test_malformed_json_still_asks_for_valid_json(make_tenant):
+    acme = make_tenant("errmsg_j")
+    response = acme.client().post(
+        "/api/v1/search/", "{", content_type="application/json", **bearer(acme, owner_of(acme))
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["message"].endswith("send valid JSON.")
+
+
+def test_an_empty_question_reads_as_a_sentence(make_tenant):
+    acme = make_tenant("errmsg_q")
+    client, headers = acme.client(), bearer(acme, owner_of(acme))
+    question = client.post(
+        "/api/v1/ask/", {"question": "  "}, content_type="application/json", **headers
+    )
+    search = client.post(
+        "/api/v1/search/", {"query": ""}, content_type="application/json", **headers
+    )
+    assert question.status_code == search.status_code == 400
+    assert question.json()["error"]["message"] == (
+        "The question is empty; type what you want to know."
+    )
+    assert search.json()["error"]["message"] == (
+        "The search is empty; type a few words to search for."
+    )
