@@ -114,9 +114,10 @@ class ApiKeyAuthentication(BaseAuthentication):
     """`Authorization: Api-Key <key>` or `X-API-Key: <key>`.
 
     request.user is the admin who created the key (so uploads have an owner and
-    IsAuthenticated passes); request.auth is the ApiKey, whose `scopes` decide what the
-    request may do (accounts.permissions). A key stops working when it is revoked, expires,
-    or its creator is deactivated.
+    IsAuthenticated passes), read fresh on every request; request.auth is the ApiKey. What
+    the request may do is the key's `scopes` limited by the creator's current role
+    (accounts.permissions), so demoting the creator narrows the key at once. A key stops
+    working when it is revoked, expires, or its creator is deactivated.
     """
 
     keyword = "Api-Key"

@@ -26,6 +26,7 @@ with a 503, because it is the guard against password guessing.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 from functools import wraps
@@ -51,15 +52,26 @@ _WARN_EVERY = 30.0
 _last_warning = 0.0
 
 F = TypeVar("F", bound=Callable[..., Any])
+# The plan's per-minute limit covers both searches and questions (check_ask_rate).
+PLAN_LIMITED = "searches and questions for this workspace's plan"
 
 
 class RateLimited(Throttled):
+    """A 429 whose message is one sentence ("Too many …; try again in N seconds.").
+
+    DRF's Throttled appends "Expected available in N seconds." to the detail; ours already
+    says when, so that sentence is left out. `wait` still sets the Retry-After header.
+    """
+
+    extra_detail_singular = ""
+    extra_detail_plural = ""
+
     def __init__(self, wait: float | None, what: str) -> None:
-        seconds = max(1, int(wait or 1))
+        seconds = max(1, math.ceil(wait or 1))
         super().__init__(
-            wait=seconds,
-            detail=f"Too many {what}; try again in {seconds} second{'s' if seconds != 1 else ''}.",
+            detail=f"Too many {what}; try again in {seconds} second{'s' if seconds != 1 else ''}."
         )
+        self.wait = seconds  # after __init__, so Throttled adds no second sentence
 
 
 class RateLimitUnavailable(APIException):
@@ -153,7 +165,7 @@ def check_ask_rate(request: HttpRequest | Request) -> None:
     if usage is not None:
         _remember_headers(django_request, usage)
         if usage.should_limit:
-            raise RateLimited(usage.seconds_left, "questions for this workspace's plan")
+            raise RateLimited(usage.seconds_left, PLAN_LIMITED)
 
 
 def ask_rate_limited(handler: F) -> F:

@@ -66,17 +66,24 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 # --- API keys ------------------------------------------------------------------------------
 
 
+# The raw key of a key just created, kept server-side (database sessions) from the create
+# POST to the page it redirects to, which shows it once; never put in a URL.
+NEW_KEY_SESSION = "accounts:new_api_key"
+
+
 @admin_required
 def api_keys(request: HttpRequest) -> HttpResponse:
+    """Create (POST, then redirect: a reload does not create another key) and list keys."""
     form = ApiKeyForm(request.POST or None)
-    new_key = None
     if request.method == "POST" and form.is_valid():
-        _api_key, new_key = create_api_key(
+        _api_key, raw_key = create_api_key(
             name=form.cleaned_data["name"],
             scopes=sorted(form.cleaned_data["scopes"]),
             created_by=_actor(request),
         )
-        form = ApiKeyForm()
+        request.session[NEW_KEY_SESSION] = raw_key
+        return _no_store(redirect("api-keys-page"))
+    new_key = request.session.pop(NEW_KEY_SESSION, None) if request.method == "GET" else None
     context = {
         "active": "api-keys",
         "form": form,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 from django.conf import settings
@@ -14,6 +15,18 @@ from accounts.ratelimits import RateLimited, check_ask_rate, client_ip
 from tests.accounts.helpers import api_key, bearer, key_header, owner_of
 
 pytestmark = pytest.mark.django_db
+
+ONE_SENTENCE = r"Too many {what}; try again in (\d+) seconds?\."
+
+
+def _assert_one_sentence(message: str, what: str, retry_after: str | None = None) -> None:
+    """The 429 message is a single sentence, whose wait matches Retry-After when given."""
+    match = re.fullmatch(ONE_SENTENCE.format(what=re.escape(what)), message)
+    assert match, message
+    assert "Expected available" not in message
+    if retry_after is not None:
+        assert match.group(1) == retry_after
+
 
 DEAD_REDIS = {
     **settings.CACHES,
@@ -46,8 +59,10 @@ def test_sign_in_is_limited_per_email_across_ips(make_tenant):
     assert statuses == [401, 401, 401, 429, 429]
     limited = _login(acme, "target@rl-a.test", ip="10.9.9.9")
     assert limited.json()["error"]["code"] == "throttled"
-    assert "Too many sign-in attempts" in limited.json()["error"]["message"]
     assert 1 <= int(limited["Retry-After"]) <= 3600
+    _assert_one_sentence(
+        limited.json()["error"]["message"], "sign-in attempts", limited["Retry-After"]
+    )
     # Someone else, from elsewhere, is unaffected.
     assert _login(acme, "other@rl-a.test", ip="10.1.1.1").status_code == 401
 
@@ -63,6 +78,7 @@ def test_sign_in_is_limited_per_ip_across_emails_including_the_dashboard(make_te
     )
     assert page.status_code == 429
     assert b"Too many sign-in attempts" in page.content
+    assert b"Expected available" not in page.content
     assert "Retry-After" in page
 
 
@@ -124,7 +140,11 @@ def test_ask_limit_follows_the_tenant_plan(make_tenant):
         with pytest.raises(RateLimited) as raised:
             check_ask_rate(request)
     assert raised.value.status_code == 429
-    assert "plan" in str(raised.value.detail)
+    _assert_one_sentence(
+        str(raised.value.detail),
+        "searches and questions for this workspace's plan",
+        str(raised.value.wait),
+    )
 
 
 @override_settings(CACHES=DEAD_REDIS, RATELIMIT_USE_CACHE="dead")
@@ -171,7 +191,11 @@ def test_a_search_counts_once_against_the_plan_with_the_api_limit_in_one_round_t
     statuses = [_search(acme, headers).status_code for _ in range(31)]
     assert statuses == [200] * 30 + [429]  # counted twice, the 16th would be refused
     refused = _search(acme, headers)
-    assert "plan" in refused.json()["error"]["message"]
+    _assert_one_sentence(
+        refused.json()["error"]["message"],
+        "searches and questions for this workspace's plan",
+        refused["Retry-After"],
+    )
     assert refused["X-RateLimit-Remaining"] == "0"
 
 
@@ -203,3 +227,11 @@ def test_counters_start_a_window_and_report_the_time_left(make_tenant):
     with pytest.raises(ValueError, match="not of the form"):
         ratecounters.parse_rate("often")
     assert ratecounters.parse_rate("10/5m") == (10, 300)
+
+
+def test_rate_limited_is_one_sentence_with_the_wait_rounded_up():
+    assert str(RateLimited(1, "requests").detail) == "Too many requests; try again in 1 second."
+    limited = RateLimited(12.2, "sign-in attempts")
+    assert str(limited.detail) == "Too many sign-in attempts; try again in 13 seconds."
+    assert limited.wait == 13
+    assert str(RateLimited(None, "requests").detail).endswith("in 1 second.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 from django.conf import settings
@@ -56,6 +57,10 @@ def _request(method: str, *, role: str | None = None, scopes: list[str] | None =
         ({"role": "admin", "scopes": ["read"]}, True, False, False, False),
         ({"role": "admin", "scopes": ["write"]}, True, True, False, False),
         ({"role": "admin", "scopes": []}, False, False, False, False),
+        # A key never does more than its creator's current role allows.
+        ({"role": "member", "scopes": ["read", "write"]}, True, True, False, False),
+        ({"role": "viewer", "scopes": ["read", "write"]}, True, False, False, False),
+        ({"role": "viewer", "scopes": ["write"]}, True, False, False, False),
         ({}, False, False, False, False),
     ],
 )
@@ -67,3 +72,25 @@ def test_permission_classes_read_roles_and_key_scopes(caller, get, post, admin, 
     assert allowed(CanWrite, "POST") == post
     assert allowed(IsTenantAdmin, "GET") == admin
     assert allowed(IsPerson, "GET") == person
+
+
+@pytest.mark.parametrize(
+    ("caller", "own", "others"),
+    [
+        ({"role": "owner"}, True, True),
+        ({"role": "admin"}, True, True),
+        ({"role": "member"}, True, False),
+        ({"role": "viewer"}, False, False),
+        ({"role": "admin", "scopes": ["read", "write"]}, True, True),
+        ({"role": "member", "scopes": ["read", "write"]}, True, False),
+        ({"role": "viewer", "scopes": ["read", "write"]}, False, False),
+        ({"role": "admin", "scopes": ["read"]}, False, False),
+    ],
+)
+def test_object_changes_follow_the_role_of_the_person_or_the_keys_creator(caller, own, others):
+    request, view = _request("DELETE", **caller), cast("Any", None)
+    permission = CanWrite()
+    mine, theirs = SimpleNamespace(uploaded_by_id=1), SimpleNamespace(uploaded_by_id=2)
+    assert permission.has_object_permission(request, view, mine) == own
+    assert permission.has_object_permission(request, view, theirs) == others
+    assert permission.has_object_permission(_request("GET", **caller), view, theirs)

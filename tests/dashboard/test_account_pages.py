@@ -70,7 +70,9 @@ def test_api_key_is_shown_once_and_can_be_revoked(make_tenant):
     handle = make_tenant("acc_keys")
     client = handle.logged_in_client()
     assert "No API keys yet" in client.get("/settings/api-keys/").content.decode()
-    response = client.post("/settings/api-keys/", {"name": "nightly <import>", "scopes": ["read"]})
+    response = client.post(
+        "/settings/api-keys/", {"name": "nightly <import>", "scopes": ["read"]}, follow=True
+    )
     html = response.content.decode()
     assert response["Cache-Control"] == "no-store"
     with schema_context(handle.schema):
