@@ -30,6 +30,12 @@ logconfig_dict = logging_config(
     json_logs=log_format() == "json", level=os.environ.get("LOG_LEVEL", "INFO")
 )
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn's control socket (for `gunicornc`) defaults to one path per user, so two servers
+# on a machine (make run beside a benchmark, or two pods sharing a home directory) would take
+# it from each other. Off unless GUNICORN_CONTROL_SOCKET names a path of this server's own.
+control_socket_disable = not os.environ.get("GUNICORN_CONTROL_SOCKET")
+if not control_socket_disable:
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
 
 
 def post_worker_init(worker: Any) -> None:

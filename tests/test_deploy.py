@@ -400,3 +400,16 @@ def test_metrics_on_the_public_host_name_the_ingestion_histogram(db: None) -> No
     body = response.content.decode()
     assert "document_processing_seconds" in body
     assert "django_http_requests_total_by_method_total" in body
+
+
+def test_gunicorn_takes_no_shared_control_socket_unless_given_one(monkeypatch) -> None:
+    """Two servers on one machine must not take the per-user default socket from each other."""
+    import runpy
+
+    path = str(DEPLOY / "gunicorn.conf.py")
+    monkeypatch.delenv("GUNICORN_CONTROL_SOCKET", raising=False)
+    assert runpy.run_path(path)["control_socket_disable"] is True
+    monkeypatch.setenv("GUNICORN_CONTROL_SOCKET", "/run/di/web.ctl")
+    settings = runpy.run_path(path)
+    assert settings["control_socket_disable"] is False
+    assert settings["control_socket"] == "/run/di/web.ctl"
