@@ -128,6 +128,7 @@ class AskOutput(serializers.Serializer[Any]):
     degraded = serializers.BooleanField()
     usage = serializers.DictField(child=serializers.IntegerField(), required=False)
     query_id = serializers.IntegerField()
+    hint = serializers.CharField(required=False)
 
 
 class FeedbackOutput(serializers.Serializer[Any]):

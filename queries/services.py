@@ -269,6 +269,8 @@ def _finish_ask(prepared: _Prepared, answer: Answer, answer_started: float) -> d
     # An ask's result count is its citations, cached or not: an answer that cites nothing
     # found nothing, whatever retrieval returned (the analytics' content gaps count it).
     log.result_count = len(body.get("citations", []))
+    if not body["citations"] and _hint(0) == NO_DOCUMENTS_HINT:
+        body["hint"] = NO_DOCUMENTS_HINT  # as search says it; the answer says nothing was found
     if prepared.key and not answer.degraded:
         # A degraded answer is not cached, so the next question retries the provider.
         cache.put(prepared.key, body)

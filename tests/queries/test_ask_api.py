@@ -199,3 +199,23 @@ def test_feedback_on_own_query_only(tenant: TenantHandle) -> None:
     assert stranger.login(username=other.email, password="Correct-horse-42")
     assert stranger.post(url, {"helpful": True}, "application/json").status_code == 404
     assert owner.post(url, {}, "application/json").status_code == 400
+
+
+def test_asking_an_empty_workspace_gives_the_same_hint_as_search(make_tenant: Any) -> None:
+    empty = make_tenant("asking_empty")
+    client = empty.logged_in_client()
+    for stream in (False, True):
+        response = ask(client, question="How long is parental leave?", stream=stream)
+        assert response.status_code == 200
+        if stream:
+            events = parse_sse(b"".join(response.streaming_content))
+            body = next(data for name, data in events if name == "done")
+        else:
+            body = response.json()
+        assert body["citations"] == []
+        assert "no searchable documents" in body["hint"]
+    with schema_context(empty.schema):
+        add_corpus()
+    found = ask(client, question="What protects the nose cone?", no_cache=True).json()
+    assert found["citations"]
+    assert "hint" not in found
