@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import authenticate
+from django.contrib.auth.models import update_last_login
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -74,6 +75,7 @@ class TokenObtainView(APIView):
             raise AuthenticationFailed(
                 "The email or password is incorrect.", code="invalid_credentials"
             )
+        update_last_login(User, user)  # as a dashboard sign-in does (the members page shows it)
         return Response(issue_tokens(user=user, schema=_schema(request)))
 
 

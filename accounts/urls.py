@@ -1,13 +1,12 @@
 """Dashboard pages for signing in and out, passwords, API keys and members."""
 
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from accounts import views, workspace_views
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
     path("password/forgot/", views.forgot_password, name="password-forgot"),
     path("password/forgot/sent/", views.forgot_password_sent, name="password-forgot-sent"),
     path(

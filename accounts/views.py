@@ -61,6 +61,16 @@ class LoginView(auth_views.LoginView):
         return render(request, self.template_name, context, status=status)
 
 
+class LogoutView(auth_views.LogoutView):
+    """Logging out is a POST (a link must not log people out); a GET asks to confirm."""
+
+    http_method_names = ["get", "post", "options"]
+    next_page = "login"  # a URL name: LogoutView resolves it
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return render(request, "accounts/logout_confirm.html")
+
+
 @require_http_methods(["GET", "POST"])
 def forgot_password(request: HttpRequest) -> HttpResponse:
     """Sends a one-time link when the email belongs to an active member; says the same either way.

@@ -54,3 +54,15 @@ def test_an_empty_question_reads_as_a_sentence(make_tenant):
     assert search.json()["error"]["message"] == (
         "The search is empty; type a few words to search for."
     )
+
+
+def test_a_page_that_does_not_exist_says_which_pages_do(make_tenant):
+    acme = make_tenant("errmsg_p")
+    client, headers = acme.client(), bearer(acme, owner_of(acme))
+    for page in ("9999", "0", "abc"):
+        response = client.get(f"/api/v1/queries/?page={page}", **headers)
+        assert response.status_code == 404
+        message = response.json()["error"]["message"]
+        assert message.startswith(f"There is no page '{page}'; pages run from 1 to 1"), message
+    assert client.get("/api/v1/queries/?page=1", **headers).status_code == 200
+    assert client.get("/api/v1/queries/?page=last", **headers).status_code == 200

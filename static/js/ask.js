@@ -267,6 +267,7 @@
     event.preventDefault();
     const text = question.value.trim();
     if (text) ask(text);
+    else { resetAnswer(); fail("The question is empty; type what you want to know."); question.focus(); }
   });
   question.addEventListener("keydown", (event) => {
     // Enter asks, Shift+Enter adds a line: what people expect from a chat box.

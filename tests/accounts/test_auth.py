@@ -44,6 +44,8 @@ def test_sign_in_returns_tokens_that_open_the_api(make_tenant):
     claims = jwt.decode(tokens["access"], options={"verify_signature": False})
     assert claims["tenant"] == "auth_a"
     assert claims["exp"] - claims["iat"] == 15 * 60
+    with schema_context(acme.schema):  # API sign-ins count as sign-ins (the members page)
+        assert User.objects.get(email=acme.admin_email).last_login is not None
 
 
 def test_wrong_password_and_unknown_email_get_the_same_401(make_tenant):

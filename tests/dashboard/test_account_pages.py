@@ -28,6 +28,22 @@ def test_login_page_signs_in_and_links_forgot_password(make_tenant):
     assert client.get("/login/").status_code == 302  # already signed in
     wrong = handle.client().post("/login/", {"username": handle.admin_email, "password": "no"})
     assert "didn't match" in wrong.content.decode()
+    empty = handle.client().post("/login/", {"username": "", "password": ""}).content.decode()
+    assert "Enter your email and your password" in empty
+    assert "didn't match" not in empty
+    assert 'rel="icon"' in page  # no console error for a missing /favicon.ico
+
+
+def test_logout_by_get_asks_to_confirm_and_post_logs_out(make_tenant):
+    handle = make_tenant("acc_logout")
+    client = handle.logged_in_client()
+    asked = client.get("/logout/")
+    assert asked.status_code == 200
+    assert "Log out of" in asked.content.decode()
+    assert client.get("/documents/").status_code == 200  # a GET logged no one out
+    assert client.post("/logout/").status_code == 302
+    assert client.get("/documents/").status_code == 302  # to the login page
+    assert "You are logged out" in client.get("/logout/").content.decode()
 
 
 @override_settings(PASSWORD_RESET_DELIVERY="tests.dashboard.test_account_pages.capture_reset")
