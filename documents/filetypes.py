@@ -293,15 +293,20 @@ def _filename_char(ch: str) -> str:
     return "" if category in _UNSAFE_CATEGORIES else ch
 
 
+def clean_name_text(text: str) -> str:
+    """``text`` as stored file names are: NFC, without control or format characters (NUL,
+    which PostgreSQL text refuses, included), whitespace runs as one space, trimmed."""
+    text = "".join(_filename_char(ch) for ch in unicodedata.normalize("NFC", text))
+    return " ".join(text.split())
+
+
 def sanitize_filename(name: str, max_length: int = 255) -> str:
     """A display-safe base name: no directories, control or format characters, leading dots.
 
     ``max_length`` counts characters; the extension (up to 16 characters) is kept when
     the name is cut. Returns "document" when nothing usable is left.
     """
-    name = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(_filename_char(ch) for ch in name)
-    name = " ".join(name.split())
+    name = clean_name_text(name.replace("\\", "/").rsplit("/", 1)[-1])
     name = name.lstrip(". ").rstrip(". ")
     if not name:
         return "document"

@@ -241,8 +241,11 @@ def _mark_ready(batch: list[_Prepared], embedder: Embedder) -> None:
 
 
 def mark_failed(document_id: int, reason: str) -> None:
+    # A reason quoting the file or a service (an exception's text) may hold NUL, which
+    # PostgreSQL text refuses: the document would stay "processing" instead of failed.
+    reason = reason.replace("\x00", "")[:2000]
     Document.objects.filter(pk=document_id).exclude(status=DocumentStatus.READY).update(
-        status=DocumentStatus.FAILED, error=reason[:2000], progress=100, updated_at=timezone.now()
+        status=DocumentStatus.FAILED, error=reason, progress=100, updated_at=timezone.now()
     )
     DOCUMENTS_PROCESSED.labels(outcome="failed").inc()
 

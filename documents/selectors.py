@@ -4,15 +4,24 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from documents.filetypes import clean_name_text
 from documents.models import Document, DocumentStatus
+
+
+def clean_search(text: str | None) -> str:
+    """Name-search text cleaned the way uploaded names are (sanitize_filename): a name
+    never holds NUL or other control characters, and PostgreSQL text cannot hold NUL,
+    so they are dropped rather than sent to the database."""
+    return clean_name_text(text or "")
 
 
 def document_list(*, status: str | None = None, search: str | None = None) -> QuerySet[Document]:
     queryset = Document.objects.select_related("uploaded_by")
     if status:
         queryset = queryset.filter(status=status)
+    search = clean_search(search)
     if search:
-        queryset = queryset.filter(filename__icontains=search.strip())
+        queryset = queryset.filter(filename__icontains=search)
     return queryset
 
 

@@ -180,6 +180,7 @@ def create_documents(
                             f"This file was already uploaded as '{existing.filename}' (document "
                             f"{existing.id}). Add ?allow_duplicate=1 to upload it again.",
                             existing_id=existing.id,
+                            existing_filename=existing.filename,
                         )
                     usage.admit(upload.size)
                 except DocumentError as exc:

@@ -28,7 +28,7 @@ TYPE_LABELS = {
 
 @login_required
 def document_list(request: HttpRequest) -> HttpResponse:
-    search = request.GET.get("q", "").strip()[:200]
+    search = selectors.clean_search(request.GET.get("q"))[:200]
     status = request.GET.get("status", "")
     if not selectors.valid_status(status):
         status = ""

@@ -21,6 +21,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django_tenants.utils import tenant_context
 
+from documents.selectors import clean_search
 from documents.services import reindex_all
 from tenants import selectors
 from tenants.audit import record_operator_action
@@ -285,7 +286,7 @@ class TenantAdmin(admin.ModelAdmin):
 
     def support_documents_view(self, request: HttpRequest, tenant_id: int) -> HttpResponse:
         tenant = get_object_or_404(self.get_queryset(request), pk=tenant_id)
-        search = request.GET.get("q", "").strip()[:200]
+        search = clean_search(request.GET.get("q", ""))[:200]  # no NUL: it is stored
         rows = selectors.support_documents(tenant, search=search)
         record_operator_action(
             operator=request.user, action="view_documents", tenant=tenant, detail=search

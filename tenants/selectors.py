@@ -16,6 +16,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from documents.models import Document
+from documents.selectors import clean_search
 from tenants.models import Tenant
 
 SUPPORT_ROWS = 200
@@ -64,6 +65,7 @@ def support_documents(tenant: Tenant, *, search: str = "") -> list[dict[str, Any
     """The tenant's newest documents as plain rows (evaluated inside the schema)."""
     with tenant_context(tenant):
         documents = Document.objects.select_related("uploaded_by").order_by("-created_at")
+        search = clean_search(search)  # no NUL: PostgreSQL text cannot hold it
         if search:
             documents = documents.filter(filename__icontains=search)
         return [

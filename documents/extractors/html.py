@@ -4,6 +4,12 @@ paragraphs, h1-h6 build the section path, table rows become " | "-joined lines.
 Parser hardening: no_network=True, huge_tree=False (libxml2's depth and size limits
 stay on). lxml's HTMLParser has no resolve_entities option because HTML mode never
 loads DTDs or external entities; only the predefined HTML character entities expand.
+
+Those limits (256 levels of nesting, e.g. from hundreds of unclosed <font> tags; text
+nodes of 10 MB) make libxml2 stop reading and return what it has so far, which would
+silently drop the rest of the page. A page that hits one is parsed again with
+huge_tree=True (2,048 levels; the sandbox's CPU and memory limits and the size cap
+still apply); a page beyond that fails with a sentence saying why.
 """
 
 from __future__ import annotations
@@ -15,7 +21,12 @@ from pathlib import Path
 from lxml import etree
 
 from documents import filetypes
-from documents.extractors.base import ExtractionResult, TextBlock, normalize_text
+from documents.extractors.base import (
+    ExtractionError,
+    ExtractionResult,
+    TextBlock,
+    normalize_text,
+)
 from documents.extractors.sections import SectionPath
 from documents.extractors.text import decode_text
 
@@ -36,6 +47,7 @@ _META_CHARSET = re.compile(
     rb"""<meta[^>]{0,200}?charset\s*=\s*["']?([A-Za-z0-9_.:-]{1,40})""", re.I
 )
 _WHITESPACE = re.compile(r"\s+")
+_DEPTH = re.compile(r"Excessive depth in document: (\d+)")
 
 
 class HtmlExtractor:
@@ -47,14 +59,39 @@ class HtmlExtractor:
 
     def extract(self, path: Path) -> ExtractionResult:
         data = path.read_bytes()[: self.max_bytes]
-        parser = etree.HTMLParser(
-            no_network=True, huge_tree=False, remove_comments=True, remove_pis=True
-        )
-        root = etree.fromstring(_decode(data), parser)
+        text = _decode(data)
+        root, stopped = _parse(text, huge=False)
+        if stopped:
+            root, stopped = _parse(text, huge=True)
+        if stopped:
+            raise ExtractionError(_limit_sentence(stopped))
         if root is None:
             return ExtractionResult(blocks=[], page_count=None, extractor=self.name)
         etree.strip_elements(root, *DROPPED, with_tail=False)
         return ExtractionResult(blocks=_walk(root), page_count=None, extractor=self.name)
+
+
+def _parse(text: str, *, huge: bool) -> tuple[etree._Element | None, str]:
+    """The root, and the message of the fatal error that stopped libxml2 early ("" if none)."""
+    parser = etree.HTMLParser(
+        no_network=True, huge_tree=huge, remove_comments=True, remove_pis=True
+    )
+    root = etree.fromstring(text, parser)
+    fatal = [e.message for e in parser.error_log if e.level == etree.ErrorLevels.FATAL]
+    return root, (fatal[0] or "fatal error") if fatal else ""
+
+
+def _limit_sentence(message: str) -> str:
+    depth = _DEPTH.search(message)
+    if depth:
+        return (
+            f"The HTML page is nested too deeply (more than {int(depth.group(1)):,} levels of "
+            "elements) to read. Open it in a browser, save or print it as PDF, and upload that."
+        )
+    return (
+        f"The HTML page could not be read to the end ({message.strip().rstrip('.')}). "
+        "Open it in a browser, save or print it as PDF, and upload that."
+    )
 
 
 def _decode(data: bytes) -> str:

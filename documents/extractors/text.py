@@ -1,4 +1,6 @@
-"""Plain-text extraction: BOM first, then strict UTF-8, then charset-normalizer's guess."""
+"""Plain-text extraction: BOM first, then strict UTF-8, then charset-normalizer's guess
+(among the legacy code pages it finds as likely, the one whose letters are plausible:
+see charsets.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from documents.extractors.base import (
     TextBlock,
     normalize_text,
 )
+from documents.extractors.charsets import choose_encoding
 
 __all__ = ["TextExtractor", "decode_text", "read_text"]
 
@@ -35,13 +38,23 @@ def decode_text(data: bytes) -> str:
         pass
     from charset_normalizer import from_bytes  # lazy: only legacy encodings need it
 
-    best = from_bytes(data).best()
+    matches = from_bytes(data)
+    best = matches.best()
     if best is None:
         raise ExtractionError(
             "The text encoding of this file could not be recognised. "
             "Save it as UTF-8 and upload it again."
         )
-    return str(best)
+    if best.encoding.startswith("utf"):  # UTF-16/32 without a BOM: trust the detector
+        return str(best)
+    ranked = [best, *(m for m in matches if m is not best and not m.encoding.startswith("utf"))]
+    encoding = choose_encoding(data, [(m.encoding, m.chaos) for m in ranked])
+    if encoding == best.encoding:
+        return str(best)
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:  # only the sample was checked
+        return str(best)
 
 
 def read_text(path: Path, *, max_bytes: int) -> str:

@@ -115,6 +115,11 @@
   const dropzone = document.getElementById("dropzone");
   const list = document.getElementById("upload-list");
 
+  function duplicateMessage(error) {
+    const existing = error.existing_filename ? " as \u201c" + error.existing_filename + "\u201d" : "";
+    return "This file was already uploaded" + existing + ".";
+  }
+
   function uploadOne(file, item, allowDuplicate) {
     const bar = item.querySelector("progress");
     const status = item.querySelector(".upload-status");
@@ -145,6 +150,8 @@
           status.setAttribute("role", "alert");
           status.textContent = DI.errorMessage(data, xhr.status);
           if (data && data.error && data.error.code === "duplicate") {
+            // The API's message tells API clients about ?allow_duplicate=1; here the button does it.
+            status.textContent = duplicateMessage(data.error);
             const again = DI.el("button", { type: "button", className: "btn-link" }, "Upload it anyway");
             again.addEventListener("click", () => { again.remove(); status.removeAttribute("role"); uploadOne(file, item, true); });
             status.appendChild(document.createTextNode(" "));

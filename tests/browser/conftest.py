@@ -20,7 +20,12 @@ from typing import Any
 
 import pytest
 from django.db import connections
+from django_tenants.utils import schema_context
 
+from accounts.models import ApiKey
+from documents.models import Document
+from documents.services import delete_document
+from queries.models import Query
 from tests.conftest import ROOT, TenantHandle, WorkerProcess, worker_environment
 
 CHROMIUM = "/usr/bin/chromium"
@@ -152,6 +157,30 @@ def _close_connections_opened_beside_playwright() -> Iterator[None]:
     # made by these tests' fixtures open extra connections; close them, or the test
     # database cannot be dropped at the end of the session.
     connections.close_all()
+
+
+@pytest.fixture
+def alpha(
+    committed_tenants: tuple[TenantHandle, TenantHandle], committed_db: None
+) -> Iterator[TenantHandle]:
+    """The committed tenant `iso_alpha`; what a test adds (documents, keys, queries) is removed."""
+    handle = committed_tenants[0]
+    with schema_context(handle.schema):
+        before = set(Document.objects.values_list("id", flat=True))
+        last_query = Query.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    yield handle
+    with schema_context(handle.schema):
+        Query.objects.filter(id__gt=last_query).delete()
+        ApiKey.objects.filter(name__startswith="browser ").delete()
+        added = Document.objects.exclude(id__in=before)
+        # Deleting while the worker still writes chunks races with it; let ingestion finish.
+        deadline = time.monotonic() + 60
+        while added.filter(status__in=["pending", "processing"]).exists():
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
+        for document in added:
+            delete_document(document=document)
 
 
 def log_in(page: Any, server: LiveServer, handle: TenantHandle, email: str, password: str) -> None:

@@ -114,6 +114,9 @@ def test_support_views_are_read_only_escaped_and_audited(make_tenant, operator):
     assert "Read-only support view" in html
     assert "&lt;img src=x onerror=alert(1)&gt;.txt" in html
     assert "<img src=x" not in html
+    found = operator.get(f"{CHANGELIST}{pk}/support/documents/?q=%3Cimg%00")  # NUL: no 500
+    assert found.status_code == 200
+    assert "&lt;img src=x" in found.content.decode()
     queries = operator.get(f"{CHANGELIST}{pk}/support/queries/")
     assert queries.status_code == 200
     assert "Read-only support view" in queries.content.decode()
