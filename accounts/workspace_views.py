@@ -110,27 +110,32 @@ def _role_choices(actor: User) -> list[tuple[str, str]]:
     return [(v, label) for v, label in Role.choices if v != Role.OWNER or actor.role == Role.OWNER]
 
 
+# The one-time link of a member just invited, kept server-side like a new API key.
+NEW_INVITE_SESSION = "accounts:new_invite"
+
+
 @admin_required
 def members(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
     form = InviteForm(request.POST or None)
     form.fields["role"].choices = _role_choices(actor)  # type: ignore[attr-defined]
-    invite_link = None
-    invited = None
     if request.method == "POST" and form.is_valid():
         try:
-            invited = invite_member(invited_by=actor, **form.cleaned_data)
+            new_member = invite_member(invited_by=actor, **form.cleaned_data)
         except ActionRefused as exc:
             form.add_error("email", str(exc.detail))
         else:
-            invite_link = password_set_link(request, invited)
-            deliver_invitation(user=invited, link=invite_link, invited_by=actor)
-            form = InviteForm()
-            form.fields["role"].choices = _role_choices(actor)  # type: ignore[attr-defined]
+            link = password_set_link(request, new_member)
+            deliver_invitation(user=new_member, link=link, invited_by=actor)
+            # Shown once by the page this redirects to: a reload does not invite again.
+            request.session[NEW_INVITE_SESSION] = {"user_id": new_member.pk, "link": link}
+            return _no_store(redirect("members-page"))
+    shown = request.session.pop(NEW_INVITE_SESSION, None) if request.method == "GET" else None
+    invited = User.objects.filter(pk=shown["user_id"]).first() if shown else None
     context = {
         "active": "members",
         "form": form,
-        "invite_link": invite_link,
+        "invite_link": shown["link"] if invited is not None and shown else None,
         "invited": invited,
         "members": User.objects.order_by("email"),
         "role_choices": _role_choices(actor),

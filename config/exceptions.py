@@ -12,7 +12,14 @@ import logging
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+    JsonResponse,
+)
+from django.urls import Resolver404, resolve
 from django.views import defaults
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -132,6 +139,28 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
             status=404,
         )
     return defaults.page_not_found(request, exception)
+
+
+def no_api_route(request: HttpRequest, rest: str = "") -> HttpResponse:
+    """A path under /api/ that no route matches: the JSON 404, with DEBUG on as well (where
+    Django would otherwise answer with its HTML debug page instead of handler404).
+
+    A path that only lacks its trailing slash is redirected for GET and HEAD, and named in the
+    404 otherwise (a redirected POST would arrive as a GET, without its body).
+    """
+    path = request.path
+    if not path.endswith("/"):
+        try:
+            match = resolve(path + "/", getattr(request, "urlconf", None))
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not no_api_route:
+            if request.method in ("GET", "HEAD"):
+                query = request.META.get("QUERY_STRING", "")
+                return HttpResponsePermanentRedirect(path + "/" + (f"?{query}" if query else ""))
+            message = f"There is no API endpoint at {path}; did you mean {path}/ (with the slash)?"
+            return JsonResponse(error_body("not_found", message), status=404)
+    return not_found(request, Http404())
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

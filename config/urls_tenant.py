@@ -1,9 +1,9 @@
 """URLs on a tenant's host: the REST API under /api/v1/ and the dashboard."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from config import health
+from config import exceptions, health
 
 urlpatterns = [
     path("health/live", health.live),
@@ -18,6 +18,8 @@ urlpatterns = [
         ),
         name="api-docs",
     ),
+    # Last under api/: an unknown API path is the JSON 404 even with DEBUG on.
+    re_path(r"^api/(?P<rest>.*)$", exceptions.no_api_route),
     path("", include("documents.page_urls")),
     path("", include("queries.page_urls")),
     path("", include("analytics.urls")),

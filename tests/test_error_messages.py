@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+from django.test import override_settings
+
 from tests.accounts.helpers import bearer, owner_of
 
 
@@ -66,3 +69,22 @@ def test_a_page_that_does_not_exist_says_which_pages_do(make_tenant):
         assert message.startswith(f"There is no page '{page}'; pages run from 1 to 1"), message
     assert client.get("/api/v1/queries/?page=1", **headers).status_code == 200
     assert client.get("/api/v1/queries/?page=last", **headers).status_code == 200
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_unknown_api_paths_are_json_404s_with_debug_on_too(make_tenant, debug):
+    acme = make_tenant("errmsg_404")
+    client, headers = acme.client(), bearer(acme, owner_of(acme))
+    with override_settings(DEBUG=debug):
+        for path in ("/api/v1/", "/api/v1/nope/", "/api/v1/documents/abc/", "/api/nothing"):
+            response = client.get(path, **headers)
+            assert response.status_code == 404, path
+            assert response.json()["error"]["code"] == "not_found", path
+            assert path in response.json()["error"]["message"]
+        # Only the trailing slash missing: GET is redirected, POST is told.
+        listed = client.get("/api/v1/documents?page=1", **headers)
+        assert listed.status_code == 301
+        assert listed["Location"] == "/api/v1/documents/?page=1"
+        posted = client.post("/api/v1/search", {"query": "x"}, "application/json", **headers)
+        assert posted.status_code == 404
+        assert "did you mean /api/v1/search/" in posted.json()["error"]["message"]

@@ -60,10 +60,22 @@
     return unit === 0 ? value + " bytes" : value.toFixed(1) + " " + units[unit];
   }
 
+  // One date format on every page: "2026-11-29 14:05" in the browser's time zone.
   function formatDate(iso) {
     if (!iso) return "-";
     const date = new Date(iso);
-    return isNaN(date.getTime()) ? "-" : date.toLocaleString();
+    if (isNaN(date.getTime())) return "-";
+    const pad = (n) => String(n).padStart(2, "0");
+    return date.getFullYear() + "-" + pad(date.getMonth() + 1) + "-" + pad(date.getDate()) + " " +
+      pad(date.getHours()) + ":" + pad(date.getMinutes());
+  }
+
+  // Server-rendered times say UTC until this turns them into the browser's time, as above.
+  function localizeTimes() {
+    document.querySelectorAll("time[data-local][datetime]").forEach((time) => {
+      const local = formatDate(time.getAttribute("datetime"));
+      if (local !== "-") time.textContent = local;
+    });
   }
 
   // Asks for confirmation in an accessible <dialog>; resolves true when confirmed.
@@ -124,6 +136,7 @@
   document.addEventListener("DOMContentLoaded", () => {
     setupCopyButtons();
     setupConfirmForms();
+    localizeTimes();
   });
 
   window.DI = { api, el, csrfToken, errorMessage, formatBytes, formatDate, confirmDialog };

@@ -74,6 +74,12 @@ def test_upload_becomes_ready_and_a_question_gets_a_cited_streamed_answer(
     row = _wait_ready(page, "refund-policy.txt")
     expect(row.locator('[data-col="chunks"]')).not_to_have_text("0")
     expect(row.locator('[data-col="type"]')).to_have_text("Text")
+    # One date format whether the page or the server rendered the row (local time, no "UTC").
+    when = re.compile(r"^\S+@\S+\s*\d{4}-\d{2}-\d{2} \d{2}:\d{2}$")
+    expect(row.locator('[data-col="uploaded"]')).to_have_text(when)
+    page.reload()
+    row = page.locator("#documents-body tr", has_text="refund-policy.txt").first
+    expect(row.locator('[data-col="uploaded"]')).to_have_text(when)
     screenshot(page, "documents")
 
     page.get_by_role("link", name="Ask").click()

@@ -113,9 +113,12 @@ def test_invite_shows_the_one_time_link_and_roles_can_change(make_tenant):
     response = client.post(
         "/settings/members/", {"email": "new@acc-members.test", "full_name": "", "role": "viewer"}
     )
-    html = response.content.decode()
+    assert response.status_code == 302  # then GET: a reload does not post the invite again
+    html = client.get(response["Location"]).content.decode()
     assert "new@acc-members.test is invited" in html
     assert f"http://{handle.domain}/password/set/" in html
+    again = client.get("/settings/members/").content.decode()
+    assert "/password/set/" not in again  # the one-time link is shown once
     with schema_context(handle.schema):
         invited = User.objects.get(email="new@acc-members.test")
     assert invited.role == Role.VIEWER
