@@ -26,7 +26,7 @@ from accounts.tokens import (
     issue_tokens,
     parse_refresh_token,
 )
-from config.openapi import ERROR_RESPONSES, ErrorSerializer
+from config.openapi import BODY_ERROR_RESPONSES, ERROR_RESPONSES
 
 
 class TokenPairSerializer(serializers.Serializer):
@@ -59,7 +59,7 @@ class TokenObtainView(APIView):
 
     @extend_schema(
         request=CredentialsSerializer,
-        responses={200: TokenPairSerializer, **ERROR_RESPONSES},
+        responses={200: TokenPairSerializer, **ERROR_RESPONSES, **BODY_ERROR_RESPONSES},
         auth=[],
         tags=["auth"],
     )
@@ -86,7 +86,7 @@ class TokenRefreshView(APIView):
 
     @extend_schema(
         request=RefreshInputSerializer,
-        responses={200: TokenPairSerializer, **ERROR_RESPONSES},
+        responses={200: TokenPairSerializer, **ERROR_RESPONSES, **BODY_ERROR_RESPONSES},
         auth=[],
         tags=["auth"],
     )
@@ -120,7 +120,11 @@ class LogoutView(APIView):
 
     @extend_schema(
         request=RefreshInputSerializer,
-        responses={204: OpenApiResponse(description="Signed out."), **ERROR_RESPONSES},
+        responses={
+            204: OpenApiResponse(description="Signed out."),
+            **ERROR_RESPONSES,
+            **BODY_ERROR_RESPONSES,
+        },
         auth=[],
         tags=["auth"],
     )
@@ -150,7 +154,9 @@ class MeView(APIView):
         return Response(MeSerializer(request.user).data)
 
     @extend_schema(
-        request=MeSerializer, responses={200: MeSerializer, **ERROR_RESPONSES}, tags=["auth"]
+        request=MeSerializer,
+        responses={200: MeSerializer, **ERROR_RESPONSES, **BODY_ERROR_RESPONSES},
+        tags=["auth"],
     )
     def patch(self, request: Request) -> Response:
         serializer = MeSerializer(request.user, data=request.data, partial=True)
@@ -166,7 +172,7 @@ class PasswordChangeView(APIView):
 
     @extend_schema(
         request=PasswordChangeSerializer,
-        responses={200: TokenPairSerializer, **ERROR_RESPONSES},
+        responses={200: TokenPairSerializer, **ERROR_RESPONSES, **BODY_ERROR_RESPONSES},
         tags=["auth"],
     )
     def post(self, request: Request) -> Response:
@@ -200,7 +206,7 @@ class TenantInfoView(APIView):
         email = serializers.EmailField()
         role = serializers.CharField()
 
-    @extend_schema(responses={200: OutputSerializer, 401: ErrorSerializer}, tags=["workspace"])
+    @extend_schema(responses={200: OutputSerializer, **ERROR_RESPONSES}, tags=["workspace"])
     def get(self, request: Request) -> Response:
         tenant = request.tenant
         data = {

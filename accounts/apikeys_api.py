@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from accounts.models import ApiKey, ApiKeyScope, User
 from accounts.permissions import IsTenantAdmin
 from accounts.services import create_api_key, revoke_api_key
-from config.openapi import ERROR_RESPONSES
+from config.openapi import BODY_ERROR_RESPONSES, ERROR_RESPONSES, LIST_ERROR_RESPONSES
 
 
 class ApiKeySerializer(serializers.ModelSerializer):
@@ -57,9 +57,10 @@ class ApiKeyCreateSerializer(serializers.Serializer):
 
 
 @extend_schema_view(
-    get=extend_schema(responses={200: ApiKeySerializer(many=True), **ERROR_RESPONSES}),
+    get=extend_schema(responses={200: ApiKeySerializer(many=True), **LIST_ERROR_RESPONSES}),
     post=extend_schema(
-        request=ApiKeyCreateSerializer, responses={201: NewApiKeySerializer, **ERROR_RESPONSES}
+        request=ApiKeyCreateSerializer,
+        responses={201: NewApiKeySerializer, **ERROR_RESPONSES, **BODY_ERROR_RESPONSES},
     ),
 )
 @extend_schema(tags=["api keys"])

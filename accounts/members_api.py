@@ -19,7 +19,12 @@ from accounts.services import (
     invite_member,
     reactivate_member,
 )
-from config.openapi import ERROR_RESPONSES
+from config.openapi import (
+    BODY_ERROR_RESPONSES,
+    ERROR_RESPONSES,
+    LIST_ERROR_RESPONSES,
+    error_response,
+)
 
 
 class MemberSerializer(serializers.ModelSerializer):
@@ -59,15 +64,28 @@ class MemberUpdateSerializer(serializers.Serializer):
     full_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 
+OWNER_PROTECTED = (
+    "The caller is not an owner or admin (`permission_denied`), or the change needs an owner "
+    "(`owner_protected`)."
+)
+
+
 def _actor(request: Request) -> User:
     assert isinstance(request.user, User)  # IsTenantAdmin guarantees a signed-in person
     return request.user
 
 
 @extend_schema_view(
-    get=extend_schema(responses={200: MemberSerializer(many=True), **ERROR_RESPONSES}),
+    get=extend_schema(responses={200: MemberSerializer(many=True), **LIST_ERROR_RESPONSES}),
     post=extend_schema(
-        request=InviteSerializer, responses={201: InvitedMemberSerializer, **ERROR_RESPONSES}
+        request=InviteSerializer,
+        responses={
+            201: InvitedMemberSerializer,
+            **ERROR_RESPONSES,
+            **BODY_ERROR_RESPONSES,
+            403: error_response(f"{OWNER_PROTECTED} Only an owner can invite an owner."),
+            409: error_response("Someone with this email is already a member (`member_exists`)."),
+        },
     ),
 )
 @extend_schema(tags=["members"])
@@ -94,7 +112,18 @@ class MemberListView(generics.ListCreateAPIView[User]):
 @extend_schema_view(
     get=extend_schema(responses={200: MemberSerializer, **ERROR_RESPONSES}),
     patch=extend_schema(
-        request=MemberUpdateSerializer, responses={200: MemberSerializer, **ERROR_RESPONSES}
+        request=MemberUpdateSerializer,
+        responses={
+            200: MemberSerializer,
+            **ERROR_RESPONSES,
+            **BODY_ERROR_RESPONSES,
+            403: error_response(
+                f"{OWNER_PROTECTED} Only an owner can change an owner or make someone one."
+            ),
+            409: error_response(
+                "The role change would leave the workspace without an active owner (`last_owner`)."
+            ),
+        },
     ),
 )
 @extend_schema(tags=["members"])
@@ -125,7 +154,19 @@ class _MemberActionView(generics.GenericAPIView[User]):
     queryset = User.objects.all()
 
 
-@extend_schema(request=None, responses={200: MemberSerializer, **ERROR_RESPONSES}, tags=["members"])
+@extend_schema(
+    request=None,
+    responses={
+        200: MemberSerializer,
+        **ERROR_RESPONSES,
+        403: error_response(f"{OWNER_PROTECTED} Only an owner can deactivate an owner."),
+        409: error_response(
+            "You cannot deactivate yourself (`self_deactivation`), nor the workspace's last "
+            "active owner (`last_owner`)."
+        ),
+    },
+    tags=["members"],
+)
 class MemberDeactivateView(_MemberActionView):
     """Turn off a member's access (data and uploads are kept); their API keys stop working."""
 
@@ -134,7 +175,15 @@ class MemberDeactivateView(_MemberActionView):
         return Response(MemberSerializer(member).data)
 
 
-@extend_schema(request=None, responses={200: MemberSerializer, **ERROR_RESPONSES}, tags=["members"])
+@extend_schema(
+    request=None,
+    responses={
+        200: MemberSerializer,
+        **ERROR_RESPONSES,
+        403: error_response(f"{OWNER_PROTECTED} Only an owner can reactivate an owner."),
+    },
+    tags=["members"],
+)
 class MemberReactivateView(_MemberActionView):
     """Give a deactivated member their access back."""
 

@@ -1,6 +1,9 @@
 """OpenAPI (drf-spectacular) pieces shared by every app: the error body and auth schemes.
 
-Document a view's failures with `responses={200: Out, **ERROR_RESPONSES}`.
+Document a view's failures with `responses={200: Out, **ERROR_RESPONSES}`; add
+`**LIST_ERROR_RESPONSES` on paginated lists (a missing `?page=` is a 404), `**BODY_ERROR_RESPONSES`
+on views that read a request body (413 too large, 415 wrong Content-Type), and
+`error_response(...)` for a view's own refusals, e.g. `409: error_response("...")`.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 
@@ -37,6 +41,29 @@ ERROR_RESPONSES: dict[int, Any] = {
     403: ErrorSerializer,
     404: ErrorSerializer,
     429: ErrorSerializer,
+}
+
+
+def error_response(description: str) -> OpenApiResponse:
+    """The standard error body, with a sentence saying when this status is returned."""
+    return OpenApiResponse(ErrorSerializer, description=description)
+
+
+# Paginated lists (config.pagination.StandardPagination) answer a page that does not exist
+# with 404, and invalid filters with 400.
+LIST_ERROR_RESPONSES: dict[int, Any] = {
+    **ERROR_RESPONSES,
+    400: error_response("A query parameter (filter) is invalid; `fields` names it."),
+    404: error_response("The requested `page` does not exist (`not_found`)."),
+}
+
+# Every view that reads request.data: JSON (and form) bodies over DATA_UPLOAD_MAX_MEMORY_SIZE
+# are refused with 413 `payload_too_large`, other Content-Types with 415.
+BODY_ERROR_RESPONSES: dict[int, Any] = {
+    413: error_response("The request body is too large (`payload_too_large`)."),
+    415: error_response(
+        "The body's Content-Type is not accepted (`unsupported_media_type`); send JSON."
+    ),
 }
 
 

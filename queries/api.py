@@ -10,7 +10,8 @@ from django.conf import settings
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django_tenants.utils import schema_context
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -20,7 +21,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import CanRead
 from accounts.ratelimits import check_ask_rate
-from config.openapi import ERROR_RESPONSES
+from config.openapi import BODY_ERROR_RESPONSES, ERROR_RESPONSES, LIST_ERROR_RESPONSES
 from documents.index import IndexMismatchError
 from queries import selectors, services
 from queries.models import Query
@@ -141,6 +142,20 @@ class FeedbackOutput(serializers.Serializer[Any]):
 UNAVAILABLE = {503: OpenApiResponse(ERROR_RESPONSES[400], description="index must be rebuilt")}
 
 
+def _json_or_event(responses: dict[int, Any]) -> dict[Any, Any]:
+    """Ask's errors in both its media types: the JSON error, or one `error` event."""
+    event = OpenApiResponse(
+        OpenApiTypes.STR,
+        description="With `Accept: text/event-stream`: one `error` event whose data is the "
+        "JSON error body.",
+    )
+    documented: dict[Any, Any] = {}
+    for code, response in responses.items():
+        documented[(code, "application/json")] = response
+        documented[(code, "text/event-stream")] = event
+    return documented
+
+
 def caller_of(request: Request) -> services.Caller:
     prefix = getattr(request.auth, "display_prefix", "") if hasattr(request.auth, "scopes") else ""
     user = request.user if request.user and request.user.is_authenticated else None
@@ -191,7 +206,7 @@ class SearchView(APIView):
     @extend_schema(
         tags=["search"],
         request=SearchInput,
-        responses={200: SearchOutput, **ERROR_RESPONSES, **UNAVAILABLE},
+        responses={200: SearchOutput, **ERROR_RESPONSES, **BODY_ERROR_RESPONSES, **UNAVAILABLE},
     )
     def post(self, request: Request) -> Response:
         check_ask_rate(request)
@@ -220,13 +235,14 @@ class AskView(APIView):
         tags=["search"],
         request=AskInput,
         responses={
-            200: OpenApiResponse(
+            (200, "application/json"): OpenApiResponse(
                 AskOutput,
                 description="JSON; or with `stream: true` / `Accept: text/event-stream`, "
-                "server-sent `delta` events then one `done` event holding this object.",
+                "server-sent `delta` events then one `done` event holding this object (an "
+                "`error` event if the answer cannot be finished).",
             ),
-            **ERROR_RESPONSES,
-            **UNAVAILABLE,
+            (200, "text/event-stream"): OpenApiResponse(OpenApiTypes.STR),
+            **_json_or_event({**ERROR_RESPONSES, **BODY_ERROR_RESPONSES, **UNAVAILABLE}),
         },
     )
     def post(self, request: Request) -> Response | StreamingHttpResponse:
@@ -306,6 +322,9 @@ class QuerySerializer(serializers.ModelSerializer[Query]):
         return {"helpful": feedback.helpful, "comment": feedback.comment}
 
 
+@extend_schema_view(
+    get=extend_schema(responses={200: QuerySerializer(many=True), **LIST_ERROR_RESPONSES})
+)
 class QueryHistoryView(generics.ListAPIView[Query]):
     """The caller's own searches and questions, newest first."""
 
@@ -327,7 +346,9 @@ class QueryFeedbackView(APIView):
     permission_classes = [CanRead]
 
     @extend_schema(
-        tags=["search"], request=FeedbackInput, responses={200: FeedbackOutput, **ERROR_RESPONSES}
+        tags=["search"],
+        request=FeedbackInput,
+        responses={200: FeedbackOutput, **ERROR_RESPONSES, **BODY_ERROR_RESPONSES},
     )
     def post(self, request: Request, pk: int) -> Response:
         caller = caller_of(request)
