@@ -25,6 +25,28 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
+# tenant-schemas-celery switches to the task's tenant before it runs; when that tenant was
+# deleted meanwhile (a compaction scheduled seconds before `evaluate` dropped its scratch
+# tenant, say), its lookup raised inside the signal (logged as an error) and the task then
+# failed as "sent without a tenant". Now the task is marked instead, and tenants.tasks'
+# `require_tenant` skips it with an info line.
+task_prerun.disconnect(sender=None, dispatch_uid="tenant_schemas_switch_schema")
+
+
+@task_prerun.connect(dispatch_uid="di_switch_schema")
+def _switch_schema(task: Any, kwargs: Any = None, **rest: Any) -> None:
+    from tenant_schemas_celery.app import get_schema_name_from_task, switch_schema
+
+    from tenants.db import use_public_schema
+    from tenants.models import Tenant
+
+    try:
+        switch_schema(task, kwargs, **rest)
+    except Tenant.DoesNotExist:
+        use_public_schema()
+        task.request.tenant_gone = get_schema_name_from_task(task, kwargs)
+
+
 @worker_process_init.connect
 def _start_extraction_sandbox(**_: object) -> None:
     # Each worker process gets its sandbox host up front, not on its first document.

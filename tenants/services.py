@@ -13,7 +13,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.validators import validate_email
-from django.db import connection, transaction
+from django.db import IntegrityError, ProgrammingError, connection, transaction
 from django_tenants.clone import CloneSchema
 from django_tenants.utils import schema_context, schema_exists
 
@@ -213,21 +213,34 @@ def provision_tenant(
         plan=plan,
     )
     ensure_template_schema()
-    with transaction.atomic():
-        tenant = Tenant(
+    try:
+        with transaction.atomic():
+            tenant = Tenant(
+                schema_name=schema_name,
+                name=name.strip() or schema_name,
+                slug=schema_name.replace("_", "-"),
+                plan=plan,
+            )
+            tenant.save()
+            tenant_domain = Domain.objects.create(domain=domain, tenant=tenant, is_primary=True)
+            _clone_schema(template_schema_name(), schema_name)
+            _assert_schema_has_users_table(schema_name)
+            with schema_context(schema_name):
+                User.objects.create_user(
+                    admin_email, admin_password, role=Role.OWNER, full_name="Administrator"
+                )
+    except (IntegrityError, ProgrammingError, ValidationError):
+        # Someone created the same schema or domain between the checks and this commit (two
+        # `create_tenant` at once): say which, as the checks would have.
+        use_public_schema()
+        _validate(
             schema_name=schema_name,
-            name=name.strip() or schema_name,
-            slug=schema_name.replace("_", "-"),
+            domain=domain,
+            admin_email=admin_email,
+            admin_password=admin_password,
             plan=plan,
         )
-        tenant.save()
-        tenant_domain = Domain.objects.create(domain=domain, tenant=tenant, is_primary=True)
-        _clone_schema(template_schema_name(), schema_name)
-        _assert_schema_has_users_table(schema_name)
-        with schema_context(schema_name):
-            User.objects.create_user(
-                admin_email, admin_password, role=Role.OWNER, full_name="Administrator"
-            )
+        raise
     use_public_schema()
     return ProvisionedTenant(
         tenant=tenant,

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import wraps
-from typing import ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar, cast
 
-from celery import shared_task
+from celery import current_task, shared_task
 
 from tenants.db import current_schema
 
+logger = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -28,6 +30,10 @@ def require_tenant(func: Callable[P, R]) -> Callable[P, R]:
     @wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         if current_schema_name() == "public":
+            gone = getattr(getattr(current_task, "request", None), "tenant_gone", None)
+            if gone:  # sent for a tenant deleted since (config/celery.py)
+                logger.info("Task %s skipped: the tenant %r no longer exists.", func.__name__, gone)
+                return cast("R", None)
             raise MissingTenantError(
                 f"Task {func.__name__} needs a tenant: send it from a tenant's context "
                 "(e.g. inside `with tenant_context(tenant):`)."

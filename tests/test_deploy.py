@@ -413,3 +413,18 @@ def test_gunicorn_takes_no_shared_control_socket_unless_given_one(monkeypatch) -
     settings = runpy.run_path(path)
     assert settings["control_socket_disable"] is False
     assert settings["control_socket"] == "/run/di/web.ctl"
+
+
+def test_a_configuration_error_is_one_sentence_not_a_traceback() -> None:
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DJANGO_SECRET_KEY")}
+    env.update(DJANGO_ENV="production", SECRET_KEY="")
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.startswith("Configuration error: SECRET_KEY is required")
+    assert "Traceback" not in done.stderr

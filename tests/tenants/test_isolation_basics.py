@@ -51,3 +51,13 @@ def test_task_sent_from_public_fails_in_the_worker(committed_tenants, celery_wor
         result = report_schema.delay()
     with pytest.raises(MissingTenantError):
         result.get(timeout=30)
+
+
+@pytest.mark.celery_worker
+def test_a_task_for_a_deleted_tenant_is_skipped_not_failed(committed_tenants, celery_worker):
+    """E.g. a compaction scheduled seconds before the tenant was dropped (evaluate does that)."""
+    result = report_schema.apply_async(headers={"_schema_name": "tenant_deleted_meanwhile"})
+    assert result.get(timeout=30) is None  # skipped, not MissingTenantError
+    eager = report_schema.apply(headers={"_schema_name": "tenant_deleted_meanwhile"})
+    assert eager.successful()
+    assert eager.get() is None

@@ -166,3 +166,47 @@ def test_deactivate_and_reactivate(make_tenant):
     assert not Tenant.objects.get(pk=handle.tenant.pk).is_active
     set_tenant_active(tenant=handle.tenant, active=True)
     assert Tenant.objects.get(pk=handle.tenant.pk).is_active
+
+
+def test_a_tenant_created_meanwhile_is_refused_with_the_usual_sentence(make_tenant, monkeypatch):
+    """Two `create_tenant` at once: the loser gets the sentence, not an IntegrityError."""
+    import tenants.services as services
+
+    make_tenant("racer")
+    checks = {"calls": 0}
+    real_validate = services._validate
+
+    def checks_pass_first(**kwargs):  # as if the other tenant was committed just after
+        checks["calls"] += 1
+        if checks["calls"] > 1:
+            real_validate(**kwargs)
+
+    monkeypatch.setattr(services, "_validate", checks_pass_first)
+    with pytest.raises(ProvisioningError, match="schema name 'racer' already exists"):
+        provision_tenant(
+            schema_name="racer",
+            name="Racer again",
+            domain="racer-two.localhost",
+            admin_email="a@racer.test",
+            admin_password="Correct-horse-42",
+        )
+    assert not Domain.objects.filter(domain="racer-two.localhost").exists()
+
+
+def test_drop_tenant_command_removes_schema_rows_and_files(make_tenant, settings, tmp_path):
+    from pathlib import Path
+
+    settings.MEDIA_ROOT, settings.INDEX_ROOT = str(tmp_path / "media"), str(tmp_path / "index")
+    handle = make_tenant("dropme")
+    for root in (settings.MEDIA_ROOT, settings.INDEX_ROOT):
+        (Path(root) / "dropme").mkdir(parents=True)
+        (Path(root) / "dropme" / "file.bin").write_bytes(b"x")
+    with pytest.raises(CommandError, match="no tenant with the schema name 'nosuch'"):
+        call_command("drop_tenant", "--schema", "nosuch", "--noinput")
+    call_command("drop_tenant", "--schema", handle.schema, "--noinput")
+    assert not Tenant.objects.filter(schema_name="dropme").exists()
+    assert not schema_exists("dropme")
+    assert not (Path(settings.MEDIA_ROOT) / "dropme").exists()
+    assert not (Path(settings.INDEX_ROOT) / "dropme").exists()
+    with pytest.raises(CommandError, match="public schema cannot be deleted"):
+        call_command("drop_tenant", "--schema", "public", "--noinput")
