@@ -21,7 +21,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,13 +37,23 @@ class BeirDataset:
     corpus: dict[str, tuple[str, str]]  # doc id -> (title, text)
     queries: dict[str, str]  # query id -> text
     qrels: dict[str, dict[str, int]]  # query id -> {doc id: grade}
+    # Sentences about judgements that cannot count as found (unknown documents or queries).
+    warnings: tuple[str, ...] = ()
+
+
+# BEIR writes the header `query-id<TAB>corpus-id<TAB>score`. A first line whose score is not a
+# number and whose first field names the query column is taken as a header; any other first
+# line is a judgement (so a file without a header keeps its first judgement).
+_QUERY_COLUMN_NAMES = frozenset({"query-id", "query_id", "queryid", "qid", "query"})
 
 
 def load_beir(directory: Path, split: str = "test") -> BeirDataset:
-    """Read corpus.jsonl, queries.jsonl and qrels/<split>.tsv (with a header line).
+    """Read corpus.jsonl, queries.jsonl and qrels/<split>.tsv (its header line is optional).
 
     All queries are kept, also those without judgements for this split;
-    evaluate_run only scores queries that have relevant documents.
+    evaluate_run only scores queries that have relevant documents. Files are UTF-8 (a
+    byte-order mark is accepted); an empty corpus, no queries, no judgements and a
+    repeated `_id` are errors, since each would silently produce wrong scores.
     """
     directory = Path(directory)
     corpus_path = directory / "corpus.jsonl"
@@ -57,53 +67,132 @@ def load_beir(directory: Path, split: str = "test") -> BeirDataset:
             )
     corpus = {
         doc_id: (str(record.get("title") or ""), str(record.get("text") or ""))
-        for doc_id, record in _read_jsonl(corpus_path)
+        for doc_id, record in _unique_records(corpus_path)
     }
     queries = {
-        query_id: str(record.get("text") or "") for query_id, record in _read_jsonl(queries_path)
+        query_id: str(record.get("text") or "")
+        for query_id, record in _unique_records(queries_path)
     }
-    return BeirDataset(corpus=corpus, queries=queries, qrels=_read_qrels(qrels_path))
+    qrels = _read_qrels(qrels_path)
+    return BeirDataset(
+        corpus=corpus,
+        queries=queries,
+        qrels=qrels,
+        warnings=_unknown_references(qrels_path.name, corpus, queries, qrels),
+    )
 
 
-def _read_jsonl(path: Path) -> Iterable[tuple[str, dict[str, object]]]:
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
+def _unique_records(path: Path) -> list[tuple[str, dict[str, object]]]:
+    """Every record of a JSON-lines file; refuses an empty file and a repeated `_id`."""
+    records: list[tuple[str, dict[str, object]]] = []
+    first_line: dict[str, int] = {}
+    for number, record_id, record in _read_jsonl(path):
+        if record_id in first_line:
+            raise BeirDatasetError(
+                f"{path.name} has _id {record_id!r} twice (lines {first_line[record_id]} "
+                f"and {number}); every _id must be unique."
+            )
+        first_line[record_id] = number
+        records.append((record_id, record))
+    if not records:
+        raise BeirDatasetError(f"{path.name} is empty; it needs at least one record.")
+    return records
+
+
+def _utf8_lines(path: Path, newline: str | None = None) -> Iterator[tuple[int, str]]:
+    """Numbered lines of a UTF-8 file (a leading byte-order mark is dropped).
+
+    Undecodable bytes are kept as lone surrogates (surrogateescape), which valid UTF-8 never
+    produces, so the line holding them can be named.
+    """
+    with path.open(encoding="utf-8-sig", errors="surrogateescape", newline=newline) as handle:
+        for number, line in enumerate(handle, start=1):
+            if any("\udc80" <= char <= "\udcff" for char in line):
                 raise BeirDatasetError(
-                    f"{path.name} line {number} is not valid JSON: {error}."
-                ) from error
-            if not isinstance(record, dict) or "_id" not in record:
-                raise BeirDatasetError(f'{path.name} line {number} has no "_id" field.')
-            yield str(record["_id"]), record
+                    f"{path.name} line {number} is not UTF-8 text; save the file as UTF-8."
+                )
+            yield number, line
+
+
+def _read_jsonl(path: Path) -> Iterator[tuple[int, str, dict[str, object]]]:
+    for number, line in _utf8_lines(path):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise BeirDatasetError(
+                f"{path.name} line {number} is not valid JSON: {error}."
+            ) from error
+        if not isinstance(record, dict) or "_id" not in record:
+            raise BeirDatasetError(f'{path.name} line {number} has no "_id" field.')
+        yield number, str(record["_id"]), record
+
+
+def _is_header(row: list[str]) -> bool:
+    if len(row) < 3:
+        return False
+    try:
+        int(row[2])
+    except ValueError:
+        return row[0].strip().lower() in _QUERY_COLUMN_NAMES
+    return False
 
 
 def _read_qrels(path: Path) -> dict[str, dict[str, int]]:
     qrels: dict[str, dict[str, int]] = {}
-    with path.open(encoding="utf-8", newline="") as handle:
-        rows = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
-        header = next(rows, None)
-        if header is None:
-            raise BeirDatasetError(f"{path.name} is empty; expected a header line and judgements.")
-        for number, row in enumerate(rows, start=2):
-            if not row or not "".join(row).strip():
-                continue
-            if len(row) < 3:
-                raise BeirDatasetError(
-                    f"{path.name} line {number} needs query-id, corpus-id and score "
-                    "separated by tabs."
-                )
-            query_id, doc_id, grade = row[0], row[1], row[2]
-            try:
-                qrels.setdefault(query_id, {})[doc_id] = int(grade)
-            except ValueError as error:
-                raise BeirDatasetError(
-                    f"{path.name} line {number} has score {grade!r}; scores must be whole numbers."
-                ) from error
+    lines = (line for _, line in _utf8_lines(path, newline=""))
+    rows = csv.reader(lines, delimiter="\t", quoting=csv.QUOTE_NONE)
+    for number, row in enumerate(rows, start=1):
+        if not row or not "".join(row).strip():
+            continue
+        if number == 1 and _is_header(row):
+            continue
+        if len(row) < 3:
+            raise BeirDatasetError(
+                f"{path.name} line {number} needs query-id, corpus-id and score separated by tabs."
+            )
+        query_id, doc_id, grade = row[0], row[1], row[2]
+        try:
+            qrels.setdefault(query_id, {})[doc_id] = int(grade)
+        except ValueError as error:
+            raise BeirDatasetError(
+                f"{path.name} line {number} has score {grade!r}; scores must be whole numbers."
+            ) from error
+    if not qrels:
+        raise BeirDatasetError(
+            f"{path.name} holds no judgements; expected tab-separated lines of query-id, "
+            "corpus-id and score, after an optional header line."
+        )
     return qrels
+
+
+def _unknown_references(
+    name: str,
+    corpus: Mapping[str, object],
+    queries: Mapping[str, object],
+    qrels: Mapping[str, Mapping[str, int]],
+) -> tuple[str, ...]:
+    warnings: list[str] = []
+    unknown_queries = [qid for qid in qrels if qid not in queries]
+    if unknown_queries:
+        judgements = sum(len(qrels[qid]) for qid in unknown_queries)
+        warnings.append(
+            f"Warning: {name} judges {len(unknown_queries)} queries not in queries.jsonl "
+            f"({judgements} judgements); they are not scored."
+        )
+    unknown_documents = {
+        doc_id for grades in qrels.values() for doc_id in grades if doc_id not in corpus
+    }
+    if unknown_documents:
+        judgements = sum(
+            1 for grades in qrels.values() for doc_id in grades if doc_id not in corpus
+        )
+        warnings.append(
+            f"Warning: {name} refers to {len(unknown_documents)} documents not in "
+            f"corpus.jsonl ({judgements} judgements); they can never be retrieved."
+        )
+    return tuple(warnings)
 
 
 def _top_k(ranking: Sequence[str], k: int) -> list[str]:

@@ -42,6 +42,10 @@ class EvaluationReport:
     schema: str
 
 
+def _no_warning(_message: str) -> None:
+    return None
+
+
 def _no_progress(items: Iterable[Any], _label: str, _total: int) -> Iterable[Any]:
     return items
 
@@ -57,9 +61,16 @@ def run_evaluation(
     keep: bool = False,
     progress: Progress = _no_progress,
     modes: Iterable[str] = MODES,
+    warn: Callable[[str], None] = _no_warning,
 ) -> EvaluationReport:
-    """Provision, ingest, query every mode, score, and drop the tenant (unless `keep`)."""
+    """Provision, ingest, query every mode, score, and drop the tenant (unless `keep`).
+
+    `warn` receives the dataset's warnings (judgements of unknown queries or documents)
+    before any work starts.
+    """
     dataset = load_beir(dataset_dir)
+    for warning in dataset.warnings:
+        warn(warning)
     schema = scratch_schema()
     provisioned = provision_tenant(
         schema_name=schema,

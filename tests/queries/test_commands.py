@@ -12,7 +12,11 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django_tenants.utils import schema_context
 
+from documents.embeddings import TransientEmbeddingError
+from queries import evaluation_run
+from queries.management.commands.ask import Command as AskCommand
 from tenants.models import Tenant
+from tenants.services import delete_tenant
 from tests.queries.helpers import add_corpus
 
 
@@ -79,3 +83,108 @@ def test_evaluate_prints_scores_per_mode_and_drops_the_tenant(
 def test_evaluate_refuses_a_broken_dataset(db: None, tmp_path: Path) -> None:
     with pytest.raises(CommandError, match=r"corpus\.jsonl"):
         call_command("evaluate", "--dataset", str(tmp_path), stdout=StringIO())
+
+
+@pytest.mark.parametrize("search", [False, True])
+@pytest.mark.parametrize("value", ["-3", "0", "many"])
+def test_ask_refuses_a_top_k_that_is_not_a_positive_number(
+    make_tenant: Any, search: bool, value: str
+) -> None:
+    make_tenant("asker")
+    extra = ["--search"] if search else []
+    with pytest.raises(CommandError, match=r"argument --top-k: .*(at least 1|not a whole number)"):
+        call_command("ask", "--tenant", "asker", "nose cone", "--top-k", value, *extra)
+
+
+def test_ask_caps_top_k_as_the_api_does(make_tenant: Any) -> None:
+    handle = make_tenant("asker")
+    with schema_context(handle.schema):
+        add_corpus()
+    with pytest.raises(CommandError, match="at most 20 for an answer, not 21"):
+        call_command("ask", "--tenant", "asker", "nose cone", "--top-k", "21")
+    with pytest.raises(CommandError, match="at most 100 for --search, not 101"):
+        call_command("ask", "--tenant", "asker", "nose cone", "--top-k", "101", "--search")
+    out = StringIO()
+    call_command("ask", "--tenant", "asker", "nose cone", "--top-k", "1", "--search", "--json",
+                 stdout=out)  # fmt: skip
+    assert len(json.loads(out.getvalue())["results"]) == 1
+    out = StringIO()
+    call_command("ask", "--tenant", "asker", "nose cone", "--top-k", "20", stdout=out)
+    assert "heat.txt" in out.getvalue()
+
+
+@pytest.mark.parametrize("search", [False, True])
+def test_ask_refuses_a_question_that_is_not_text(make_tenant: Any, search: bool) -> None:
+    make_tenant("asker")
+    question = b"caf\xe9 leave".decode("utf-8", "surrogateescape")  # as argv decodes it
+    extra = ["--search"] if search else []
+    with pytest.raises(CommandError, match=r"not valid text \(surrogates\)"):
+        call_command("ask", "--tenant", "asker", question, *extra, stdout=StringIO())
+
+
+def test_ask_mode_needs_search(make_tenant: Any) -> None:
+    make_tenant("asker")
+    with pytest.raises(CommandError, match="--mode applies to --search only"):
+        call_command("ask", "--tenant", "asker", "nose cone", "--mode", "lexical")
+
+
+def test_ask_prints_the_hint_of_an_empty_workspace(make_tenant: Any) -> None:
+    make_tenant("asker")
+    out = StringIO()
+    call_command("ask", "--tenant", "asker", "nose cone", "--json", stdout=out)
+    hint = json.loads(out.getvalue())["hint"]
+    out = StringIO()
+    call_command("ask", "--tenant", "asker", "nose cone", stdout=out)
+    assert hint in out.getvalue()
+
+
+def test_search_output_indents_every_line_of_a_highlight() -> None:
+    out = StringIO()
+    command = AskCommand(stdout=out)
+    hit = {"document_name": "a.txt", "score": 0.5, "highlight": "first «line»\nsecond", "text": ""}
+    command._print_results({"results": [hit]})
+    assert out.getvalue() == "1. a.txt (0.5000)\n   first «line»\n   second\n"
+
+
+def test_evaluate_turns_an_embedding_failure_into_a_sentence_and_drops_the_tenant(
+    committed_db: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sentence = "The embedding provider kept failing for model 'x' after 5 attempts; try later."
+
+    def unreachable(_ids: list[int]) -> list[Any]:
+        raise TransientEmbeddingError(sentence)
+
+    monkeypatch.setattr(evaluation_run, "process_documents", unreachable)
+    dataset = _tiny_beir(tmp_path / "tiny")
+    before = set(Tenant.objects.values_list("schema_name", flat=True))
+    with pytest.raises(CommandError, match="kept failing") as raised:
+        call_command("evaluate", "--dataset", str(dataset), stdout=StringIO())
+    assert str(raised.value) == sentence
+    assert set(Tenant.objects.values_list("schema_name", flat=True)) == before
+
+
+def test_evaluate_warns_about_unknown_judgements_and_keep_says_how_to_remove(
+    committed_db: None, tmp_path: Path
+) -> None:
+    dataset = _tiny_beir(tmp_path / "tiny")
+    with (dataset / "qrels" / "test.tsv").open("a") as qrels:
+        qrels.write("q1\td404\t1\nq9\td1\t1\n")
+    before = set(Tenant.objects.values_list("schema_name", flat=True))
+    out, err = StringIO(), StringIO()
+    call_command("evaluate", "--dataset", str(dataset), "--keep", stdout=out, stderr=err)
+    kept = set(Tenant.objects.values_list("schema_name", flat=True)) - before
+    try:
+        assert len(kept) == 1
+        schema = kept.pop()
+        assert f"Kept the scratch tenant '{schema}'." in out.getvalue()
+        assert (
+            f"Remove it with: python manage.py drop_tenant --schema {schema} --noinput"
+            in out.getvalue()
+        )
+        assert "1 queries not in queries.jsonl (1 judgements)" in err.getvalue()
+        assert "1 documents not in corpus.jsonl (1 judgements)" in err.getvalue()
+        assert "| hybrid  |" in out.getvalue()
+    finally:
+        for tenant in Tenant.objects.exclude(schema_name__in=before):
+            delete_tenant(tenant=tenant)
+    assert set(Tenant.objects.values_list("schema_name", flat=True)) == before

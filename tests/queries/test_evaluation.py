@@ -161,3 +161,81 @@ def test_cranfield_loads_completely():
     }
     assert evaluate_run(perfect, dataset.qrels, k_values=(100,))["ndcg@100"] == pytest.approx(1.0)
     assert evaluate_run({}, dataset.qrels, k_values=(10,))["recall@10"] == 0.0
+
+
+def test_load_beir_names_a_line_that_is_not_utf8(tmp_path: Path):
+    _write_dataset(tmp_path)
+    with (tmp_path / "corpus.jsonl").open("ab") as corpus:
+        corpus.write(b'{"_id": "d3", "text": "caf\xe9"}\n')
+
+    with pytest.raises(BeirDatasetError, match=r"corpus\.jsonl line 4 is not UTF-8"):
+        load_beir(tmp_path)
+
+    _write_dataset(tmp_path / "qrels-latin1")
+    (tmp_path / "qrels-latin1" / "qrels" / "test.tsv").write_bytes(
+        b"query-id\tcorpus-id\tscore\nq1\td\xe9\t1\n"
+    )
+    with pytest.raises(BeirDatasetError, match=r"test\.tsv line 2 is not UTF-8"):
+        load_beir(tmp_path / "qrels-latin1")
+
+
+def test_load_beir_accepts_a_byte_order_mark(tmp_path: Path):
+    _write_dataset(tmp_path)
+    for name in ("corpus.jsonl", "queries.jsonl", "qrels/test.tsv"):
+        path = tmp_path / name
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+
+    dataset = load_beir(tmp_path)
+
+    assert dataset.corpus == {"d1": ("Wings", "Lift."), "2": ("", "No title.")}
+    assert dataset.queries == {"q1": "lift?", "q2": "x"}
+    assert dataset.qrels == {"q1": {"d1": 1, "d2": 0}}
+
+
+def test_load_beir_refuses_an_empty_corpus_or_no_judgements(tmp_path: Path):
+    _write_dataset(tmp_path)
+    (tmp_path / "corpus.jsonl").write_text("\n", encoding="utf-8")
+    with pytest.raises(BeirDatasetError, match=r"corpus\.jsonl is empty"):
+        load_beir(tmp_path)
+
+    _write_dataset(tmp_path / "header-only", qrels="query-id\tcorpus-id\tscore\n")
+    with pytest.raises(BeirDatasetError, match=r"test\.tsv holds no judgements"):
+        load_beir(tmp_path / "header-only")
+
+
+def test_load_beir_refuses_a_repeated_id(tmp_path: Path):
+    _write_dataset(tmp_path)
+    with (tmp_path / "corpus.jsonl").open("a", encoding="utf-8") as corpus:
+        corpus.write(json.dumps({"_id": "d1", "text": "Again."}) + "\n")
+
+    repeated = r"corpus\.jsonl has _id 'd1' twice \(lines 1 and 4\)"
+    with pytest.raises(BeirDatasetError, match=repeated):
+        load_beir(tmp_path)
+
+
+def test_qrels_header_is_detected_not_assumed(tmp_path: Path):
+    _write_dataset(tmp_path, qrels="q1\td1\t1\nq1\td2\t0\n")
+    assert load_beir(tmp_path).qrels == {"q1": {"d1": 1, "d2": 0}}
+
+    _write_dataset(tmp_path / "bad-first", qrels="q1\td1\thigh\n")
+    with pytest.raises(BeirDatasetError, match=r"test\.tsv line 1 has score 'high'"):
+        load_beir(tmp_path / "bad-first")
+
+
+def test_load_beir_warns_about_judgements_of_unknown_documents_and_queries(tmp_path: Path):
+    _write_dataset(
+        tmp_path,
+        qrels="query-id\tcorpus-id\tscore\nq1\td1\t1\nq1\td8\t1\nq1\td9\t1\nq7\td1\t1\n",
+    )
+
+    dataset = load_beir(tmp_path)
+
+    assert dataset.warnings == (
+        "Warning: test.tsv judges 1 queries not in queries.jsonl (1 judgements); "
+        "they are not scored.",
+        "Warning: test.tsv refers to 2 documents not in corpus.jsonl (2 judgements); "
+        "they can never be retrieved.",
+    )
+    assert dataset.qrels["q1"] == {"d1": 1, "d8": 1, "d9": 1}
+    _write_dataset(tmp_path / "clean", qrels="q1\td1\t1\nq2\t2\t1\n")
+    assert load_beir(tmp_path / "clean").warnings == ()

@@ -1,21 +1,50 @@
 """`manage.py ask --tenant S "question"`: answer a question from a tenant's documents.
 
-Prints the answer and its numbered citations, or the whole response as JSON with `--json`.
-`--mode search` (or lexical/dense/hybrid with `--search`) lists ranked chunks instead.
+Prints the answer, its numbered citations and any hint, or the whole response as JSON with
+`--json`. `--search` lists ranked chunks instead, in the `--mode` given (lexical, dense or
+hybrid; hybrid by default). `--top-k` is capped as in the API: QUERY_MAX_TOP_K results for
+`--search`, 20 citations for an answer.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_tenants.utils import tenant_context
 
 from documents.index import IndexMismatchError
 from documents.management.tenant_option import add_tenant_arguments, selected_tenants
-from queries import services
+from queries import api, services
 from queries.retrieval import MODES
+
+DEFAULT_SEARCH_TOP_K = 10
+NOT_TEXT = (
+    "The question contains characters that are not valid text (surrogates); the terminal "
+    "probably passed bytes that are not UTF-8. Type the question again as UTF-8 text."
+)
+
+
+def positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number.") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}.")
+    return number
+
+
+def search_top_k_limit() -> int:
+    return int(settings.QUERY_MAX_TOP_K)  # SearchInput.validate_top_k
+
+
+def ask_top_k_limit() -> int:
+    limit = getattr(api.AskInput().fields["top_k"], "max_value", None)  # the API's answer cap
+    return int(limit) if limit is not None else search_top_k_limit()
 
 
 class Command(BaseCommand):
@@ -28,28 +57,48 @@ class Command(BaseCommand):
         parser.add_argument(
             "--search", action="store_true", help="list ranked chunks instead of answering"
         )
-        parser.add_argument("--mode", choices=MODES, default="hybrid", help="for --search")
-        parser.add_argument("--top-k", type=int, default=None)
+        parser.add_argument(
+            "--mode", choices=MODES, default=None, help="for --search (default: hybrid)"
+        )
+        parser.add_argument(
+            "--top-k",
+            type=positive_int,
+            default=None,
+            metavar="N",
+            help="results (--search, default 10) or citations to use; a positive number",
+        )
         parser.add_argument("--no-cache", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        question = options["question"]
+        try:
+            question.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise CommandError(NOT_TEXT) from exc
+        if options["mode"] is not None and not options["search"]:
+            raise CommandError("--mode applies to --search only.")
+        top_k = options["top_k"]
+        limit = search_top_k_limit() if options["search"] else ask_top_k_limit()
+        if top_k is not None and top_k > limit:
+            what = "--search" if options["search"] else "an answer"
+            raise CommandError(f"--top-k can be at most {limit} for {what}, not {top_k}.")
         tenant = selected_tenants(options)[0]
         caller = services.Caller()
         with tenant_context(tenant):
             try:
                 if options["search"]:
                     body = services.search(
-                        text=options["question"],
+                        text=question,
                         caller=caller,
-                        mode=options["mode"],
-                        top_k=options["top_k"] or 10,
+                        mode=options["mode"] or "hybrid",
+                        top_k=top_k or DEFAULT_SEARCH_TOP_K,
                         use_cache=not options["no_cache"],
                     )
                 else:
                     body = services.ask(
-                        question=options["question"],
+                        question=question,
                         caller=caller,
-                        top_k=options["top_k"],
+                        top_k=top_k,
                         use_cache=not options["no_cache"],
                     )
             except (services.EmptyQuery, IndexMismatchError) as exc:
@@ -65,6 +114,8 @@ class Command(BaseCommand):
         self.stdout.write(body["answer"])
         if body.get("degraded"):
             self.stdout.write("(The configured answer service failed; this is the offline answer.)")
+        if body.get("hint"):
+            self.stdout.write(body["hint"])
         if body["citations"]:
             self.stdout.write("")
         for citation in body["citations"]:
@@ -78,4 +129,10 @@ class Command(BaseCommand):
             self.stdout.write(body["hint"])
         for rank, hit in enumerate(body["results"], start=1):
             self.stdout.write(f"{rank}. {hit['document_name']} ({hit['score']:.4f})")
-            self.stdout.write(f"   {hit['highlight'] or hit['text'][:200]}")
+            excerpt = hit["highlight"] or hit["text"][:200]
+            self.stdout.write(_indent(excerpt, "   "))
+
+
+def _indent(text: str, prefix: str) -> str:
+    """Every line of `text` under the same prefix, so a multi-line excerpt stays in its hit."""
+    return "\n".join(f"{prefix}{line}" for line in text.splitlines() or [""])

@@ -16,7 +16,8 @@ from typing import Any, TypeVar
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from documents.embeddings import available_backends
+from documents.embeddings import EmbeddingError, available_backends
+from documents.index import IndexMismatchError
 from queries.evaluation import BeirDatasetError
 from queries.evaluation_run import METRICS, run_evaluation
 
@@ -41,9 +42,14 @@ class Command(BaseCommand):
 
         try:
             report = run_evaluation(
-                dataset, embedding=options["embedding"], keep=options["keep"], progress=progress
+                dataset,
+                embedding=options["embedding"],
+                keep=options["keep"],
+                progress=progress,
+                warn=lambda message: self.stderr.write(message),
             )
-        except BeirDatasetError as exc:
+        except (BeirDatasetError, EmbeddingError, IndexMismatchError) as exc:
+            # Known failures carry a sentence; the scratch tenant is already dropped.
             raise CommandError(str(exc)) from exc
         if options["json"]:
             self.stdout.write(json.dumps(report.scores, indent=2, sort_keys=True))
@@ -59,3 +65,6 @@ class Command(BaseCommand):
             self.stdout.write(f"| {mode:<7} | {cells} |")
         if options["keep"]:
             self.stdout.write(f"Kept the scratch tenant '{report.schema}'.")
+            self.stdout.write(
+                f"Remove it with: python manage.py drop_tenant --schema {report.schema} --noinput"
+            )
