@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
-from django.core.management.base import CommandError, CommandParser
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from tenants.models import Tenant
+
+
+class StrictCommand(BaseCommand):
+    """A command whose long options must be spelled out: argparse's prefix matching is off.
+
+    With abbreviations `ingest --all` would silently mean `--allow-duplicate`.
+    """
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        parser.allow_abbrev = False
+        return parser
 
 
 def add_tenant_arguments(parser: CommandParser, *, allow_all: bool = True) -> None:
@@ -13,12 +27,16 @@ def add_tenant_arguments(parser: CommandParser, *, allow_all: bool = True) -> No
         parser.add_argument("--all", action="store_true", help="every active tenant")
 
 
-def selected_tenants(options: dict[str, object]) -> list[Tenant]:
+def selected_tenants(options: dict[str, object], *, allow_all: bool = True) -> list[Tenant]:
+    """The tenants `--tenant`/`--all` name; pass allow_all=False if the command has no --all."""
     schema = options.get("tenant")
-    if options.get("all"):
+    if allow_all and options.get("all"):
+        if schema:
+            raise CommandError("Give either --tenant or --all, not both.")
         return list(Tenant.objects.exclude(schema_name="public").filter(is_active=True))
     if not schema:
-        raise CommandError("Say which tenant: --tenant SCHEMA (or --all).")
+        hint = " (or --all)" if allow_all else ""
+        raise CommandError(f"Say which tenant: --tenant SCHEMA{hint}.")
     tenant = Tenant.objects.filter(schema_name=str(schema)).first()
     if tenant is None or tenant.schema_name == "public":
         raise CommandError(f"There is no tenant with the schema name '{schema}'.")

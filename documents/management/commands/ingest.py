@@ -3,41 +3,140 @@
 Files go through the same validation and pipeline as the API. By default they are queued
 for the Celery workers and the command waits for them; `--sync` processes them in this
 process instead (no worker needed). Exits with status 1 listing every file that failed.
+
+In folders, hidden files and folders (names starting with '.') are skipped, and symbolic
+links are followed only when they point inside the folder given.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django_tenants.utils import tenant_context
 from tqdm import tqdm
 
 from documents import services
-from documents.management.tenant_option import add_tenant_arguments, selected_tenants
+from documents.errors import DocumentError, DuplicateDocument
+from documents.management.tenant_option import (
+    StrictCommand,
+    add_tenant_arguments,
+    selected_tenants,
+)
 from documents.models import Document, DocumentStatus
 from documents.pipeline import process_documents
 
 UPLOAD_BATCH = 100
+# Seconds to wait, with no document leaving `pending`, before suggesting a worker is missing.
+NO_WORKER_HINT_AFTER = 30.0
+NO_WORKER_HINT = (
+    "No worker has started on these documents yet; is a Celery worker running (see README), "
+    "or use --sync to process them here?"
+)
 
 
-def collect_files(paths: list[str]) -> list[Path]:
+@dataclass
+class Collected:
+    files: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # one line per file or link skipped
+    hidden: int = 0
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _collect_folder(folder: Path, found: Collected) -> list[Path]:
+    root = folder.resolve()
     files: list[Path] = []
+    for current, dirnames, filenames in os.walk(folder, followlinks=False):
+        here = Path(current)
+        for name in sorted(dirnames):
+            path = here / name
+            if name.startswith("."):
+                found.hidden += 1
+                dirnames.remove(name)
+            elif path.is_symlink() and not _inside(path.resolve(), root):
+                # Links inside the folder are not walked either: their files are listed already.
+                found.notes.append(
+                    f"Skipped {path}: a symbolic link to {path.resolve()}, outside {folder}."
+                )
+        for name in filenames:
+            path = here / name
+            if name.startswith("."):
+                found.hidden += 1
+            elif path.is_symlink() and not _inside(path.resolve(), root):
+                found.notes.append(
+                    f"Skipped {path}: a symbolic link to {path.resolve()}, outside {folder}."
+                )
+            elif path.is_file():
+                files.append(path)
+    return sorted(files)
+
+
+def collect_files(paths: list[str]) -> Collected:
+    """The files to upload, each once, in order; folders are searched recursively."""
+    found = Collected()
+    seen: set[Path] = set()
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.is_file()))
+            hidden_before = found.hidden
+            files = _collect_folder(path, found)
+            if not files:
+                hidden = found.hidden - hidden_before
+                extra = f" ({hidden} hidden file(s) or folder(s) skipped)" if hidden else ""
+                raise CommandError(f"No files found in {raw}{extra}.")
         elif path.is_file():
-            files.append(path)
+            files = [path]
         else:
             raise CommandError(f"No file or folder at {raw}.")
-    return files
+        for file in files:
+            real = file.resolve()
+            if real not in seen:  # the same file given twice is uploaded once
+                seen.add(real)
+                found.files.append(file)
+    return found
 
 
-class Command(BaseCommand):
+class _PathName(str):
+    """An upload's name that remembers which of the batch's files it is.
+
+    The services report rejections by upload name, and two files in different folders
+    may share a name.
+    """
+
+    position: int
+
+
+def _named(name: str, index: int) -> _PathName:
+    named = _PathName(name)
+    named.position = index
+    return named
+
+
+def _reason(error: DocumentError) -> str:
+    if isinstance(error, DuplicateDocument):
+        existing_id = error.extra.get("existing_id")
+        existing = error.extra.get("existing_filename")
+        if existing_id is None:
+            return (
+                f"It has the same content as '{existing}', uploaded earlier in this run; "
+                "use --allow-duplicate to upload it again."
+            )
+        return (
+            f"This file was already uploaded as '{existing}' (document {existing_id}); "
+            "use --allow-duplicate to upload it again."
+        )
+    return error.message
+
+
+class Command(StrictCommand):
     help = "Ingest files or folders into a tenant, with a progress bar."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -48,10 +147,18 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=float, default=3600, help="seconds to wait")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        tenant = selected_tenants(options)[0]
-        files = collect_files(options["paths"])
+        tenant = selected_tenants(options, allow_all=False)[0]
+        if not options["timeout"] > 0:
+            raise CommandError(
+                f"--timeout must be a positive number of seconds, not {options['timeout']:g}."
+            )
+        collected = collect_files(options["paths"])
+        files = collected.files
+        for note in collected.notes:
+            self.stderr.write(note)
         quiet = options["verbosity"] == 0
         failures: list[tuple[str, str]] = []
+        queued: list[str] = []
         ids: dict[int, str] = {}
         with tenant_context(tenant):
             with tqdm(total=len(files), desc="uploading", unit="file", disable=quiet) as bar:
@@ -59,7 +166,7 @@ class Command(BaseCommand):
                     batch = files[start : start + UPLOAD_BATCH]
                     accepted, rejected = self._upload(batch, options)
                     ids.update({d.pk: str(path) for d, path in accepted})
-                    failures.extend((name, r.error.message) for name, r in rejected)
+                    failures.extend((str(path), _reason(error)) for path, error in rejected)
                     bar.update(len(batch))
             if options["sync"]:
                 pending = list(ids)
@@ -67,28 +174,51 @@ class Command(BaseCommand):
                     for start in range(0, len(pending), 32):
                         process_documents(pending[start : start + 32])
                         bar.update(len(pending[start : start + 32]))
-            else:
+            elif ids:
                 self._wait(ids, options["timeout"], quiet)
             rows = Document.objects.filter(pk__in=list(ids)).values_list("pk", "status", "error")
             ready = 0
-            for pk, status, error in rows:
+            for pk, status, error in sorted(rows):
                 if status == DocumentStatus.READY:
                     ready += 1
+                elif status == DocumentStatus.PENDING:
+                    queued.append(ids[pk])
+                elif status == DocumentStatus.PROCESSING:
+                    failures.append(
+                        (ids[pk], "still processing when the wait ended; a worker finishes it.")
+                    )
                 else:
-                    failures.append((ids[pk], error or f"still {status} when the wait ended"))
-        self.stdout.write(f"{ready} of {len(files)} files ingested into {tenant.schema_name}.")
-        if failures:
-            for name, reason in failures:
-                self.stderr.write(f"FAILED {name}: {reason}")
-            raise CommandError(f"{len(failures)} file(s) failed.", returncode=1)
+                    failures.append((ids[pk], error or f"{status}."))
+        summary = f"{ready} of {len(files)} files ingested into {tenant.schema_name}."
+        if collected.hidden:
+            summary += (
+                f" Skipped {collected.hidden} hidden file(s) or folder(s) (names starting "
+                "with '.')."
+            )
+        self.stdout.write(summary)
+        for name in queued:
+            self.stderr.write(f"QUEUED {name}")
+        if queued:
+            self.stderr.write(
+                f"{len(queued)} file(s) are stored and stay queued; they will be processed "
+                "when a Celery worker runs (see README)."
+            )
+        for name, reason in failures:
+            self.stderr.write(f"FAILED {name}: {reason}")
+        if failures or queued:
+            parts = [f"{len(failures)} file(s) failed"] if failures else []
+            parts += [f"{len(queued)} file(s) still queued"] if queued else []
+            raise CommandError(f"{', '.join(parts)}.", returncode=1)
 
     def _upload(
         self, paths: list[Path], options: dict[str, Any]
-    ) -> tuple[list[tuple[Document, Path]], list[tuple[str, services.Rejection]]]:
+    ) -> tuple[list[tuple[Document, Path]], list[tuple[Path, DocumentError]]]:
         with ExitStack() as stack:
             uploads = [
-                services.Upload(stack.enter_context(p.open("rb")), p.name, p.stat().st_size)
-                for p in paths
+                services.Upload(
+                    stack.enter_context(p.open("rb")), _named(p.name, i), p.stat().st_size
+                )
+                for i, p in enumerate(paths)
             ]
             accepted, rejected = services.create_documents(
                 uploads=uploads,
@@ -96,19 +226,30 @@ class Command(BaseCommand):
                 allow_duplicate=options["allow_duplicate"],
                 enqueue=not options["sync"],
             )
-        by_name = {p.name: p for p in paths}
+        refused = {r.name.position: r.error for r in rejected if isinstance(r.name, _PathName)}
+        # Accepted documents come back in the order of the uploads that were not refused.
+        kept = [p for i, p in enumerate(paths) if i not in refused]
         return (
-            [(d, by_name.get(d.filename, Path(d.filename))) for d in accepted],
-            [(str(by_name.get(r.name, r.name)), r) for r in rejected],
+            list(zip(accepted, kept, strict=True)),
+            [(paths[i], error) for i, error in sorted(refused.items())],
         )
 
     def _wait(self, ids: dict[int, str], timeout: float, quiet: bool) -> None:
-        deadline = time.monotonic() + timeout
+        started = time.monotonic()
+        deadline = started + timeout
         final = [DocumentStatus.READY, DocumentStatus.FAILED]
+        hinted = False
         with tqdm(total=len(ids), desc="processing", unit="doc", disable=quiet) as bar:
             done = 0
             while done < len(ids) and time.monotonic() < deadline:
                 done = Document.objects.filter(pk__in=list(ids), status__in=final).count()
                 bar.update(done - bar.n)
+                if not hinted and time.monotonic() - started >= NO_WORKER_HINT_AFTER:
+                    hinted = True
+                    still = Document.objects.filter(pk__in=list(ids))
+                    if not still.exclude(status=DocumentStatus.PENDING).exists():
+                        bar.clear()
+                        self.stderr.write(NO_WORKER_HINT)
+                        bar.refresh()
                 if done < len(ids):
                     time.sleep(0.5)

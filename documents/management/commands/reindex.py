@@ -8,15 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 from django_tenants.utils import tenant_context
 
 from documents.embedder_choice import backend_for_current_tenant
-from documents.management.tenant_option import add_tenant_arguments, selected_tenants
+from documents.management.tenant_option import (
+    StrictCommand,
+    add_tenant_arguments,
+    selected_tenants,
+)
 from documents.services import reindex_all
 
 
-class Command(BaseCommand):
+class Command(StrictCommand):
     help = "Queue every document of a tenant for ingestion again (e.g. after a model change)."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -27,7 +31,15 @@ class Command(BaseCommand):
             with tenant_context(tenant):
                 count = reindex_all()
                 backend = backend_for_current_tenant()
+            # The workers embed with their own configuration, not this process's.
+            if getattr(tenant, "embedding_backend", ""):
+                how = f"re-embeds them with the tenant's own '{backend}' backend"
+            else:
+                how = (
+                    "re-embeds them with its own EMBEDDING_BACKEND setting: make sure the "
+                    f"workers run with EMBEDDING_BACKEND={backend}"
+                )
             self.stdout.write(
-                f"{tenant.schema_name}: queued {count:,} documents for reindexing with the "
-                f"'{backend}' embedder; a running worker processes them."
+                f"{tenant.schema_name}: queued {count:,} documents for reindexing. They wait "
+                f"until a Celery worker picks them up; the worker {how}."
             )
