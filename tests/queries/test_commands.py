@@ -146,6 +146,13 @@ def test_search_output_indents_every_line_of_a_highlight() -> None:
     assert out.getvalue() == "1. a.txt (0.5000)\n   first «line»\n   second\n"
 
 
+def test_answer_output_indents_every_line_of_a_quote() -> None:
+    out = StringIO()
+    citation = {"marker": 1, "document_name": "a.txt", "page": 2, "quote": "one\ntwo"}
+    AskCommand(stdout=out)._print_answer({"answer": "It is so [1].", "citations": [citation]})
+    assert out.getvalue() == "It is so [1].\n\n[1] a.txt, page 2: one\n    two\n"
+
+
 def test_evaluate_turns_an_embedding_failure_into_a_sentence_and_drops_the_tenant(
     committed_db: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -188,3 +195,19 @@ def test_evaluate_warns_about_unknown_judgements_and_keep_says_how_to_remove(
         for tenant in Tenant.objects.exclude(schema_name__in=before):
             delete_tenant(tenant=tenant)
     assert set(Tenant.objects.values_list("schema_name", flat=True)) == before
+
+
+def test_evaluate_keep_json_names_the_kept_tenant_on_stderr(
+    committed_db: None, tmp_path: Path
+) -> None:
+    dataset = _tiny_beir(tmp_path / "tiny")
+    before = set(Tenant.objects.values_list("schema_name", flat=True))
+    out, err = StringIO(), StringIO()
+    call_command("evaluate", "--dataset", str(dataset), "--keep", "--json", stdout=out, stderr=err)
+    try:
+        (schema,) = set(Tenant.objects.values_list("schema_name", flat=True)) - before
+        assert set(json.loads(out.getvalue())) == {"lexical", "dense", "hybrid"}  # only JSON
+        assert f"drop_tenant --schema {schema} --noinput" in err.getvalue()
+    finally:
+        for tenant in Tenant.objects.exclude(schema_name__in=before):
+            delete_tenant(tenant=tenant)

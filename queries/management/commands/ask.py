@@ -120,9 +120,9 @@ class Command(BaseCommand):
             self.stdout.write("")
         for citation in body["citations"]:
             page = f", page {citation['page']}" if citation["page"] else ""
-            self.stdout.write(
-                f"[{citation['marker']}] {citation['document_name']}{page}: {citation['quote']}"
-            )
+            head = f"[{citation['marker']}] {citation['document_name']}{page}: "
+            # A quote spanning lines keeps its continuation lines under the citation.
+            self.stdout.write(head + _indent(citation["quote"], "    ").removeprefix("    "))
 
     def _print_results(self, body: dict[str, Any]) -> None:
         if body.get("hint"):

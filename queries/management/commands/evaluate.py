@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 from tqdm import tqdm
 
 from documents.embeddings import EmbeddingError, available_backends
@@ -53,6 +53,8 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         if options["json"]:
             self.stdout.write(json.dumps(report.scores, indent=2, sort_keys=True))
+            if options["keep"]:  # stdout stays one JSON object; the rest goes to stderr
+                self._say_kept(report.schema, self.stderr)
             return
         self.stdout.write(
             f"{dataset.name}: {report.documents} documents, {report.chunks} chunks, "
@@ -64,7 +66,9 @@ class Command(BaseCommand):
             cells = " | ".join(f"{scores[m]:>10.3f}" for m in METRICS)
             self.stdout.write(f"| {mode:<7} | {cells} |")
         if options["keep"]:
-            self.stdout.write(f"Kept the scratch tenant '{report.schema}'.")
-            self.stdout.write(
-                f"Remove it with: python manage.py drop_tenant --schema {report.schema} --noinput"
-            )
+            self._say_kept(report.schema, self.stdout)
+
+    @staticmethod
+    def _say_kept(schema: str, out: OutputWrapper) -> None:
+        out.write(f"Kept the scratch tenant '{schema}'.")
+        out.write(f"Remove it with: python manage.py drop_tenant --schema {schema} --noinput")
