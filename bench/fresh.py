@@ -50,6 +50,8 @@ def main() -> None:
     parser.add_argument("--uploads", type=int, default=20)
     parser.add_argument("--per-upload", type=int, default=25, help="chunks per document")
     args = parser.parse_args()
+    texts = bench.queries()  # before provisioning: a missing file leaves no tenant
+    pool = bench.sentences()
     schema = f"benchf_{secrets.token_hex(4)}"
     provisioned = provision_tenant(
         schema_name=schema,
@@ -62,8 +64,6 @@ def main() -> None:
     # No compaction runs here (no worker), and the matrix is never rebuilt in the background.
     bm25_cache.indexes = bm25_cache.Bm25Cache(store_wait=24 * 3600)
     rng = random.Random(11)
-    texts = bench.queries()
-    pool = bench.sentences()
     first, steady, stale_seen, found = [], [], 0, 0
     try:
         with tenant_context(provisioned.tenant):

@@ -247,6 +247,7 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200)
     args = parser.parse_args()
+    texts = queries()[: args.queries]  # before provisioning: a missing file leaves no tenant
     schema = f"benchq_{secrets.token_hex(4)}"
     domain = f"{schema.replace('_', '-')}.localhost"
     provisioned = provision_tenant(
@@ -257,7 +258,6 @@ def main() -> None:
         admin_email=f"bench@{schema.replace('_', '-')}.invalid",
         admin_password=secrets.token_urlsafe(20),
     )
-    texts = queries()[: args.queries]
     gunicorn: subprocess.Popen[bytes] | None = None
     rows: list[tuple[str, str, str, tuple[float, float, float]]] = []
     try:
