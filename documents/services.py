@@ -127,6 +127,7 @@ def validate_upload(upload: Upload) -> tuple[str, str]:
 class Rejection:
     name: str
     error: DocumentError
+    position: int  # the upload's index in `uploads` (two uploads may share a name)
 
 
 def create_documents(
@@ -144,14 +145,14 @@ def create_documents(
     """
     accepted: list[Document] = []
     rejected: list[Rejection] = []
-    candidates: list[tuple[Upload, str, str, str]] = []
-    for upload in uploads:
+    candidates: list[tuple[int, Upload, str, str, str]] = []
+    for position, upload in enumerate(uploads):
         try:
             filename, content_type = validate_upload(upload)
         except DocumentError as exc:
-            rejected.append(Rejection(upload.name, exc))
+            rejected.append(Rejection(upload.name, exc, position))
             continue
-        candidates.append((upload, filename, content_type, _fingerprint(upload.stream)))
+        candidates.append((position, upload, filename, content_type, _fingerprint(upload.stream)))
     if not candidates:
         return accepted, rejected
     stored_names: list[str] = []
@@ -164,7 +165,7 @@ def create_documents(
                 )
             known: dict[str, Document] = {}
             if not allow_duplicate:
-                hashes = [c[3] for c in candidates]
+                hashes = [c[4] for c in candidates]
                 known = {
                     d.sha256: d
                     for d in Document.objects.filter(sha256__in=hashes).only(
@@ -172,7 +173,7 @@ def create_documents(
                     )
                 }
             usage = _Usage.current()
-            for upload, filename, content_type, sha256 in candidates:
+            for position, upload, filename, content_type, sha256 in candidates:
                 try:
                     existing = known.get(sha256)
                     if existing is not None:
@@ -184,7 +185,7 @@ def create_documents(
                         )
                     usage.admit(upload.size)
                 except DocumentError as exc:
-                    rejected.append(Rejection(upload.name, exc))
+                    rejected.append(Rejection(upload.name, exc, position))
                     continue
                 document = Document(
                     filename=filename,

@@ -89,12 +89,14 @@ def _ids(document_ids: Sequence[int] | None) -> list[int] | None:
     return sorted(set(document_ids)) if document_ids is not None else None
 
 
+def _has_searchable_documents() -> bool:
+    return Document.objects.filter(status=DocumentStatus.READY).exists()
+
+
 def _hint(found: int) -> str | None:
     if found:
         return None
-    if not Document.objects.filter(status=DocumentStatus.READY).exists():
-        return NO_DOCUMENTS_HINT
-    return NO_MATCH_HINT
+    return NO_MATCH_HINT if _has_searchable_documents() else NO_DOCUMENTS_HINT
 
 
 # --- search -------------------------------------------------------------------------------
@@ -269,7 +271,7 @@ def _finish_ask(prepared: _Prepared, answer: Answer, answer_started: float) -> d
     # An ask's result count is its citations, cached or not: an answer that cites nothing
     # found nothing, whatever retrieval returned (the analytics' content gaps count it).
     log.result_count = len(body.get("citations", []))
-    if not body["citations"] and _hint(0) == NO_DOCUMENTS_HINT:
+    if not body["citations"] and not _has_searchable_documents():
         body["hint"] = NO_DOCUMENTS_HINT  # as search says it; the answer says nothing was found
     if prepared.key and not answer.degraded:
         # A degraded answer is not cached, so the next question retries the provider.

@@ -57,26 +57,26 @@ def _collect_folder(folder: Path, found: Collected) -> list[Path]:
     for current, dirnames, filenames in os.walk(folder, followlinks=False):
         here = Path(current)
         for name in sorted(dirnames):
-            path = here / name
-            if name.startswith("."):
-                found.hidden += 1
+            # Links inside the folder are not walked either: their files are listed already.
+            if _skipped(here / name, root, folder, found):
                 dirnames.remove(name)
-            elif path.is_symlink() and not _inside(path.resolve(), root):
-                # Links inside the folder are not walked either: their files are listed already.
-                found.notes.append(
-                    f"Skipped {path}: a symbolic link to {path.resolve()}, outside {folder}."
-                )
         for name in filenames:
             path = here / name
-            if name.startswith("."):
-                found.hidden += 1
-            elif path.is_symlink() and not _inside(path.resolve(), root):
-                found.notes.append(
-                    f"Skipped {path}: a symbolic link to {path.resolve()}, outside {folder}."
-                )
-            elif path.is_file():
+            if not _skipped(path, root, folder, found) and path.is_file():
                 files.append(path)
     return sorted(files)
+
+
+def _skipped(path: Path, root: Path, folder: Path, found: Collected) -> bool:
+    """Whether `path` is hidden or a link out of the folder (counted or noted in `found`)."""
+    if path.name.startswith("."):
+        found.hidden += 1
+        return True
+    if path.is_symlink() and not _inside(path.resolve(), root):
+        target = path.resolve()
+        found.notes.append(f"Skipped {path}: a symbolic link to {target}, outside {folder}.")
+        return True
+    return False
 
 
 def collect_files(paths: list[str]) -> Collected:
@@ -102,22 +102,6 @@ def collect_files(paths: list[str]) -> Collected:
                 seen.add(real)
                 found.files.append(file)
     return found
-
-
-class _PathName(str):
-    """An upload's name that remembers which of the batch's files it is.
-
-    The services report rejections by upload name, and two files in different folders
-    may share a name.
-    """
-
-    position: int
-
-
-def _named(name: str, index: int) -> _PathName:
-    named = _PathName(name)
-    named.position = index
-    return named
 
 
 def _reason(error: DocumentError) -> str:
@@ -215,10 +199,8 @@ class Command(StrictCommand):
     ) -> tuple[list[tuple[Document, Path]], list[tuple[Path, DocumentError]]]:
         with ExitStack() as stack:
             uploads = [
-                services.Upload(
-                    stack.enter_context(p.open("rb")), _named(p.name, i), p.stat().st_size
-                )
-                for i, p in enumerate(paths)
+                services.Upload(stack.enter_context(p.open("rb")), p.name, p.stat().st_size)
+                for p in paths
             ]
             accepted, rejected = services.create_documents(
                 uploads=uploads,
@@ -226,7 +208,7 @@ class Command(StrictCommand):
                 allow_duplicate=options["allow_duplicate"],
                 enqueue=not options["sync"],
             )
-        refused = {r.name.position: r.error for r in rejected if isinstance(r.name, _PathName)}
+        refused = {r.position: r.error for r in rejected}
         # Accepted documents come back in the order of the uploads that were not refused.
         kept = [p for i, p in enumerate(paths) if i not in refused]
         return (
