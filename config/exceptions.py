@@ -4,6 +4,10 @@
 tenant and public URLconfs' handler404 / handler500, answering JSON under /api/ and Django's
 usual pages elsewhere. Codes are stable identifiers for programs; messages are sentences
 for people; `fields` maps a field name to its list of problems (validation errors only).
+
+With DEBUG on, Django answers an unhandled exception with its technical page instead of
+handler500; for API views the exception handler answers `server_error`'s JSON itself then
+(logged and signalled as Django would), so API clients see the same 500 in development.
 """
 
 from __future__ import annotations
@@ -11,6 +15,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import structlog
+from django.conf import settings
+from django.core import signals
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import (
     Http404,
@@ -20,10 +27,12 @@ from django.http import (
     JsonResponse,
 )
 from django.urls import Resolver404, resolve
+from django.utils.log import log_response
 from django.views import defaults
 from rest_framework import exceptions
+from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import exception_handler
+from rest_framework.views import exception_handler, set_rollback
 
 from config.parsers import PayloadTooLarge
 
@@ -102,7 +111,9 @@ def _message_of(exc: exceptions.APIException, code: str) -> str:
     return message
 
 
-def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+def api_exception_handler(
+    exc: Exception, context: dict[str, Any]
+) -> Response | HttpResponse | None:
     if isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge(
             "The request body is larger than this endpoint accepts; send less data."
@@ -111,7 +122,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = exceptions.ValidationError("The request has too many fields.")
     response = exception_handler(exc, context)
     if response is None:
-        return None  # unexpected: Django logs it and handler500 answers
+        return _unexpected(exc, context.get("request"))
     if response.status_code == 503 and "Retry-After" not in response:
         response["Retry-After"] = "60"
     if isinstance(exc, exceptions.ValidationError):
@@ -128,8 +139,35 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     return response
 
 
+def _unexpected(exc: Exception, request: Request | None) -> HttpResponse | None:
+    """None lets Django log the exception and answer with handler500, except with DEBUG on
+    under /api/, where Django would answer with its HTML debug page: answered here instead."""
+    if not settings.DEBUG or request is None or not _is_api(request._request):
+        return None
+    django_request = request._request
+    set_rollback()  # the view's changes, under ATOMIC_REQUESTS, are not committed
+    # As Django's own handling does: Sentry and the test client listen to this signal.
+    signals.got_request_exception.send(sender=None, request=django_request)
+    response = server_error(django_request)
+    log_response(
+        "%s: %s",
+        response.reason_phrase,
+        django_request.path,
+        response=response,
+        request=django_request,
+        exception=exc,
+    )
+    return response
+
+
 def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
+
+
+def _request_id() -> str | None:
+    # Bound by config.request_context for the request being served (and sent as X-Request-ID).
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    return str(request_id) if request_id else None
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
@@ -165,11 +203,12 @@ def no_api_route(request: HttpRequest, rest: str = "") -> HttpResponse:
 
 def server_error(request: HttpRequest) -> HttpResponse:
     if _is_api(request):
-        return JsonResponse(
-            error_body(
-                "server_error",
-                "Something went wrong on our side; it has been logged. Try again shortly.",
-            ),
-            status=500,
-        )
+        message = "Something went wrong on our side; it has been logged. Try again shortly."
+        request_id = _request_id()
+        if request_id:
+            message = (
+                f"Something went wrong on our side; it has been logged as request {request_id}. "
+                "Try again shortly, and quote that request id if it keeps happening."
+            )
+        return JsonResponse(error_body("server_error", message), status=500)
     return defaults.server_error(request)

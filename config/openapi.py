@@ -4,16 +4,24 @@ Document a view's failures with `responses={200: Out, **ERROR_RESPONSES}`; add
 `**LIST_ERROR_RESPONSES` on paginated lists (a missing `?page=` is a 404), `**BODY_ERROR_RESPONSES`
 on views that read a request body (413 too large, 415 wrong Content-Type), and
 `error_response(...)` for a view's own refusals, e.g. `409: error_response("...")`.
+
+What every operation shares is added by the postprocessing hook `document_common_responses`
+(SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] in config/settings.py), not by hand on each
+view: 500, 405, the rate-limit headers, Retry-After on 429 and 503, and Allow on 405.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import copy
+from typing import TYPE_CHECKING, Any, cast
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
+
+if TYPE_CHECKING:
+    from drf_spectacular.generators import SchemaGenerator
 
 
 class ErrorDetailSerializer(serializers.Serializer):
@@ -65,6 +73,102 @@ BODY_ERROR_RESPONSES: dict[int, Any] = {
         "The body's Content-Type is not accepted (`unsupported_media_type`); send JSON."
     ),
 }
+
+
+# --- what every operation shares (a postprocessing hook) ---------------------------------------
+
+_METHODS = ("get", "put", "post", "delete", "patch")
+
+# Declared once under components/headers; each response refers to them.
+HEADERS: dict[str, dict[str, Any]] = {
+    "RateLimitLimit": {
+        "description": (
+            "Requests allowed per window (a minute by default) by the tightest rate limit this "
+            "request counted against: the caller's, or the workspace plan's searches and "
+            "questions. Absent when the request was refused before being counted (401, 403) or "
+            "the limits could not be checked."
+        ),
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "RateLimitRemaining": {
+        "description": "Requests left under that limit in this window (at 0, the next is a 429).",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "RetryAfter": {
+        "description": "Seconds to wait before sending the request again.",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+    },
+    "Allow": {
+        "description": "The methods this path accepts, e.g. `GET, POST, HEAD, OPTIONS`.",
+        "required": True,
+        "schema": {"type": "string"},
+    },
+}
+RATE_LIMIT_HEADERS = {
+    "X-RateLimit-Limit": "RateLimitLimit",
+    "X-RateLimit-Remaining": "RateLimitRemaining",
+}
+SERVER_ERROR_DESCRIPTION = (
+    "Something failed on our side (`server_error`); it is logged under the response's "
+    "`X-Request-ID`, which the message quotes. Try again shortly."
+)
+METHOD_NOT_ALLOWED_DESCRIPTION = (
+    "This path does not accept the method that was sent (`method_not_allowed`); "
+    "the `Allow` header lists those it does."
+)
+
+
+def _rate_limited_operations(generator: SchemaGenerator) -> set[tuple[str, str]]:
+    """(path, method) of the operations whose view counts requests with ApiRateThrottle."""
+    from accounts.ratelimits import ApiRateThrottle  # DRF's settings import it: import late
+
+    # drf-spectacular's endpoints carry the path regex too, unlike DRF's (as typed).
+    endpoints = cast("list[tuple[str, str, str, Any]]", generator.endpoints or [])
+    found: set[tuple[str, str]] = set()
+    for path, _regex, method, callback in endpoints:
+        view = generator.create_view(callback, method)
+        if any(isinstance(throttle, ApiRateThrottle) for throttle in view.get_throttles()):
+            found.add((generator.coerce_path(path, method, view), method.lower()))
+    return found
+
+
+def _error_response(description: str) -> dict[str, Any]:
+    body = {"schema": {"$ref": "#/components/schemas/Error"}}
+    return {"description": description, "content": {"application/json": body}}
+
+
+def _add_headers(response: dict[str, Any], headers: dict[str, str]) -> None:
+    declared = response.setdefault("headers", {})
+    for name, component in headers.items():
+        declared.setdefault(name, {"$ref": f"#/components/headers/{component}"})
+
+
+def document_common_responses(
+    result: dict[str, Any], generator: SchemaGenerator, **kwargs: Any
+) -> dict[str, Any]:
+    """Declare on every operation what any of them may answer, whatever the view says."""
+    rate_limited = _rate_limited_operations(generator)
+    components = result.setdefault("components", {})
+    components["headers"] = {**copy.deepcopy(HEADERS), **components.get("headers", {})}
+    for path, path_item in result.get("paths", {}).items():
+        methods = [method for method in _METHODS if method in path_item]
+        for method in methods:
+            responses: dict[str, Any] = path_item[method].setdefault("responses", {})
+            responses.setdefault("500", _error_response(SERVER_ERROR_DESCRIPTION))
+            if len(methods) < len(_METHODS):
+                responses.setdefault("405", _error_response(METHOD_NOT_ALLOWED_DESCRIPTION))
+            for status, response in responses.items():
+                if "$ref" in response:
+                    continue
+                if status in ("429", "503"):
+                    _add_headers(response, {"Retry-After": "RetryAfter"})
+                if status == "405":
+                    _add_headers(response, {"Allow": "Allow"})
+                if (path, method) in rate_limited:
+                    _add_headers(response, RATE_LIMIT_HEADERS)
+            path_item[method]["responses"] = dict(sorted(responses.items()))
+    return result
 
 
 class TenantJWTScheme(OpenApiAuthenticationExtension):

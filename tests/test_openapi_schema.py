@@ -37,9 +37,13 @@ BODY_OPERATIONS = [
     ("/api/v1/queries/{id}/feedback/", "post"),
 ]
 
+# Sent for clients to act on (settings.CORS_EXPOSE_HEADERS), so declared where they are sent.
+CLIENT_HEADERS = ("Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining")
+
 
 @pytest.fixture(scope="module")
 def schema() -> dict[str, Any]:
+    """The schema as /api/schema/ serves it (with its postprocessing hooks)."""
     return dict(SchemaGenerator().get_schema(request=None, public=True))
 
 
@@ -96,6 +100,38 @@ def assert_matches_schema(
     body_schema = _declared_body(schema, path, method, response.status_code, media_type)
     root = _json_schema({"components": copy.deepcopy(schema["components"]), **body_schema})
     jsonschema.validate(response.json(), root, cls=jsonschema.Draft7Validator)
+    assert_headers_match_schema(schema, path, method, response)
+
+
+def resolved(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    """A `$ref` (e.g. to components/headers) replaced by what it refers to."""
+    if "$ref" not in node:
+        return node
+    target: Any = schema
+    for part in node["$ref"].removeprefix("#/").split("/"):
+        target = target[part]
+    return resolved(schema, target)
+
+
+def assert_headers_match_schema(
+    schema: dict[str, Any], path: str, method: str, response: Any
+) -> None:
+    """Required headers are sent, each declared header that is sent fits its schema, and the
+    headers clients are told to read are declared wherever they are sent."""
+    declared = _operation(schema, path, method)["responses"][str(response.status_code)]
+    for name in CLIENT_HEADERS:
+        if name in response:
+            assert name in declared.get("headers", {}), f"{response.status_code}: {name}"
+    for name, declared_header in declared.get("headers", {}).items():
+        header = resolved(schema, declared_header)
+        if header.get("required"):
+            assert name in response, f"{response.status_code} lacks its {name} header"
+        if name in response:
+            value: Any = response[name]
+            if header["schema"].get("type") == "integer":
+                assert value.isdigit(), f"{name}: {value!r}"
+                value = int(value)
+            jsonschema.validate(value, header["schema"], cls=jsonschema.Draft7Validator)
 
 
 # --- the upload: POST /api/v1/documents/ ------------------------------------------------------
