@@ -45,9 +45,9 @@ def decode_text(data: bytes) -> str:
             "The text encoding of this file could not be recognised. "
             "Save it as UTF-8 and upload it again."
         )
-    if best.encoding.startswith("utf"):  # UTF-16/32 without a BOM: trust the detector
-        return str(best)
-    ranked = [best, *(m for m in matches if m is not best and not m.encoding.startswith("utf"))]
+    # A BOM-less UTF-16/32 guess competes with the others: for a short text of even length
+    # the detector often proposes it for what is a legacy single-byte encoding.
+    ranked = [best, *(m for m in matches if m is not best)]
     encoding = choose_encoding(data, [(m.encoding, m.chaos) for m in ranked])
     if encoding == best.encoding:
         return str(best)
