@@ -128,6 +128,18 @@ def committed_tenants(
                 delete_tenant(tenant=tenant)
 
 
+def libpq_params() -> dict[str, Any]:
+    """Connection parameters of the test database, for a psycopg connection of a test's own."""
+    settings_dict = connection.settings_dict
+    return {
+        "dbname": settings_dict["NAME"],
+        "user": settings_dict["USER"],
+        "password": settings_dict["PASSWORD"] or None,
+        "host": settings_dict["HOST"] or None,
+        "port": settings_dict["PORT"] or None,
+    }
+
+
 def worker_environment() -> dict[str, str]:
     """Environment for a Celery worker subprocess that talks to this test run's stores."""
     env = dict(os.environ)

@@ -20,7 +20,7 @@ from config import sqlrows
 from queries import services
 from queries.api import AskView, SearchView
 from queries.models import Query
-from tests.conftest import TenantHandle
+from tests.conftest import TenantHandle, libpq_params
 from tests.queries.helpers import add_corpus
 
 
@@ -133,7 +133,7 @@ def test_log_rows_commit_without_waiting_for_the_disk_and_nothing_else_does(
         query_id = sqlrows.insert(row, wait_for_flush=False)
         try:
             # Committed at once: another connection sees the row.
-            with psycopg.connect(**_libpq_params(), autocommit=True) as other:
+            with psycopg.connect(**libpq_params(), autocommit=True) as other:
                 other.execute(
                     psycopg.sql.SQL("SET search_path TO {}").format(
                         psycopg.sql.Identifier(alpha.schema)
@@ -154,14 +154,3 @@ def test_log_rows_commit_without_waiting_for_the_disk_and_nothing_else_does(
                 assert _synchronous_commit() == "on"
         finally:
             Query.objects.filter(normalized_hash__in=["1" * 64, "2" * 64]).delete()
-
-
-def _libpq_params() -> dict[str, Any]:
-    settings_dict = connection.settings_dict
-    return {
-        "dbname": settings_dict["NAME"],
-        "user": settings_dict["USER"],
-        "password": settings_dict["PASSWORD"] or None,
-        "host": settings_dict["HOST"] or None,
-        "port": settings_dict["PORT"] or None,
-    }

@@ -1,0 +1,1 @@
+"""django-tenants' PostgreSQL backend with a health check that costs no round trip."""
