@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 
-from django.conf import settings
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django_tenants.utils import schema_context
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import APIException, ValidationError
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.exceptions import APIException
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -24,12 +28,26 @@ from accounts.ratelimits import check_ask_rate
 from config.openapi import BODY_ERROR_RESPONSES, ERROR_RESPONSES, LIST_ERROR_RESPONSES
 from documents.index import IndexMismatchError
 from queries import selectors, services
+from queries.api_inputs import (
+    DEFAULT_SEARCH_TOP_K,
+    AskInput,
+    FeedbackInput,
+    SearchInput,
+    body_of,
+    read_body,
+)
 from queries.models import Query
-from queries.retrieval import MODES
+from queries.negotiation import EVENT_STREAM, EventStreamRenderer, QualityNegotiation, sse_event
 from tenants.db import current_schema
 
-MAX_DOCUMENT_FILTER = 1000
-MAX_ID = 2**63 - 1  # PostgreSQL's bigint: ids above it exist nowhere
+logger = logging.getLogger(__name__)
+SEARCH_EXAMPLE = '{"query": "termination clause"}'
+ASK_EXAMPLE = '{"question": "When can the contract be terminated?"}'
+FEEDBACK_EXAMPLE = '{"helpful": true, "comment": "…"}'
+STREAM_FAILED = (
+    "The answer could not be finished; the error has been logged. Ask again, and if it keeps "
+    "failing, tell your administrator."
+)
 
 
 class EmptyQueryError(APIException):
@@ -42,54 +60,6 @@ class IndexUnavailable(APIException):
     status_code = 503
     default_code = "index_mismatch"
     default_detail = "Search is unavailable until this workspace's index is rebuilt."
-
-
-class EventStreamRenderer(BaseRenderer):
-    """Lets clients send `Accept: text/event-stream`; errors become one `error` event."""
-
-    media_type = "text/event-stream"
-    format = "sse"
-    charset = "utf-8"
-
-    def render(
-        self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None
-    ) -> bytes:
-        if isinstance(data, bytes):
-            return data
-        return sse_event("error", data).encode("utf-8")
-
-
-def sse_event(name: str, payload: Any) -> str:
-    # json.dumps never emits raw newlines, so one `data:` line always holds the whole payload.
-    return f"event: {name}\ndata: {json.dumps(payload, ensure_ascii=False)}\n\n"
-
-
-class _Filters(serializers.Serializer[Any]):
-    document_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
-        required=False,
-        allow_null=True,
-        max_length=MAX_DOCUMENT_FILTER,
-    )
-    no_cache = serializers.BooleanField(required=False, default=False)
-
-
-class SearchInput(_Filters):
-    query = serializers.CharField(trim_whitespace=False, allow_blank=True, max_length=2000)
-    top_k = serializers.IntegerField(required=False, default=10, min_value=1)
-    mode = serializers.ChoiceField(choices=MODES, required=False, default="hybrid")
-
-    def validate_top_k(self, value: int) -> int:
-        limit = int(settings.QUERY_MAX_TOP_K)
-        if value > limit:
-            raise ValidationError(f"top_k can be at most {limit}.")
-        return value
-
-
-class AskInput(_Filters):
-    question = serializers.CharField(trim_whitespace=False, allow_blank=True, max_length=2000)
-    top_k = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=20)
-    stream = serializers.BooleanField(required=False, default=False)
 
 
 class SearchResultOutput(serializers.Serializer[Any]):
@@ -201,6 +171,7 @@ class SearchView(APIView):
     """Search the workspace's documents: lexical (BM25), dense (vectors) or hybrid."""
 
     permission_classes = [CanRead]
+    content_negotiation_class = QualityNegotiation
     counts_as_question = True  # the plan's counter is taken with the API limit's
 
     @extend_schema(
@@ -210,15 +181,13 @@ class SearchView(APIView):
     )
     def post(self, request: Request) -> Response:
         check_ask_rate(request)
-        data = SearchInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        values = read_body(SearchInput, request, SEARCH_EXAMPLE)
         return _answer_then_log(
             services.search,
             text=values["query"],
             caller=caller_of(request),
             mode=values["mode"],
-            top_k=values["top_k"],
+            top_k=values["top_k"] or DEFAULT_SEARCH_TOP_K,
             document_ids=values.get("document_ids"),
             use_cache=not values["no_cache"],
         )
@@ -229,6 +198,7 @@ class AskView(APIView):
 
     permission_classes = [CanRead]
     renderer_classes = [JSONRenderer, EventStreamRenderer]
+    content_negotiation_class = QualityNegotiation
     counts_as_question = True
 
     @extend_schema(
@@ -247,12 +217,13 @@ class AskView(APIView):
     )
     def post(self, request: Request) -> Response | StreamingHttpResponse:
         check_ask_rate(request)
-        data = AskInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
-        wants_stream = values["stream"] or "text/event-stream" in request.META.get(
-            "HTTP_ACCEPT", ""
-        )
+        wants_stream = isinstance(request.accepted_renderer, EventStreamRenderer)
+        if not wants_stream and _stream_flag(body_of(request, ASK_EXAMPLE)):
+            wants_stream = True
+            # Errors from here on are an `error` event too, as the stream's client expects.
+            request.accepted_renderer = EventStreamRenderer()
+            request.accepted_media_type = EVENT_STREAM
+        values = read_body(AskInput, request, ASK_EXAMPLE)
         arguments = {
             "question": values["question"],
             "caller": caller_of(request),
@@ -271,6 +242,13 @@ class AskView(APIView):
         return response
 
 
+def _stream_flag(body: Any) -> bool:
+    try:
+        return bool(serializers.BooleanField().to_internal_value(body.get("stream", False)))
+    except serializers.ValidationError:
+        return False  # the serializer reports it
+
+
 def _sse(events: Iterator[tuple[str, dict[str, Any]]], schema: str) -> Iterator[bytes]:
     # The body is produced after the view returned; pin the tenant so the log row lands there.
     with schema_context(schema):
@@ -278,12 +256,16 @@ def _sse(events: Iterator[tuple[str, dict[str, Any]]], schema: str) -> Iterator[
             for name, payload in events:
                 yield sse_event(name, payload).encode("utf-8")
         except Exception:
-            error = {
-                "code": "server_error",
-                "message": "The answer could not be finished; it has been logged. Try again.",
-            }
+            # The status line is sent: end the stream cleanly with an `error` event rather
+            # than letting the server abort the connection before the client reads it.
+            logger.exception("The answer stream of %s failed.", schema)
+            error = {"code": "server_error", "message": STREAM_FAILED}
             yield sse_event("error", {"error": error}).encode("utf-8")
-            raise
+
+
+class FeedbackSummary(serializers.Serializer[Any]):
+    helpful = serializers.BooleanField()
+    comment = serializers.CharField()
 
 
 class QuerySerializer(serializers.ModelSerializer[Query]):
@@ -315,6 +297,7 @@ class QuerySerializer(serializers.ModelSerializer[Query]):
         ]
         read_only_fields = fields
 
+    @extend_schema_field(FeedbackSummary(allow_null=True))
     def get_feedback(self, obj: Query) -> dict[str, Any] | None:
         feedback = getattr(obj, "feedback", None)
         if feedback is None:
@@ -329,21 +312,18 @@ class QueryHistoryView(generics.ListAPIView[Query]):
     """The caller's own searches and questions, newest first."""
 
     permission_classes = [CanRead]
+    content_negotiation_class = QualityNegotiation
     serializer_class = QuerySerializer
 
     def get_queryset(self) -> Any:
         return selectors.history_for(caller_of(self.request))
 
 
-class FeedbackInput(serializers.Serializer[Any]):
-    helpful = serializers.BooleanField()
-    comment = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
-
-
 class QueryFeedbackView(APIView):
     """Say whether a result or answer helped (sending again replaces the earlier verdict)."""
 
     permission_classes = [CanRead]
+    content_negotiation_class = QualityNegotiation
 
     @extend_schema(
         tags=["search"],
@@ -353,12 +333,11 @@ class QueryFeedbackView(APIView):
     def post(self, request: Request, pk: int) -> Response:
         caller = caller_of(request)
         query = get_object_or_404(selectors.history_for(caller), pk=pk)
-        data = FeedbackInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        values = read_body(FeedbackInput, request, FEEDBACK_EXAMPLE)
         feedback = services.record_feedback(
             query=query,
-            helpful=data.validated_data["helpful"],
-            comment=data.validated_data["comment"],
+            helpful=values["helpful"],
+            comment=values["comment"],
             user=caller.user,
         )
         return Response(

@@ -43,6 +43,10 @@ NO_DOCUMENTS_HINT = (
     "they show as ready."
 )
 NO_MATCH_HINT = "Nothing matched. Try other words, or the 'hybrid' mode if you used another."
+EMPTY_FILTER_HINT = (
+    "document_ids is an empty list, so no document was searched; leave it out (or send null) "
+    "to search every document."
+)
 
 
 class EmptyQuery(ValueError):
@@ -93,10 +97,30 @@ def _has_searchable_documents() -> bool:
     return Document.objects.filter(status=DocumentStatus.READY).exists()
 
 
-def _hint(found: int) -> str | None:
+def _filter_hint(document_ids: Sequence[int] | None) -> str | None:
+    """Why a document filter found nothing, when it names no searchable document."""
+    if document_ids is None:
+        return None
+    if not document_ids:
+        return EMPTY_FILTER_HINT
+    wanted = sorted(set(document_ids))
+    ready = Document.objects.filter(pk__in=wanted, status=DocumentStatus.READY)
+    if ready.exists():
+        return None
+    shown = ", ".join(str(i) for i in wanted[:10]) + (", …" if len(wanted) > 10 else "")
+    return (
+        f"None of the documents in document_ids ({shown}) can be searched: they were deleted, "
+        "are still being processed, or do not exist in this workspace. List the documents "
+        "to get their ids."
+    )
+
+
+def _hint(found: int, document_ids: Sequence[int] | None = None) -> str | None:
     if found:
         return None
-    return NO_MATCH_HINT if _has_searchable_documents() else NO_DOCUMENTS_HINT
+    if not _has_searchable_documents():
+        return NO_DOCUMENTS_HINT
+    return _filter_hint(document_ids) or NO_MATCH_HINT
 
 
 # --- search -------------------------------------------------------------------------------
@@ -137,7 +161,7 @@ def search(
         log.usage["embedding_tokens"] = retrieval.embedding_tokens
         results = [hit.as_dict() for hit in hydrate(retrieval.hits, text)]
         body = {"results": results}
-        hint = _hint(len(results))
+        hint = _hint(len(results), document_ids)
         if hint:
             body["hint"] = hint
         if use_cache and after_response is not None:
@@ -221,6 +245,7 @@ class _Prepared:
     answerer: Answerer
     query_id: int | None = None
     after_response: list[PendingWrite] | None = None
+    document_ids: list[int] | None = None
 
 
 def _prepare_ask(
@@ -256,8 +281,9 @@ def _prepare_ask(
         log.usage["embedding_tokens"] = retrieval.embedding_tokens
         sources = _sources(hydrate(retrieval.hits, question, highlight=False))
     return _Prepared(
-        log, key if use_cache else "", cached_body, sources, chosen, query_id, after_response
-    )
+        log, key if use_cache else "", cached_body, sources, chosen, query_id, after_response,
+        _ids(document_ids),
+    )  # fmt: skip
 
 
 def _finish_ask(prepared: _Prepared, answer: Answer, answer_started: float) -> dict[str, Any]:
@@ -271,8 +297,12 @@ def _finish_ask(prepared: _Prepared, answer: Answer, answer_started: float) -> d
     # An ask's result count is its citations, cached or not: an answer that cites nothing
     # found nothing, whatever retrieval returned (the analytics' content gaps count it).
     log.result_count = len(body.get("citations", []))
-    if not body["citations"] and not _has_searchable_documents():
-        body["hint"] = NO_DOCUMENTS_HINT  # as search says it; the answer says nothing was found
+    if not body["citations"]:
+        # As search says it (the answer itself says nothing was found), unless the only
+        # reason is that the question found no words in common.
+        hint = _hint(0, prepared.document_ids)
+        if hint and hint != NO_MATCH_HINT:
+            body["hint"] = hint
     if prepared.key and not answer.degraded:
         # A degraded answer is not cached, so the next question retries the provider.
         cache.put(prepared.key, body)

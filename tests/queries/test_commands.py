@@ -211,3 +211,24 @@ def test_evaluate_keep_json_names_the_kept_tenant_on_stderr(
     finally:
         for tenant in Tenant.objects.exclude(schema_name__in=before):
             delete_tenant(tenant=tenant)
+
+
+def test_ask_command_refuses_what_the_api_refuses(make_tenant: Any) -> None:
+    make_tenant("asker_strict")
+    with pytest.raises(CommandError, match="NUL"):  # was a DataError traceback
+        call_command("ask", "--tenant", "asker_strict", "nose\x00cone", stdout=StringIO())
+    with pytest.raises(CommandError, match="limit is 2,000"):
+        call_command("ask", "--tenant", "asker_strict", "w" * 2001, stdout=StringIO())
+    with pytest.raises(CommandError) as missing:
+        call_command("ask", "nose cone", stdout=StringIO())
+    assert "--all" not in str(missing.value)  # ask has no --all
+
+
+@pytest.mark.parametrize(
+    ("command", "arguments"),
+    [("ask", ["--tenant", "x", "--top", "3", "q"]), ("evaluate", ["--dataset", "d", "--k"])],
+)
+def test_commands_refuse_abbreviated_options(command: str, arguments: list[str]) -> None:
+    # `evaluate --k` silently meant --keep, leaving a scratch tenant behind.
+    with pytest.raises(CommandError, match="unrecognized arguments"):
+        call_command(command, *arguments, stdout=StringIO())

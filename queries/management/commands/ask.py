@@ -13,15 +13,24 @@ import json
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django_tenants.utils import tenant_context
 
 from documents.index import IndexMismatchError
-from documents.management.tenant_option import add_tenant_arguments, selected_tenants
-from queries import api, services
+from documents.management.tenant_option import (
+    StrictCommand,
+    add_tenant_arguments,
+    selected_tenants,
+)
+from queries import services
+from queries.api_inputs import MAX_TEXT, AskInput
 from queries.retrieval import MODES
 
 DEFAULT_SEARCH_TOP_K = 10
+NUL_IN_TEXT = (
+    "The question contains a NUL character (\\x00), which cannot be stored or searched; "
+    "remove it and try again."
+)
 NOT_TEXT = (
     "The question contains characters that are not valid text (surrogates); the terminal "
     "probably passed bytes that are not UTF-8. Type the question again as UTF-8 text."
@@ -43,11 +52,11 @@ def search_top_k_limit() -> int:
 
 
 def ask_top_k_limit() -> int:
-    limit = getattr(api.AskInput().fields["top_k"], "max_value", None)  # the API's answer cap
+    limit = getattr(AskInput().fields["top_k"], "max_value", None)  # the API's answer cap
     return int(limit) if limit is not None else search_top_k_limit()
 
 
-class Command(BaseCommand):
+class Command(StrictCommand):
     help = "Ask a question (or --search) over a tenant's documents and print a cited answer."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -75,6 +84,13 @@ class Command(BaseCommand):
             question.encode("utf-8")
         except UnicodeEncodeError as exc:
             raise CommandError(NOT_TEXT) from exc
+        if "\x00" in question:
+            raise CommandError(NUL_IN_TEXT)
+        if len(question) > MAX_TEXT:
+            raise CommandError(
+                f"The question is {len(question):,} characters long; the limit is {MAX_TEXT:,} "
+                "(as in the API). Shorten it."
+            )
         if options["mode"] is not None and not options["search"]:
             raise CommandError("--mode applies to --search only.")
         top_k = options["top_k"]
@@ -82,7 +98,7 @@ class Command(BaseCommand):
         if top_k is not None and top_k > limit:
             what = "--search" if options["search"] else "an answer"
             raise CommandError(f"--top-k can be at most {limit} for {what}, not {top_k}.")
-        tenant = selected_tenants(options)[0]
+        tenant = selected_tenants(options, allow_all=False)[0]
         caller = services.Caller()
         with tenant_context(tenant):
             try:

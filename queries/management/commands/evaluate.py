@@ -13,18 +13,19 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
+from django.core.management.base import CommandError, CommandParser, OutputWrapper
 from tqdm import tqdm
 
 from documents.embeddings import EmbeddingError, available_backends
 from documents.index import IndexMismatchError
+from documents.management.tenant_option import StrictCommand
 from queries.evaluation import BeirDatasetError
 from queries.evaluation_run import METRICS, run_evaluation
 
 T = TypeVar("T")
 
 
-class Command(BaseCommand):
+class Command(StrictCommand):
     help = "Evaluate lexical, dense and hybrid search on a BEIR-layout dataset."
 
     def add_arguments(self, parser: CommandParser) -> None:
