@@ -6,15 +6,29 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from documents.models import DocumentStatus
+from documents.selectors import document_list
+
 # The search API's mode names, with the words people know them by.
 SEARCH_MODES = [
     ("hybrid", "Hybrid (recommended)"),
     ("lexical", "Keyword"),
     ("dense", "Semantic"),
 ]
+# The filter is a plain <select>; past this many documents it lists the first ones by name.
+FILTER_CHOICES = 500
+IN_PROGRESS = [DocumentStatus.PENDING, DocumentStatus.PROCESSING]
 
 
 @login_required
 def ask_page(request: HttpRequest) -> HttpResponse:
-    context = {"active": "ask", "modes": SEARCH_MODES}
+    ready = document_list(status=DocumentStatus.READY).order_by("filename", "id")
+    documents = list(ready.values("id", "filename")[:FILTER_CHOICES])
+    context = {
+        "active": "ask",
+        "modes": SEARCH_MODES,
+        "documents": documents,
+        "more_documents": len(documents) == FILTER_CHOICES and ready.count() > FILTER_CHOICES,
+        "in_progress": not documents and document_list().filter(status__in=IN_PROGRESS).exists(),
+    }
     return render(request, "queries/ask.html", context)

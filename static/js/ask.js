@@ -12,8 +12,39 @@
   const question = $("question");
   const askButton = $("ask-button");
   const searchButton = $("search-button");
+  const KINDS = { ask: "Question", search: "Search" };
+  const FIELDS = { question: "Question", query: "Search text", document_ids: "Documents", comment: "Comment" };
   let currentQueryId = null;
   let lastTrigger = null;
+  let running = null; // the AbortController of the ask or search on screen
+
+  // Only the latest ask or search may draw: starting one cancels the one before.
+  function begin() {
+    if (running) running.abort();
+    running = new AbortController();
+    return running;
+  }
+  const stale = (run) => run !== running;
+
+  // The API's error body, whether it came as JSON or as one `event: error` (streaming asks).
+  function errorText(body, status) {
+    const fields = body && body.error && body.error.fields;
+    if (fields && typeof fields === "object") {
+      const problems = Object.entries(fields).flatMap(([name, messages]) =>
+        [].concat(messages).filter((m) => typeof m === "string").map((m) => (FIELDS[name] || name) + ": " + m));
+      if (problems.length) return problems.join(" ");
+    }
+    return DI.errorMessage(body, status);
+  }
+
+  async function errorOf(response) {
+    let text = "";
+    try { text = await response.text(); } catch (err) { text = ""; }
+    let body = null;
+    if ((response.headers.get("Content-Type") || "").includes("text/event-stream")) body = parseEvent(text.split("\n\n")[0]).payload;
+    else { try { body = JSON.parse(text); } catch (err) { body = null; } }
+    return errorText(body, response.status);
+  }
 
   // --- the cited passage panel --------------------------------------------------------------
   // The quote is shown at once; the whole passage (GET chunks/<id>/) replaces it when it
@@ -52,10 +83,13 @@
     if (result.body.section) $("passage-page").textContent = [source.page ? "Page " + source.page : "", result.body.section].filter(Boolean).join(" \u00b7 ");
     passageText(result.body.text || "", source.quote || "");
   }
-  $("passage-close").addEventListener("click", () => {
+  function closePassage() {
+    if ($("passage").hidden) return;
     $("passage").hidden = true;
     if (lastTrigger) { lastTrigger.setAttribute("aria-expanded", "false"); lastTrigger.focus(); }
-  });
+  }
+  $("passage-close").addEventListener("click", closePassage);
+  $("passage").addEventListener("keydown", (event) => { if (event.key === "Escape") closePassage(); });
 
   // --- rendering the answer -----------------------------------------------------------------
   // Plain text with "[n]" markers turned into buttons; never parsed as HTML.
@@ -87,6 +121,9 @@
         "[" + citation.marker + "] " + citation.document_name + (citation.page ? ", page " + citation.page : ""));
       link.addEventListener("click", () => openPassage(citation, link));
       item.appendChild(link);
+      // Two passages of one document read alike in the list; the quote's start tells them apart.
+      const quote = (citation.quote || "").replace(/\s+/g, " ").trim();
+      if (quote) item.appendChild(DI.el("span", { className: "muted small source-quote", dir: "auto" }, quote.length > 90 ? quote.slice(0, 90).trimEnd() + "\u2026" : quote));
       list.appendChild(item);
     });
     $("sources-box").hidden = citations.length === 0;
@@ -101,26 +138,32 @@
     $("sources-box").hidden = true;
     $("feedback").hidden = true;
     $("feedback-status").textContent = "";
+    $("feedback-comment").hidden = true;
+    $("feedback-text").value = "";
+    $("feedback").querySelectorAll("button").forEach((b) => b.setAttribute("aria-pressed", "false"));
     currentQueryId = null;
   }
 
   function finish(done) {
-    renderAnswer(done.answer || "", done.citations || []);
-    renderSources(done.citations || []);
+    const citations = done.citations || [];
+    renderAnswer(done.answer || "", citations);
+    renderSources(citations);
     const notes = [];
     if (done.cached) notes.push("from cache");
     if (done.degraded) notes.push("the answer service was unavailable, so this is a simpler extractive answer");
-    $("answer-status").textContent = "Answered in " + Math.round(done.took_ms || 0) + " ms" + (notes.length ? " (" + notes.join("; ") + ")" : "") + ".";
+    const took = Math.round(done.took_ms || 0) + " ms";
+    $("answer-status").textContent = (citations.length ? "Answered in " + took : "Nothing in your documents answers this (" + took + ")") +
+      (notes.length ? " (" + notes.join("; ") + ")" : "") + ".";
     if (done.hint) { $("answer-hint").textContent = done.hint; $("answer-hint").hidden = false; }
     currentQueryId = done.query_id || null;
     $("feedback").hidden = !currentQueryId;
-    loadRecent();
   }
 
+  // A partial answer stays on screen, with what went wrong below it.
   function fail(message) {
     $("answer-status").textContent = "";
-    const alert = DI.el("p", { className: "alert alert-error", role: "alert" }, message);
-    $("answer").replaceChildren(alert);
+    $("answer").querySelectorAll("[role=alert]").forEach((old) => old.remove());
+    $("answer").appendChild(DI.el("p", { className: "alert alert-error", role: "alert" }, message));
   }
 
   // --- streaming ask ---------------------------------------------------------------------------
@@ -136,44 +179,48 @@
     return { name, payload };
   }
 
+  function filters() {
+    const select = $("document-filter");
+    return select && select.value ? { document_ids: [Number(select.value)] } : {};
+  }
+
+  // Back / forward to this page shows the last answer or results again without asking anew.
+  function remember(text, view) {
+    history.replaceState({ askPage: Object.assign({ text: text, document: ($("document-filter") || {}).value || "" }, view) }, "");
+  }
+
   async function ask(text) {
+    const run = begin();
     resetAnswer();
     askButton.disabled = true;
+    $("answer").setAttribute("aria-busy", "true");
     $("answer-status").textContent = "Thinking\u2026";
-    let response;
+    let streamed = "";
     try {
-      response = await fetch(ASK, {
+      const response = await fetch(ASK, {
         method: "POST",
         credentials: "same-origin",
+        signal: run.signal,
         headers: { "Content-Type": "application/json", Accept: "text/event-stream", "X-CSRFToken": DI.csrfToken() },
-        body: JSON.stringify({ question: text, stream: true }),
+        body: JSON.stringify(Object.assign({ question: text, stream: true }, filters())),
       });
-    } catch (err) {
-      askButton.disabled = false;
-      fail(DI.errorMessage(null, 0));
-      return;
-    }
-    const type = response.headers.get("Content-Type") || "";
-    if (!response.ok || !type.includes("text/event-stream")) {
-      let body = null;
-      try { body = await response.json(); } catch (err) { body = null; }
-      askButton.disabled = false;
-      fail(DI.errorMessage(body, response.status));
-      return;
-    }
-    const reader = response.body.getReader();
-    const decoder = new TextDecoder();
-    let buffer = "";
-    let streamed = "";
-    let finished = false;
-    $("answer-status").textContent = "Answering\u2026";
-    try {
+      const type = response.headers.get("Content-Type") || "";
+      if (!response.ok || !type.includes("text/event-stream") || !response.body) {
+        const message = await errorOf(response);
+        if (!stale(run)) fail(message);
+        return;
+      }
+      const reader = response.body.getReader();
+      const decoder = new TextDecoder();
+      let buffer = "";
+      let finished = false;
+      $("answer-status").textContent = "Answering\u2026";
       while (!finished) {
         const { value, done } = await reader.read();
-        if (done) break;
+        if (done || stale(run)) break;
         buffer += decoder.decode(value, { stream: true }).replace(/\r\n/g, "\n");
         let cut;
-        while ((cut = buffer.indexOf("\n\n")) !== -1) {
+        while (!finished && (cut = buffer.indexOf("\n\n")) !== -1) {
           const event = parseEvent(buffer.slice(0, cut));
           buffer = buffer.slice(cut + 2);
           if (event.name === "delta" && event.payload) {
@@ -181,18 +228,25 @@
             $("answer").textContent = streamed;
           } else if (event.name === "done" && event.payload) {
             finish(event.payload);
+            remember(text, { done: event.payload });
+            loadRecent();
             finished = true;
           } else if (event.name === "error") {
-            fail(DI.errorMessage(event.payload, 500));
+            fail(errorText(event.payload, 500));
             finished = true;
           }
         }
       }
-      if (!finished) fail("The answer stopped before it was complete. Try again.");
+      if (!finished && !stale(run)) fail("The answer stopped before it was complete. Try again.");
     } catch (err) {
-      fail("The connection was interrupted while answering. Try again.");
+      if (stale(run)) return;
+      fail(streamed ? "The connection was interrupted while answering. Try again." : DI.errorMessage(null, 0));
     } finally {
-      askButton.disabled = false;
+      if (!stale(run)) {
+        askButton.disabled = false;
+        $("answer").removeAttribute("aria-busy");
+        running = null;
+      }
     }
   }
 
@@ -207,30 +261,41 @@
     return fragment;
   }
 
-  async function search(text) {
-    const mode = (form.querySelector('input[name="mode"]:checked') || {}).value || "hybrid";
-    $("answer-section").hidden = true;
-    $("results-section").hidden = false;
+  function showResults(body) {
+    const hits = body.results || [];
     $("results").replaceChildren();
-    $("results-status").textContent = "Searching\u2026";
-    searchButton.disabled = true;
-    const result = await DI.api(SEARCH, { method: "POST", json: { query: text, mode: mode } });
-    searchButton.disabled = false;
-    if (!result.ok) { $("results-status").textContent = result.message; return; }
-    const hits = result.body.results || [];
     $("results-status").textContent = hits.length
-      ? hits.length + " passages in " + Math.round(result.body.took_ms || 0) + " ms."
-      : (result.body.hint || "Nothing matched.");
+      ? (hits.length === 1 ? "1 passage" : hits.length + " passages") + " in " + Math.round(body.took_ms || 0) + " ms."
+      : (body.hint || "Nothing matched.");
     hits.forEach((hit) => {
       const item = DI.el("li");
       const title = DI.el("button", { type: "button", className: "btn-link" }, hit.document_name + (hit.page ? ", page " + hit.page : ""));
       title.addEventListener("click", () => openPassage({ chunk_id: hit.chunk_id, document_name: hit.document_name, page: hit.page, text: hit.text, quote: "" }, title));
       item.appendChild(title);
-      const snippet = DI.el("p", { className: "small" });
+      const snippet = DI.el("p", { className: "small", dir: "auto" });
       snippet.appendChild(highlighted(hit.highlight || hit.text || ""));
       item.appendChild(snippet);
       $("results").appendChild(item);
     });
+  }
+
+  async function search(text) {
+    const run = begin();
+    const mode = (form.querySelector('input[name="mode"]:checked') || {}).value || "hybrid";
+    $("answer-section").hidden = true;
+    $("results-section").hidden = false;
+    $("passage").hidden = true;
+    $("results").replaceChildren();
+    $("results-status").textContent = "Searching\u2026";
+    askButton.disabled = false;
+    searchButton.disabled = true;
+    const result = await DI.api(SEARCH, { method: "POST", signal: run.signal, json: Object.assign({ query: text, mode: mode }, filters()) });
+    if (stale(run)) return;
+    running = null;
+    searchButton.disabled = false;
+    if (!result.ok) { $("results-status").textContent = errorText(result.body, result.status); return; }
+    showResults(result.body);
+    remember(text, { results: result.body });
     loadRecent();
   }
 
@@ -242,6 +307,15 @@
     const result = await DI.api(QUERIES + currentQueryId + "/feedback/", { method: "POST", json: { helpful: helpful } });
     $("feedback-status").textContent = result.ok ? "Thanks for the feedback." : result.message;
     $("feedback").querySelectorAll("button").forEach((b) => b.setAttribute("aria-pressed", String(b === button && result.ok)));
+    $("feedback-comment").hidden = !(result.ok && !helpful);
+  });
+  $("feedback-comment").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const comment = $("feedback-text").value.trim();
+    if (!currentQueryId || !comment) { $("feedback-text").focus(); return; }
+    const result = await DI.api(QUERIES + currentQueryId + "/feedback/", { method: "POST", json: { helpful: false, comment: comment } });
+    $("feedback-status").textContent = result.ok ? "Thanks, your comment was sent." : errorText(result.body, result.status);
+    if (result.ok) $("feedback-comment").hidden = true;
   });
 
   async function loadRecent() {
@@ -254,28 +328,51 @@
       if (seen.has(query.text)) return;
       seen.add(query.text);
       const item = DI.el("li");
-      const again = DI.el("button", { type: "button", className: "btn-link" }, query.text);
-      again.addEventListener("click", () => { question.value = query.text; question.focus(); });
+      const again = DI.el("button", { type: "button", className: "btn-link", dir: "auto" }, query.text);
+      again.addEventListener("click", () => { question.value = query.text; updateCount(); question.focus(); });
       item.appendChild(again);
-      item.appendChild(DI.el("span", { className: "muted small" }, " \u00b7 " + query.kind + " \u00b7 " + DI.formatDate(query.created_at)));
+      const meta = DI.el("span", { className: "muted small recent-meta" }, (KINDS[query.kind] || query.kind) + " \u00b7 ");
+      meta.appendChild(DI.el("time", { datetime: query.created_at }, DI.formatDate(query.created_at)));
+      item.appendChild(meta);
       list.appendChild(item);
     });
-    $("recent-empty").hidden = items.length > 0;
+    $("recent-error").hidden = result.ok;
+    $("recent-empty").hidden = !result.ok || items.length > 0;
   }
+
+  // Typing or pasting past the limit is cut silently by the browser; say so before it happens.
+  const LIMIT = Number(question.getAttribute("maxlength")) || 2000;
+  function updateCount() {
+    const used = question.value.length;
+    $("question-count").textContent = used >= LIMIT * 0.9
+      ? used.toLocaleString("en") + " of " + LIMIT.toLocaleString("en") + " characters" + (used >= LIMIT ? ": the limit; anything longer was cut." : ".")
+      : "";
+  }
+  question.addEventListener("input", updateCount);
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const text = question.value.trim();
     if (text) ask(text);
-    else { resetAnswer(); fail("The question is empty; type what you want to know."); question.focus(); }
+    else { begin(); resetAnswer(); askButton.disabled = false; fail("The question is empty; type what you want to know."); question.focus(); }
   });
   question.addEventListener("keydown", (event) => {
     // Enter asks, Shift+Enter adds a line: what people expect from a chat box.
-    if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); form.requestSubmit(); }
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); form.requestSubmit(); }
   });
   searchButton.addEventListener("click", () => {
     const text = question.value.trim();
     if (text) search(text); else question.focus();
   });
+
+  function restore(saved) {
+    question.value = saved.text || "";
+    const select = $("document-filter");
+    if (select && [...select.options].some((o) => o.value === saved.document)) select.value = saved.document;
+    if (saved.done) { resetAnswer(); finish(saved.done); }
+    else if (saved.results) { $("answer-section").hidden = true; $("results-section").hidden = false; showResults(saved.results); }
+    updateCount();
+  }
+  if (history.state && history.state.askPage) restore(history.state.askPage);
   loadRecent();
 })();

@@ -1,0 +1,154 @@
+"""The Ask page under conditions a user meets: errors, impatience, small screens, going back.
+
+The ask and search API are stubbed with `page.route` where the test needs a given answer, so
+these run without waiting for ingestion.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import LiveServer, log_in
+from tests.conftest import TenantHandle
+
+pytestmark = [pytest.mark.browser, pytest.mark.celery_worker, pytest.mark.slow]
+
+# Asks whose question contains "slow" get their response 1.5 s late, like a busy model.
+SLOW_FETCH = """
+(() => {
+  const original = window.fetch;
+  window.fetch = async (url, options) => {
+    const response = await original(url, options);
+    const slow = String((options || {}).body || "").includes("slow");
+    if (slow) await new Promise((resolve) => setTimeout(resolve, 1500));
+    return response;
+  };
+})();
+"""
+
+
+def _sse(*events: tuple[str, dict[str, Any]]) -> str:
+    return "".join(f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in events)
+
+
+def _done(answer: str, quote: str = "") -> dict[str, Any]:
+    citations = [
+        {"marker": 1, "chunk_id": 0, "document_id": 1, "document_name": "policy.txt",
+         "page": None, "quote": quote or answer},
+    ]  # fmt: skip
+    return {"answer": answer + " [1]", "citations": citations, "backend": "extractive",
+            "degraded": False, "took_ms": 12.0, "cached": False, "query_id": None}  # fmt: skip
+
+
+def _answer_by_question(route: Any) -> None:
+    question = json.loads(route.request.post_data or "{}").get("question", "")
+    text = "The slow answer." if "slow" in question else "The fast answer."
+    route.fulfill(status=200, content_type="text/event-stream", body=_sse(("done", _done(text))))
+
+
+def _ask(page: Any, text: str) -> None:
+    page.get_by_label("Your question").fill(text)
+    page.get_by_label("Your question").press("Enter")
+
+
+def test_errors_cut_streams_and_impatient_askers_get_clear_answers(
+    page: Any, web_server: LiveServer, alpha: TenantHandle
+) -> None:
+    page.add_init_script(SLOW_FETCH)
+    log_in(page, web_server, alpha, alpha.admin_email, alpha.password)
+    page.goto(web_server.tenant_url(alpha, "/ask/"))
+    answer = page.locator("#answer")
+
+    # An error sent before the stream starts comes as an SSE `error` event: its message shows.
+    throttled = {"error": {"code": "throttled", "message": "Too many questions; wait 20 s."}}
+    page.route(
+        "**/api/v1/ask/",
+        lambda route: route.fulfill(
+            status=429, content_type="text/event-stream", body=_sse(("error", throttled))
+        ),
+    )
+    _ask(page, "How long is the notice period?")
+    expect(answer.get_by_role("alert")).to_have_text("Too many questions; wait 20 s.")
+    page.unroute("**/api/v1/ask/")
+
+    # A field error names the field instead of pointing at an API detail.
+    page.evaluate("document.getElementById('question').removeAttribute('maxlength')")
+    _ask(page, "x" * 2100)
+    expect(answer.get_by_role("alert")).to_have_text(re.compile(r"^Question: .*2000 characters"))
+
+    # A stream that stops half-way keeps what arrived and says it is incomplete.
+    cut = _sse(("delta", {"text": "Either party may terminate"}))
+    page.route(
+        "**/api/v1/ask/",
+        lambda route: route.fulfill(status=200, content_type="text/event-stream", body=cut),
+    )
+    _ask(page, "How can the contract be ended?")
+    expect(answer.get_by_role("alert")).to_contain_text("stopped before it was complete")
+    expect(answer).to_contain_text("Either party may terminate")
+    page.unroute("**/api/v1/ask/")
+
+    # Asking again before the first answer arrived: the newer question's answer stays.
+    page.route("**/api/v1/ask/", _answer_by_question)
+    _ask(page, "a slow question")
+    _ask(page, "a quick question")
+    expect(answer).to_contain_text("The fast answer.")
+    page.wait_for_timeout(2000)  # the slow answer has arrived by now
+    expect(answer).to_contain_text("The fast answer.")
+    expect(answer).not_to_contain_text("The slow answer.")
+    expect(page.locator("#ask-button")).to_be_enabled()
+
+    # Back from another page shows the answer again, without asking anew.
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Documents").click()
+    page.wait_for_url("**/documents/")
+    page.go_back()
+    expect(answer).to_contain_text("The fast answer.")
+    expect(page.locator("#sources")).to_contain_text("policy.txt")
+
+
+def test_small_screens_right_to_left_and_the_keyboard(
+    page: Any, web_server: LiveServer, alpha: TenantHandle
+) -> None:
+    page.set_viewport_size({"width": 375, "height": 740})
+    log_in(page, web_server, alpha, alpha.admin_email, alpha.password)
+    page.goto(web_server.tenant_url(alpha, "/ask/"))
+    # Opening the search options must not make the page scroll sideways on a phone.
+    page.get_by_text("Search only (power users)").click()
+    expect(page.get_by_label("Semantic")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+
+    arabic = "يحصل كل موظف على ثلاثين يوما من الإجازة المدفوعة"
+    body = _sse(("done", _done(arabic)))
+    page.route(
+        "**/api/v1/ask/",
+        lambda route: route.fulfill(status=200, content_type="text/event-stream", body=body),
+    )
+    _ask(page, "كم يوما من الإجازة؟")
+    answer = page.locator("#answer")
+    expect(answer).to_contain_text(arabic)
+    # Right-to-left text is laid out right to left, in the answer and the question box.
+    assert page.evaluate("getComputedStyle(document.getElementById('answer')).direction") == "rtl"
+    assert page.evaluate("getComputedStyle(document.getElementById('question')).direction") == (
+        "rtl"
+    )
+
+    # The cited passage opens from the keyboard and Escape closes it, back on the marker.
+    citation = answer.locator("button.cite")
+    citation.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#passage")).to_be_visible()
+    expect(page.locator("#passage")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(page.locator("#passage")).to_be_hidden()
+    expect(citation).to_be_focused()
+    expect(citation).to_have_attribute("aria-expanded", "false")
+
+    # Recent questions that fail to load are not presented as "nothing yet".
+    page.route("**/api/v1/queries/**", lambda route: route.abort())
+    page.reload()
+    expect(page.locator("#recent-error")).to_be_visible()
+    expect(page.locator("#recent-empty")).to_be_hidden()
