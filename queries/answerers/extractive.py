@@ -19,6 +19,7 @@ from queries.answerers.sentences import (
     TermWeights,
     coverage,
     jaccard,
+    names_in,
     shorten,
     split_sentences,
     terms,
@@ -27,6 +28,9 @@ from queries.answerers.sentences import (
 # Same-sentence detection across overlapping chunks; 0.7 still lets a paraphrase with new facts in.
 _REDUNDANT_JACCARD = 0.7
 _PLAIN_END = re.compile(r"[.!?]$")
+_CLOSING = "\"')]\u201d\u2019"
+_LIST_ITEM = re.compile(r"^(?:[-•*▪◦]|\(?[0-9a-z]{1,3}[.)])\s")
+_HEADING_MAX_WORDS = 5
 
 
 @dataclass(frozen=True)
@@ -126,10 +130,17 @@ class ExtractiveAnswerer:
         if not question_terms:
             return []
         raw: list[tuple[int, int, str, frozenset[str]]] = []
+        named: set[str] = set()  # every term of the sources, headings and sections too
         for rank, source in enumerate(sources):
+            named.update(terms(f"{source.document_name} {source.section}"))
             # Invisible and bidi characters could make a quoted answer display differently.
             for position, sentence in enumerate(split_sentences(strip_invisible(source.text))):
-                raw.append((rank, position, sentence, frozenset(terms(sentence))))
+                sentence_terms = frozenset(terms(sentence))
+                named.update(sentence_terms)
+                if not _is_heading(sentence):  # a heading names a topic, it answers nothing
+                    raw.append((rank, position, sentence, sentence_terms))
+        if names_in(question) - named:
+            return []  # the question is about someone or something the sources never name
         weights = TermWeights.from_pool(sentence_terms for *_, sentence_terms in raw)
 
         candidates = []
@@ -160,6 +171,13 @@ class ExtractiveAnswerer:
             seen_texts.add(normalised)
             picks.append(candidate)
         return picks
+
+
+def _is_heading(sentence: str) -> bool:
+    """A short line without closing punctuation that is not a list item: "Notice period"."""
+    if _PLAIN_END.search(sentence.rstrip(_CLOSING)) or _LIST_ITEM.match(sentence):
+        return False
+    return len(sentence.split()) < _HEADING_MAX_WORDS
 
 
 def _prior(source_rank: int, position: int, word_count: int) -> float:

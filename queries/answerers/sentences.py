@@ -123,6 +123,22 @@ def terms(text: str) -> list[str]:
     return found
 
 
+def names_in(question: str) -> frozenset[str]:
+    """Terms of the names a question mentions: capitalised words after its first word.
+
+    "What is the capital of Mongolia?" names "Mongolia"; a question typed mostly in
+    capitals (a title) names nothing, since its capitals say nothing.
+    """
+    later = [w for w in _TOKEN.findall(question)[1:] if not w.isdigit()]
+    if sum(w[:1].isupper() for w in later) * 2 > len(later):
+        return frozenset()  # Title Case Or Shouting
+    return frozenset(
+        stem(w.lower())
+        for w in later
+        if w[:1].isupper() and len(w) > 1 and w.lower() not in _STOPWORDS
+    )
+
+
 @dataclass(frozen=True)
 class TermWeights:
     """Inverse document frequency over a small pool of sentences.

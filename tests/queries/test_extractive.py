@@ -227,3 +227,50 @@ def test_long_questions_are_answered_by_sentences_matching_several_terms():
     assert answer.text == (
         "complete similarity obtains only when aircraft and model are identical [1]."
     )
+
+
+HANDBOOK = _source(
+    4,
+    "Notice period\n\nEither party may end the contract with 30 days' notice in writing.\n\n"
+    "Remote work\n\nStaff may work remotely two days a week.\n\n"
+    "Hotel costs are reimbursed up to 150 euros per night in capital cities.\n\n"
+    "Holiday\n\n- 25 days of paid holiday\n- 3 days between Christmas and New Year",
+)
+
+
+def test_headings_are_not_quoted_as_answers():
+    answer = ExtractiveAnswerer().answer("What is the notice period?", [HANDBOOK])
+
+    assert answer.text.startswith("Either party may end the contract with 30 days' notice")
+    assert "Notice period [" not in answer.text
+
+
+def test_list_items_still_answer():
+    answer = ExtractiveAnswerer().answer("How many days of paid holiday?", [HANDBOOK])
+
+    assert "25 days of paid holiday [1]" in answer.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What is the capital of Mongolia?", "Does the GDPR apply to remote work?"],
+)
+def test_a_question_about_a_name_the_sources_never_mention_is_not_answered(question: str):
+    # "capital" and "remote work" match sentences, but what the question names is absent.
+    answer = ExtractiveAnswerer().answer(question, [HANDBOOK])
+
+    assert answer.text == NO_ANSWER_TEXT
+    assert answer.citations == []
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("When was Acme Corp. founded?", "founded in 1999"),  # the name is in the source
+        ("What Was The Total Revenue?", "revenue in 2023"),  # title case names nothing
+    ],
+)
+def test_names_the_sources_mention_are_answered(question: str, expected: str):
+    answer = ExtractiveAnswerer().answer(question, [REPORT, MINUTES])
+
+    assert expected in answer.text
