@@ -13,6 +13,7 @@ handler500; for API views the exception handler answers `server_error`'s JSON it
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import structlog
@@ -55,6 +56,11 @@ def error_body(code: str, message: str, fields: Any = None) -> dict[str, Any]:
     return {"error": error}
 
 
+def invalid_parameter(name: str, sentence: str) -> exceptions.ValidationError:
+    """A 400 whose message is `sentence` and whose `fields` points at the parameter `name`."""
+    return exceptions.ValidationError({"non_field_errors": [sentence], name: [sentence]})
+
+
 def _first_message(detail: Any) -> str:
     if isinstance(detail, dict):
         for value in detail.values():
@@ -87,7 +93,48 @@ def _validation_error(exc: exceptions.ValidationError) -> dict[str, Any]:
     return error_body("invalid", _first_message(detail))
 
 
-def _message_of(exc: exceptions.APIException, code: str) -> str:
+def _is_stock(exc: exceptions.APIException, message: str) -> bool:
+    """Whether `message` is DRF's default detail for `exc` (its `{placeholder}` filled in)."""
+    pieces = re.split(r"\{\w+\}", str(exc.default_detail))
+    return re.fullmatch(".*".join(map(re.escape, pieces)), message, re.DOTALL) is not None
+
+
+def _listed(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
+
+
+def _negotiation_message(exc: exceptions.APIException, context: dict[str, Any]) -> str | None:
+    """415, 405 and 406 in DRF's wording, reworded to say what to send instead."""
+    request, view = context.get("request"), context.get("view")
+    if request is None:
+        return None
+    if isinstance(exc, exceptions.UnsupportedMediaType):
+        accepted = list(dict.fromkeys(parser.media_type for parser in request.parsers))
+        sent = request.content_type.split(";")[0].strip()
+        what = f"a body of type {sent}" if sent else "a body without a Content-Type header"
+        return (
+            f"This endpoint does not accept {what}; send it as {_listed(accepted)}, "
+            "with that Content-Type header."
+        )
+    if isinstance(exc, exceptions.MethodNotAllowed) and view is not None:
+        every = list(view.allowed_methods)
+        allowed = [method for method in every if method not in ("HEAD", "OPTIONS")] or every
+        return (
+            f"This endpoint does not accept {request.method}; send {_listed(allowed)} "
+            "(the Allow header lists every method it takes)."
+        )
+    if isinstance(exc, exceptions.NotAcceptable) and exc.available_renderers:
+        offered = list(dict.fromkeys(r.media_type for r in exc.available_renderers))
+        return (
+            f"This endpoint answers {' or '.join(offered)}, which the Accept header does not "
+            f"allow; send Accept: {offered[0]} (or leave the header out)."
+        )
+    return None
+
+
+def _message_of(
+    exc: exceptions.APIException, code: str, context: dict[str, Any] | None = None
+) -> str:
     if isinstance(exc, exceptions.Throttled):
         seconds = int(getattr(exc, "wait", None) or 1)
         if exc.detail and "throttled" not in str(exc.detail).lower():
@@ -106,6 +153,10 @@ def _message_of(exc: exceptions.APIException, code: str) -> str:
     if isinstance(detail, dict) and "detail" in detail:
         return str(detail["detail"])
     message = _first_message(detail)
+    if _is_stock(exc, message):
+        reworded = _negotiation_message(exc, context or {})
+        if reworded:
+            return reworded
     if code == "not_authenticated" or message in {"Not found.", ""}:
         return _REWORDED.get(code, message)
     return message
@@ -129,7 +180,7 @@ def api_exception_handler(
         response.data = _validation_error(exc)
     elif isinstance(exc, exceptions.APIException):
         code = _code_of(exc)
-        response.data = error_body(code, _message_of(exc, code))
+        response.data = error_body(code, _message_of(exc, code, context))
     else:
         # Http404 / PermissionDenied from Django, converted by DRF.
         status_code = response.status_code

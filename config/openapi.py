@@ -7,7 +7,7 @@ on views that read a request body (413 too large, 415 wrong Content-Type), and
 
 What every operation shares is added by the postprocessing hook `document_common_responses`
 (SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] in config/settings.py), not by hand on each
-view: 500, 405, the rate-limit headers, Retry-After on 429 and 503, and Allow on 405.
+view: 500, 405, 406, the rate-limit headers, Retry-After on 429 and 503, and Allow on 405.
 """
 
 from __future__ import annotations
@@ -58,10 +58,13 @@ def error_response(description: str) -> OpenApiResponse:
 
 
 # Paginated lists (config.pagination.StandardPagination) answer a page that does not exist
-# with 404, and invalid filters with 400.
+# with 404, and invalid filters or page sizes with 400.
 LIST_ERROR_RESPONSES: dict[int, Any] = {
     **ERROR_RESPONSES,
-    400: error_response("A query parameter (filter) is invalid; `fields` names it."),
+    400: error_response(
+        "A query parameter is invalid (`invalid`): a filter, or a `page_size` that is not a "
+        "whole number from 1 to 200; `fields` names it."
+    ),
     404: error_response("The requested `page` does not exist (`not_found`)."),
 }
 
@@ -117,6 +120,10 @@ METHOD_NOT_ALLOWED_DESCRIPTION = (
     "This path does not accept the method that was sent (`method_not_allowed`); "
     "the `Allow` header lists those it does."
 )
+NOT_ACCEPTABLE_DESCRIPTION = (
+    "The `Accept` header allows none of the media types this operation answers "
+    "(`not_acceptable`); the message names them. Send one of them, or leave the header out."
+)
 
 
 def _rate_limited_operations(generator: SchemaGenerator) -> set[tuple[str, str]]:
@@ -158,6 +165,8 @@ def document_common_responses(
             responses.setdefault("500", _error_response(SERVER_ERROR_DESCRIPTION))
             if len(methods) < len(_METHODS):
                 responses.setdefault("405", _error_response(METHOD_NOT_ALLOWED_DESCRIPTION))
+            # DRF negotiates the response's media type for every view before running it.
+            responses.setdefault("406", _error_response(NOT_ACCEPTABLE_DESCRIPTION))
             for status, response in responses.items():
                 if "$ref" in response:
                     continue

@@ -5,7 +5,8 @@ expanded with words of its nearest neighbours, queries/expansion.py), with RM3
 pseudo-relevance feedback (QUERY_LEXICAL_FEEDBACK): every query word may match and IDF
 decides what matters, where AND-ing every word (`plainto_tsquery`)
 finds nothing for natural-language questions and `ts_rank` has no IDF; see docs/search.md
-for the evaluation behind the choice. Highlights use `ts_headline` with an OR of the words.
+for the evaluation behind the choice. Highlights use `ts_headline` with an OR of the words
+(queries/highlight.py).
 
 Hybrid fuses the two candidate lists (QUERY_CANDIDATE_DEPTH each) by a convex combination
 of their min-max-normalised scores (QUERY_FUSION=convex, the default) or by reciprocal-rank
@@ -38,6 +39,7 @@ from documents.embedder_choice import embedder_for_current_tenant
 from documents.embeddings import Embedder
 from documents.models import Chunk, Document, IndexState
 from queries import bm25, bm25_cache, bm25_fresh, neighbours, query_idf
+from queries import highlight as highlights
 from queries.fusion import convex_fuse, rrf_fuse
 from tenants.db import current_schema
 
@@ -49,11 +51,6 @@ DEFAULT_NEIGHBOUR_WEIGHT = 0.5  # and neighbour re-ranking (queries/neighbours.p
 # user text can never change the tsquery's structure.
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _MAX_QUERY_WORDS = 64
-HIGHLIGHT_START, HIGHLIGHT_STOP = "«", "»"
-_HEADLINE_OPTIONS = (
-    f"StartSel={HIGHLIGHT_START}, StopSel={HIGHLIGHT_STOP}, MaxWords=35, MinWords=12, "
-    'MaxFragments=2, FragmentDelimiter=" … ", HighlightAll=false'
-)
 
 
 @dataclass
@@ -335,8 +332,8 @@ def hydrate(
         return []
     ids = [chunk_id for chunk_id, _ in hits]
     tsquery = or_tsquery_text(text) if highlight else ""
-    headline = "ts_headline('english', c.text, to_tsquery('english', %s), %s)" if tsquery else "''"
-    params: list[Any] = [tsquery, _HEADLINE_OPTIONS] if tsquery else []
+    headline = highlights.headline_sql("c.text") if tsquery else "''"
+    params: list[Any] = highlights.params(tsquery) if tsquery else []
     params.append(ids)
     sql = f"""
         SELECT c.id, c.document_id, d.filename, c.page, c.section, c.text, {headline}
@@ -361,7 +358,7 @@ def hydrate(
                 page=page,
                 section=section,
                 text=chunk_text,
-                highlight=marked or "",
+                highlight=highlights.restore(marked, chunk_text) if marked else "",
                 score=score,
             )
         )

@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 NO_DOCUMENTS_HINT = (
-    "This workspace has no searchable documents yet. Upload some, and search again once "
+    "This workspace has no searchable documents yet. Upload some, and try again once "
     "they show as ready."
 )
 NO_MATCH_HINT = "Nothing matched. Try other words, or the 'hybrid' mode if you used another."

@@ -1,6 +1,6 @@
 """What every API operation may answer, declared by config.openapi's postprocessing hook and
-checked against real answers: 405 with Allow, 429 with Retry-After, 500, and the rate-limit
-headers on every response of a rate-limited view.
+checked against real answers: 405 with Allow, 406, 429 with Retry-After, 500, and the
+rate-limit headers on every response of a rate-limited view.
 """
 
 from __future__ import annotations
@@ -35,15 +35,15 @@ def test_the_schema_is_valid_openapi(schema: dict[str, Any]) -> None:
     validate_schema(schema)
 
 
-def test_every_operation_declares_405_500_and_the_rate_limit_headers(
+def test_every_operation_declares_405_406_500_and_the_rate_limit_headers(
     schema: dict[str, Any],
 ) -> None:
     assert len(_operations(schema)) > 20
     for path, method, operation in _operations(schema):
         where = f"{method.upper()} {path}"
         responses = operation["responses"]
-        assert {"405", "500"} <= set(responses), where
-        for status in ("405", "500"):
+        assert {"405", "406", "500"} <= set(responses), where
+        for status in ("405", "406", "500"):
             error = responses[status]["content"]["application/json"]["schema"]
             assert error == {"$ref": "#/components/schemas/Error"}, (where, status)
         allow = resolved(schema, responses["405"]["headers"]["Allow"])
@@ -97,6 +97,31 @@ def test_a_real_method_not_allowed_matches_the_schema(
     assert {"GET", "POST"} <= {method.strip() for method in refused["Allow"].split(",")}
     for method in ("get", "post"):  # DELETE has no operation: the path's operations say 405
         assert_matches_schema(schema, DOCUMENTS, method, refused)
+
+
+@pytest.mark.django_db
+def test_real_not_acceptable_answers_match_the_schema(
+    schema: dict[str, Any], make_tenant: Any
+) -> None:
+    acme: TenantHandle = make_tenant("oas_406")
+    client = acme.client(**bearer(acme, owner_of(acme)))
+    refused = {
+        # The search and ask views' own negotiation (queries/negotiation.py), and DRF's.
+        ("/api/v1/search/", "post"): client.post(
+            "/api/v1/search/", {"query": "wings"}, content_type="application/json",
+            HTTP_ACCEPT="text/html",
+        ),
+        ("/api/v1/ask/", "post"): client.post(
+            "/api/v1/ask/", {"question": "why?"}, content_type="application/json",
+            HTTP_ACCEPT="application/xml",
+        ),
+        (DOCUMENTS, "get"): client.get(DOCUMENTS, HTTP_ACCEPT="text/csv"),
+    }  # fmt: skip
+    for (path, method), response in refused.items():
+        assert response.status_code == 406, path
+        assert response.json()["error"]["code"] == "not_acceptable", path
+        assert "send Accept: application/json" in response.json()["error"]["message"], path
+        assert_matches_schema(schema, path, method, response)
 
 
 @pytest.mark.django_db

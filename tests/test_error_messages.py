@@ -88,3 +88,60 @@ def test_unknown_api_paths_are_json_404s_with_debug_on_too(make_tenant, debug):
         posted = client.post("/api/v1/search", {"query": "x"}, "application/json", **headers)
         assert posted.status_code == 404
         assert "did you mean /api/v1/search/" in posted.json()["error"]["message"]
+
+
+def test_a_wrong_or_missing_content_type_says_what_to_send(make_tenant):
+    acme = make_tenant("errmsg_415")
+    client, headers = acme.client(), bearer(acme, owner_of(acme))
+    accepted = "application/json, application/x-www-form-urlencoded or multipart/form-data"
+    wrong = client.post("/api/v1/search/", "x", content_type="text/plain", **headers)
+    missing = client.post("/api/v1/search/", "x", content_type="", **headers)
+    assert wrong.status_code == missing.status_code == 415
+    assert wrong.json()["error"] == {
+        "code": "unsupported_media_type",
+        "message": f"This endpoint does not accept a body of type text/plain; send it as "
+        f"{accepted}, with that Content-Type header.",
+    }
+    assert missing.json()["error"]["message"] == (
+        f"This endpoint does not accept a body without a Content-Type header; send it as "
+        f"{accepted}, with that Content-Type header."
+    )
+    # The parser's own sentence for a compressed body stays as it is.
+    encoded = client.post(
+        "/api/v1/search/", "x", content_type="application/json", HTTP_CONTENT_ENCODING="gzip",
+        **headers,
+    )  # fmt: skip
+    assert encoded.status_code == 415
+    assert encoded.json()["error"]["message"].startswith(
+        "The body is sent with Content-Encoding: gzip"
+    )
+
+
+def test_a_wrong_method_names_the_methods_to_send(make_tenant):
+    acme = make_tenant("errmsg_405")
+    client, headers = acme.client(), bearer(acme, owner_of(acme))
+    search = client.get("/api/v1/search/", **headers)
+    documents = client.delete("/api/v1/documents/", **headers)
+    assert search.status_code == documents.status_code == 405
+    assert search.json()["error"] == {
+        "code": "method_not_allowed",
+        "message": "This endpoint does not accept GET; send POST "
+        "(the Allow header lists every method it takes).",
+    }
+    assert documents.json()["error"]["message"] == (
+        "This endpoint does not accept DELETE; send GET or POST "
+        "(the Allow header lists every method it takes)."
+    )
+
+
+def test_an_accept_header_nothing_matches_says_what_the_endpoint_sends(make_tenant):
+    acme = make_tenant("errmsg_406")
+    response = acme.client().get(
+        "/api/v1/documents/", HTTP_ACCEPT="text/html", **bearer(acme, owner_of(acme))
+    )
+    assert response.status_code == 406
+    assert response.json()["error"] == {
+        "code": "not_acceptable",
+        "message": "This endpoint answers application/json, which the Accept header does not "
+        "allow; send Accept: application/json (or leave the header out).",
+    }

@@ -226,6 +226,10 @@ def test_real_list_errors_match_the_schema(schema: dict[str, Any], make_tenant: 
         missing_page = client.get(path, {"page": 99})
         assert missing_page.status_code == 404, path
         assert_matches_schema(schema, path, "get", missing_page)
+        bad_page_size = client.get(path, {"page_size": 1000})
+        assert bad_page_size.status_code == 400, path
+        assert list(bad_page_size.json()["error"]["fields"]) == ["page_size"], path
+        assert_matches_schema(schema, path, "get", bad_page_size)
     bad_filter = client.get(DOCUMENTS, {"status": "lost"})
     assert bad_filter.status_code == 400
     assert "status" in bad_filter.json()["error"]["fields"]
