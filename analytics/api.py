@@ -37,8 +37,17 @@ def _usd_field() -> serializers.DecimalField:
     )
 
 
+class AsciiIntegerField(serializers.IntegerField):
+    """Digits 0-9 only: Python's int() would also take "٣" or "+7" and guess what was meant."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, str) and not (data.isascii() and data.isdigit()):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class QueryAnalyticsInput(serializers.Serializer[Any]):
-    days = serializers.IntegerField(
+    days = AsciiIntegerField(
         required=False,
         default=DEFAULT_DAYS,
         min_value=1,

@@ -25,3 +25,11 @@ def ms(value: float | None) -> str:
     if value >= 1000:
         return f"{value / 1000:.2f} s"
     return f"{value:.0f} ms"
+
+
+@register.filter
+def number(value: int | None) -> str:
+    """1234567 → "1,234,567": large counts stay readable; no data → a dash."""
+    if value is None:
+        return MISSING
+    return f"{int(value):,}"

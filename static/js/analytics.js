@@ -6,6 +6,9 @@
   if (typeof window.Chart !== "function") return;
   const base = { maintainAspectRatio: false, animation: false };
   const countAxis = { beginAtZero: true, ticks: { precision: 0 } };
+  // "2026-11-29" → "Nov 29", as in the page's tables; the days are UTC days.
+  const dayFormat = new Intl.DateTimeFormat("en", { month: "short", day: "numeric", timeZone: "UTC" });
+  const days = (isoDates) => isoDates.map((iso) => dayFormat.format(new Date(iso + "T00:00:00Z")));
 
   function draw(id, config) {
     const canvas = document.getElementById(id);
@@ -14,7 +17,7 @@
 
   draw("uploads-chart", {
     type: "bar",
-    data: { labels: data.uploads.labels, datasets: [{ label: "Uploads", data: data.uploads.values, backgroundColor: "#1d4ed8" }] },
+    data: { labels: days(data.uploads.labels), datasets: [{ label: "Uploads", data: data.uploads.values, backgroundColor: "#1d4ed8" }] },
     options: { ...base, plugins: { legend: { display: false } }, scales: { y: countAxis } },
   });
 
@@ -27,10 +30,11 @@
 
   const q = data.queries;
   if (!q) return;
+  const queryDays = days(q.labels);
 
   draw("queries-chart", {
     type: "bar",
-    data: { labels: q.labels, datasets: [
+    data: { labels: queryDays, datasets: [
       { label: "Searches", data: q.searches, backgroundColor: "#1d4ed8" },
       { label: "Questions", data: q.asks, backgroundColor: "#12b76a" },
     ] },
@@ -39,7 +43,7 @@
 
   draw("latency-chart", {
     type: "line",
-    data: { labels: q.labels, datasets: [
+    data: { labels: queryDays, datasets: [
       { label: "Median (ms)", data: q.p50, borderColor: "#1d4ed8", backgroundColor: "#1d4ed8", pointRadius: 2 },
       { label: "95th percentile (ms)", data: q.p95, borderColor: "#f79009", backgroundColor: "#f79009", pointRadius: 2 },
     ] },
@@ -49,7 +53,7 @@
   if (q.tokens) {
     draw("spend-chart", {
       type: "bar",
-      data: { labels: q.labels, datasets: [
+      data: { labels: queryDays, datasets: [
         { label: "Tokens", data: q.tokens, backgroundColor: "#98a2b3", yAxisID: "y" },
         { label: "Estimated cost (USD)", data: q.cost, type: "line", borderColor: "#b42318",
           backgroundColor: "#b42318", pointRadius: 2, yAxisID: "cost" },

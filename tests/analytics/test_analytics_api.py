@@ -69,7 +69,9 @@ def test_admins_get_the_numbers(make_tenant):
     assert handle.client().get(URL, {"days": ""}, **bearer(handle, owner)).json()["days"] == 30
 
 
-@pytest.mark.parametrize("days", ["0", "366", "-1", "abc", "7.5", "1e3"])
+@pytest.mark.parametrize(
+    "days", ["0", "366", "-1", "abc", "7.5", "1e3", "\u0663", "+7", " 7", "7.0", "0x10"]
+)
 def test_bad_days_are_a_400_in_the_error_format(make_tenant, days):
     handle = make_tenant("an_api_bad")
     response = handle.client().get(URL, {"days": days}, **bearer(handle, owner_of(handle)))

@@ -112,3 +112,23 @@ def test_the_window_can_be_chosen_and_odd_values_fall_back(make_tenant):
     for odd in ("0", "-3", "abc", "100000"):
         html = client.get(f"/analytics/?days={odd}").content.decode()
         assert len(_chart_data(html)["queries"]["labels"]) == 30, odd
+
+
+def test_typed_texts_keep_their_own_direction_and_counts_are_grouped(make_tenant):
+    handle = make_tenant("an_page_rtl")
+    now = timezone.now()
+    arabic = "متى يتم إنهاء العقد؟"
+    with schema_context(handle.schema):
+        owner = owner_of(handle)
+        gap = log_query(now, arabic, kind="ask", result_count=0, user=owner)
+        give_feedback(gap, helpful=False, comment="لا يوجد جواب", when=now)
+        log_query(now, "tokens", user=owner, prompt_tokens=1234567)
+    html = handle.logged_in_client().get("/analytics/").content.decode()
+    # An RTL text in an LTR page: its own direction, so "؟" stays at its end.
+    assert f'<td class="query-text" dir="auto">{arabic}</td>' in html
+    assert f"<bdi>{arabic}</bdi>" in html
+    assert '<blockquote dir="auto">لا يوجد جواب</blockquote>' in html
+    assert "1,234,567 prompt" in html
+    assert "0 helpful, 1 not helpful" in html
+    day = now.strftime("%b") + "\u00a0" + str(now.day)  # the date never breaks in two
+    assert f">{day}</time>" in html

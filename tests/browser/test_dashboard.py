@@ -30,6 +30,12 @@ POLICY = (
 )
 
 
+# Elements reaching past the viewport's right edge (named in a failure message).
+OVERFLOWING = """() => [...document.querySelectorAll("body *")]
+    .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+    .slice(0, 5).map((e) => `${e.tagName}#${e.id}.${e.className}`)"""
+
+
 def _owner_page(page: Any, web_server: LiveServer, handle: TenantHandle) -> None:
     log_in(page, web_server, handle, handle.admin_email, handle.password)
 
@@ -209,6 +215,17 @@ def test_screenshots_of_the_main_pages(page, web_server, alpha, tmp_path):
     expect(page.locator("#api-key-usage")).to_contain_text("browser nightly sync")
     assert page.evaluate("document.querySelectorAll('#content-gaps b').length") == 0
     screenshot(page, "analytics")
+    # On a phone, turned from landscape or opened there, the charts shrink with their column.
+    size = page.viewport_size
+    for width, reload in ((375, False), (320, True)):
+        page.set_viewport_size({"width": width, "height": 740})
+        if reload:
+            page.reload()
+            expect(page.locator("#status-chart")).to_be_visible()
+        page.wait_for_timeout(300)  # Chart.js resizes on the next frames
+        overflowing = page.evaluate(OVERFLOWING)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, overflowing
+    page.set_viewport_size(size)
     page.goto(web_server.tenant_url(alpha, "/settings/api-keys/"))
     page.get_by_label("Name").fill("browser screenshot key")
     page.get_by_role("button", name="Create key").click()
