@@ -86,6 +86,11 @@ def _validation_error(exc: exceptions.ValidationError) -> dict[str, Any]:
         fields = {name: problems for name, problems in detail.items() if name != "non_field_errors"}
         if non_field:
             message = _first_message(non_field)
+        elif len(fields) == 1:
+            # One field: its own sentence, named unless it names itself ("days must be ...").
+            ((name, problems),) = fields.items()
+            problem = _first_message(problems)
+            message = problem if name in problem else f"{name}: {problem}"
         else:
             names = ", ".join(sorted(fields))
             message = f"Some fields are missing or invalid ({names}); see `fields`."

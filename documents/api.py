@@ -17,18 +17,19 @@ from drf_spectacular.utils import (
 )
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import CanRead, CanWrite
-from config.openapi import ERROR_RESPONSES, LIST_ERROR_RESPONSES
+from config.openapi import ERROR_RESPONSES, LIST_ERROR_RESPONSES, error_response
 from documents import selectors, services
 from documents.errors import DocumentError, FileTooLarge
-from documents.models import Chunk, Document
+from documents.models import Chunk, Document, DocumentStatus
 
 MAX_FILES_PER_REQUEST = 20
+IN_FLIGHT = frozenset({DocumentStatus.PENDING, DocumentStatus.PROCESSING})
 
 
 class DocumentSerializer(serializers.ModelSerializer[Document]):
@@ -187,6 +188,13 @@ def _truthy(value: str | None) -> bool:
         parameters=[
             OpenApiParameter("status", str, enum=["pending", "processing", "ready", "failed"]),
             OpenApiParameter("search", str, description="part of the file name"),
+            OpenApiParameter(
+                "ordering",
+                str,
+                enum=[f"{sign}{key}" for key in selectors.ORDERINGS for sign in ("", "-")],
+                description="sort by name, size, status or upload time (`-` descending); "
+                "newest first by default",
+            ),
         ],
         responses={200: DocumentSerializer(many=True), **LIST_ERROR_RESPONSES},
     ),
@@ -197,7 +205,8 @@ class DocumentListCreateView(generics.ListAPIView[Document]):
 
     permission_classes = [CanWrite]
     serializer_class = DocumentSerializer
-    parser_classes = [MultiPartParser, FormParser]
+    # Only multipart can carry a file; a 415 then says to send exactly that.
+    parser_classes = [MultiPartParser]
 
     def get_queryset(self) -> Any:
         status_filter = self.request.query_params.get("status")
@@ -210,8 +219,19 @@ class DocumentListCreateView(generics.ListAPIView[Document]):
                     ]
                 }
             )
+        ordering = self.request.query_params.get("ordering")
+        if ordering and not selectors.valid_ordering(ordering):
+            choices = ", ".join(selectors.ORDERINGS)
+            raise ValidationError(
+                {
+                    "ordering": [
+                        f"Unknown ordering '{ordering}'; use {choices}, with a leading '-' "
+                        "for descending."
+                    ]
+                }
+            )
         return selectors.document_list(
-            status=status_filter, search=self.request.query_params.get("search")
+            status=status_filter, search=self.request.query_params.get("search"), ordering=ordering
         )
 
     @extend_schema(
@@ -299,11 +319,28 @@ class DocumentReindexView(APIView):
     permission_classes = [CanWrite]
 
     @extend_schema(
-        tags=["documents"], request=None, responses={202: DocumentSerializer, **ERROR_RESPONSES}
+        tags=["documents"],
+        request=None,
+        responses={
+            202: DocumentSerializer,
+            **ERROR_RESPONSES,
+            409: error_response("The document is still pending or processing (`in_progress`)."),
+        },
     )
     def post(self, request: Request, pk: int) -> Response:
         document = get_object_or_404(Document, pk=pk)
         self.check_object_permissions(request, document)
+        if document.status in IN_FLIGHT:
+            # A second run beside the first would redo all its work on a worker another upload
+            # needs; the sweep re-queues a document that is really stuck.
+            message = (
+                f"'{document.filename}' is still being processed; wait until it is ready or "
+                "failed, then reindex it."
+            )
+            return Response(
+                {"error": {"code": "in_progress", "message": message}},
+                status=status.HTTP_409_CONFLICT,
+            )
         document = services.request_reindex(document=document)
         return Response(DocumentSerializer(document).data, status=status.HTTP_202_ACCEPTED)
 

@@ -15,8 +15,28 @@ def clean_search(text: str | None) -> str:
     return clean_name_text(text or "")
 
 
-def document_list(*, status: str | None = None, search: str | None = None) -> QuerySet[Document]:
+# What the list can be sorted by (`?ordering=`, `-` for descending); ties keep newest first.
+ORDERINGS = {
+    "name": "filename",
+    "size": "size",
+    "status": "status",
+    "created": "created_at",
+}
+DEFAULT_ORDERING = "-created"
+
+
+def valid_ordering(value: str) -> bool:
+    return value.removeprefix("-") in ORDERINGS
+
+
+def document_list(
+    *, status: str | None = None, search: str | None = None, ordering: str | None = None
+) -> QuerySet[Document]:
     queryset = Document.objects.select_related("uploaded_by")
+    if ordering and valid_ordering(ordering):
+        field = ORDERINGS[ordering.removeprefix("-")]
+        descending = ordering.startswith("-")
+        queryset = queryset.order_by(f"-{field}" if descending else field, "-created_at", "-id")
     if status:
         queryset = queryset.filter(status=status)
     search = clean_search(search)

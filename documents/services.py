@@ -105,12 +105,16 @@ class _Usage:
 def validate_upload(upload: Upload) -> tuple[str, str]:
     """Check size and type from the bytes; returns (clean filename, content type)."""
     if upload.size == 0:
-        raise EmptyFile(f"The file '{sanitize_filename(upload.name)}' is empty.")
+        raise EmptyFile(
+            f"The file '{sanitize_filename(upload.name)}' is empty (0 bytes); check that it "
+            "was saved or finished downloading, then upload it again."
+        )
     limit = int(settings.DOCUMENT_MAX_BYTES)
     if upload.size > limit:
         raise FileTooLarge(
-            f"The file '{sanitize_filename(upload.name)}' is {_human_bytes(upload.size)}; "
-            f"the limit is {_human_bytes(limit)}. Split it or compress its images."
+            f"The file '{sanitize_filename(upload.name)}' is {upload.size:,} bytes, "
+            f"{upload.size - limit:,} over the limit of {_human_bytes(limit)} "
+            f"({limit:,} bytes). Split it or compress its images."
         )
     filename = sanitize_filename(upload.name)
     upload.stream.seek(0)
@@ -173,9 +177,13 @@ def create_documents(
                     )
                 }
             usage = _Usage.current()
+            same_batch: list[tuple[int, Upload, Document]] = []  # ids known once created
             for position, upload, filename, content_type, sha256 in candidates:
                 try:
                     existing = known.get(sha256)
+                    if existing is not None and existing.pk is None:
+                        same_batch.append((position, upload, existing))
+                        continue
                     if existing is not None:
                         raise DuplicateDocument(
                             f"This file was already uploaded as '{existing.filename}' (document "
@@ -201,6 +209,9 @@ def create_documents(
                 if not allow_duplicate:
                     known[sha256] = document
             Document.objects.bulk_create(accepted)
+            for position, upload, first in same_batch:
+                rejected.append(Rejection(upload.name, _same_as_earlier(first), position))
+            rejected.sort(key=lambda rejection: rejection.position)
             if enqueue and accepted:
                 ids = [d.pk for d in accepted]
                 transaction.on_commit(lambda: enqueue_ingestion_batch(ids))
@@ -210,6 +221,15 @@ def create_documents(
             storage.delete(name)
         raise
     return accepted, rejected
+
+
+def _same_as_earlier(first: Document) -> DuplicateDocument:
+    return DuplicateDocument(
+        f"This file has the same content as '{first.filename}' (document {first.pk}), "
+        "uploaded in the same request. Add ?allow_duplicate=1 to keep both.",
+        existing_id=first.pk,
+        existing_filename=first.filename,
+    )
 
 
 def create_document(

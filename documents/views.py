@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.http import urlencode
 
 from accounts.permissions import ADMIN_ROLES, WRITER_ROLES
 from documents import filetypes, selectors
@@ -32,7 +33,10 @@ def document_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     if not selectors.valid_status(status):
         status = ""
-    documents = selectors.document_list(status=status or None, search=search or None)
+    sort = request.GET.get("sort", "")
+    if not selectors.valid_ordering(sort):
+        sort = selectors.DEFAULT_ORDERING
+    documents = selectors.document_list(status=status or None, search=search or None, ordering=sort)
     page = Paginator(documents, PAGE_SIZE).get_page(request.GET.get("page"))
     for document in page.object_list:
         document.type_label = TYPE_LABELS.get(document.content_type, document.content_type)  # type: ignore[attr-defined]
@@ -49,5 +53,32 @@ def document_list(request: HttpRequest) -> HttpResponse:
         "max_mb": int(settings.DOCUMENT_MAX_BYTES) // (1024 * 1024),
         "type_labels": TYPE_LABELS,
         "filtered": bool(search or status),
+        "sort_headers": _sort_headers(search, status, sort),
+        "page_query": _query(search, status, sort),
+        "sort_param": "" if sort == selectors.DEFAULT_ORDERING else sort,
     }
     return render(request, "documents/list.html", context)
+
+
+def _query(search: str, status: str, sort: str) -> str:
+    """The page's filters and sort as a query string, for links that keep them."""
+    params = {"q": search, "status": status}
+    if sort != selectors.DEFAULT_ORDERING:
+        params["sort"] = sort
+    return urlencode({key: value for key, value in params.items() if value})
+
+
+def _sort_headers(search: str, status: str, sort: str) -> dict[str, dict[str, str]]:
+    """Per sortable column: the link that sorts by it (again: the other way) and aria-sort."""
+    headers: dict[str, dict[str, str]] = {}
+    for key in selectors.ORDERINGS:
+        current = sort.removeprefix("-") == key
+        descending = sort.startswith("-")
+        # A first click sorts names A→Z, but sizes and dates largest / newest first.
+        first = key if key in {"name", "status"} else f"-{key}"
+        target = (key if descending else f"-{key}") if current else first
+        headers[key] = {
+            "href": "?" + _query(search, status, target),
+            "aria_sort": ("descending" if descending else "ascending") if current else "none",
+        }
+    return headers

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import override_settings
 
@@ -145,3 +147,20 @@ def test_an_accept_header_nothing_matches_says_what_the_endpoint_sends(make_tena
         "message": "This endpoint answers application/json, which the Accept header does not "
         "allow; send Accept: application/json (or leave the header out).",
     }
+
+
+@pytest.mark.django_db
+def test_one_invalid_field_is_named_with_its_own_sentence(make_tenant: Any) -> None:
+    acme = make_tenant("one_field")
+    client = acme.logged_in_client()
+    long_question = client.post(
+        "/api/v1/ask/", {"question": "x" * 2001}, content_type="application/json"
+    )
+    assert long_question.status_code == 400
+    body = long_question.json()["error"]
+    assert body["message"] == "question: Ensure this field has no more than 2000 characters."
+    assert body["fields"] == {"question": ["Ensure this field has no more than 2000 characters."]}
+    both = client.post(
+        "/api/v1/search/", {"query": "", "top_k": 0, "mode": "x"}, content_type="application/json"
+    )
+    assert both.json()["error"]["message"].startswith("Some fields are missing or invalid")

@@ -36,7 +36,9 @@
     cell(row, "chunks").textContent = doc.chunk_count;
     renderStatus(cell(row, "status"), doc);
     if (before !== doc.status && !ACTIVE.includes(doc.status)) {
-      announce(doc.filename + " is " + (STATUS_LABELS[doc.status] || doc.status).toLowerCase() + ".");
+      // A screen reader hears why a file failed, not only that it did.
+      if (doc.status === "failed") announce(doc.filename + " failed: " + (doc.error || "no reason was given."));
+      else announce(doc.filename + " is " + (STATUS_LABELS[doc.status] || doc.status).toLowerCase() + ".");
     }
   }
 
@@ -46,7 +48,8 @@
 
   function buildRow(doc) {
     const row = DI.el("tr", { "data-id": doc.id, "data-status": doc.status });
-    row.appendChild(DI.el("td", { "data-col": "name" }, doc.filename));
+    // dir=auto: a Hebrew or Arabic name is laid out right to left, on its own.
+    row.appendChild(DI.el("td", { "data-col": "name", dir: "auto" }, doc.filename));
     row.appendChild(DI.el("td", { "data-col": "type" }, typeLabels[doc.content_type] || doc.content_type));
     row.appendChild(DI.el("td", { "data-col": "size", className: "num" }, DI.formatBytes(doc.size)));
     row.appendChild(DI.el("td", { "data-col": "pages", className: "num" }, doc.page_count === null ? "-" : doc.page_count));
@@ -114,6 +117,7 @@
   const input = document.getElementById("file-input");
   const dropzone = document.getElementById("dropzone");
   const list = document.getElementById("upload-list");
+  let inFlight = 0;  // upload batches still sending
 
   function duplicateMessage(error) {
     const existing = error.existing_filename ? " as \u201c" + error.existing_filename + "\u201d" : "";
@@ -153,7 +157,7 @@
             // The API's message tells API clients about ?allow_duplicate=1; here the button does it.
             status.textContent = duplicateMessage(data.error);
             const again = DI.el("button", { type: "button", className: "btn-link" }, "Upload it anyway");
-            again.addEventListener("click", () => { again.remove(); status.removeAttribute("role"); uploadOne(file, item, true); });
+            again.addEventListener("click", () => { again.remove(); status.removeAttribute("role"); inFlight += 1; uploadOne(file, item, true).finally(() => { inFlight -= 1; }); });
             status.appendChild(document.createTextNode(" "));
             status.appendChild(again);
           }
@@ -174,17 +178,31 @@
   async function uploadAll(files) {
     const items = Array.from(files).map((file) => {
       const item = DI.el("li", { "data-file": file.name });
-      item.appendChild(DI.el("span", {}, file.name + " (" + DI.formatBytes(file.size) + ")"));
+      item.appendChild(DI.el("bdi", {}, file.name));
+      item.appendChild(DI.el("span", {}, " (" + DI.formatBytes(file.size) + ")"));
       item.appendChild(DI.el("progress", { max: 100, value: 0, "aria-label": "Upload of " + file.name }));
       item.appendChild(DI.el("span", { className: "upload-status" }, "Waiting\u2026"));
       list.prepend(item);
       return [file, item];
     });
     // One request per file: each gets its own progress bar and its own error message.
-    for (const [file, item] of items) {
-      await uploadOne(file, item, false);
+    inFlight += 1;
+    try {
+      for (const [file, item] of items) {
+        await uploadOne(file, item, false);
+      }
+    } finally {
+      inFlight -= 1;
     }
   }
+
+  // Leaving the page aborts the uploads still being sent (nothing of them is stored): ask first.
+  window.addEventListener("beforeunload", (event) => {
+    if (inFlight > 0) { event.preventDefault(); event.returnValue = ""; }
+  });
+
+  const choose = document.getElementById("choose-files");
+  if (input && choose) choose.addEventListener("click", () => input.click());
 
   if (input && dropzone) {
     input.addEventListener("change", () => { if (input.files.length) uploadAll(input.files); input.value = ""; });

@@ -131,7 +131,10 @@ def test_ingest_reports_failures_by_their_real_path(make_tenant, tmp_path, capsy
     with pytest.raises(CommandError, match="1 file"):
         call_command("ingest", "--tenant", tenant.schema, "--sync", str(tmp_path), verbosity=0)
     failed = [line for line in capsys.readouterr().err.splitlines() if "FAILED" in line]
-    assert failed == [f"FAILED {tmp_path / 'a' / 'notes.txt'}: The file 'notes.txt' is empty."]
+    assert failed == [
+        f"FAILED {tmp_path / 'a' / 'notes.txt'}: The file 'notes.txt' is empty (0 bytes); "
+        "check that it was saved or finished downloading, then upload it again."
+    ]
 
 
 def test_ingest_without_a_worker_hints_once_and_keeps_documents_queued(

@@ -28,3 +28,28 @@ def test_duplicate_error_names_the_existing_file(make_tenant: Any) -> None:
         f"This file was already uploaded as 'one.txt' (document {first.json()['id']}). "
         "Add ?allow_duplicate=1 to upload it again."
     )
+
+
+def test_the_same_file_twice_in_one_request_names_the_first_by_its_id(make_tenant: Any) -> None:
+    client = make_tenant("dupbatch").logged_in_client()
+    data = b"identical notes about shock tubes"
+    response = client.post(
+        "/api/v1/documents/",
+        {
+            "file": [
+                SimpleUploadedFile("first.txt", data),
+                SimpleUploadedFile("other.txt", b"different notes about nozzles"),
+                SimpleUploadedFile("again.txt", data),
+            ]
+        },
+    )
+    assert response.status_code == 202
+    body = response.json()
+    first_id = next(d["id"] for d in body["documents"] if d["filename"] == "first.txt")
+    (error,) = body["errors"]
+    assert error["filename"] == "again.txt"
+    assert error["existing_id"] == first_id
+    assert error["message"] == (
+        f"This file has the same content as 'first.txt' (document {first_id}), uploaded in "
+        "the same request. Add ?allow_duplicate=1 to keep both."
+    )

@@ -206,3 +206,13 @@ def test_anonymous_upload_is_refused(tenant):
     assert response.status_code in (401, 403)
     with schema_context(tenant.schema):
         assert Document.objects.count() == 0
+
+
+@override_settings(DOCUMENT_MAX_BYTES=1000)
+def test_a_file_just_over_the_limit_says_by_how_much(tenant):
+    response = _upload(tenant.logged_in_client(), "notes.txt", b"x" * 1002)
+    assert response.status_code == 413
+    assert response.json()["error"]["message"] == (
+        "The file 'notes.txt' is 1,002 bytes, 2 over the limit of 1000 bytes (1,000 bytes). "
+        "Split it or compress its images."
+    )

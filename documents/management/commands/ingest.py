@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Collection
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,11 +105,11 @@ def collect_files(paths: list[str]) -> Collected:
     return found
 
 
-def _reason(error: DocumentError) -> str:
+def _reason(error: DocumentError, this_run: Collection[int]) -> str:
     if isinstance(error, DuplicateDocument):
         existing_id = error.extra.get("existing_id")
         existing = error.extra.get("existing_filename")
-        if existing_id is None:
+        if existing_id in this_run:
             return (
                 f"It has the same content as '{existing}', uploaded earlier in this run; "
                 "use --allow-duplicate to upload it again."
@@ -150,7 +151,7 @@ class Command(StrictCommand):
                     batch = files[start : start + UPLOAD_BATCH]
                     accepted, rejected = self._upload(batch, options)
                     ids.update({d.pk: str(path) for d, path in accepted})
-                    failures.extend((str(path), _reason(error)) for path, error in rejected)
+                    failures.extend((str(path), _reason(error, ids)) for path, error in rejected)
                     bar.update(len(batch))
             if options["sync"]:
                 pending = list(ids)
