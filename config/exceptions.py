@@ -268,3 +268,32 @@ def server_error(request: HttpRequest) -> HttpResponse:
             )
         return JsonResponse(error_body("server_error", message), status=500)
     return defaults.server_error(request)
+
+
+class ApiServerErrorMiddleware:
+    """Under /api/, a 500 that is not JSON becomes the JSON error body (DEBUG only happens).
+
+    With DEBUG off, handler500 answers JSON already. With it on, Django answers an exception
+    raised outside an API view's own handling (in a middleware, or while rendering) with its
+    HTML debug page, logged as usual; API clients get `server_error` here instead. Placed
+    first in MIDDLEWARE, so it sees what every other layer answered.
+    """
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response: HttpResponse = self.get_response(request)
+        if (
+            response.status_code == 500
+            and _is_api(request)
+            and not str(response.get("Content-Type", "")).startswith("application/json")
+        ):
+            # The request id's context is gone by now; its header (config.request_context) stays.
+            request_id = response.get("X-Request-ID")
+            with structlog.contextvars.bound_contextvars(request_id=request_id):
+                replaced = server_error(request)
+            if request_id:
+                replaced["X-Request-ID"] = request_id
+            return replaced
+        return response

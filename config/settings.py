@@ -101,6 +101,8 @@ DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 AUTH_USER_MODEL = "accounts.User"
 
 MIDDLEWARE = [
+    # Under /api/, a non-JSON 500 (Django's debug page, DEBUG only) becomes the JSON error.
+    "config.exceptions.ApiServerErrorMiddleware",
     "tenants.middleware.TenantRoutingMiddleware",
     # Binds request_id and the tenant schema to log lines; returns X-Request-ID.
     "config.request_context.RequestContextMiddleware",

@@ -90,3 +90,32 @@ def test_a_failing_page_without_debug_is_not_json(make_tenant: Any, broken_selec
     assert response.status_code == 500
     assert not response["Content-Type"].startswith("application/json")
     assert SECRET not in response.content.decode()
+
+
+class _BrokenMiddleware:
+    """A middleware that fails on API requests: outside any view's error handling."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: Any) -> Any:
+        if request.path.startswith("/api/"):
+            raise RuntimeError(SECRET)
+        return self.get_response(request)
+
+
+def test_a_failing_middleware_answers_the_json_500_with_debug_on(make_tenant: Any) -> None:
+    from django.conf import settings
+
+    acme: TenantHandle = make_tenant("apierr_mw")
+    client = acme.client(raise_request_exception=False, **bearer(acme, owner_of(acme)))
+    broken = [*settings.MIDDLEWARE, f"{__name__}._BrokenMiddleware"]
+    with override_settings(DEBUG=True, MIDDLEWARE=broken):
+        response = client.get("/api/v1/documents/", HTTP_X_REQUEST_ID="support-case-43")
+        page = client.get("/login/")
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"]["code"] == "server_error"
+    assert "request support-case-43" in response.json()["error"]["message"]
+    assert SECRET not in response.content.decode()
+    assert page.status_code == 200  # pages are untouched
