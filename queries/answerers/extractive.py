@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from queries.answerers.base import Answer, AnswerEvent, Citation, Source, no_answer
 from queries.answerers.sanitize import strip_invisible
 from queries.answerers.sentences import (
+    CLOSERS,
     TermWeights,
     coverage,
     jaccard,
@@ -28,7 +29,6 @@ from queries.answerers.sentences import (
 # Same-sentence detection across overlapping chunks; 0.7 still lets a paraphrase with new facts in.
 _REDUNDANT_JACCARD = 0.7
 _PLAIN_END = re.compile(r"[.!?]$")
-_CLOSING = "\"')]\u201d\u2019"
 _LIST_ITEM = re.compile(r"^(?:[-•*▪◦]|\(?[0-9a-z]{1,3}[.)])\s")
 _HEADING_MAX_WORDS = 5
 
@@ -175,7 +175,7 @@ class ExtractiveAnswerer:
 
 def _is_heading(sentence: str) -> bool:
     """A short line without closing punctuation that is not a list item: "Notice period"."""
-    if _PLAIN_END.search(sentence.rstrip(_CLOSING)) or _LIST_ITEM.match(sentence):
+    if _PLAIN_END.search(sentence.rstrip(CLOSERS)) or _LIST_ITEM.match(sentence):
         return False
     return len(sentence.split()) < _HEADING_MAX_WORDS
 

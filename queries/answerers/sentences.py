@@ -25,9 +25,10 @@ _ABBREVIATIONS = frozenset(
 # These end a sentence only when a capitalised word follows ("... and so on, etc. The next").
 _SOMETIMES_FINAL = frozenset({"etc", "inc", "ltd", "co", "corp"})
 
+# Closing quotes and brackets that may follow a sentence's final punctuation.
+CLOSERS = "\"'\u201d\u2019)]"
 # A candidate boundary: terminal punctuation, optional closing quotes/brackets, then space.
-_CLOSERS = "\"'\u201d\u2019)]"
-_BOUNDARY = re.compile(r"[.!?\u2026]+[" + re.escape(_CLOSERS) + r"]*(?=\s+)")
+_BOUNDARY = re.compile(r"[.!?\u2026]+[" + re.escape(CLOSERS) + r"]*(?=\s+)")
 _WORD_BEFORE = re.compile(r"([\w.]+)\.$")
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n|\n\s*(?=[-•*▪◦]\s)")
 
@@ -75,7 +76,7 @@ def _split_paragraph(text: str) -> list[str]:
 
 
 def _is_false_boundary(before: str, after: str) -> bool:
-    stripped = before.rstrip(_CLOSERS)
+    stripped = before.rstrip(CLOSERS)
     if not stripped.endswith(".") or stripped.endswith(".."):
         return False
     word_match = _WORD_BEFORE.search(stripped)
