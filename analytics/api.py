@@ -66,6 +66,10 @@ class QueryTotalsOutput(serializers.Serializer[Any]):
     zero_results = serializers.IntegerField(help_text="Queries that found nothing.")
     zero_result_rate = _rate_field()
     degraded = serializers.IntegerField(help_text="Answers that fell back to the offline answerer.")
+    failed = serializers.IntegerField(
+        help_text="Searches and asks that failed after they were accepted (server error, index "
+        "to rebuild, or a streamed answer the client stopped reading); not in the latencies."
+    )
     from_api_keys = serializers.IntegerField()
     from_people = serializers.IntegerField(help_text="Signed-in people (dashboard or token).")
     other = serializers.IntegerField(help_text="`manage.py ask`, or people since deleted.")

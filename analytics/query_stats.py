@@ -25,7 +25,9 @@ MAX_DAYS = 365
 
 FROM_KEY = ~Q(api_key_prefix="")
 FROM_PERSON = Q(api_key_prefix="", user__isnull=False)
-FOUND_NOTHING = Q(result_count=0)
+ANSWERED = Q(error="")
+# Answered, and found nothing; a failed query (error set) found nothing for another reason.
+FOUND_NOTHING = Q(result_count=0, error="")
 
 
 class Percentile(Aggregate):
@@ -93,6 +95,7 @@ class Totals:
     cached: int
     zero_results: int
     degraded: int
+    failed: int
     from_api_keys: int
     from_people: int
     p50_ms: float | None
@@ -158,8 +161,9 @@ def _counts() -> dict[str, Any]:
         "zero_results": Count("id", filter=FOUND_NOTHING),
         "from_api_keys": Count("id", filter=FROM_KEY),
         "from_people": Count("id", filter=FROM_PERSON),
-        "p50": Percentile("total_ms", 0.5),
-        "p95": Percentile("total_ms", 0.95),
+        # Latency of the answered ones: a failure's time says nothing about the service's speed.
+        "p50": Percentile("total_ms", 0.5, filter=ANSWERED),
+        "p95": Percentile("total_ms", 0.95, filter=ANSWERED),
         "cost": Sum("estimated_cost_usd"),
     }
 
@@ -201,6 +205,7 @@ def totals(window: Window) -> Totals:
         **_counts(),
         queries=Count("id"),
         degraded_answers=Count("id", filter=Q(degraded=True)),
+        failures=Count("id", filter=~ANSWERED),
         prompt=Sum("prompt_tokens"),
         completion=Sum("completion_tokens"),
         embedding=Sum("embedding_tokens"),
@@ -212,6 +217,7 @@ def totals(window: Window) -> Totals:
         cached=row["cache_hits"],
         zero_results=row["zero_results"],
         degraded=row["degraded_answers"],
+        failed=row["failures"],
         from_api_keys=row["from_api_keys"],
         from_people=row["from_people"],
         p50_ms=_ms(row["p50"]),
@@ -227,6 +233,7 @@ def latency_by_kind(window: Window) -> list[KindLatency]:
     """Searches and asks separately: an ask's answer step makes it much slower."""
     rows = (
         queries_in(window)
+        .filter(ANSWERED)
         .values("kind")
         .annotate(n=Count("id"), p50=Percentile("total_ms", 0.5), p95=Percentile("total_ms", 0.95))
         .order_by("kind")

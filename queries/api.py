@@ -255,6 +255,13 @@ def _sse(events: Iterator[tuple[str, dict[str, Any]]], schema: str) -> Iterator[
         try:
             for name, payload in events:
                 yield sse_event(name, payload).encode("utf-8")
+        except GeneratorExit:
+            # The server closed the response early (the client went away): close the answer
+            # stream here, in the tenant's schema, so it logs its query as cancelled.
+            close = getattr(events, "close", None)
+            if close is not None:
+                close()
+            raise
         except Exception:
             # The status line is sent: end the stream cleanly with an `error` event rather
             # than letting the server abort the connection before the client reads it.
@@ -282,6 +289,7 @@ class QuerySerializer(serializers.ModelSerializer[Query]):
             "result_count",
             "cached",
             "degraded",
+            "error",
             "embed_ms",
             "dense_ms",
             "lexical_ms",

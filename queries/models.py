@@ -19,6 +19,12 @@ class QueryKind(models.TextChoices):
     ASK = "ask", "Ask"
 
 
+class QueryError(models.TextChoices):
+    INDEX_UNAVAILABLE = "index_unavailable", "The workspace's index must be rebuilt"
+    SERVER_ERROR = "server_error", "Failed on the server"
+    CANCELLED = "cancelled", "The client stopped reading the streamed answer"
+
+
 class Query(models.Model):
     kind = models.CharField(max_length=8, choices=QueryKind.choices, default=QueryKind.SEARCH)
     text = models.TextField()
@@ -50,6 +56,9 @@ class Query(models.Model):
     api_key_prefix = models.CharField(max_length=32, blank=True)
     cached = models.BooleanField(default=False)
     degraded = models.BooleanField(default=False)
+    # Blank when the search or ask was answered; else why it was not (QueryError). Refusals
+    # before any work (an empty query, a bad field, a rate limit) write no row at all.
+    error = models.CharField(max_length=32, choices=QueryError.choices, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

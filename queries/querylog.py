@@ -15,7 +15,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -28,8 +29,8 @@ from accounts.models import User
 from config import sqlrows
 from documents import index
 from documents.models import IndexState
-from queries.metrics import QUERY_RESPONSE_SECONDS
-from queries.models import Query
+from queries.metrics import QUERY_FAILURES, QUERY_RESPONSE_SECONDS
+from queries.models import Query, QueryError
 from queries.retrieval import normalize_query
 from tenants.db import current_schema
 
@@ -62,6 +63,8 @@ class Entry:
     usage: dict[str, int] = field(default_factory=dict)
     cached: bool = False
     degraded: bool = False
+    error: str = ""  # a QueryError value when the search or ask failed
+    reserved_id: int | None = None  # the API reserves the row's id before answering
 
 
 def elapsed_ms(started: float) -> float:
@@ -101,6 +104,7 @@ def _row(entry: Entry, total_ms: float, query_id: int | None) -> Query:
         api_key_prefix=entry.caller.api_key_prefix,
         cached=entry.cached,
         degraded=entry.degraded,
+        error=entry.error,
     )
 
 
@@ -116,6 +120,41 @@ def _finish(entry: Entry) -> float:
 def write(entry: Entry) -> int:
     """Write the row now; returns its id."""
     return sqlrows.insert(_row(entry, _finish(entry), None), wait_for_flush=False)
+
+
+def write_failed(entry: Entry, error: str) -> None:
+    """Write the row of a search or ask that failed after it was accepted, now.
+
+    Called while the failure propagates: a failing write is logged, never raised over it.
+    The row keeps the timings measured before the failure; the latency histogram does not
+    observe it (`query_failures` counts it instead).
+    """
+    entry.error = error
+    QUERY_FAILURES.labels(kind=entry.kind, error=error).inc()
+    try:
+        row = _row(entry, elapsed_ms(entry.started), entry.reserved_id)
+        sqlrows.insert(row, wait_for_flush=False)
+    except Exception:
+        logger.exception("The query log row of a failed %s could not be written.", entry.kind)
+
+
+def error_of(exc: BaseException) -> str:
+    """The QueryError a failure is logged as."""
+    if isinstance(exc, GeneratorExit):
+        return QueryError.CANCELLED
+    if isinstance(exc, index.IndexMismatchError):
+        return QueryError.INDEX_UNAVAILABLE
+    return QueryError.SERVER_ERROR
+
+
+@contextmanager
+def failures_logged(entry: Entry) -> Iterator[Entry]:
+    """Write the entry as a failed row if the block raises (then let the error through)."""
+    try:
+        yield entry
+    except Exception as exc:
+        write_failed(entry, error_of(exc))
+        raise
 
 
 def write_later(entry: Entry, query_id: int) -> PendingWrite:

@@ -21,8 +21,8 @@ from django.conf import settings
 from accounts.models import User
 from documents import index
 from documents.embedder_choice import backend_for_current_tenant
-from documents.models import Document, DocumentStatus, IndexState
-from queries import bm25, cache, querylog
+from documents.models import IndexState
+from queries import bm25, cache, hints, querylog
 from queries.answerers import Answer, Answerer, Source, get_answerer
 from queries.models import Query, QueryFeedback, QueryKind
 from queries.querylog import Caller, Entry, PendingWrite, elapsed_ms
@@ -37,16 +37,6 @@ __all__ = [
     "record_feedback",
     "search",
 ]
-
-NO_DOCUMENTS_HINT = (
-    "This workspace has no searchable documents yet. Upload some, and try again once "
-    "they show as ready."
-)
-NO_MATCH_HINT = "Nothing matched. Try other words, or the 'hybrid' mode if you used another."
-EMPTY_FILTER_HINT = (
-    "document_ids is an empty list, so no document was searched; leave it out (or send null) "
-    "to search every document."
-)
 
 
 class EmptyQuery(ValueError):
@@ -82,7 +72,8 @@ def _state_and_log_id(
     return state, query_id, list(lexemes or [])
 
 
-def _log(entry: Entry, query_id: int | None, after_response: list[PendingWrite] | None) -> int:
+def _log(entry: Entry, after_response: list[PendingWrite] | None) -> int:
+    query_id = entry.reserved_id
     if query_id is None or after_response is None:
         return querylog.write(entry)
     after_response.append(querylog.write_later(entry, query_id))
@@ -93,54 +84,17 @@ def _ids(document_ids: Sequence[int] | None) -> list[int] | None:
     return sorted(set(document_ids)) if document_ids is not None else None
 
 
-def _has_searchable_documents() -> bool:
-    return Document.objects.filter(status=DocumentStatus.READY).exists()
-
-
-def _filter_hint(document_ids: Sequence[int] | None) -> str | None:
-    """Why a document filter found nothing, when it names no searchable document."""
-    if document_ids is None:
-        return None
-    if not document_ids:
-        return EMPTY_FILTER_HINT
-    wanted = sorted(set(document_ids))
-    ready = Document.objects.filter(pk__in=wanted, status=DocumentStatus.READY)
-    if ready.exists():
-        return None
-    shown = ", ".join(str(i) for i in wanted[:10]) + (", …" if len(wanted) > 10 else "")
-    return (
-        f"None of the documents in document_ids ({shown}) can be searched: they were deleted, "
-        "are still being processed, or do not exist in this workspace. List the documents "
-        "to get their ids."
-    )
-
-
-def _hint(found: int, document_ids: Sequence[int] | None = None) -> str | None:
-    if found:
-        return None
-    if not _has_searchable_documents():
-        return NO_DOCUMENTS_HINT
-    return _filter_hint(document_ids) or NO_MATCH_HINT
-
-
 # --- search -------------------------------------------------------------------------------
 
 
-def search(
-    *,
-    text: str,
-    caller: Caller,
-    mode: str = "hybrid",
-    top_k: int = 10,
-    document_ids: Sequence[int] | None = None,
-    use_cache: bool = True,
-    after_response: list[PendingWrite] | None = None,
-) -> dict[str, Any]:
-    """The search response body: results, took_ms, cached, query_id (and a hint if empty)."""
-    started = time.perf_counter()
-    text = _require_text(text, EMPTY_SEARCH)
-    log = Entry(QueryKind.SEARCH, text, mode, started, caller)
-    state, query_id, lexemes = _state_and_log_id(after_response, text if mode != "dense" else None)
+def _search_body(
+    log: Entry, text: str, mode: str, top_k: int, document_ids: Sequence[int] | None,
+    use_cache: bool, after_response: list[PendingWrite] | None,
+) -> dict[str, Any]:  # fmt: skip
+    """The results (and hint) of one search, from the cache or retrieved."""
+    state, log.reserved_id, lexemes = _state_and_log_id(
+        after_response, text if mode != "dense" else None
+    )
     params = {
         "q": normalize_query(text),
         "mode": mode,
@@ -161,15 +115,34 @@ def search(
         log.usage["embedding_tokens"] = retrieval.embedding_tokens
         results = [hit.as_dict() for hit in hydrate(retrieval.hits, text)]
         body = {"results": results}
-        hint = _hint(len(results), document_ids)
+        hint = hints.hint_for(len(results), document_ids)
         if hint:
             body["hint"] = hint
         if use_cache and after_response is not None:
             after_response.append(partial(cache.put, key, body))  # after the answer is sent
         elif use_cache:
             cache.put(key, body)
+    return body
+
+
+def search(
+    *,
+    text: str,
+    caller: Caller,
+    mode: str = "hybrid",
+    top_k: int = 10,
+    document_ids: Sequence[int] | None = None,
+    use_cache: bool = True,
+    after_response: list[PendingWrite] | None = None,
+) -> dict[str, Any]:
+    """The search response body: results, took_ms, cached, query_id (and a hint if empty)."""
+    started = time.perf_counter()
+    text = _require_text(text, EMPTY_SEARCH)
+    log = Entry(QueryKind.SEARCH, text, mode, started, caller)
+    with querylog.failures_logged(log):
+        body = _search_body(log, text, mode, top_k, document_ids, use_cache, after_response)
     log.result_count = len(body["results"])
-    query_id = _log(log, query_id, after_response)
+    query_id = _log(log, after_response)
     return {**body, "took_ms": elapsed_ms(started), "cached": log.cached, "query_id": query_id}
 
 
@@ -243,7 +216,6 @@ class _Prepared:
     cached_body: dict[str, Any] | None
     sources: list[Source]
     answerer: Answerer
-    query_id: int | None = None
     after_response: list[PendingWrite] | None = None
     document_ids: list[int] | None = None
 
@@ -256,32 +228,33 @@ def _prepare_ask(
     question = _require_text(question, EMPTY_QUESTION)
     chosen = answerer()
     log = Entry(QueryKind.ASK, question, "hybrid", started, caller, backend=chosen.name)
-    state, query_id, lexemes = _state_and_log_id(after_response, question)
-    top_k = top_k or int(settings.ANSWER_SOURCES)
-    params = {
-        "q": normalize_query(question),
-        "top_k": top_k,
-        "document_ids": _ids(document_ids),
-        "embedder": backend_for_current_tenant(),
-        "answerer": chosen.name,
-        "model": str(settings.OPENAI_CHAT_MODEL) if chosen.name == "openai" else "",
-    }
-    key = cache.response_key("ask", state, params)
-    cached_body = cache.get(key) if use_cache else None
-    sources: list[Source] = []
-    if cached_body is not None:
-        log.cached = True
-        log.result_count = len(cached_body.get("citations", []))
-    else:
-        retrieval = retrieve(
-            question, mode="hybrid", top_k=top_k, document_ids=_ids(document_ids), state=state,
-            lexemes=lexemes,
-        )  # fmt: skip
-        log.timings, log.embedder = retrieval.timings, retrieval.embedder
-        log.usage["embedding_tokens"] = retrieval.embedding_tokens
-        sources = _sources(hydrate(retrieval.hits, question, highlight=False))
+    with querylog.failures_logged(log):
+        state, log.reserved_id, lexemes = _state_and_log_id(after_response, question)
+        top_k = top_k or int(settings.ANSWER_SOURCES)
+        params = {
+            "q": normalize_query(question),
+            "top_k": top_k,
+            "document_ids": _ids(document_ids),
+            "embedder": backend_for_current_tenant(),
+            "answerer": chosen.name,
+            "model": str(settings.OPENAI_CHAT_MODEL) if chosen.name == "openai" else "",
+        }
+        key = cache.response_key("ask", state, params)
+        cached_body = cache.get(key) if use_cache else None
+        sources: list[Source] = []
+        if cached_body is not None:
+            log.cached = True
+            log.result_count = len(cached_body.get("citations", []))
+        else:
+            retrieval = retrieve(
+                question, mode="hybrid", top_k=top_k, document_ids=_ids(document_ids), state=state,
+                lexemes=lexemes,
+            )  # fmt: skip
+            log.timings, log.embedder = retrieval.timings, retrieval.embedder
+            log.usage["embedding_tokens"] = retrieval.embedding_tokens
+            sources = _sources(hydrate(retrieval.hits, question, highlight=False))
     return _Prepared(
-        log, key if use_cache else "", cached_body, sources, chosen, query_id, after_response,
+        log, key if use_cache else "", cached_body, sources, chosen, after_response,
         _ids(document_ids),
     )  # fmt: skip
 
@@ -300,8 +273,8 @@ def _finish_ask(prepared: _Prepared, answer: Answer, answer_started: float) -> d
     if not body["citations"]:
         # As search says it (the answer itself says nothing was found), unless the only
         # reason is that the question found no words in common.
-        hint = _hint(0, prepared.document_ids)
-        if hint and hint != NO_MATCH_HINT:
+        hint = hints.hint_for(0, prepared.document_ids)
+        if hint and hint != hints.NO_MATCH_HINT:
             body["hint"] = hint
     if prepared.key and not answer.degraded:
         # A degraded answer is not cached, so the next question retries the provider.
@@ -310,7 +283,7 @@ def _finish_ask(prepared: _Prepared, answer: Answer, answer_started: float) -> d
 
 
 def _respond(prepared: _Prepared, body: dict[str, Any]) -> dict[str, Any]:
-    query_id = _log(prepared.log, prepared.query_id, prepared.after_response)
+    query_id = _log(prepared.log, prepared.after_response)
     return {
         **body,
         "took_ms": elapsed_ms(prepared.log.started),
@@ -333,8 +306,10 @@ def ask(
     if prepared.cached_body is not None:
         return _respond(prepared, prepared.cached_body)
     started = time.perf_counter()
-    answer = prepared.answerer.answer(prepared.log.text, prepared.sources)
-    return _respond(prepared, _finish_ask(prepared, answer, started))
+    with querylog.failures_logged(prepared.log):
+        answer = prepared.answerer.answer(prepared.log.text, prepared.sources)
+        body = _finish_ask(prepared, answer, started)
+    return _respond(prepared, body)
 
 
 def ask_events(
@@ -353,17 +328,29 @@ def ask_events(
     prepared = _prepare_ask(question, caller, top_k, document_ids, use_cache)
 
     def events() -> Iterator[tuple[str, dict[str, Any]]]:
-        if prepared.cached_body is not None:
-            yield ("delta", {"text": prepared.cached_body["answer"]})
-            yield ("done", _respond(prepared, prepared.cached_body))
-            return
-        started = time.perf_counter()
-        for kind, payload in prepared.answerer.stream(prepared.log.text, prepared.sources):
-            if kind == "delta":
-                yield ("delta", {"text": payload})
-            else:
-                assert isinstance(payload, Answer)
-                yield ("done", _respond(prepared, _finish_ask(prepared, payload, started)))
+        # The row is written before "done" is sent; a stream that fails or is closed by the
+        # server (the client went away) before that writes its row as failed or cancelled.
+        answered = False
+        try:
+            if prepared.cached_body is not None:
+                yield ("delta", {"text": prepared.cached_body["answer"]})
+                body = _respond(prepared, prepared.cached_body)
+                answered = True
+                yield ("done", body)
+                return
+            started = time.perf_counter()
+            for kind, payload in prepared.answerer.stream(prepared.log.text, prepared.sources):
+                if kind == "delta":
+                    yield ("delta", {"text": payload})
+                else:
+                    assert isinstance(payload, Answer)
+                    body = _respond(prepared, _finish_ask(prepared, payload, started))
+                    answered = True
+                    yield ("done", body)
+        except BaseException as exc:
+            if not answered and isinstance(exc, Exception | GeneratorExit):
+                querylog.write_failed(prepared.log, querylog.error_of(exc))
+            raise
 
     return events()
 

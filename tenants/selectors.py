@@ -110,6 +110,7 @@ def support_queries(tenant: Tenant) -> list[dict[str, Any]] | None:
                 "total_ms": q.total_ms,
                 "cached": q.cached,
                 "degraded": q.degraded,
+                "error": q.error,
                 "feedback": _feedback(q),
             }
             for q in rows

@@ -24,9 +24,7 @@ class WsgiResponse:
         return json.loads(self.body)
 
 
-def wsgi_request(
-    method: str, path: str, host: str, api_key: str, payload: Any = None
-) -> WsgiResponse:
+def _environ(method: str, path: str, host: str, api_key: str, payload: Any) -> dict[str, Any]:
     data = json.dumps(payload).encode() if payload is not None else b""
     environ: dict[str, Any] = {
         "REQUEST_METHOD": method,
@@ -38,15 +36,43 @@ def wsgi_request(
         "wsgi.input": io.BytesIO(data),
     }
     setup_testing_defaults(environ)
+    return environ
+
+
+def wsgi_request(
+    method: str, path: str, host: str, api_key: str, payload: Any = None
+) -> WsgiResponse:
     statuses: list[str] = []
 
     def start_response(status: str, _headers: Any, _exc_info: Any = None) -> Any:
         statuses.append(status)
         return lambda _data: None
 
-    body = WSGIHandler()(environ, start_response)
+    body = WSGIHandler()(_environ(method, path, host, api_key, payload), start_response)
     try:
         content = b"".join(body)
     finally:
         body.close()  # as the server does once the last byte is sent
     return WsgiResponse(int(statuses[0].split()[0]), content)
+
+
+def wsgi_read_then_close(
+    path: str, host: str, api_key: str, payload: Any, *, parts: int = 1
+) -> list[bytes]:
+    """POST, read the first `parts` pieces of the body, then close the response early.
+
+    What a server does when the client goes away mid-response: its next write fails, and
+    it closes the response without reading the rest.
+    """
+    body = WSGIHandler()(
+        _environ("POST", path, host, api_key, payload), lambda *_args: lambda _data: None
+    )
+    read: list[bytes] = []
+    try:
+        for piece in body:
+            read.append(piece)
+            if len(read) >= parts:
+                break
+    finally:
+        body.close()
+    return read

@@ -207,3 +207,23 @@ def test_the_report_leaves_texts_out_unless_asked(tenant):
     assert full.content_gaps[0].text == "secret project name"
     assert full.top_repeated[0].count == 2
     assert full.not_helpful_comments[0].comment == "nothing about it"
+
+
+def test_failed_queries_are_counted_apart_from_content_gaps_and_latency(tenant):
+    log_query(at(16), "wing flutter", total_ms=10)
+    log_query(at(16), "wing flutter", total_ms=30)
+    # Failed after 5 s (a provider that hung) and at once (an index to rebuild): neither found
+    # "nothing" in the documents, and neither measures how fast answers are.
+    log_query(at(16), "why is search down", kind="ask", total_ms=5000, result_count=0,
+              error="server_error")  # fmt: skip
+    log_query(at(16), "why is search down", total_ms=1, result_count=0, error="index_unavailable")
+
+    totals = query_stats.totals(WEEK)
+    assert (totals.queries, totals.failed, totals.zero_results) == (4, 2, 0)
+    assert (totals.p50_ms, totals.p95_ms) == (20.0, 29.0)
+    kinds = {row.kind: row for row in query_stats.latency_by_kind(WEEK)}
+    assert (kinds["search"].queries, kinds["search"].p50_ms) == (2, 20.0)
+    assert (kinds["ask"].queries, kinds["ask"].p50_ms) == (0, None)
+    [day] = [day for day in query_stats.per_day(WEEK) if day.day.day == 16]
+    assert (day.searches, day.asks, day.zero_results, day.p50_ms) == (3, 1, 0, 20.0)
+    assert query_report(WEEK, include_texts=True).content_gaps == []

@@ -9,6 +9,7 @@ from django_tenants.utils import schema_context
 
 from accounts.models import User
 from documents.models import Document, DocumentStatus
+from queries.models import Query
 from tenants.models import OperatorAction, Tenant
 from tenants.selectors import tenant_usage
 
@@ -117,9 +118,14 @@ def test_support_views_are_read_only_escaped_and_audited(make_tenant, operator):
     found = operator.get(f"{CHANGELIST}{pk}/support/documents/?q=%3Cimg%00")  # NUL: no 500
     assert found.status_code == 200
     assert "&lt;img src=x" in found.content.decode()
+    with schema_context(handle.schema):
+        Query.objects.create(text="why <b>down</b>", normalized_hash="0" * 64, error="server_error")
     queries = operator.get(f"{CHANGELIST}{pk}/support/queries/")
     assert queries.status_code == 200
-    assert "Read-only support view" in queries.content.decode()
+    html = queries.content.decode()
+    assert "Read-only support view" in html
+    assert "why &lt;b&gt;down&lt;/b&gt;" in html
+    assert "<td>server_error</td>" in html  # a failed search shows why
     assert set(
         OperatorAction.objects.filter(tenant_schema="op_support").values_list("action", flat=True)
     ) == {"view_documents", "view_queries"}
