@@ -23,12 +23,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import CanRead, CanWrite
+from config.exceptions import invalid_parameter
 from config.openapi import ERROR_RESPONSES, LIST_ERROR_RESPONSES, error_response
 from documents import selectors, services
 from documents.errors import DocumentError, FileTooLarge
 from documents.models import Chunk, Document, DocumentStatus
 
 MAX_FILES_PER_REQUEST = 20
+MAX_IDS = 200  # as many as one page can hold (StandardPagination.max_page_size)
 IN_FLIGHT = frozenset({DocumentStatus.PENDING, DocumentStatus.PROCESSING})
 
 
@@ -183,6 +185,24 @@ def _truthy(value: str | None) -> bool:
     return (value or "").lower() in {"1", "true", "yes", "on"}
 
 
+def _requested_ids(values: list[str]) -> list[int] | None:
+    """`?id=3,5` (or `?id=3&id=5`) as ids, None when not asked; a 400 names what is wrong."""
+    items = [item.strip() for value in values for item in value.split(",") if item.strip()]
+    if not items:
+        return None
+    for item in items:
+        if not item.isascii() or not item.isdigit() or len(item) > 18:
+            raise invalid_parameter(
+                "id",
+                f"id takes document ids separated by commas, such as 12,15; got {item[:20]!r}.",
+            )
+    if len(items) > MAX_IDS:
+        raise invalid_parameter(
+            "id", f"Ask for at most {MAX_IDS} ids at once (got {len(items)}); split the list."
+        )
+    return [int(item) for item in items]
+
+
 @extend_schema_view(
     get=extend_schema(
         parameters=[
@@ -194,6 +214,12 @@ def _truthy(value: str | None) -> bool:
                 enum=[f"{sign}{key}" for key in selectors.ORDERINGS for sign in ("", "-")],
                 description="sort by name, size, status or upload time (`-` descending); "
                 "newest first by default",
+            ),
+            OpenApiParameter(
+                "id",
+                str,
+                description=f"only these documents: up to {MAX_IDS} ids separated by commas; "
+                "an id missing from the answer was deleted (or is filtered out)",
             ),
         ],
         responses={200: DocumentSerializer(many=True), **LIST_ERROR_RESPONSES},
@@ -230,9 +256,12 @@ class DocumentListCreateView(generics.ListAPIView[Document]):
                     ]
                 }
             )
-        return selectors.document_list(
+        ids = _requested_ids(self.request.query_params.getlist("id"))
+        documents = selectors.document_list(
             status=status_filter, search=self.request.query_params.get("search"), ordering=ordering
         )
+        # The dashboard asks which of the rows it shows still exist, and for their status.
+        return documents if ids is None else documents.filter(id__in=ids)
 
     @extend_schema(
         tags=["documents"],

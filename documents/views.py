@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.http import urlencode
 
 from accounts.permissions import ADMIN_ROLES, WRITER_ROLES
@@ -56,6 +57,11 @@ def document_list(request: HttpRequest) -> HttpResponse:
         "sort_headers": _sort_headers(search, status, sort),
         "page_query": _query(search, status, sort),
         "sort_param": "" if sort == selectors.DEFAULT_ORDERING else sort,
+        # For the script: where an upload goes (the API is asked with the same filter,
+        # sort and page) and the link that shows an upload the filter hides.
+        "sort": sort,
+        "page_size": PAGE_SIZE,
+        "clear_filter_href": _href(reverse("documents"), _query("", "", sort)),
     }
     return render(request, "documents/list.html", context)
 
@@ -66,6 +72,10 @@ def _query(search: str, status: str, sort: str) -> str:
     if sort != selectors.DEFAULT_ORDERING:
         params["sort"] = sort
     return urlencode({key: value for key, value in params.items() if value})
+
+
+def _href(path: str, query: str) -> str:
+    return f"{path}?{query}" if query else path
 
 
 def _sort_headers(search: str, status: str, sort: str) -> dict[str, dict[str, str]]:

@@ -1,94 +1,15 @@
-/* Documents page: upload with per-file progress, live status while processing, delete, reindex. */
+/* Documents page: upload with per-file progress, delete, reindex. The rows and the refresh
+   that keeps them current are in documents_rows.js and documents_sync.js (DI.docs). */
 (function () {
   "use strict";
   const DI = window.DI;
   const table = document.getElementById("documents-table");
   if (!table) return;
-  const API = table.getAttribute("data-api");
-  const body = document.getElementById("documents-body");
-  const userId = table.getAttribute("data-user-id");
-  const isAdmin = table.getAttribute("data-is-admin") === "1";
-  const canWrite = table.getAttribute("data-can-write") === "1";
-  const typeLabels = JSON.parse(document.getElementById("type-labels").textContent);
-  const liveStatus = document.getElementById("table-status");
-  const POLL_MS = 1500;
-  const ACTIVE = ["pending", "processing"];
-  const STATUS_LABELS = { pending: "Pending", processing: "Processing", ready: "Ready", failed: "Failed" };
-
-  function announce(text) { if (liveStatus) liveStatus.textContent = text; }
-
-  function cell(row, name) { return row.querySelector('[data-col="' + name + '"]'); }
-
-  function renderStatus(td, doc) {
-    td.replaceChildren(DI.el("span", { className: "badge badge-" + doc.status }, STATUS_LABELS[doc.status] || doc.status));
-    if (ACTIVE.includes(doc.status)) {
-      const bar = DI.el("progress", { max: 100, value: doc.progress || 0, "aria-label": "Processing " + doc.filename });
-      bar.textContent = (doc.progress || 0) + "%";
-      td.appendChild(bar);
-    }
-    if (doc.status === "failed" && doc.error) td.appendChild(DI.el("div", { className: "error-reason" }, doc.error));
-  }
-
-  function updateRow(row, doc) {
-    const before = row.getAttribute("data-status");
-    row.setAttribute("data-status", doc.status);
-    cell(row, "pages").textContent = doc.page_count === null ? "-" : doc.page_count;
-    cell(row, "chunks").textContent = doc.chunk_count;
-    renderStatus(cell(row, "status"), doc);
-    if (before !== doc.status && !ACTIVE.includes(doc.status)) {
-      // A screen reader hears why a file failed, not only that it did.
-      if (doc.status === "failed") announce(doc.filename + " failed: " + (doc.error || "no reason was given."));
-      else announce(doc.filename + " is " + (STATUS_LABELS[doc.status] || doc.status).toLowerCase() + ".");
-    }
-  }
-
-  function canManage(doc) {
-    return canWrite && (isAdmin || (doc.owner_id !== undefined && String(doc.owner_id) === userId));
-  }
-
-  function buildRow(doc) {
-    const row = DI.el("tr", { "data-id": doc.id, "data-status": doc.status });
-    // dir=auto: a Hebrew or Arabic name is laid out right to left, on its own.
-    row.appendChild(DI.el("td", { "data-col": "name", dir: "auto" }, doc.filename));
-    row.appendChild(DI.el("td", { "data-col": "type" }, typeLabels[doc.content_type] || doc.content_type));
-    row.appendChild(DI.el("td", { "data-col": "size", className: "num" }, DI.formatBytes(doc.size)));
-    row.appendChild(DI.el("td", { "data-col": "pages", className: "num" }, doc.page_count === null ? "-" : doc.page_count));
-    row.appendChild(DI.el("td", { "data-col": "chunks", className: "num" }, doc.chunk_count));
-    const status = DI.el("td", { "data-col": "status" });
-    renderStatus(status, doc);
-    row.appendChild(status);
-    const uploaded = DI.el("td", { "data-col": "uploaded" });
-    uploaded.appendChild(DI.el("span", {}, doc.uploaded_by || "-"));
-    uploaded.appendChild(DI.el("br"));
-    uploaded.appendChild(DI.el("span", { className: "muted small" }, DI.formatDate(doc.created_at)));
-    row.appendChild(uploaded);
-    const actions = DI.el("td", { "data-col": "actions", className: "actions" });
-    if (canManage(doc)) {
-      actions.appendChild(DI.el("button", { type: "button", className: "btn btn-secondary btn-small", "data-action": "reindex", "aria-label": "Reindex " + doc.filename }, "Reindex"));
-      actions.appendChild(document.createTextNode(" "));
-      actions.appendChild(DI.el("button", { type: "button", className: "btn btn-danger btn-small", "data-action": "delete", "aria-label": "Delete " + doc.filename }, "Delete"));
-    }
-    row.appendChild(actions);
-    return row;
-  }
-
-  // --- live status ---------------------------------------------------------------------
-  let polling = false;
-  async function poll() {
-    const rows = Array.from(body.querySelectorAll("tr[data-id]")).filter((row) => ACTIVE.includes(row.getAttribute("data-status")));
-    if (!rows.length) { polling = false; return; }
-    await Promise.all(rows.map(async (row) => {
-      const result = await DI.api(API + row.getAttribute("data-id") + "/");
-      if (result.ok) updateRow(row, result.body);
-      else if (result.status === 404) row.remove();
-    }));
-    setTimeout(poll, POLL_MS);
-  }
-  function startPolling() {
-    if (polling) return;
-    polling = true;
-    setTimeout(poll, POLL_MS);
-  }
+  const docs = DI.docs;
+  const API = docs.view.api;
+  const body = docs.body;
+  const announce = docs.announce;
+  const cell = docs.cell;
 
   // --- delete and reindex ------------------------------------------------------------------
   body.addEventListener("click", async (event) => {
@@ -101,14 +22,17 @@
       const yes = await DI.confirmDialog("Delete \u201c" + name + "\u201d? Its file, chunks and search entries are removed for everyone.", "Delete");
       if (!yes) return;
       button.disabled = true;
+      // The refresh leaves this row to us: its going is no news from elsewhere.
+      row.setAttribute("data-deleting", "");
       const result = await DI.api(API + id + "/", { method: "DELETE" });
-      if (result.ok) { row.remove(); announce(name + " was deleted."); }
-      else { button.disabled = false; announce(result.message); window.alert(result.message); }
+      // 404: deleted elsewhere meanwhile; the row goes all the same.
+      if (result.ok || result.status === 404) { docs.removeRows([row], { row: row, action: "delete" }); announce(name + " was deleted."); }
+      else { row.removeAttribute("data-deleting"); button.disabled = false; announce(result.message); window.alert(result.message); }
     } else {
       button.disabled = true;
       const result = await DI.api(API + id + "/reindex/", { method: "POST" });
       button.disabled = false;
-      if (result.ok) { updateRow(row, result.body); startPolling(); announce(name + " is queued for reindexing."); }
+      if (result.ok) { docs.updateRow(row, result.body); docs.startRefresh(); announce(name + " is queued for reindexing."); }
       else { announce(result.message); window.alert(result.message); }
     }
   });
@@ -144,11 +68,8 @@
           bar.value = 100;
           status.className = "upload-status upload-ok";
           status.textContent = "Uploaded; processing in the background.";
-          data.owner_id = userId;
-          const empty = document.getElementById("documents-empty");
-          if (empty) empty.remove();
-          body.prepend(buildRow(data));
-          startPolling();
+          // Placed where the filter, sort and page put it, or the line says where it went.
+          docs.placeUpload(data, status);
         } else {
           status.className = "upload-status upload-error";
           status.setAttribute("role", "alert");
@@ -217,5 +138,4 @@
     });
   }
 
-  startPolling();
 })();

@@ -1,6 +1,8 @@
 """The documents page in a real Chromium: a very long file name wraps inside its cell
-(status and actions stay on screen), and a duplicate upload is explained in words that
-fit the page's "Upload it anyway" button (the API's message mentions ?allow_duplicate=1).
+(status and actions stay on screen), a duplicate upload is explained in words that
+fit the page's "Upload it anyway" button (the API's message mentions ?allow_duplicate=1),
+an upload lands where the filter, sort and page put it (or the page says where it went),
+and rows deleted elsewhere are announced, with focus kept in the table.
 
 Uses the browser suite's fixtures (gunicorn, Chromium, the session's Celery worker).
 """
@@ -16,6 +18,7 @@ from django_tenants.utils import schema_context
 
 from documents import services
 from documents.models import Document, DocumentStatus
+from documents.services import delete_document
 from tests.browser.conftest import log_in
 from tests.conftest import TenantHandle
 
@@ -23,18 +26,33 @@ playwright_api = pytest.importorskip("playwright.sync_api")  # a dev requirement
 expect = playwright_api.expect
 pytestmark = [pytest.mark.browser, pytest.mark.celery_worker, pytest.mark.slow]
 
+# The page looks for rows deleted elsewhere every 5 s (documents_sync.js IDLE_MS).
+REFRESH_WAIT_MS = 12_000
 LONG_STEM = "quarterly-report-" + "x" * 230  # no spaces; stored names are cut at 255
 
 
-def _stored_document(handle: TenantHandle, name: str) -> Document:
+def _stored_document(
+    handle: TenantHandle, name: str, status: str = DocumentStatus.READY
+) -> Document:
     with schema_context(handle.schema):
         data = f"Notes filed under {name[:40]}.".encode()
         upload = services.Upload(stream=io.BytesIO(data), name=name, size=len(data))
         document = services.create_document(
             upload=upload, uploaded_by=None, allow_duplicate=True, enqueue=False
         )
-        Document.objects.filter(pk=document.pk).update(status=DocumentStatus.READY)
+        Document.objects.filter(pk=document.pk).update(status=status)
     return document
+
+
+def _deleted_elsewhere(handle: TenantHandle, *documents: Document) -> None:
+    """As another user or an API client would: not through this page."""
+    with schema_context(handle.schema):
+        for document in documents:
+            delete_document(document=Document.objects.get(pk=document.pk))
+
+
+def _names(page: Any) -> Any:
+    return page.locator('#documents-body td[data-col="name"]')
 
 
 def _right_edge(locator: Any) -> float:
@@ -92,3 +110,109 @@ def test_duplicate_upload_message_fits_the_button(
     expect(error).not_to_contain_text("?")
     item.get_by_role("button", name="Upload it anyway").click()
     expect(item.locator(".upload-ok")).to_be_visible()
+
+
+@pytest.mark.parametrize(
+    ("query", "clear_href"),
+    [
+        ("?status=failed&q=no-such-words", "/documents/"),
+        ("?q=no-such-words&sort=name", "/documents/?sort=name"),
+    ],
+)
+def test_an_upload_the_filter_hides_is_not_listed_and_the_page_says_why(
+    page: Any, web_server: Any, alpha: TenantHandle, tmp_path: Path, query: str, clear_href: str
+) -> None:
+    shown = _stored_document(alpha, "no-such-words-failed.txt", DocumentStatus.FAILED)
+    note = tmp_path / "hidden-by-filter.txt"
+    note.write_text("A note that the current filter does not show.")
+    log_in(page, web_server, alpha, alpha.admin_email, alpha.password)
+    page.goto(web_server.tenant_url(alpha, "/documents/" + query))
+    expect(_names(page)).to_have_text([shown.filename])
+
+    page.locator("#file-input").set_input_files(str(note))
+    status = page.locator("#upload-list li", has_text=note.name).locator(".upload-ok")
+    expect(status).to_have_text(
+        "Uploaded; processing in the background. It is not listed below because it does not "
+        "match the current filter. Clear filter."
+    )
+    expect(_names(page)).to_have_text([shown.filename])
+    clear = status.get_by_role("link", name="Clear filter")
+    assert clear.get_attribute("href") == clear_href
+    clear.click()
+    expect(page.locator("#documents-body tr", has_text=note.name)).to_have_count(1)
+
+
+def test_an_upload_lands_where_the_sort_puts_it(
+    page: Any, web_server: Any, alpha: TenantHandle, tmp_path: Path
+) -> None:
+    first = _stored_document(alpha, "placed-aaa.txt")
+    last = _stored_document(alpha, "placed-zzz.txt")
+    note = tmp_path / "placed-mmm.txt"
+    note.write_text("A note that sorts between the other two by name.")
+    log_in(page, web_server, alpha, alpha.admin_email, alpha.password)
+    page.goto(web_server.tenant_url(alpha, "/documents/?q=placed-&sort=name"))
+    expect(_names(page)).to_have_text([first.filename, last.filename])
+
+    page.locator("#file-input").set_input_files(str(note))
+    expect(_names(page)).to_have_text([first.filename, note.name, last.filename])
+    expect(page.locator("#upload-list li", has_text=note.name).locator(".upload-ok")).to_have_text(
+        "Uploaded; processing in the background."
+    )
+    # The new row is kept current like the others: it becomes ready without a reload.
+    row = page.locator("#documents-body tr", has_text=note.name)
+    expect(row.locator(".badge")).to_have_text("Ready", timeout=30_000)
+
+
+def test_an_upload_sorted_onto_another_page_is_not_listed_here(
+    page: Any, web_server: Any, alpha: TenantHandle, tmp_path: Path
+) -> None:
+    stored = [_stored_document(alpha, f"paged-{number:02}.txt") for number in range(25)]
+    note = tmp_path / "paged-99.txt"
+    note.write_text("A note that sorts onto the second page by name.")
+    log_in(page, web_server, alpha, alpha.admin_email, alpha.password)
+    page.goto(web_server.tenant_url(alpha, "/documents/?q=paged-&sort=name"))
+    expect(_names(page)).to_have_count(len(stored))
+
+    page.locator("#file-input").set_input_files(str(note))
+    expect(page.locator("#upload-list li", has_text=note.name).locator(".upload-ok")).to_have_text(
+        "Uploaded; processing in the background. Sorted by name (A to Z), it is on another "
+        "page of the list."
+    )
+    expect(_names(page)).to_have_count(len(stored))
+    expect(page.locator("#documents-body tr", has_text=note.name)).to_have_count(0)
+
+
+def test_rows_deleted_elsewhere_are_announced_and_focus_stays_in_the_table(
+    page: Any, web_server: Any, alpha: TenantHandle
+) -> None:
+    first = _stored_document(alpha, "elsewhere-a.txt")
+    focused = _stored_document(alpha, "elsewhere-b-" + "x" * 80 + ".txt")  # wraps on a phone
+    last = _stored_document(alpha, "elsewhere-c.txt")
+    page.set_viewport_size({"width": 320, "height": 700})
+    log_in(page, web_server, alpha, alpha.admin_email, alpha.password)
+    page.goto(web_server.tenant_url(alpha, "/documents/?q=elsewhere-&sort=name"))
+    expect(_names(page)).to_have_text([first.filename, focused.filename, last.filename])
+    page.get_by_role("button", name=f"Delete {focused.filename}").focus()
+
+    _deleted_elsewhere(alpha, focused)
+    notices = page.locator("#list-notices")
+    expect(notices).to_have_text(
+        f"\u201c{focused.filename}\u201d was deleted by someone else or in another tab.",
+        timeout=REFRESH_WAIT_MS,
+    )
+    expect(_names(page)).to_have_text([first.filename, last.filename])
+    # Focus moves to the same button one row down, not to the top of the page.
+    expect(page.get_by_role("button", name=f"Delete {last.filename}")).to_be_focused()
+    assert notices.get_attribute("aria-live") == "polite"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+
+    _deleted_elsewhere(alpha, first, last)
+    expect(notices.locator("p").last).to_have_text(
+        f"2 documents were deleted by someone else or in another tab: \u201c{first.filename}"
+        f"\u201d and \u201c{last.filename}\u201d.",
+        timeout=REFRESH_WAIT_MS,
+    )
+    expect(_names(page)).to_have_count(0)
+    expect(page.locator("#documents-empty")).to_contain_text("No documents are left on this page.")
+    # No row is left to hold focus: the notices, which say what happened, get it.
+    expect(notices).to_be_focused()
