@@ -298,6 +298,7 @@ def test_grafana_dashboard_charts_the_platform_metrics() -> None:
     assert any("document_processing_seconds" in e and "stage" in e for e in exprs)
     assert any("query_response_seconds" in e and "mode, backend" in e for e in exprs)
     assert any("documents_processed_total" in e and "outcome" in e for e in exprs)
+    assert any("query_failures_total" in e and "kind, error" in e for e in exprs)
     for panel in panels:
         assert panel["datasource"]["uid"] == "${datasource}"
         assert panel["gridPos"]["w"] <= 24
