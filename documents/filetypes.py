@@ -179,7 +179,7 @@ def _decide(actual: str | None, head: bytes, filename: str) -> str:
 
 def _sniff_binary(head: bytes) -> str | None:
     """MIME type (allowed) or description (refused) of a binary head; None if not binary magic."""
-    if b"%PDF-" in head[:1024]:
+    if _is_pdf(head):
         return PDF
     if head.startswith(_ZIP_MAGIC):
         return _ooxml_type(head) or "a ZIP archive"
@@ -187,6 +187,17 @@ def _sniff_binary(head: bytes) -> str | None:
         if head.startswith(magic) and not (magic in _WEAK_MAGIC and _looks_like_text(head)):
             return description
     return None
+
+
+def _is_pdf(head: bytes) -> bool:
+    """The PDF header at the start, or after a non-text preamble within 1 KiB (as readers allow).
+
+    A text file that merely mentions the marker ("files start with %PDF-1.7") is text.
+    """
+    position = head.find(b"%PDF-", 0, 1024)
+    if position < 0:
+        return False
+    return not head[:position].strip(b" \t\r\n\xef\xbb\xbf") or not _looks_like_text(head)
 
 
 def _ooxml_type(head: bytes) -> str | None:

@@ -41,6 +41,14 @@ PE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + bytes(200)
         ("no-extension", samples.make_pdf(["Hello"]), filetypes.PDF),
         ("README", b"plain words", filetypes.TEXT),
         ("model.txt", b"MZ-2000 service manual, chapter one.", filetypes.TEXT),
+        # Mentioning the PDF marker does not make a text a PDF; a binary preamble before it
+        # (which PDF readers skip) still does.
+        (
+            "howto.md",
+            b"# Sniffing\n\nA PDF starts with `%PDF-1.7`, then objects.",
+            filetypes.MARKDOWN,
+        ),
+        ("junk.pdf", b"\x00\x9c\xff junk\n" + samples.make_pdf(["Hello"]), filetypes.PDF),
     ],
 )
 def test_allowed_files_are_recognised(name: str, data: bytes, expected: str) -> None:

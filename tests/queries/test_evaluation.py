@@ -8,14 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from queries.evaluation import (
-    BeirDatasetError,
-    average_precision_at_k,
-    evaluate_run,
-    load_beir,
-    ndcg_at_k,
-    recall_at_k,
-)
+from queries.evaluation import average_precision_at_k, evaluate_run, ndcg_at_k, recall_at_k
+from queries.evaluation_dataset import BeirDatasetError, load_beir
 
 CRANFIELD = Path("/work/shared/eval/cranfield")
 
@@ -203,14 +197,19 @@ def test_load_beir_refuses_an_empty_corpus_or_no_judgements(tmp_path: Path):
         load_beir(tmp_path / "header-only")
 
 
-def test_load_beir_refuses_a_repeated_id(tmp_path: Path):
+def test_load_beir_keeps_the_last_record_of_a_repeated_id_and_says_so(tmp_path: Path):
     _write_dataset(tmp_path)
     with (tmp_path / "corpus.jsonl").open("a", encoding="utf-8") as corpus:
         corpus.write(json.dumps({"_id": "d1", "text": "Again."}) + "\n")
 
-    repeated = r"corpus\.jsonl has _id 'd1' twice \(lines 1 and 4\)"
-    with pytest.raises(BeirDatasetError, match=repeated):
-        load_beir(tmp_path)
+    dataset = load_beir(tmp_path)
+
+    # As BEIR's loader (a dict keyed by _id): the later record replaces the earlier one.
+    assert dataset.corpus["d1"] == ("", "Again.")
+    assert (
+        "Warning: corpus.jsonl repeats 1 _id values (first: 'd1' on lines 1 and 4); the "
+        "last record of each is used, as BEIR does." in dataset.warnings
+    )
 
 
 def test_qrels_header_is_detected_not_assumed(tmp_path: Path):
@@ -232,10 +231,52 @@ def test_load_beir_warns_about_judgements_of_unknown_documents_and_queries(tmp_p
 
     assert dataset.warnings == (
         "Warning: test.tsv judges 1 queries not in queries.jsonl (1 judgements); "
-        "they are not scored.",
+        "they are not scored. The first is 'q7'.",
         "Warning: test.tsv refers to 2 documents not in corpus.jsonl (2 judgements); "
-        "they can never be retrieved.",
+        "they can never be retrieved. The first is 'd8'.",
     )
-    assert dataset.qrels["q1"] == {"d1": 1, "d8": 1, "d9": 1}
+    assert dataset.qrels == {"q1": {"d1": 1, "d8": 1, "d9": 1}}  # q7 is dropped
     _write_dataset(tmp_path / "clean", qrels="q1\td1\t1\nq2\t2\t1\n")
     assert load_beir(tmp_path / "clean").warnings == ()
+
+
+def test_judgements_of_unknown_queries_do_not_lower_the_means(tmp_path: Path):
+    # q7 is judged but not in queries.jsonl: it cannot be searched, so it must not count
+    # as a zero (it did: a perfect run scored 0.5).
+    _write_dataset(tmp_path, qrels="q1\td1\t1\nq7\td1\t1\n")
+    dataset = load_beir(tmp_path)
+
+    metrics = evaluate_run({"q1": ["d1"]}, dataset.qrels, k_values=(10, 100))
+
+    assert metrics == {"ndcg@10": 1.0, "map@10": 1.0, "recall@10": 1.0} | {
+        "ndcg@100": 1.0,
+        "map@100": 1.0,
+        "recall@100": 1.0,
+    }
+    assert dataset.scored_queries == ["q1"]
+
+
+def test_graded_ndcg_ignores_negative_grades_and_recall_map_count_only_positive_ones():
+    # Hand-computed: a = 2, b = 1, c = 0 (judged not relevant), d = -1 (judged harmful).
+    grades = {"a": 2, "b": 1, "c": 0, "d": -1}
+    ranking = ["d", "b", "a", "c"]
+
+    # DCG = 0/log2(2) + 1/log2(3) + 2/log2(4) + 0 = 0.63093 + 1 = 1.63093
+    # ideal = 2/log2(2) + 1/log2(3) = 2.63093 (c and d are not in the ideal ranking)
+    assert ndcg_at_k(ranking, grades, 10) == pytest.approx(1.63093 / 2.63093, abs=1e-5)
+    assert ndcg_at_k(ranking, grades, 10) == pytest.approx(0.61991, abs=1e-5)
+    # R = 2 (a and b); both within 100.
+    assert recall_at_k(ranking, grades, 100) == 1.0
+    # b at rank 2 (precision 1/2), a at rank 3 (precision 2/3): (1/2 + 2/3) / 2
+    assert average_precision_at_k(ranking, grades, 100) == pytest.approx(7 / 12)
+
+
+def test_ndcg_at_10_ideal_is_cut_at_10_even_with_more_relevant_documents():
+    grades = {f"r{i}": 1 for i in range(12)}
+    ideal = sum(1 / math.log2(rank + 1) for rank in range(1, 11))  # 4.54365
+
+    assert ndcg_at_k(["r0"], grades, 10) == pytest.approx(1 / ideal)
+    assert ndcg_at_k(["r0"], grades, 10) == pytest.approx(0.22009, abs=1e-5)
+    assert recall_at_k(["r0", "x", "r1"], grades, 100) == pytest.approx(2 / 12)
+    # r0 at rank 1 (1/1), r1 at rank 3 (2/3), over R = 12
+    assert average_precision_at_k(["r0", "x", "r1"], grades, 100) == pytest.approx((5 / 3) / 12)

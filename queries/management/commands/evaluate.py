@@ -3,7 +3,8 @@
 Provisions a scratch tenant, ingests the corpus through the real pipeline, runs every query
 in lexical, dense and hybrid modes and prints nDCG@10, Recall@100 and MAP@100 per mode
 (`--json` for one JSON object keyed by mode). The scratch tenant is dropped afterwards, also
-when something fails, unless `--keep` is given.
+when something fails or the run is interrupted, unless `--keep` is given. Warnings and
+progress bars go to stderr, so `--json` keeps stdout to the one object.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from tqdm import tqdm
 from documents.embeddings import EmbeddingError, available_backends
 from documents.index import IndexMismatchError
 from documents.management.tenant_option import StrictCommand
-from queries.evaluation import BeirDatasetError
+from queries.evaluation_dataset import BeirDatasetError
 from queries.evaluation_run import METRICS, run_evaluation
+from queries.evaluation_tenant import EvaluationError, EvaluationInterrupted
 
 T = TypeVar("T")
 
@@ -30,37 +32,56 @@ class Command(StrictCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--dataset", required=True, metavar="DIR")
+        parser.add_argument(
+            "--split", default="test", help="qrels file to score: qrels/SPLIT.tsv (default test)"
+        )
         parser.add_argument("--embedding", choices=available_backends(), default=None)
         parser.add_argument("--json", action="store_true", help="print one JSON object")
         parser.add_argument("--keep", action="store_true", help="keep the scratch tenant")
+        parser.add_argument(
+            "--ignore-identical-ids",
+            action="store_true",
+            help="drop a hit whose id equals the query id, as BEIR does by default",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        dataset = Path(options["dataset"])
-        quiet = options["json"] or options["verbosity"] == 0
+        dataset = Path(options["dataset"]).expanduser()
+        quiet = options["verbosity"] == 0
 
         def progress(items: Iterable[T], label: str, total: int) -> Iterable[T]:
+            # tqdm writes to sys.stderr: --json output on stdout stays one object.
             return tqdm(items, desc=label, total=total, unit="item", disable=quiet)
 
         try:
             report = run_evaluation(
                 dataset,
+                split=options["split"],
                 embedding=options["embedding"],
                 keep=options["keep"],
                 progress=progress,
                 warn=lambda message: self.stderr.write(message),
+                ignore_identical_ids=options["ignore_identical_ids"],
             )
-        except (BeirDatasetError, EmbeddingError, IndexMismatchError) as exc:
+        except EvaluationInterrupted as exc:
+            raise CommandError(str(exc), returncode=130) from None
+        except KeyboardInterrupt:  # before the scratch tenant existed
+            raise CommandError("Interrupted; nothing was scored.", returncode=130) from None
+        except (BeirDatasetError, EvaluationError, EmbeddingError, IndexMismatchError) as exc:
             # Known failures carry a sentence; the scratch tenant is already dropped.
             raise CommandError(str(exc)) from exc
+        summary = (
+            f"{dataset.resolve().name}: {report.documents} documents, {report.chunks} chunks, "
+            f"{report.queries} judged queries, embedder {report.embedder}"
+            + (f", {report.skipped} corpus entries skipped" if report.skipped else "")
+        )
         if options["json"]:
             self.stdout.write(json.dumps(report.scores, indent=2, sort_keys=True))
+            if not quiet:
+                self.stderr.write(summary)
             if options["keep"]:  # stdout stays one JSON object; the rest goes to stderr
                 self._say_kept(report.schema, self.stderr)
             return
-        self.stdout.write(
-            f"{dataset.name}: {report.documents} documents, {report.chunks} chunks, "
-            f"{report.queries} judged queries, embedder {report.embedder}"
-        )
+        self.stdout.write(summary)
         self.stdout.write(f"| mode    | {' | '.join(f'{m:>10}' for m in METRICS)} |")
         self.stdout.write(f"|---------|{'|'.join('-' * 12 for _ in METRICS)}|")
         for mode, scores in report.scores.items():
