@@ -1,4 +1,4 @@
-"""Dashboard pages for signing in and out, passwords, API keys and members."""
+"""Dashboard pages for signing in and out, passwords, API keys, members and workspace settings."""
 
 from django.urls import path
 
@@ -31,6 +31,11 @@ urlpatterns = [
         "settings/members/<int:pk>/reactivate/",
         workspace_views.member_reactivate,
         name="member-reactivate-page",
+    ),
+    path(
+        "settings/workspace/time-zone/",
+        workspace_views.workspace_time_zone,
+        name="workspace-time-zone-page",
     ),
     path("", views.home, name="home"),
 ]

@@ -1,4 +1,5 @@
-"""Dashboard pages for owners and admins: API keys and members (server-rendered forms).
+"""Dashboard pages for owners and admins: API keys, members and the workspace's time zone
+(server-rendered forms).
 
 They call the same services as the API, so the rules (owners protected, last owner kept,
 no self-deactivation) hold on both.
@@ -16,7 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.forms import ApiKeyForm, InviteForm, RoleForm
+from accounts.forms import ApiKeyForm, InviteForm, RoleForm, TimeZoneForm
 from accounts.invitations import deliver_invitation, password_set_link
 from accounts.models import ApiKey, Role, User
 from accounts.permissions import ADMIN_ROLES
@@ -30,6 +31,8 @@ from accounts.services import (
     revoke_api_key,
 )
 from tenants.middleware import refusal
+from tenants.models import Tenant
+from tenants.time_zones import set_time_zone, time_zone_names, zone_of
 
 View = Callable[..., HttpResponse]
 
@@ -116,6 +119,7 @@ NEW_INVITE_SESSION = "accounts:new_invite"
 
 @admin_required
 def members(request: HttpRequest) -> HttpResponse:
+    """Invite (POST, then redirect) and list members; the workspace's time zone form too."""
     actor = _actor(request)
     form = InviteForm(request.POST or None)
     form.fields["role"].choices = _role_choices(actor)  # type: ignore[attr-defined]
@@ -132,15 +136,60 @@ def members(request: HttpRequest) -> HttpResponse:
             return _no_store(redirect("members-page"))
     shown = request.session.pop(NEW_INVITE_SESSION, None) if request.method == "GET" else None
     invited = User.objects.filter(pk=shown["user_id"]).first() if shown else None
+    return _members_page(
+        request,
+        form=form,
+        invite_link=shown["link"] if invited is not None and shown else None,
+        invited=invited,
+    )
+
+
+def _workspace(request: HttpRequest) -> Tenant:
+    tenant = getattr(request, "tenant", None)
+    assert isinstance(tenant, Tenant)  # dashboard pages are served on a tenant's host only
+    return tenant
+
+
+def _members_page(
+    request: HttpRequest,
+    *,
+    form: InviteForm | None = None,
+    time_zone_form: TimeZoneForm | None = None,
+    status: int = 200,
+    **extra: Any,
+) -> HttpResponse:
+    actor = _actor(request)
+    if form is None:
+        form = InviteForm()
+    if time_zone_form is None:
+        time_zone_form = TimeZoneForm(initial={"time_zone": zone_of(_workspace(request)).key})
     context = {
         "active": "members",
         "form": form,
-        "invite_link": shown["link"] if invited is not None and shown else None,
-        "invited": invited,
+        "time_zone_form": time_zone_form,
+        "time_zone_names": time_zone_names(),
         "members": User.objects.order_by("email"),
         "role_choices": _role_choices(actor),
+        **extra,
     }
-    return _no_store(render(request, "accounts/members.html", context))
+    return _no_store(render(request, "accounts/members.html", context, status=status))
+
+
+# --- workspace settings ----------------------------------------------------------------------
+
+
+@admin_required
+@require_POST
+def workspace_time_zone(request: HttpRequest) -> HttpResponse:
+    """Set the zone whose calendar days the analytics count; the Members page shows the form."""
+    form = TimeZoneForm(request.POST)
+    if not form.is_valid():
+        return _members_page(request, time_zone_form=form, status=400)
+    tenant = set_time_zone(tenant=_workspace(request), time_zone=form.cleaned_data["time_zone"])
+    messages.success(
+        request, f"The workspace's time zone is now {tenant.time_zone}; analytics count days there."
+    )
+    return redirect("members-page")
 
 
 def _member_action(request: HttpRequest, pk: int, action: Callable[[User], str]) -> HttpResponse:

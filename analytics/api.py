@@ -1,9 +1,14 @@
-"""Query analytics for owners and admins: the dashboard's figures as JSON."""
+"""Query analytics for owners and admins: the dashboard's figures as JSON.
+
+Days are calendar days in the workspace's time zone, or in `?tz=` for this request.
+"""
 
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -14,6 +19,7 @@ from accounts.permissions import IsTenantAdmin
 from analytics.query_report import query_report
 from analytics.query_stats import DEFAULT_DAYS, MAX_DAYS, Window
 from config.openapi import ERROR_RESPONSES
+from tenants.time_zones import canonical_time_zone, zone_of
 
 DAYS_MESSAGE = f"days must be a whole number from 1 to {MAX_DAYS}."
 MS_HELP = "Milliseconds from request to answer (PostgreSQL percentile_cont); null without queries."
@@ -52,9 +58,27 @@ class QueryAnalyticsInput(serializers.Serializer[Any]):
         default=DEFAULT_DAYS,
         min_value=1,
         max_value=MAX_DAYS,
-        help_text="How many UTC calendar days, ending today, to cover.",
+        help_text="How many calendar days (in the response's `time_zone`), ending today, to cover.",
         error_messages=dict.fromkeys(("invalid", "min_value", "max_value"), DAYS_MESSAGE),
     )
+    tz = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=64,
+        help_text="An IANA time zone, e.g. `America/Los_Angeles`, to count days in for this "
+        "request; the workspace's time zone when omitted.",
+        error_messages={"max_length": "tz must be an IANA time zone name such as Europe/Berlin."},
+    )
+
+    def validate_tz(self, value: str) -> ZoneInfo | None:
+        if not value:  # `?tz=`: the workspace's, as `?days=` is the default window
+            return None
+        name = canonical_time_zone(value)
+        if name is None:
+            raise serializers.ValidationError(
+                f"tz must be an IANA time zone name such as Europe/Berlin; '{value}' is not one."
+            )
+        return ZoneInfo(name)
 
 
 class QueryTotalsOutput(serializers.Serializer[Any]):
@@ -131,6 +155,11 @@ class ApiKeyUsageOutput(serializers.Serializer[Any]):
 
 
 class QueryAnalyticsOutput(serializers.Serializer[Any]):
+    time_zone = serializers.CharField(
+        source="window.time_zone",
+        help_text="The IANA time zone the days are calendar days of, and the times are in: "
+        "`tz` when given, else the workspace's.",
+    )
     days = serializers.IntegerField(source="window.days")
     first_day = serializers.DateField(source="window.first")
     last_day = serializers.DateField(source="window.last")
@@ -146,7 +175,11 @@ class QueryAnalyticsOutput(serializers.Serializer[Any]):
 
 
 class QueryAnalyticsView(APIView):
-    """Searches and questions over the last `days` days: volume, latency, gaps, feedback, cost."""
+    """Searches and questions over the last `days` days: volume, latency, gaps, feedback, cost.
+
+    Days are calendar days in the workspace's time zone (or `tz`); a day around a DST change
+    has 23 or 25 hours and is still one entry of `per_day`. Times are in that zone too.
+    """
 
     permission_classes = [IsTenantAdmin]
 
@@ -158,5 +191,9 @@ class QueryAnalyticsView(APIView):
     def get(self, request: Request) -> Response:
         data = QueryAnalyticsInput(data=request.query_params)
         data.is_valid(raise_exception=True)
-        report = query_report(Window.ending(data.validated_data["days"]), include_texts=True)
-        return Response(QueryAnalyticsOutput(report).data)
+        zone = data.validated_data.get("tz") or zone_of(getattr(request, "tenant", None))
+        report = query_report(
+            Window.ending(data.validated_data["days"], zone=zone), include_texts=True
+        )
+        with timezone.override(zone):  # last_seen, updated_at, last_used in the same zone
+            return Response(QueryAnalyticsOutput(report).data)

@@ -1,17 +1,19 @@
 """Reads over the current tenant's query log for the analytics page and API.
 
 Everything is aggregated in PostgreSQL (counts, sums, `percentile_cont`); Python only fills
-in the days without queries. Days are UTC calendar days. The lists of texts people typed
-are in analytics/query_lists.py.
+in the days without queries. Days are calendar days in the window's time zone (the
+workspace's, see tenants/time_zones.py): a 23- or 25-hour day around a DST change is one day.
+The lists of texts people typed are in analytics/query_lists.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db.models import Count, F, FloatField, Q, QuerySet, Sum
 from django.db.models.aggregates import Aggregate
@@ -19,6 +21,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from queries.models import Query, QueryFeedback, QueryKind
+from tenants.time_zones import UTC_ZONE
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 365
@@ -47,26 +50,42 @@ class Percentile(Aggregate):
 
 @dataclass(frozen=True)
 class Window:
-    """`days` UTC calendar days ending with `last` (today by default), both included."""
+    """`days` calendar days in `zone` ending with `last` (today there by default), both
+    included; each day runs from one local midnight to the next, whatever its length."""
 
     last: date
     days: int
+    zone: ZoneInfo = UTC_ZONE
 
     @classmethod
-    def ending(cls, days: int = DEFAULT_DAYS, last: date | None = None) -> Window:
-        return cls(last=last or timezone.now().astimezone(UTC).date(), days=days)
+    def ending(
+        cls, days: int = DEFAULT_DAYS, last: date | None = None, *, zone: ZoneInfo = UTC_ZONE
+    ) -> Window:
+        return cls(last=last or timezone.now().astimezone(zone).date(), days=days, zone=zone)
+
+    @property
+    def time_zone(self) -> str:
+        return self.zone.key
 
     @property
     def first(self) -> date:
         return self.last - timedelta(days=self.days - 1)
 
+    def midnight(self, day: date) -> datetime:
+        """The day's first moment in the zone (01:00 where clocks skip midnight), in UTC.
+
+        In UTC because Python subtracts two times of one zone as wall-clock times, which
+        would make a 25-hour day 24 hours long.
+        """
+        return datetime.combine(day, time.min, tzinfo=self.zone).astimezone(UTC_ZONE)
+
     @property
     def start(self) -> datetime:
-        return datetime.combine(self.first, time.min, tzinfo=UTC)
+        return self.midnight(self.first)
 
     @property
     def end(self) -> datetime:
-        return datetime.combine(self.last + timedelta(days=1), time.min, tzinfo=UTC)
+        return self.midnight(self.last + timedelta(days=1))
 
     def dates(self) -> list[date]:
         return [self.first + timedelta(days=i) for i in range(self.days)]
@@ -172,7 +191,7 @@ def per_day(window: Window) -> list[DayStats]:
     """One entry per day of the window, oldest first; days without queries are zeros."""
     rows = (
         queries_in(window)
-        .annotate(day=TruncDate("created_at", tzinfo=UTC))
+        .annotate(day=TruncDate("created_at", tzinfo=window.zone))
         .values("day")
         .annotate(
             **_counts(),

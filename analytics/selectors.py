@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
+from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
-from django.utils import timezone
 
+from analytics.query_stats import Window
 from documents.models import Document, DocumentStatus
+from tenants.time_zones import UTC_ZONE
 
 
 @dataclass(frozen=True)
@@ -38,19 +40,17 @@ def documents_by_status() -> dict[str, int]:
     return {status: int(counts.get(status, 0)) for status in DocumentStatus.values}
 
 
-def uploads_per_day(*, days: int = 30, today: date | None = None) -> list[tuple[date, int]]:
-    """Uploads per calendar day (UTC) for the last `days` days, oldest first, gaps as 0."""
-    today = today or timezone.now().date()
-    first = today - timedelta(days=days - 1)
+def uploads_per_day(
+    *, days: int = 30, today: date | None = None, zone: ZoneInfo = UTC_ZONE
+) -> list[tuple[date, int]]:
+    """Uploads per calendar day in `zone` for the last `days` days, oldest first, gaps as 0."""
+    window = Window.ending(days, today, zone=zone)
     rows = (
-        Document.objects.filter(created_at__date__gte=first)
-        .annotate(day=TruncDate("created_at"))
+        Document.objects.filter(created_at__gte=window.start, created_at__lt=window.end)
+        .annotate(day=TruncDate("created_at", tzinfo=zone))
         .values_list("day")
         .annotate(n=Count("id"))
         .values_list("day", "n")
     )
     counts = dict(rows)
-    return [
-        (first + timedelta(days=i), int(counts.get(first + timedelta(days=i), 0)))
-        for i in range(days)
-    ]
+    return [(day, int(counts.get(day, 0))) for day in window.dates()]

@@ -2,11 +2,13 @@
 
 Every member sees volumes, latency, cache and feedback figures; owners and admins also see
 what people typed (content gaps, repeated queries, comments), spend and API key usage.
+Days are calendar days in the workspace's time zone (Tenant.time_zone).
 """
 
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -18,6 +20,7 @@ from analytics import selectors
 from analytics.query_report import QueryReport, query_report
 from analytics.query_stats import DEFAULT_DAYS, Window
 from documents.models import DocumentStatus
+from tenants.time_zones import zone_of
 
 WINDOW_CHOICES = (7, 30, 90)
 
@@ -27,9 +30,9 @@ def window_days(raw: str | None) -> int:
     return int(raw) if raw in {str(days) for days in WINDOW_CHOICES} else DEFAULT_DAYS
 
 
-def document_charts(days: int) -> dict[str, Any]:
+def document_charts(days: int, zone: ZoneInfo) -> dict[str, Any]:
     by_status = selectors.documents_by_status()
-    per_day = selectors.uploads_per_day(days=days)
+    per_day = selectors.uploads_per_day(days=days, zone=zone)
     labels = dict(DocumentStatus.choices)
     return {
         "status": {
@@ -66,8 +69,9 @@ def query_charts(report: QueryReport, *, with_spend: bool) -> dict[str, Any]:
 def analytics_page(request: HttpRequest) -> HttpResponse:
     days = window_days(request.GET.get("days"))
     is_admin = getattr(request.user, "role", None) in ADMIN_ROLES
-    report = query_report(Window.ending(days), include_texts=is_admin)
-    documents = document_charts(days)
+    zone = zone_of(getattr(request, "tenant", None))
+    report = query_report(Window.ending(days, zone=zone), include_texts=is_admin)
+    documents = document_charts(days, zone)
     chart = {
         "status": documents["status"],
         "uploads": documents["uploads"],

@@ -29,6 +29,7 @@ from tenants.models import Domain, OperatorAction, Tenant
 from tenants.plans import DEFAULT_PLAN, PLANS
 from tenants.services import ProvisioningError, provision_tenant, set_tenant_active
 from tenants.tasks import rebuild_index
+from tenants.time_zones import DEFAULT_TIME_ZONE, time_zone_names
 from tenants.validators import validate_domain, validate_schema_name
 
 
@@ -45,7 +46,7 @@ class TenantCreationForm(forms.ModelForm):
 
     class Meta:
         model = Tenant
-        fields = ["schema_name", "name", "plan"]
+        fields = ["schema_name", "name", "plan", "time_zone"]
 
     def clean_schema_name(self) -> str:
         value = str(self.cleaned_data["schema_name"]).strip()
@@ -145,7 +146,10 @@ class TenantAdmin(admin.ModelAdmin):
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:  # type: ignore[override]
         if obj is None:
-            return ["schema_name", "name", "plan", "domain", "admin_email", "admin_password"]
+            return [
+                "schema_name", "name", "plan", "time_zone", "domain", "admin_email",
+                "admin_password",
+            ]  # fmt: skip
         return [
             "schema_name",
             "name",
@@ -153,9 +157,18 @@ class TenantAdmin(admin.ModelAdmin):
             "plan",
             "is_active",
             "embedding_backend",
+            "time_zone",
             "created_at",
             "updated_at",
         ]
+
+    def formfield_for_dbfield(
+        self, db_field: Any, request: HttpRequest, **kwargs: Any
+    ) -> forms.Field | None:
+        if db_field.name == "time_zone":
+            kwargs["widget"] = forms.Select(choices=[(name, name) for name in time_zone_names()])
+            kwargs["required"] = False  # left out of a POST: the model's default, UTC
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return ["schema_name", "slug", "created_at", "updated_at"] if obj else []
@@ -185,6 +198,7 @@ class TenantAdmin(admin.ModelAdmin):
                 admin_email=data["admin_email"],
                 admin_password=password,
                 plan=data.get("plan") or DEFAULT_PLAN,
+                time_zone=data.get("time_zone") or DEFAULT_TIME_ZONE,
             )
         except ProvisioningError as exc:
             raise forms.ValidationError(str(exc)) from exc

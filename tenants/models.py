@@ -4,6 +4,7 @@ from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
 
 from tenants.plans import DEFAULT_PLAN, PLAN_CHOICES, Plan, get_plan
+from tenants.time_zones import DEFAULT_TIME_ZONE, validate_time_zone
 from tenants.validators import validate_schema_name
 
 
@@ -20,6 +21,12 @@ class Tenant(TenantMixin):
         choices=[("hashing", "hashing"), ("local", "local"), ("openai", "openai")],
         help_text="Blank: the platform default (EMBEDDING_BACKEND). After a change, run "
         "`manage.py reindex --tenant <schema>` (or the admin's reindex action).",
+    )
+    time_zone = models.CharField(
+        max_length=64,
+        default=DEFAULT_TIME_ZONE,
+        validators=[validate_time_zone],
+        help_text="IANA name, e.g. Europe/Berlin: analytics count calendar days in this zone.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -22,6 +22,7 @@ from tenants import cloning
 from tenants.db import use_public_schema
 from tenants.models import Domain, Tenant
 from tenants.plans import DEFAULT_PLAN, PLANS
+from tenants.time_zones import DEFAULT_TIME_ZONE, canonical_time_zone, unknown_time_zone_message
 from tenants.validators import validate_domain, validate_schema_name
 
 logger = logging.getLogger(__name__)
@@ -194,8 +195,11 @@ def provision_tenant(
     admin_email: str,
     admin_password: str,
     plan: str = DEFAULT_PLAN,
+    time_zone: str = DEFAULT_TIME_ZONE,
 ) -> ProvisionedTenant:
     """Create a tenant, its schema (cloned from the template), domain and first admin.
+
+    `time_zone` is an IANA name (any case, e.g. "europe/berlin"): analytics count its days.
 
     Everything happens in one PostgreSQL transaction (DDL included), so a failure at
     any step leaves no tenant row, domain, schema or user behind.
@@ -204,6 +208,9 @@ def provision_tenant(
     schema_name = schema_name.strip()
     domain = domain.strip().lower()
     admin_email = admin_email.strip().lower()
+    zone_name = canonical_time_zone(time_zone)
+    if zone_name is None:
+        raise ProvisioningError(unknown_time_zone_message(time_zone))
     use_public_schema()
     _validate(
         schema_name=schema_name,
@@ -220,6 +227,7 @@ def provision_tenant(
                 name=name.strip() or schema_name,
                 slug=schema_name.replace("_", "-"),
                 plan=plan,
+                time_zone=zone_name,
             )
             tenant.save()
             tenant_domain = Domain.objects.create(domain=domain, tenant=tenant, is_primary=True)

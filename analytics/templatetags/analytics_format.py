@@ -1,8 +1,12 @@
-"""Template filters for the analytics page: rates and latencies that may be missing."""
+"""Template filters for the analytics page: rates and latencies that may be missing, and
+dates in the active time zone (the page renders inside `{% timezone <workspace zone> %}`)."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from django import template
+from django.utils import dateformat, timezone
 
 register = template.Library()
 
@@ -33,3 +37,23 @@ def number(value: int | None) -> str:
     if value is None:
         return MISSING
     return f"{int(value):,}"
+
+
+@register.filter
+def short_date(value: date | None) -> str:
+    """A day, or a moment's day in the active time zone: "Nov 3" in the current year there,
+    else "Nov 3, 2025"; no-break spaces, so the date never wraps in two."""
+    if value is None:
+        return MISSING
+    local = timezone.localtime(value) if isinstance(value, datetime) else value
+    if local.year == timezone.localdate().year:
+        return dateformat.format(local, "M\u00a0j")
+    return dateformat.format(local, "M\u00a0j,\u00a0Y")
+
+
+@register.filter
+def short_datetime(value: datetime | None) -> str:
+    """`short_date` with the local time and the zone's abbreviation: "Nov 3, 14:05 CET"."""
+    if value is None:
+        return MISSING
+    return f"{short_date(value)}, {dateformat.format(timezone.localtime(value), 'H:i T')}"

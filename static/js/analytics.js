@@ -6,7 +6,8 @@
   if (typeof window.Chart !== "function") return;
   const base = { maintainAspectRatio: false, animation: false };
   const countAxis = { beginAtZero: true, ticks: { precision: 0 } };
-  // "2026-11-29" → "Nov 29", as in the page's tables; the days are UTC days.
+  // "2026-11-29" → "Nov 29", as in the page's tables. The server sends the workspace zone's
+  // calendar dates; formatting them as UTC midnights keeps each on its own date.
   const dayFormat = new Intl.DateTimeFormat("en", { month: "short", day: "numeric", timeZone: "UTC" });
   const days = (isoDates) => isoDates.map((iso) => dayFormat.format(new Date(iso + "T00:00:00Z")));
 

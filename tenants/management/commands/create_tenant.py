@@ -1,4 +1,4 @@
-"""`manage.py create_tenant --schema S --name N --domain D --admin-email E --admin-password P`."""
+"""`manage.py create_tenant --schema S --name N --domain D --admin-email E [--time-zone Z]`."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from tenants.plans import DEFAULT_PLAN, PLANS
 from tenants.services import ProvisioningError, provision_tenant
+from tenants.time_zones import DEFAULT_TIME_ZONE
 
 
 class Command(BaseCommand):
@@ -23,6 +24,11 @@ class Command(BaseCommand):
             "--admin-password", default="", help="generated and printed when omitted"
         )
         parser.add_argument("--plan", default=DEFAULT_PLAN, choices=sorted(PLANS))
+        parser.add_argument(
+            "--time-zone",
+            default=DEFAULT_TIME_ZONE,
+            help="IANA name analytics count days in, e.g. Europe/Berlin (default: UTC)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         password = options["admin_password"] or secrets.token_urlsafe(12)
@@ -34,6 +40,7 @@ class Command(BaseCommand):
                 admin_email=options["admin_email"],
                 admin_password=password,
                 plan=options["plan"],
+                time_zone=options["time_zone"],
             )
         except ProvisioningError as exc:
             raise CommandError(str(exc)) from exc
@@ -43,6 +50,7 @@ class Command(BaseCommand):
                 f"({result.seconds * 1000:.0f} ms)."
             )
         )
+        self.stdout.write(f"Time zone: {result.tenant.time_zone}")
         self.stdout.write(f"Admin login: {result.admin_email}")
         if not options["admin_password"]:
             self.stdout.write(f"Admin password: {password}")
