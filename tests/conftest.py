@@ -187,19 +187,22 @@ class WorkerProcess:
             f"test-{os.getpid()}@%h",
         ]
         log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
+        started_at = log.tell()  # after a restart, only this run's "ready" line counts
         self.process = subprocess.Popen(
             command, cwd=ROOT, env=worker_environment(), stdout=log, stderr=subprocess.STDOUT
         )
-        self._wait_ready()
+        self._wait_ready(started_at)
 
-    def _wait_ready(self, timeout: float = 60) -> None:
+    def _wait_ready(self, offset: int, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.process is not None
             if self.process.poll() is not None:
                 raise RuntimeError(f"Celery worker exited early; see {self.log_path}")
-            if b" ready." in self.log_path.read_bytes():
-                return
+            with self.log_path.open("rb") as written:
+                written.seek(offset)
+                if b" ready." in written.read():
+                    return
             time.sleep(0.2)
         raise RuntimeError(f"Celery worker did not become ready; see {self.log_path}")
 
