@@ -113,7 +113,7 @@ def run_evaluation(
 def _upload_body(title: str, text: str) -> str:
     body = f"{title}\n\n{text}".strip() if title.strip() else text.strip()
     # The upload check reads a body that starts with "%PDF-" as a PDF file; a space keeps the words.
-    return body.replace("%PDF-", "% PDF-")
+    return f"% {body[1:]}" if body.startswith("%PDF-") else body
 
 
 def _upload_name(corpus_id: str) -> str:

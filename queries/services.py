@@ -347,8 +347,8 @@ def ask_events(
                     body = _respond(prepared, _finish_ask(prepared, payload, started))
                     answered = True
                     yield ("done", body)
-        except BaseException as exc:
-            if not answered and isinstance(exc, Exception | GeneratorExit):
+        except (Exception, GeneratorExit) as exc:
+            if not answered:
                 querylog.write_failed(prepared.log, querylog.error_of(exc))
             raise
 

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from django.conf import settings
+from django.test import Client
 from django_redis import get_redis_connection
 from django_tenants.utils import schema_context
 
@@ -22,6 +23,15 @@ def make_user(handle: TenantHandle, role: str, email: str | None = None) -> User
             password=PASSWORD,
             role=role,
         )
+
+
+def signed_in(handle: TenantHandle, role: str) -> Client:
+    """A dashboard client signed in as the owner, or as a new person of another role."""
+    client = handle.client()
+    email = handle.admin_email if role == Role.OWNER else make_user(handle, role).email
+    with schema_context(handle.schema):
+        assert client.login(username=email, password=PASSWORD)
+    return client
 
 
 def owner_of(handle: TenantHandle) -> User:

@@ -3,26 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
-from django_tenants.utils import schema_context
 
 from accounts.models import Role
 from tenants.models import Tenant
-from tests.accounts.helpers import make_user
-from tests.conftest import PASSWORD, TenantHandle
+from tests.accounts.helpers import signed_in
+from tests.conftest import TenantHandle
 
 pytestmark = pytest.mark.django_db
 
 FORM = "/settings/workspace/time-zone/"
 MEMBERS = "/settings/members/"
-
-
-def _signed_in(handle: TenantHandle, role: str) -> Client:
-    client = handle.client()
-    email = handle.admin_email if role == Role.OWNER else make_user(handle, role).email
-    with schema_context(handle.schema):
-        assert client.login(username=email, password=PASSWORD)
-    return client
 
 
 def _stored(handle: TenantHandle) -> str:
@@ -32,7 +22,7 @@ def _stored(handle: TenantHandle) -> str:
 @pytest.mark.parametrize("role", [Role.OWNER, Role.ADMIN])
 def test_owners_and_admins_set_the_zone_and_analytics_follow(make_tenant, role):
     handle = make_tenant("ws_zone")
-    client = _signed_in(handle, role)
+    client = signed_in(handle, role)
     page = client.get(MEMBERS).content.decode()
     assert 'id="workspace-settings"' in page
     assert 'name="time_zone" id="id_time_zone" list="time-zone-names"' in page
@@ -64,7 +54,7 @@ def test_owners_and_admins_set_the_zone_and_analytics_follow(make_tenant, role):
 )  # fmt: skip
 def test_an_unknown_zone_is_refused_with_a_sentence(make_tenant, typed, sentence):
     handle = make_tenant("ws_zone_bad")
-    response = _signed_in(handle, Role.OWNER).post(FORM, {"time_zone": typed})
+    response = signed_in(handle, Role.OWNER).post(FORM, {"time_zone": typed})
     assert response.status_code == 400
     html = response.content.decode()
     assert f'<p class="upload-error small" id="time-zone-error">{sentence}' in html
@@ -75,7 +65,7 @@ def test_an_unknown_zone_is_refused_with_a_sentence(make_tenant, typed, sentence
 @pytest.mark.parametrize("role", [Role.MEMBER, Role.VIEWER])
 def test_members_and_viewers_cannot_change_it(make_tenant, role):
     handle = make_tenant("ws_zone_member")
-    response = _signed_in(handle, role).post(FORM, {"time_zone": "Asia/Tokyo"})
+    response = signed_in(handle, role).post(FORM, {"time_zone": "Asia/Tokyo"})
     assert response.status_code == 403
     assert "Only the workspace&#x27;s owners and admins can open this page." in (
         response.content.decode()
@@ -89,11 +79,11 @@ def test_signed_out_visitors_are_sent_to_sign_in_and_get_is_refused(make_tenant)
     assert response.status_code == 302
     assert "/login/" in response["Location"]
     assert _stored(handle) == "UTC"
-    assert _signed_in(handle, Role.OWNER).get(FORM).status_code == 405
+    assert signed_in(handle, Role.OWNER).get(FORM).status_code == 405
 
 
 def test_one_workspaces_zone_leaves_anothers_alone(make_tenant):
     berlin = make_tenant("ws_zone_a")
     other = make_tenant("ws_zone_b")
-    assert _signed_in(berlin, Role.OWNER).post(FORM, {"time_zone": "Europe/Berlin"}).status_code
+    assert signed_in(berlin, Role.OWNER).post(FORM, {"time_zone": "Europe/Berlin"}).status_code
     assert (_stored(berlin), _stored(other)) == ("Europe/Berlin", "UTC")

@@ -10,22 +10,14 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from accounts.models import Role
-from tests.accounts.helpers import make_user, owner_of
+from tests.accounts.helpers import owner_of, signed_in
 from tests.analytics.querylog_rows import give_feedback, log_query
-from tests.conftest import PASSWORD, TenantHandle
+from tests.conftest import TenantHandle
 
 pytestmark = pytest.mark.django_db
 
 SCRIPT_QUERY = "<script>alert('gap')</script> parking"
 SCRIPT_COMMENT = "<img src=x onerror=alert(1)> wrong answer"
-
-
-def _client_for(handle: TenantHandle, role: str):
-    client = handle.client()
-    email = handle.admin_email if role == Role.OWNER else make_user(handle, role).email
-    with schema_context(handle.schema):
-        assert client.login(username=email, password=PASSWORD)
-    return client
 
 
 def _seed(handle: TenantHandle) -> None:
@@ -49,7 +41,7 @@ def _chart_data(html: str) -> dict:
 def test_owners_and_admins_see_everything_with_texts_escaped(make_tenant, role):
     handle = make_tenant("an_page_admin")
     _seed(handle)
-    response = _client_for(handle, role).get("/analytics/")
+    response = signed_in(handle, role).get("/analytics/")
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]  # other people's texts: never cached
     html = response.content.decode()
@@ -78,7 +70,7 @@ def test_owners_and_admins_see_everything_with_texts_escaped(make_tenant, role):
 def test_members_and_viewers_see_figures_but_not_what_people_typed(make_tenant, role):
     handle = make_tenant("an_page_member")
     _seed(handle)
-    html = _client_for(handle, role).get("/analytics/").content.decode()
+    html = signed_in(handle, role).get("/analytics/").content.decode()
     assert 'id="queries-chart"' in html
     assert 'id="latency-chart"' in html
     assert 'id="limited-view"' in html

@@ -7,7 +7,6 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from django_tenants.utils import schema_context
 
-from accounts.models import User
 from documents.models import Document, DocumentStatus
 from queries.models import Query
 from tenants.models import OperatorAction, Tenant
@@ -15,14 +14,6 @@ from tenants.selectors import tenant_usage
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = "/admin/tenants/tenant/"
-
-
-@pytest.fixture
-def operator() -> Client:
-    User.objects.create_superuser(email="op@example.com", password="Operator-pass-42")
-    client = Client(HTTP_HOST="localhost")
-    assert client.login(username="op@example.com", password="Operator-pass-42")
-    return client
 
 
 def _document(handle, name, **fields):

@@ -5,10 +5,8 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
-from django.test import Client
 from django_tenants.utils import schema_exists
 
-from accounts.models import User
 from tenants.models import OperatorAction, Tenant
 from tenants.services import ProvisioningError, provision_tenant
 from tenants.time_zones import (
@@ -90,14 +88,6 @@ def test_a_zone_that_left_the_tz_database_falls_back_to_utc(make_tenant):
     assert zone_of(None).key == "UTC"
     with pytest.raises(ValidationError):
         set_time_zone(tenant=handle.tenant, time_zone="Atlantis/Capital")
-
-
-@pytest.fixture
-def operator() -> Client:
-    User.objects.create_superuser(email="op@example.com", password="Operator-pass-42")
-    client = Client(HTTP_HOST="localhost")
-    assert client.login(username="op@example.com", password="Operator-pass-42")
-    return client
 
 
 def test_operators_set_the_zone_when_creating_and_editing_in_admin(operator):
