@@ -15,6 +15,8 @@ from celery.signals import (
     worker_init,
     worker_process_init,
     worker_process_shutdown,
+    worker_ready,
+    worker_shutdown,
 )
 from tenant_schemas_celery.app import CeleryApp
 
@@ -62,6 +64,27 @@ def _serve_worker_metrics(**_: object) -> None:
     from config.metrics_server import start_metrics_server
 
     start_metrics_server()
+
+
+_heartbeat: list[Any] = []
+
+
+@worker_ready.connect
+def _announce_worker_queues(sender: Any = None, **_: object) -> None:
+    # Readiness, the documents page and `manage.py ingest` read this to tell a person when
+    # no worker takes the queue their documents wait in (config/workers.py).
+    from config.workers import Heartbeat
+
+    queues = list(app.amqp.queues.consume_from)
+    heartbeat = Heartbeat(queues)
+    heartbeat.start()
+    _heartbeat.append(heartbeat)
+
+
+@worker_shutdown.connect
+def _retract_worker_queues(**_: object) -> None:
+    while _heartbeat:
+        _heartbeat.pop().stop()
 
 
 @worker_process_shutdown.connect

@@ -2,6 +2,11 @@
 
 Ctrl-C (or SIGTERM) stops every process this launcher started, then the embedded
 PostgreSQL / Redis it started, and exits 0.
+
+The children run in a process group of their own, so the terminal's Ctrl-C reaches only
+this launcher, which sends each child exactly one SIGTERM. A gunicorn worker that got the
+terminal's SIGINT and its master's SIGQUIT at once re-entered its thread pool's shutdown
+from the second signal handler and deadlocked until the master killed it 20 s later.
 """
 
 from __future__ import annotations
@@ -57,21 +62,23 @@ def main() -> int:
 
     def shutdown() -> None:
         _log("stopping…")
+        began = time.monotonic()
         for _name, child in children:
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 20
-        for _name, child in children:
+        for name, child in children:
             try:
                 child.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
+                _log(f"the {name} process did not stop in time; killing it.")
                 child.kill()
                 child.wait()
         if started_redis:
             embedded.stop_redis(var_dir)
         if started_pg:
             embedded.stop_postgres(var_dir)
-        _log("stopped.")
+        _log(f"stopped in {time.monotonic() - began:.1f} s.")
 
     try:
         _log("migrating schemas (public, tenants, template)…")
@@ -98,8 +105,6 @@ def main() -> int:
                 "INFO",
                 "--concurrency",
                 os.environ.get("WORKER_CONCURRENCY", "2"),
-                "-Q",
-                "ingest,default,ingest_bulk,maintenance",
             ],
             "beat": [
                 str(BIN / "celery"),
@@ -114,7 +119,8 @@ def main() -> int:
         }
         for name, command in commands.items():
             _log(f"starting {name}")
-            children.append((name, subprocess.Popen(command, cwd=BASE_DIR)))  # noqa: S603
+            child = subprocess.Popen(command, cwd=BASE_DIR, process_group=0)  # noqa: S603
+            children.append((name, child))
     except (subprocess.CalledProcessError, embedded.EmbeddedServiceError) as exc:
         _log(f"could not start: {exc}")
         shutdown()

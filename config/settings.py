@@ -12,6 +12,7 @@ import sys
 from datetime import timedelta
 
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from config import embedded
 from config.env import BASE_DIR, env, env_list, env_path
@@ -286,6 +287,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 # Test runs use their own queue names so a running `make run` worker never takes their tasks.
 QUEUE_PREFIX = env.str("QUEUE_PREFIX", default=f"test{os.getpid()}-" if TESTING else "")
+# Declared, so a worker started without -Q consumes every one of them (-Q picks a subset
+# for dedicated pools); config/workers.py tracks which of them a live worker consumes.
+TASK_QUEUE_NAMES = ("ingest", "default", "ingest_bulk", "maintenance")
+CELERY_TASK_QUEUES = tuple(Queue(f"{QUEUE_PREFIX}{name}") for name in TASK_QUEUE_NAMES)
 CELERY_TASK_DEFAULT_QUEUE = f"{QUEUE_PREFIX}default"
 CELERY_TASK_ROUTES = {
     "documents.ingest_document": {"queue": f"{QUEUE_PREFIX}ingest"},

@@ -47,3 +47,8 @@ def document_list(
 
 def valid_status(value: str) -> bool:
     return value in DocumentStatus.values
+
+
+def documents_waiting() -> bool:
+    """Whether any document of the current tenant waits for a worker."""
+    return Document.objects.filter(status=DocumentStatus.PENDING).exists()

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from accounts.permissions import ADMIN_ROLES, WRITER_ROLES
+from config import workers
 from documents import filetypes, selectors
 from documents.models import DocumentStatus
 
@@ -62,8 +63,25 @@ def document_list(request: HttpRequest) -> HttpResponse:
         "sort": sort,
         "page_size": PAGE_SIZE,
         "clear_filter_href": _href(reverse("documents"), _query("", "", sort)),
+        "waiting_notice": _waiting_notice(),
     }
     return render(request, "documents/list.html", context)
+
+
+def _waiting_notice() -> str:
+    """Why documents stay pending, when no live worker takes an ingestion queue."""
+    if not selectors.documents_waiting():
+        return ""
+    try:
+        problem = workers.problem()
+    except Exception:  # Redis unreadable: the page still renders, without the hint
+        return ""
+    if not problem:
+        return ""
+    return (
+        f"{problem} Your documents are kept and will be processed once one runs; "
+        "please tell the platform's operators."
+    )
 
 
 def _query(search: str, status: str, sort: str) -> str:

@@ -156,18 +156,26 @@ def worker_environment() -> dict[str, str]:
 
 
 class WorkerProcess:
-    """A real `celery worker` subprocess consuming this test run's queues."""
+    """A real `celery -A config worker` subprocess consuming this test run's queues.
 
-    def __init__(self, log_path: Path, concurrency: int = 2) -> None:
+    Without `queues` it is started as operators start one, with no -Q: the settings declare
+    every queue (with this run's QUEUE_PREFIX), so it consumes them all.
+    """
+
+    def __init__(
+        self,
+        log_path: Path,
+        concurrency: int = 2,
+        queues: list[str] | None = None,
+        name: str = "test",
+    ) -> None:
         self.log_path = log_path
         self.concurrency = concurrency
+        self.queues = queues
+        self.node = f"{name}-{os.getpid()}@"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        queues = ",".join(
-            f"{settings.QUEUE_PREFIX}{name}"
-            for name in ("ingest", "default", "ingest_bulk", "maintenance")
-        )
         command = [
             sys.executable,
             "-m",
@@ -179,13 +187,13 @@ class WorkerProcess:
             "INFO",
             "--concurrency",
             str(self.concurrency),
-            "-Q",
-            queues,
             "--without-gossip",
             "--without-mingle",
             "-n",
-            f"test-{os.getpid()}@%h",
+            f"{self.node}%h",
         ]
+        if self.queues is not None:
+            command += ["-Q", ",".join(f"{settings.QUEUE_PREFIX}{q}" for q in self.queues)]
         log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
         started_at = log.tell()  # after a restart, only this run's "ready" line counts
         self.process = subprocess.Popen(
@@ -219,7 +227,7 @@ class WorkerProcess:
             self.process.kill()
             self.process.wait()
         # Prefork children may outlive a SIGKILLed parent; make sure none keep consuming.
-        subprocess.run(["pkill", "-9", "-f", f"test-{os.getpid()}@"], check=False)
+        subprocess.run(["pkill", "-9", "-f", self.node], check=False)
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ from django.db import connection
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
+from config import workers
 from tenants.middleware import tenant_cache
 from tenants.models import Tenant
 from tenants.services import delete_tenant, set_tenant_active
@@ -73,12 +74,19 @@ def test_health_live_answers_on_any_host(host):
 
 
 def test_health_ready_names_each_check():
-    response = Client(HTTP_HOST="localhost").get("/health/ready")
+    # As if this process were a worker taking every queue.
+    workers.announce(workers.queue_name(name) for name in workers.QUEUE_NAMES)
+    try:
+        response = Client(HTTP_HOST="localhost").get("/health/ready")
+    finally:
+        workers.forget()
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["status"] == "ok"
-    assert body["checks"]["database"]["ok"] is True
-    assert body["checks"]["redis"]["ok"] is True
+    assert set(body["checks"]) == {"database", "redis", "workers"}
+    for check in body["checks"].values():
+        assert check["ok"] is True
+        assert check["status"] == "ok"
 
 
 def test_deactivation_is_refused_at_once_although_the_tenant_was_routed_before(make_tenant):

@@ -22,6 +22,7 @@ from django.core.management.base import CommandError, CommandParser
 from django_tenants.utils import tenant_context
 from tqdm import tqdm
 
+from config import workers
 from documents import services
 from documents.errors import DocumentError, DuplicateDocument
 from documents.management.tenant_option import (
@@ -217,11 +218,26 @@ class Command(StrictCommand):
             [(paths[i], error) for i, error in sorted(refused.items())],
         )
 
+    def _worker_problem(self) -> str | None:
+        """The registry's sentence when no live worker takes an ingestion queue, else None."""
+        try:
+            problem = workers.problem()
+        except Exception:  # Redis unreadable: fall back to the hint after a quiet wait
+            return None
+        return (
+            f"{problem} Start one with `celery -A config worker`, or use --sync."
+            if problem
+            else None
+        )
+
     def _wait(self, ids: dict[int, str], timeout: float, quiet: bool) -> None:
         started = time.monotonic()
         deadline = started + timeout
         final = [DocumentStatus.READY, DocumentStatus.FAILED]
-        hinted = False
+        problem = self._worker_problem()
+        if problem:
+            self.stderr.write(problem)
+        hinted = problem is not None
         with tqdm(total=len(ids), desc="processing", unit="doc", disable=quiet) as bar:
             done = 0
             while done < len(ids) and time.monotonic() < deadline:
