@@ -18,13 +18,17 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from accounts.authentication import current_schema
 from accounts.models import User
 from accounts.permissions import CanRead, IsPerson
-from accounts.ratelimits import check_login_rate
 from accounts.services import revoke_refresh_tokens
+from accounts.signin_limits import check_login_rate, check_password_rate
 from accounts.tokens import (
+    check_not_revoked,
     check_password_claim,
     check_tenant_claim,
+    claim_refresh_token,
     issue_tokens,
     parse_refresh_token,
+    rotated,
+    verified_refresh_token,
 )
 from config.openapi import BODY_ERROR_RESPONSES, ERROR_RESPONSES
 
@@ -67,7 +71,7 @@ class TokenObtainView(APIView):
         data = CredentialsSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         email = data.validated_data["email"]
-        check_login_rate(request, email)
+        attempt = check_login_rate(request, email)
         user = authenticate(
             request._request, username=email, password=data.validated_data["password"]
         )
@@ -75,6 +79,7 @@ class TokenObtainView(APIView):
             raise AuthenticationFailed(
                 "The email or password is incorrect.", code="invalid_credentials"
             )
+        attempt.succeeded()
         update_last_login(User, user)  # as a dashboard sign-in does (the members page shows it)
         return Response(issue_tokens(user=user, schema=_schema(request)))
 
@@ -93,7 +98,7 @@ class TokenRefreshView(APIView):
     def post(self, request: Request) -> Response:
         data = RefreshInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        refresh = parse_refresh_token(data.validated_data["refresh"])
+        refresh = verified_refresh_token(data.validated_data["refresh"])
         check_tenant_claim(refresh, _schema(request))
         user = User.objects.filter(pk=refresh.get(jwt_settings.USER_ID_CLAIM)).first()
         if user is None or not user.is_active:
@@ -101,16 +106,9 @@ class TokenRefreshView(APIView):
                 "This account no longer has access to the workspace.", code="user_inactive"
             )
         check_password_claim(refresh, user)
-        result = {"access": str(refresh.access_token)}
-        if jwt_settings.ROTATE_REFRESH_TOKENS:
-            if jwt_settings.BLACKLIST_AFTER_ROTATION:
-                refresh.blacklist()
-            refresh.set_jti()
-            refresh.set_exp()
-            refresh.set_iat()
-            refresh.outstand()
-        result["refresh"] = str(refresh)
-        return Response(result)
+        check_not_revoked(refresh, user)
+        claim_refresh_token(refresh, user)
+        return Response(rotated(refresh))
 
 
 class LogoutView(APIView):
@@ -180,10 +178,12 @@ class PasswordChangeView(APIView):
         assert isinstance(user, User)  # IsPerson guarantees a signed-in person
         data = PasswordChangeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        attempt = check_password_rate(user)  # only wrong guesses keep counting
         if not user.check_password(data.validated_data["current_password"]):
             raise serializers.ValidationError(
                 {"current_password": ["Your current password is not correct."]}
             )
+        attempt.succeeded()
         try:
             validate_password(data.validated_data["new_password"], user)
         except DjangoValidationError as exc:

@@ -24,7 +24,7 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import Token
 
 from accounts.models import ApiKey, User
-from accounts.tokens import check_password_claim, check_tenant_claim
+from accounts.tokens import check_not_revoked, check_password_claim, check_tenant_claim
 from config import sqlrows
 
 API_KEY_PREFIX = "di_"
@@ -68,6 +68,7 @@ class TenantJWTAuthentication(JWTAuthentication):
                 "This account no longer has access to the workspace.", code="user_inactive"
             )
         check_password_claim(validated_token, user)
+        check_not_revoked(validated_token, user)
         return user
 
 

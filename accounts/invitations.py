@@ -1,8 +1,10 @@
 """Invitation links: a one-time password-set URL, handed to a pluggable delivery.
 
-The link is `/password/set/<uidb64>/<token>/` on the workspace's host, signed by Django's
-PasswordResetTokenGenerator: it stops working once a password is set (the token covers the
-password hash) and after PASSWORD_RESET_TIMEOUT. `MEMBER_INVITE_DELIVERY` names a callable
+The link is `/password/set/<uidb64>/<token>/` on the workspace's primary domain, with
+PUBLIC_URL_SCHEME and PUBLIC_URL_PORT; never on the request's Host (its port, an alias) or
+X-Forwarded-Proto, which a caller could point at their own server. Django's
+PasswordResetTokenGenerator signs it: it stops working once a password is set (the token covers
+the password hash) and after PASSWORD_RESET_TIMEOUT. `MEMBER_INVITE_DELIVERY` names a callable
 `deliver(*, user, link, invited_by)`; the default only logs that an invitation was made,
 and the API returns the link to the admin, so no mail server is needed.
 """
@@ -14,6 +16,7 @@ from typing import Protocol
 
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.encoding import force_bytes
@@ -21,6 +24,7 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.module_loading import import_string
 
 from accounts.models import User
+from tenants.models import Domain, Tenant
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +33,24 @@ class InvitationDelivery(Protocol):
     def __call__(self, *, user: User, link: str, invited_by: User) -> None: ...
 
 
+def tenant_url(tenant: Tenant, path: str) -> str:
+    """An absolute URL on the tenant's primary domain (any of its domains if none is primary)."""
+    domain = (
+        Domain.objects.filter(tenant=tenant)
+        .order_by("-is_primary", "domain")
+        .values_list("domain", flat=True)
+        .first()
+    )
+    if domain is None:
+        raise ImproperlyConfigured(
+            f"The workspace '{tenant.schema_name}' has no domain; add one in Django admin."
+        )
+    port = settings.PUBLIC_URL_PORT
+    return f"{settings.PUBLIC_URL_SCHEME}://{domain}{f':{port}' if port else ''}{path}"
+
+
 def password_set_link(request: HttpRequest, user: User) -> str:
+    """The user's one-time link; only the tenant the request was routed to is read from it."""
     path = reverse(
         "password-set",
         kwargs={
@@ -37,7 +58,7 @@ def password_set_link(request: HttpRequest, user: User) -> str:
             "token": default_token_generator.make_token(user),
         },
     )
-    return request.build_absolute_uri(path)
+    return tenant_url(request.tenant, path)  # type: ignore[attr-defined]
 
 
 def log_invitation(*, user: User, link: str, invited_by: User) -> None:

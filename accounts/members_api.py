@@ -14,10 +14,10 @@ from accounts.invitations import deliver_invitation, password_set_link
 from accounts.models import Role, User
 from accounts.permissions import IsTenantAdmin
 from accounts.services import (
-    change_member_role,
     deactivate_member,
     invite_member,
     reactivate_member,
+    update_member,
 )
 from config.openapi import (
     BODY_ERROR_RESPONSES,
@@ -138,13 +138,12 @@ class MemberDetailView(generics.RetrieveAPIView[User]):
         member = self.get_object()
         data = MemberUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        if "role" in data.validated_data:
-            member = change_member_role(
-                actor=_actor(request), member=member, role=data.validated_data["role"]
-            )
-        if "full_name" in data.validated_data:
-            member.full_name = data.validated_data["full_name"]
-            member.save(update_fields=["full_name"])
+        member = update_member(
+            actor=_actor(request),
+            member=member,
+            role=data.validated_data.get("role"),
+            full_name=data.validated_data.get("full_name"),
+        )
         return Response(MemberSerializer(member).data)
 
 

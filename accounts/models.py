@@ -8,6 +8,7 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 
 class Role(models.TextChoices):
@@ -49,6 +50,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # When access was last turned off: tokens and sessions from before stay refused after a
+    # reactivation (accounts.tokens.check_not_revoked, get_session_auth_hash).
+    access_revoked_at = models.DateTimeField(null=True, blank=True)
 
     objects: ClassVar[UserManager] = UserManager()
 
@@ -61,6 +65,16 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        # Django logs out sessions whose stored hash no longer matches: a password change
+        # already did that; a deactivation does it too, even after a reactivation.
+        # (Unchanged for people never deactivated, so their sessions survive this code.)
+        if self.access_revoked_at is None:
+            return super()._get_session_auth_hash(secret=secret)  # type: ignore[misc]  # not in the stubs
+        value = f"{self.password}|{int(self.access_revoked_at.timestamp())}"
+        key_salt = "accounts.User.get_session_auth_hash"
+        return salted_hmac(key_salt, value, secret=secret, algorithm="sha256").hexdigest()
 
 
 class ApiKeyScope(models.TextChoices):

@@ -102,3 +102,25 @@ def count(counters: list[Counter]) -> list[Usage] | None:
         Usage(count=int(raw[i]), limit=rates[i // 2][0], seconds_left=int(raw[i + 1]) / 1000)
         for i in range(0, len(raw), 2)
     ]
+
+
+# Takes one hit back from a counter whose window is still open (never creates a key, which
+# would then never expire).
+_UNCOUNT = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return redis.call('DECR', KEYS[1])
+end
+return 0
+"""
+
+
+def uncount(counter: Counter) -> None:
+    """Take back one hit counted by `count()` (a sign-in that turned out to be right)."""
+    if not getattr(settings, "RATELIMIT_ENABLE", True):
+        return
+    cache = caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")]
+    limit, period = parse_rate(counter.rate)
+    client = cache.client.get_client(write=True)  # type: ignore[attr-defined]
+    client.register_script(_UNCOUNT)(
+        keys=[_redis_key(cache, counter, limit, period)], args=[], client=client
+    )

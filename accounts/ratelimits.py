@@ -2,8 +2,7 @@
 
 What is limited, and how to use it from another app:
 
-- Sign-in: `check_login_rate(request, email)` — by client IP and by email, `RATELIMIT_LOGIN`
-  (default 10/min). Used by the token endpoint and the dashboard login page.
+- Sign-in, password checks and reset links: see accounts/signin_limits.py.
 - Every API request: `ApiRateThrottle` (in REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"], so new
   views get it for free) — per user, per API key, or per IP when anonymous, `RATELIMIT_API`.
   It also sets `X-RateLimit-Limit` / `X-RateLimit-Remaining` on the response.
@@ -13,14 +12,13 @@ What is limited, and how to use it from another app:
   `counts_as_question = True` has both counters taken in the throttle's single Redis round
   trip; its `check_ask_rate` call then reuses that count instead of counting again.
 
-Sign-in attempts are counted by django-ratelimit. Every API and plan check is one Redis round
-trip, whatever the number of counters (a Lua script counts
+Every check is one Redis round trip, whatever the number of counters (a Lua script counts
 them in order and stops at the first one over its limit, so a refused request does not use
 up a later budget). Keys go through the cache's key function, so they carry the tenant's
 schema. Over a limit, these raise `RateLimited` (a DRF `Throttled`): a 429 with `Retry-After`
 and the standard error body. When Redis is unreachable, API and ask limits fail open (the
-request goes through; a warning is logged at most every 30 s); the sign-in limit fails closed
-with a 503, because it is the guard against password guessing.
+request goes through; a warning is logged at most every 30 s); the sign-in limits fail
+closed with a 503, because they are the guard against password guessing.
 """
 
 from __future__ import annotations
@@ -34,7 +32,6 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.conf import settings
 from django.http import HttpRequest
-from django_ratelimit.core import get_usage
 from rest_framework.exceptions import APIException, Throttled
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
@@ -95,7 +92,7 @@ def client_ip(request: HttpRequest) -> str:
     return hops[-proxies] if len(hops) >= proxies else remote
 
 
-def _django_request(request: HttpRequest | Request) -> HttpRequest:
+def django_request(request: HttpRequest | Request) -> HttpRequest:
     return request._request if isinstance(request, Request) else request
 
 
@@ -107,37 +104,6 @@ def _warn_cache_down(exc: Exception) -> None:
         logger.warning("Rate limiting skipped: the cache is unreachable (%s).", exc)
 
 
-def _login_usage(request: HttpRequest, *, group: str, key: str, rate: str) -> dict[str, Any] | None:
-    """Count one sign-in attempt with django-ratelimit; None when rate limiting is off."""
-    usage = get_usage(request, group=group, key=lambda _g, _r: key, rate=rate, increment=True)
-    if usage is not None and usage["time_left"] < 0:
-        # django-ratelimit reports a failed cache write this way.
-        raise ConnectionError("the rate-limit counter could not be written")
-    return cast("dict[str, Any] | None", usage)
-
-
-def check_login_rate(request: HttpRequest | Request, email: str) -> None:
-    """Count a sign-in attempt by IP and by email; raise RateLimited or RateLimitUnavailable.
-
-    Sign-in is the guard against password guessing and is rare, so it uses django-ratelimit
-    itself (two cache round trips per counter); the per-request API and plan limits below use
-    `accounts.ratecounters`, which takes every counter in one round trip.
-    """
-    django_request = _django_request(request)
-    rate = str(settings.RATELIMIT_LOGIN)
-    keys = {"login-ip": client_ip(django_request), "login-email": email.strip().lower()}
-    for group, key in keys.items():
-        if not key:
-            continue
-        try:
-            usage = _login_usage(django_request, group=group, key=key, rate=rate)
-        except Exception as exc:
-            _warn_cache_down(exc)
-            raise RateLimitUnavailable() from exc
-        if usage is not None and usage["should_limit"]:
-            raise RateLimited(usage["time_left"], "sign-in attempts")
-
-
 def _plan_counter(request: HttpRequest) -> Counter | None:
     tenant = getattr(request, "tenant", None)
     if tenant is None:
@@ -147,13 +113,13 @@ def _plan_counter(request: HttpRequest) -> Counter | None:
 
 def check_ask_rate(request: HttpRequest | Request) -> None:
     """Count one question against the tenant plan's queries-per-minute; raise RateLimited."""
-    django_request = _django_request(request)
-    if hasattr(django_request, _PLAN_USAGE_ATTR):
+    plain = django_request(request)
+    if hasattr(plain, _PLAN_USAGE_ATTR):
         # Counted with the API limit in the throttle's round trip (`counts_as_question`).
-        usage: Usage | None = getattr(django_request, _PLAN_USAGE_ATTR)
-        delattr(django_request, _PLAN_USAGE_ATTR)  # a second check counts again
+        usage: Usage | None = getattr(plain, _PLAN_USAGE_ATTR)
+        delattr(plain, _PLAN_USAGE_ATTR)  # a second check counts again
     else:
-        counter = _plan_counter(django_request)
+        counter = _plan_counter(plain)
         if counter is None:
             return
         try:
@@ -163,7 +129,7 @@ def check_ask_rate(request: HttpRequest | Request) -> None:
             return
         usage = usages[0] if usages else None
     if usage is not None:
-        _remember_headers(django_request, usage)
+        _remember_headers(plain, usage)
         if usage.should_limit:
             raise RateLimited(usage.seconds_left, PLAN_LIMITED)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from rest_framework.exceptions import APIException
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
@@ -23,8 +24,26 @@ class ActionRefused(APIException):
         super().__init__(detail=message, code=code)
 
 
-def _active_owner_count() -> int:
-    return User.objects.filter(role=Role.OWNER, is_active=True).count()
+def _locked(actor: User, member: User) -> tuple[User, User, int]:
+    """Fresh rows of `actor` and `member`, locked with every active owner in one statement
+    (rows in id order, so two changes never wait on each other in a cycle), and the number
+    of active owners. Two owners demoting each other at once then run one after the other,
+    and the second sees the first's change."""
+    rows = {
+        user.pk: user
+        for user in User.objects.select_for_update()
+        .filter(Q(pk__in=[actor.pk, member.pk]) | Q(role=Role.OWNER, is_active=True))
+        .order_by("pk")
+    }
+    owners = sum(1 for user in rows.values() if user.role == Role.OWNER and user.is_active)
+    actor = rows[actor.pk]
+    if not actor.is_active or actor.role not in (Role.OWNER, Role.ADMIN):
+        raise ActionRefused(  # changed by someone else while this request waited
+            "Your own role or access changed meanwhile; reload and try again.",
+            code="permission_denied",
+            status=403,
+        )
+    return actor, rows[member.pk], owners
 
 
 def _require_can_manage(*, actor: User, target: User) -> None:
@@ -36,8 +55,8 @@ def _require_can_manage(*, actor: User, target: User) -> None:
         )
 
 
-def _require_not_last_owner(target: User, *, action: str) -> None:
-    if target.role == Role.OWNER and target.is_active and _active_owner_count() <= 1:
+def _require_not_last_owner(target: User, *, owners: int, action: str) -> None:
+    if target.role == Role.OWNER and target.is_active and owners <= 1:
         raise ActionRefused(
             f"You cannot {action} the workspace's last owner; make someone else an owner first.",
             code="last_owner",
@@ -58,41 +77,56 @@ def invite_member(*, email: str, role: str, full_name: str = "", invited_by: Use
 
 
 @transaction.atomic
-def change_member_role(*, actor: User, member: User, role: str) -> User:
-    member = User.objects.select_for_update().get(pk=member.pk)
-    if role == member.role:
+def update_member(
+    *, actor: User, member: User, role: str | None = None, full_name: str | None = None
+) -> User:
+    """Change a member's role and/or name; owners are protected from admins either way."""
+    actor, member, owners = _locked(actor, member)
+    changes_role = role is not None and role != member.role
+    changes_name = full_name is not None and full_name != member.full_name
+    if not (changes_role or changes_name):
         return member
     _require_can_manage(actor=actor, target=member)
-    if role == Role.OWNER and actor.role != Role.OWNER:
-        raise ActionRefused(
-            "Only an owner can make someone an owner.", code="owner_protected", status=403
-        )
-    _require_not_last_owner(member, action="demote")
-    member.role = role
-    member.save(update_fields=["role"])
+    if changes_role:
+        if role == Role.OWNER and actor.role != Role.OWNER:
+            raise ActionRefused(
+                "Only an owner can make someone an owner.", code="owner_protected", status=403
+            )
+        _require_not_last_owner(member, owners=owners, action="demote")
+        member.role = str(role)
+    if changes_name:
+        member.full_name = str(full_name)
+    member.save(
+        update_fields=[f for f, on in (("role", changes_role), ("full_name", changes_name)) if on]
+    )
     return member
+
+
+def change_member_role(*, actor: User, member: User, role: str) -> User:
+    return update_member(actor=actor, member=member, role=role)
 
 
 @transaction.atomic
 def deactivate_member(*, actor: User, member: User) -> User:
     """Turn off a member's access: sessions, access and refresh tokens, and their API keys."""
-    member = User.objects.select_for_update().get(pk=member.pk)
+    actor, member, owners = _locked(actor, member)
     if member.pk == actor.pk:
         raise ActionRefused(
             "You cannot deactivate yourself; ask another admin.", code="self_deactivation"
         )
     _require_can_manage(actor=actor, target=member)
-    _require_not_last_owner(member, action="deactivate")
+    _require_not_last_owner(member, owners=owners, action="deactivate")
     if member.is_active:
         member.is_active = False
-        member.save(update_fields=["is_active"])
+        member.access_revoked_at = timezone.now()  # its tokens stay refused after reactivation
+        member.save(update_fields=["is_active", "access_revoked_at"])
         revoke_refresh_tokens(user=member)
     return member
 
 
 @transaction.atomic
 def reactivate_member(*, actor: User, member: User) -> User:
-    member = User.objects.select_for_update().get(pk=member.pk)
+    actor, member, _owners = _locked(actor, member)
     _require_can_manage(actor=actor, target=member)
     if not member.is_active:
         member.is_active = True

@@ -19,7 +19,13 @@ from django.views.decorators.http import require_http_methods
 from accounts.forms import ForgotPasswordForm
 from accounts.invitations import deliver_password_reset, password_set_link
 from accounts.models import User
-from accounts.ratelimits import RateLimited, RateLimitUnavailable, check_login_rate
+from accounts.ratelimits import RateLimited, RateLimitUnavailable
+from accounts.signin_limits import (
+    Attempt,
+    check_login_rate,
+    check_reset_rate,
+    may_send_reset_link,
+)
 
 
 @login_required
@@ -28,11 +34,11 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _rate_refusal(
-    request: HttpRequest, email: str, render_refusal: Callable[[int, str], HttpResponse]
+    check: Callable[[], object], render_refusal: Callable[[int, str], HttpResponse]
 ) -> HttpResponse | None:
-    """None when the sign-in limits allow this attempt, else the refusal page (429 / 503)."""
+    """None when `check()` passes the limits, else the refusal page (429 / 503)."""
     try:
-        check_login_rate(request, email)
+        check()
     except RateLimited as exc:
         response = render_refusal(429, str(exc.detail))
         response["Retry-After"] = str(int(getattr(exc, "wait", None) or 60))
@@ -45,16 +51,25 @@ def _rate_refusal(
 
 
 class LoginView(auth_views.LoginView):
-    """Django's login page, with the same per-IP and per-email limits as the token endpoint."""
+    """Django's login page, with the same limits as the token endpoint (signin_limits)."""
 
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+    _attempt: Attempt | None = None
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        refusal = _rate_refusal(
-            request, str(request.POST.get("username", "")), lambda s, m: self._refuse(request, s, m)
-        )
+        email = str(request.POST.get("username", ""))
+
+        def count() -> None:
+            self._attempt = check_login_rate(request, email)
+
+        refusal = _rate_refusal(count, lambda s, m: self._refuse(request, s, m))
         return refusal or super().post(request, *args, **kwargs)
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        if self._attempt is not None:
+            self._attempt.succeeded()
+        return super().form_valid(form)
 
     def _refuse(self, request: HttpRequest, status: int, message: str) -> HttpResponse:
         context = self.get_context_data(form=self.get_form(), refusal=message)
@@ -75,22 +90,22 @@ class LogoutView(auth_views.LogoutView):
 def forgot_password(request: HttpRequest) -> HttpResponse:
     """Sends a one-time link when the email belongs to an active member; says the same either way.
 
-    The identical answer (and the shared sign-in rate limit) keeps the page from revealing
-    who is a member of the workspace.
+    The identical answer keeps the page from revealing who is a member of the workspace. It
+    has limits of its own (signin_limits): asking for links never uses a sign-in budget.
     """
     form = ForgotPasswordForm(request.POST or None)
     template = "accounts/password_forgot.html"
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
         refusal = _rate_refusal(
-            request,
-            email,
+            lambda: check_reset_rate(request),
             lambda s, m: render(request, template, {"form": form, "refusal": m}, status=s),
         )
         if refusal:
             return refusal
         user = User.objects.filter(email__iexact=email, is_active=True).first()
-        if user is not None:
+        # Past the account's budget no link is sent, and the answer is the same.
+        if user is not None and may_send_reset_link(user):
             deliver_password_reset(user=user, link=password_set_link(request, user))
         return redirect("password-forgot-sent")
     return render(request, template, {"form": form})

@@ -19,7 +19,7 @@ from typing import Any
 import structlog
 from django.conf import settings
 from django.core import signals
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import (
     Http404,
     HttpRequest,
@@ -176,6 +176,8 @@ def api_exception_handler(
         )
     elif isinstance(exc, TooManyFieldsSent):
         exc = exceptions.ValidationError("The request has too many fields.")
+    elif isinstance(exc, TooManyFilesSent):
+        exc = _too_many_files()
     response = exception_handler(exc, context)
     if response is None:
         return _unexpected(exc, context.get("request"))
@@ -193,6 +195,23 @@ def api_exception_handler(
         message = _REWORDED["not_found"] if status_code == 404 else _first_message(response.data)
         response.data = error_body(code, message)
     return response
+
+
+class TooManyFiles(exceptions.APIException):
+    # 400 as Django answers it and as the upload endpoint's own `too_many_files`: the count
+    # is wrong, not the size (413 is for bytes).
+    status_code = 400
+    default_code = "too_many_files"
+    default_detail = "The request carries too many files."
+
+
+def _too_many_files() -> TooManyFiles:
+    """Django's DATA_UPLOAD_MAX_NUMBER_FILES, met while reading a multipart body."""
+    limit = settings.DATA_UPLOAD_MAX_NUMBER_FILES
+    return TooManyFiles(
+        f"The request carries more than {limit} files, more than this server reads in one "
+        "request; send the files in several smaller requests."
+    )
 
 
 def _unexpected(exc: Exception, request: Request | None) -> HttpResponse | None:

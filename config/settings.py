@@ -12,7 +12,7 @@ import sys
 from datetime import timedelta
 
 from django.core.exceptions import ImproperlyConfigured
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from config import embedded
 from config.env import BASE_DIR, env, env_list, env_path
@@ -102,6 +102,8 @@ DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 AUTH_USER_MODEL = "accounts.User"
 
 MIDDLEWARE = [
+    # First, so every /api/ answer (routing refusals and 500s too) is marked private.
+    "config.cache_headers.PrivateApiResponsesMiddleware",
     # Under /api/, a non-JSON 500 (Django's debug page, DEBUG only) becomes the JSON error.
     "config.exceptions.ApiServerErrorMiddleware",
     "tenants.middleware.TenantRoutingMiddleware",
@@ -229,10 +231,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "config.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # No multipart by default: only the upload endpoint reads files (documents/api.py, with
+    # its streaming size limits); elsewhere a file would be spooled to disk before refusal.
     "DEFAULT_PARSER_CLASSES": [
         "config.parsers.LimitedJSONParser",
         "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
     ],
     "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -256,11 +259,32 @@ MEMBER_INVITE_DELIVERY = env.str(
 PASSWORD_RESET_DELIVERY = env.str(
     "PASSWORD_RESET_DELIVERY", default="accounts.invitations.log_password_reset"
 )
+# Mailed links are <scheme>://<tenant's primary domain>[:port]/...: built from these, never
+# from the request's Host or X-Forwarded-* headers, which a caller controls.
+PUBLIC_URL_SCHEME = env.str("PUBLIC_URL_SCHEME", default="https" if PRODUCTION else "http")
+if PUBLIC_URL_SCHEME not in {"http", "https"}:
+    raise ImproperlyConfigured(
+        f"PUBLIC_URL_SCHEME must be 'http' or 'https', not {PUBLIC_URL_SCHEME!r}."
+    )
+# Empty: the scheme's own port. Development links reach `make run` (PORT); the test client
+# serves no port.
+PUBLIC_URL_PORT = env.str(
+    "PUBLIC_URL_PORT",
+    default="" if PRODUCTION or TESTING else env.str("PORT", default="8000"),
+)
+if PUBLIC_URL_PORT and not (PUBLIC_URL_PORT.isdecimal() and 0 < int(PUBLIC_URL_PORT) < 65536):
+    raise ImproperlyConfigured(
+        f"PUBLIC_URL_PORT must be a port number (1-65535) or empty, not {PUBLIC_URL_PORT!r}."
+    )
 
 # Rate limits (fixed-window counters in this cache, one Redis round trip per check; see
 # accounts/ratelimits.py and accounts/ratecounters.py).
 RATELIMIT_USE_CACHE = "default"
-RATELIMIT_LOGIN = env.str("RATELIMIT_LOGIN", default="10/m")  # per IP and per email
+# Sign-in and password limits (accounts/signin_limits.py says who is counted how).
+RATELIMIT_LOGIN = env.str("RATELIMIT_LOGIN", default="10/m")  # failures per (IP, account)
+RATELIMIT_LOGIN_IP = env.str("RATELIMIT_LOGIN_IP", default="30/m")  # attempts per IP
+RATELIMIT_PASSWORD_RESET = env.str("RATELIMIT_PASSWORD_RESET", default="3/h")  # links per account
+RATELIMIT_PASSWORD_RESET_IP = env.str("RATELIMIT_PASSWORD_RESET_IP", default="10/m")
 RATELIMIT_API = env.str("RATELIMIT_API", default="600/m")  # per user, API key or anonymous IP
 # How many reverse proxies in front of us append to X-Forwarded-For (0: ignore the header).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
@@ -281,16 +305,34 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 3600
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=900)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # A task not acknowledged within this window (worker killed) is redelivered.
-    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=900),
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
 }
+# Every task runs under a time limit. The soft one raises SoftTimeLimitExceeded inside the
+# task (ingestion marks its unfinished documents failed with a sentence); the hard one, a
+# minute later, kills the pool process. Both stay below the visibility timeout, or a task
+# still running would be delivered a second time.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("TASK_SOFT_TIME_LIMIT", default=600)
+CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 60
+if CELERY_TASK_TIME_LIMIT >= CELERY_VISIBILITY_TIMEOUT:
+    raise ImproperlyConfigured(
+        f"TASK_SOFT_TIME_LIMIT ({CELERY_TASK_SOFT_TIME_LIMIT} s) plus 60 s must stay below "
+        f"CELERY_VISIBILITY_TIMEOUT ({CELERY_VISIBILITY_TIMEOUT} s); raise the latter too."
+    )
 # Test runs use their own queue names so a running `make run` worker never takes their tasks.
 QUEUE_PREFIX = env.str("QUEUE_PREFIX", default=f"test{os.getpid()}-" if TESTING else "")
 # Declared, so a worker started without -Q consumes every one of them (-Q picks a subset
 # for dedicated pools); config/workers.py tracks which of them a live worker consumes.
 TASK_QUEUE_NAMES = ("ingest", "default", "ingest_bulk", "maintenance")
-CELERY_TASK_QUEUES = tuple(Queue(f"{QUEUE_PREFIX}{name}") for name in TASK_QUEUE_NAMES)
+# Each queue gets its own direct exchange and routing key, as Celery creates a missing queue;
+# a bare Queue(name) would be bound to the default exchange and key, so every message sent to
+# one queue would be routed to all four.
+CELERY_TASK_QUEUES = tuple(
+    Queue(f"{QUEUE_PREFIX}{name}", Exchange(f"{QUEUE_PREFIX}{name}"), f"{QUEUE_PREFIX}{name}")
+    for name in TASK_QUEUE_NAMES
+)
 CELERY_TASK_DEFAULT_QUEUE = f"{QUEUE_PREFIX}default"
 CELERY_TASK_ROUTES = {
     "documents.ingest_document": {"queue": f"{QUEUE_PREFIX}ingest"},
@@ -328,6 +370,9 @@ DOCUMENT_MAX_BYTES = env.int("DOCUMENT_MAX_MB", default=50) * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024  # larger uploads spill to a temp file
 CHUNK_TARGET_TOKENS = env.int("CHUNK_TARGET_TOKENS", default=400)
 CHUNK_OVERLAP_RATIO = env.float("CHUNK_OVERLAP_RATIO", default=0.15)
+# Chunking runs in the worker (after the sandboxed extraction) in linear time; this bounds
+# one document's share anyway (a 50 MB text of punctuation takes ~25 s on 2 cores).
+CHUNK_SECONDS = env.float("CHUNK_SECONDS", default=120.0)
 EXTRACT_CPU_SECONDS = env.int("EXTRACT_CPU_SECONDS", default=30)
 EXTRACT_MEMORY_MB = env.int("EXTRACT_MEMORY_MB", default=1024)
 EXTRACT_WALL_SECONDS = env.int("EXTRACT_WALL_SECONDS", default=60)

@@ -22,11 +22,17 @@ Rules.
   word start.
 - Chunks have no leading or trailing whitespace; ordinals count from 0.
 Pure Python, deterministic, no Django.
+
+Cost. Linear in the text: each chunk tokenises only its own window (about
+``target_tokens * (1 + overlap_ratio)`` tokens, restarting at a token start gives the same
+tokens), and every boundary search scans that window once. Memory is bounded by one window,
+not by the document (a 50 MB file of punctuation is 50 million tokens).
 """
 
 from __future__ import annotations
 
 import re
+import time
 from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,6 +43,7 @@ __all__ = [
     "BLOCK_SEPARATOR",
     "TOKEN_PATTERN",
     "ChunkDraft",
+    "ChunkingTimeout",
     "chunk_blocks",
     "count_tokens",
     "document_text",
@@ -49,8 +56,11 @@ _CJK = re.compile(f"[{_CJK_CHARS}]")
 _SENTENCE_END = re.compile(
     r"[.!?\u2026][\"'\u201d\u2019)\]]*(?=\s)|[\u3002\uff01\uff1f][\"'\u201d\u2019)\]]*"
 )
-# Greedy prefix then whitespace: finds the last whitespace character in the range.
-_LAST_WHITESPACE = re.compile(r"(?s:.*)(\s)")
+_WHITESPACE = re.compile(r"\s")
+
+
+class ChunkingTimeout(Exception):
+    """Chunking went past its deadline (see ``chunk_blocks``)."""
 
 
 @dataclass(frozen=True)
@@ -77,8 +87,12 @@ def chunk_blocks(
     *,
     target_tokens: int = 400,
     overlap_ratio: float = 0.15,
+    deadline: float | None = None,
 ) -> list[ChunkDraft]:
-    """Chunk ``blocks`` (see the module docstring for the exact rules)."""
+    """Chunk ``blocks`` (see the module docstring for the exact rules).
+
+    ``deadline`` (a ``time.monotonic()`` value) raises ChunkingTimeout once passed.
+    """
     if target_tokens < 1:
         raise ValueError("target_tokens must be at least 1")
     if not 0 <= overlap_ratio < 0.5:
@@ -87,6 +101,8 @@ def chunk_blocks(
     chunks: list[ChunkDraft] = []
     for text, base, page, section in _segments(blocks):
         for start, end, tokens in _split(text, target_tokens, overlap):
+            if deadline is not None and len(chunks) % 64 == 0 and time.monotonic() > deadline:
+                raise ChunkingTimeout(f"chunking stopped after {len(chunks)} chunks")
             chunks.append(
                 ChunkDraft(
                     ordinal=len(chunks),
@@ -120,25 +136,32 @@ def _segments(blocks: list[TextBlock]) -> Iterator[tuple[str, int, int | None, s
 
 def _split(text: str, target: int, overlap: int) -> Iterator[tuple[int, int, int]]:
     """(start, end, token_count) of each chunk of one segment, offsets into ``text``."""
+    position = 0  # where the chunk's first token starts
+    while True:
+        starts, ends = _window(text, position, target + 1)
+        if not starts:
+            return
+        fits = len(starts) <= target  # the rest of the segment fits in this chunk
+        last = min(target, len(starts)) - 1  # the last token that fits
+        end = ends[last] if fits else _best_break(text, ends[last // 2], ends[last])
+        start, end = _trim(text, starts[0], end)
+        after = bisect_left(starts, end)  # first token not in this chunk
+        yield start, end, after
+        if fits and after >= len(starts):
+            return
+        position = starts[_next_start(text, starts, 0, after, overlap)]
+
+
+def _window(text: str, position: int, count: int) -> tuple[list[int], list[int]]:
+    """Starts and ends of up to ``count`` tokens from ``position`` (a token start)."""
     starts: list[int] = []
     ends: list[int] = []
-    for match in TOKEN_PATTERN.finditer(text):
+    for match in TOKEN_PATTERN.finditer(text, position):
         starts.append(match.start())
         ends.append(match.end())
-    total = len(starts)
-    first = 0  # index of the chunk's first token
-    while first < total:
-        last = min(first + target, total) - 1  # the last token that fits
-        if last == total - 1:
-            end = ends[last]
-        else:
-            end = _best_break(text, ends[first + (last - first) // 2], ends[last])
-        start, end = _trim(text, starts[first], end)
-        after = bisect_left(starts, end)  # first token not in this chunk
-        yield start, end, after - first
-        if after >= total:
+        if len(starts) == count:
             break
-        first = _next_start(text, starts, first, after, overlap)
+    return starts, ends
 
 
 def _best_break(text: str, floor: int, ceiling: int) -> int:
@@ -153,9 +176,10 @@ def _best_break(text: str, floor: int, ceiling: int) -> int:
             sentence_end = match.end()
     if sentence_end != -1:
         return sentence_end
-    space = _LAST_WHITESPACE.search(text, floor, ceiling)
+    # The last whitespace: the first one in the reversed range (a linear scan).
+    space = _WHITESPACE.search(text[floor:ceiling][::-1])
     # No whitespace in the second half means one huge run: cut it at a token boundary.
-    return space.start(1) if space is not None else ceiling
+    return ceiling - 1 - space.start() if space is not None else ceiling
 
 
 def _next_start(text: str, starts: list[int], first: int, after: int, overlap: int) -> int:

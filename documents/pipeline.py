@@ -25,7 +25,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from documents import index
-from documents.chunking import ChunkDraft, chunk_blocks
+from documents.chunking import ChunkDraft, ChunkingTimeout, chunk_blocks
 from documents.embedder_choice import embedder_for_current_tenant
 from documents.embeddings import Embedder, EmbeddingError, TransientEmbeddingError
 from documents.extractors.base import ExtractionError, ExtractionResult
@@ -75,8 +75,18 @@ def _set_progress(document_id: int, progress: int) -> None:
 
 
 def _claim(document_ids: Sequence[int]) -> tuple[list[Document], list[IngestResult]]:
-    """Mark the batch's pending documents `processing` (one statement); report the others."""
+    """Mark the batch's pending documents `processing` (one statement); report the others.
+
+    A document already `processing` is taken again (its task was redelivered after a worker
+    died), unless it was taken INGEST_MAX_ATTEMPTS times: a file that kills its worker every
+    time (or passes the hard time limit) then fails instead of coming back for ever.
+    """
     table = Document._meta.db_table
+    attempts = int(settings.INGEST_MAX_ATTEMPTS)
+    for pk, taken in Document.objects.filter(
+        pk__in=document_ids, status=DocumentStatus.PROCESSING, attempts__gte=attempts
+    ).values_list("pk", "attempts"):
+        mark_failed(pk, interrupted_reason(taken))
     with connection.cursor() as cursor:
         # Plain SQL: Django's bulk_update builds CASE expressions that cost ~5 ms per row.
         cursor.execute(
@@ -129,11 +139,20 @@ def _prepare(document: Document, *, report_progress: bool) -> _Prepared:
     if report_progress:
         _set_progress(document.pk, 35)
     with _stage("chunk", timings):
-        drafts = chunk_blocks(
-            result.blocks,
-            target_tokens=int(settings.CHUNK_TARGET_TOKENS),
-            overlap_ratio=float(settings.CHUNK_OVERLAP_RATIO),
-        )
+        budget = float(settings.CHUNK_SECONDS)
+        try:
+            drafts = chunk_blocks(
+                result.blocks,
+                target_tokens=int(settings.CHUNK_TARGET_TOKENS),
+                overlap_ratio=float(settings.CHUNK_OVERLAP_RATIO),
+                deadline=time.monotonic() + budget,
+            )
+        except ChunkingTimeout as exc:
+            raise PermanentIngestError(
+                f"Splitting the text into passages took more than {budget:g} seconds, so "
+                "it was stopped. The file holds unusually much or unusual text; split it "
+                "into smaller files and upload them."
+            ) from exc
     if not drafts:
         raise PermanentIngestError(
             "The file contains no text to index. If it is a scan, export it with a text "
@@ -238,6 +257,13 @@ def _mark_ready(batch: list[_Prepared], embedder: Embedder) -> None:
                 [json.dumps(item.timings) for item in batch],
             ],
         )
+
+
+def interrupted_reason(attempts: int) -> str:
+    return (
+        f"Processing was interrupted {attempts} times, so we stopped trying. The file may be "
+        "too large or complex; try splitting it, then upload again."
+    )
 
 
 def mark_failed(document_id: int, reason: str) -> None:

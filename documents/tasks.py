@@ -9,6 +9,7 @@ from typing import Any
 
 import redis
 from celery import Task, shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.utils import timezone
@@ -16,7 +17,7 @@ from django_tenants.utils import tenant_context
 
 from documents.embeddings import TransientEmbeddingError
 from documents.models import Document, DocumentStatus
-from documents.pipeline import mark_failed, process_documents
+from documents.pipeline import interrupted_reason, mark_failed, process_documents
 from documents.sandbox import SandboxError
 from tenants.models import Tenant
 from tenants.tasks import require_tenant
@@ -42,6 +43,17 @@ def backoff_seconds(retries: int, *, base: float = 2.0, cap: float = 300.0) -> f
 def _run(task: Task, document_ids: list[int]) -> dict[str, Any]:
     try:
         results = process_documents(document_ids)
+    except SoftTimeLimitExceeded:
+        # The limits travel with the message (the sender's settings), else the worker's.
+        limit = (task.request.timelimit or (None, None))[1] or task.soft_time_limit
+        logger.warning("ingest of documents %s passed its %s s time limit", document_ids, limit)
+        for document_id in document_ids:  # those already ready stay ready
+            mark_failed(
+                document_id,
+                f"Processing took longer than {_duration(limit)}, so it was stopped. Split "
+                "the file into smaller ones and upload them, or ask support to raise the limit.",
+            )
+        return {"failed": document_ids}
     except TRANSIENT_ERRORS as exc:
         if task.request.retries >= MAX_RETRIES:
             for document_id in document_ids:
@@ -63,6 +75,15 @@ def _run(task: Task, document_ids: list[int]) -> dict[str, Any]:
             )
         return {"failed": document_ids}
     return {str(r.document_id): r.outcome for r in results}
+
+
+def _duration(seconds: float | None) -> str:
+    if not seconds:
+        return "its time limit"
+    if seconds % 60 == 0:
+        minutes = int(seconds // 60)
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"{seconds:g} seconds"
 
 
 @shared_task(bind=True, name="documents.ingest_document", acks_late=True, max_retries=MAX_RETRIES)
@@ -90,11 +111,7 @@ def sweep_tenant(*, older_than: timedelta) -> dict[str, int]:
     requeued = failed = 0
     for document in stuck:
         if document.attempts >= int(settings.INGEST_MAX_ATTEMPTS):
-            mark_failed(
-                document.pk,
-                f"Processing was interrupted {document.attempts} times, so we stopped trying. "
-                "The file may be too large or complex; try splitting it, then upload again.",
-            )
+            mark_failed(document.pk, interrupted_reason(document.attempts))
             failed += 1
             continue
         Document.objects.filter(pk=document.pk).update(

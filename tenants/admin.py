@@ -25,7 +25,7 @@ from documents.selectors import clean_search
 from documents.services import reindex_all
 from tenants import selectors
 from tenants.audit import record_operator_action
-from tenants.models import Domain, OperatorAction, Tenant
+from tenants.models import Domain, OperatorAction, Tenant, normalise_domain
 from tenants.plans import DEFAULT_PLAN, PLANS
 from tenants.services import ProvisioningError, provision_tenant, set_tenant_active
 from tenants.tasks import rebuild_index
@@ -34,9 +34,7 @@ from tenants.validators import validate_domain, validate_schema_name
 
 
 class TenantCreationForm(forms.ModelForm):
-    domain = forms.CharField(
-        max_length=253, validators=[validate_domain], help_text="Host name, e.g. acme.example.com"
-    )
+    domain = forms.CharField(max_length=253, help_text="Host name, e.g. acme.example.com")
     admin_email = forms.EmailField(help_text="The tenant's first administrator (owner).")
     admin_password = forms.CharField(
         required=False,
@@ -51,6 +49,11 @@ class TenantCreationForm(forms.ModelForm):
     def clean_schema_name(self) -> str:
         value = str(self.cleaned_data["schema_name"]).strip()
         validate_schema_name(value)
+        return value
+
+    def clean_domain(self) -> str:
+        value = normalise_domain(str(self.cleaned_data["domain"]))  # as routing looks it up
+        validate_domain(value)
         return value
 
 

@@ -8,6 +8,11 @@ process's cache at once and again when its transaction commits; other processes 
 change within TENANT_CACHE_SECONDS. Unknown hosts are never cached, so a new tenant's
 host works on its first request.
 
+Host names are case-insensitive (RFC 4343): the incoming host is lower-cased and loses its
+port and trailing dot before the lookup and the cache (Domain rows are stored lower-case).
+Unlike django-tenants' default, `www.` is not stripped: a host routes only when it is
+registered as a Domain, so `www.acme.example.com` is a 404 unless added as one.
+
 django-tenants issues `SET search_path` on the first query after every `set_tenant`, even
 when the connection's search path is already the tenant's (a persistent connection serving
 the same tenant again). When the tenant came from the cache, so no query ran in between, the
@@ -26,6 +31,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models.signals import post_delete, post_save
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.request import split_domain_port
 from django.shortcuts import render
 from django.urls import set_urlconf
 from django_tenants.middleware.main import TenantMainMiddleware
@@ -108,6 +114,13 @@ def _keep_search_path(in_effect: list[str] | None) -> None:
 
 
 class TenantRoutingMiddleware(TenantMainMiddleware):
+    @staticmethod
+    def hostname_from_request(request: HttpRequest) -> str:
+        # get_host() checks ALLOWED_HOSTS (DisallowedHost is django-tenants' bare 404);
+        # the split lower-cases and drops the port and a trailing dot.
+        domain, _port = split_domain_port(request.get_host())
+        return domain
+
     def get_tenant(self, domain_model: Any, hostname: str) -> Tenant:
         seconds = float(getattr(settings, "TENANT_CACHE_SECONDS", 0))
         tenant = tenant_cache.get(hostname) if seconds > 0 else None

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
 
@@ -51,14 +53,30 @@ class Tenant(TenantMixin):
         return get_plan(self.plan)
 
 
+def normalise_domain(value: str) -> str:
+    """A host name as routing looks it up: lower-case, without surrounding blanks or final dot."""
+    return value.strip().rstrip(".").lower()
+
+
 class Domain(DomainMixin):
-    """A host name routed to a tenant (e.g. acme.example.com)."""
+    """A host name routed to a tenant (e.g. acme.example.com), stored lower-case."""
+
+    domain: str  # DomainMixin's field, declared for mypy: django-tenants ships no types
 
     class Meta:
         ordering = ["domain"]
 
     def __str__(self) -> str:
         return self.domain
+
+    def clean(self) -> None:
+        # Before validate_unique, so "Acme.example.com" is a duplicate of "acme.example.com".
+        super().clean()
+        self.domain = normalise_domain(self.domain)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.domain = normalise_domain(self.domain)
+        super().save(*args, **kwargs)
 
 
 class OperatorAction(models.Model):

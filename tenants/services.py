@@ -20,7 +20,7 @@ from django_tenants.utils import schema_context, schema_exists
 from accounts.models import Role, User
 from tenants import cloning
 from tenants.db import use_public_schema
-from tenants.models import Domain, Tenant
+from tenants.models import Domain, Tenant, normalise_domain
 from tenants.plans import DEFAULT_PLAN, PLANS
 from tenants.time_zones import DEFAULT_TIME_ZONE, canonical_time_zone, unknown_time_zone_message
 from tenants.validators import validate_domain, validate_schema_name
@@ -206,7 +206,7 @@ def provision_tenant(
     """
     started = time.perf_counter()
     schema_name = schema_name.strip()
-    domain = domain.strip().lower()
+    domain = normalise_domain(domain)
     admin_email = admin_email.strip().lower()
     zone_name = canonical_time_zone(time_zone)
     if zone_name is None:
@@ -285,5 +285,7 @@ def ensure_public_tenant(*, domain: str) -> Tenant:
     tenant, _ = Tenant.objects.get_or_create(
         schema_name="public", defaults={"name": "Platform", "slug": "public"}
     )
-    Domain.objects.get_or_create(domain=domain, defaults={"tenant": tenant, "is_primary": True})
+    Domain.objects.get_or_create(
+        domain=normalise_domain(domain), defaults={"tenant": tenant, "is_primary": True}
+    )
     return tenant

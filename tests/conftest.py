@@ -168,10 +168,12 @@ class WorkerProcess:
         concurrency: int = 2,
         queues: list[str] | None = None,
         name: str = "test",
+        env: dict[str, str] | None = None,
     ) -> None:
         self.log_path = log_path
         self.concurrency = concurrency
         self.queues = queues
+        self.env = env or {}
         self.node = f"{name}-{os.getpid()}@"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -197,7 +199,11 @@ class WorkerProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
         started_at = log.tell()  # after a restart, only this run's "ready" line counts
         self.process = subprocess.Popen(
-            command, cwd=ROOT, env=worker_environment(), stdout=log, stderr=subprocess.STDOUT
+            command,
+            cwd=ROOT,
+            env={**worker_environment(), **self.env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         self._wait_ready(started_at)
 

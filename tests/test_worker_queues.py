@@ -146,3 +146,16 @@ def test_documents_page_says_nothing_while_a_worker_takes_the_queues(alpha):
         )
     page = alpha.logged_in_client().get("/documents/").content.decode()
     assert "waiting-notice" not in page
+
+
+def test_each_queue_is_bound_to_its_own_routing_key_in_the_broker(alpha):
+    # A shared binding would route a message sent to one queue into all of them (Redis
+    # transport: kombu keeps the bindings of exchange X in the set "_kombu.binding.X").
+    redis = get_redis_connection("default")
+    for name in workers.QUEUE_NAMES:
+        queue = workers.queue_name(name)
+        members = redis.smembers(f"_kombu.binding.{queue}")
+        assert members, f"no binding for {queue}"
+        for member in members:
+            routing_key, _pattern, bound_queue = member.decode().split("\x06\x16")
+            assert (routing_key, bound_queue) == (queue, queue)

@@ -31,6 +31,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from itertools import islice, pairwise
@@ -69,9 +70,18 @@ CHAOS_MARGIN = 0.1
 _PREFIX_BYTES = 32 * 1024
 _SCAN_BYTES = 4 * 1024 * 1024
 _LATER_WORDS = 1000
+# Later words longer than this are left out of the sample (the prefix already shows such a
+# file's bytes; scoring a megabyte-long "word" once per candidate took seconds), and the
+# later words stop at _LATER_BYTES in all.
+_LONG_WORD = 1024
+_LATER_BYTES = 16 * 1024
 # Words holding a non-ASCII byte (ASCII whitespace never occurs inside a character of
-# the code pages considered: UTF-16/32 are left to the detector).
-_HIGH_WORD = re.compile(rb"[^\s]*[\x80-\xff][^\s]*")
+# the code pages considered: UTF-16/32 are left to the detector). Found by _high_words(),
+# in linear time: a pattern such as rb"[^\s]*[\x80-\xff][^\s]*" backtracks over every
+# long run without one (quadratic: 30 s of CPU for a 185 KB file).
+_HIGH_BYTE = re.compile(rb"[\x80-\xff]")
+_BYTE_SPACE = re.compile(rb"\s")
+_BYTE_SPACES = (b" ", b"\t", b"\n", b"\r", b"\x0b", b"\x0c")  # what rb"\s" matches
 # Candidate filtering on the first non-ASCII words (see _finalists()).
 _FEW = 3
 _QUICK_WORDS = 300
@@ -81,11 +91,13 @@ _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f]")
 _WORD = re.compile(r"[^\W\d_]+")
 # A non-ASCII character between two letters; _intrudes() decides whether it belongs.
 _INSIDE = re.compile(r"(?<=[^\W\d_])[^\x00-\x7f](?=[^\W\d_])")
-# Symbols no text glues to a letter, even through other symbols: ISO-8859-2 or cp1250
-# letters read as cp1252 ("Gê¶", "©»astný"). "©" may follow a word, not start one.
+# Symbols no text glues to a letter, even through (up to 8) other symbols: ISO-8859-2 or
+# cp1250 letters read as cp1252 ("Gê¶", "©»astný"). "©" may follow a word, not start one.
+# The bound keeps the scan linear: an unbounded run backtracks over a long row of symbols
+# once per symbol (a minute for 30 KB of "©").
 _GLUED = re.compile(
-    r"(?<=[^\W\d_])[^\w\s\x00-\x7f]*[¤¦¨¬¯±¶\xb8¹¼½¾]"
-    r"|[¤¦¨¬¯±¶\xb8¹¼½¾©][^\w\s\x00-\x7f]*(?=[^\W\d_])"
+    r"(?<=[^\W\d_])[^\w\s\x00-\x7f]{0,8}[¤¦¨¬¯±¶\xb8¹¼½¾]"
+    r"|[¤¦¨¬¯±¶\xb8¹¼½¾©][^\w\s\x00-\x7f]{0,8}(?=[^\W\d_])"
 )
 _WORD_JOINERS = frozenset("\u2019\u02bc\u00b7\u00ad\u2010\u2011\u05f3\u05f4\u200c")
 # Alphabets written with spaces between words: a symbol inside one of their words is odd.
@@ -264,9 +276,31 @@ def _sample(data: bytes) -> bytes:
     prefix = data[:_PREFIX_BYTES]
     cut = max(prefix.rfind(b" "), prefix.rfind(b"\n"))
     prefix = prefix[: cut + 1] if cut > 0 else prefix
-    later = _HIGH_WORD.finditer(data, len(prefix), _SCAN_BYTES)
-    words = [match.group() for match in islice(later, _LATER_WORDS)]
+    words: list[bytes] = []
+    size = 0
+    for word in islice(_high_words(data, len(prefix), _SCAN_BYTES), _LATER_WORDS):
+        if len(word) <= _LONG_WORD:
+            words.append(word)
+            size += len(word) + 1
+            if size >= _LATER_BYTES:
+                break
     return prefix + b"\n" + b" ".join(words)
+
+
+def _high_words(data: bytes, start: int, end: int) -> Iterator[bytes]:
+    """The whitespace-delimited words of data[start:end] that hold a non-ASCII byte, in
+    order. Every byte is looked at a bounded number of times."""
+    position = start
+    while True:
+        high = _HIGH_BYTE.search(data, position, end)
+        if high is None:
+            return
+        at = high.start()
+        left = max(position, *(data.rfind(space, position, at) + 1 for space in _BYTE_SPACES))
+        space = _BYTE_SPACE.search(data, at, end)
+        right = space.start() if space is not None else end
+        yield data[left:right]
+        position = right
 
 
 def _decode_sample(sample: bytes, encoding: str) -> str | None:
@@ -331,7 +365,8 @@ def _finalists(sample: bytes, pool: list[_Candidate]) -> list[_Candidate]:
     non-ASCII bytes (a wrong code page shows in those), which keeps a 20 MB file fast."""
     if len(pool) <= _FEW:
         return pool
-    words = b" ".join(m.group() for m in islice(_HIGH_WORD.finditer(sample), _QUICK_WORDS))
+    short = (word for word in _high_words(sample, 0, len(sample)) if len(word) <= _LONG_WORD)
+    words = b" ".join(islice(short, _QUICK_WORDS))
     texts = {c: words.decode(c.encoding, "replace") for c in pool}
     quick = {c: plausibility(texts[c]) for c in pool}
     best = max(quick.values())

@@ -80,17 +80,23 @@ def test_inactive_user_cannot_sign_in_nor_use_or_refresh_tokens(make_tenant):
     assert _refresh(acme, tokens["refresh"]).status_code == 401
 
 
-def test_refresh_rotates_and_the_old_refresh_token_stops_working(make_tenant):
+def test_refresh_rotates_and_reusing_a_spent_token_ends_its_whole_family(make_tenant):
     acme = make_tenant("auth_e")
     first = tokens_for(acme, owner_of(acme))
+    elsewhere = tokens_for(acme, owner_of(acme))  # another sign-in: another family
     rotated = _refresh(acme, first["refresh"])
     assert rotated.status_code == 200
     assert rotated.json()["refresh"] != first["refresh"]
+    again = _refresh(acme, rotated.json()["refresh"])
+    assert again.status_code == 200
 
+    # The spent first token shows up again: it was copied. Its family ends, others live on.
     reused = _refresh(acme, first["refresh"])
     assert reused.status_code == 401
-    assert reused.json()["error"]["code"] == "token_not_valid"
-    assert _refresh(acme, rotated.json()["refresh"]).status_code == 200
+    assert reused.json()["error"]["code"] == "token_reused"
+    assert "every session of that sign-in was ended" in reused.json()["error"]["message"]
+    assert _refresh(acme, again.json()["refresh"]).status_code == 401
+    assert _refresh(acme, elsewhere["refresh"]).status_code == 200
 
 
 def test_logout_blacklists_the_refresh_token(make_tenant):

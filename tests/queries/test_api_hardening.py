@@ -91,8 +91,13 @@ def test_unknown_fields_are_refused_and_named(tenant: TenantHandle) -> None:
     assert typo.status_code == 400
     assert "topk" in _error(typo)["fields"]
     # A browser form's CSRF token is not a field of ours, and not an error either.
-    form = client.post(SEARCH, {"query": "wing", "csrfmiddlewaretoken": "x"})
+    form = client.post(
+        SEARCH, "query=wing&csrfmiddlewaretoken=x", content_type="application/x-www-form-urlencoded"
+    )
     assert form.status_code == 200
+    # Multipart is read by the upload endpoint only (it streams files with size limits).
+    multipart = client.post(SEARCH, {"query": "wing"})
+    assert multipart.status_code == 415
 
 
 def test_search_top_k_null_means_the_default_as_in_ask(tenant: TenantHandle) -> None:

@@ -151,3 +151,22 @@ def test_creating_a_tenant_in_admin_is_audited(db, operator):
     entry = OperatorAction.objects.get(action="create")
     assert entry.tenant_schema == "op_created"
     assert "boss@created.test" in entry.detail
+
+
+def test_a_domain_typed_in_capitals_in_admin_is_stored_as_routing_reads_it(db, operator):
+    response = operator.post(
+        "/admin/tenants/tenant/add/",
+        {
+            "schema_name": "op_caps",
+            "name": "Caps Co",
+            "plan": "pro",
+            "time_zone": "UTC",
+            "domain": " Op-Caps.LOCALHOST. ",
+            "admin_email": "boss@caps.test",
+            "admin_password": "",
+        },
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "is ready at op-caps.localhost" in response.content.decode()
+    assert Client(HTTP_HOST="OP-CAPS.localhost").get("/login/").status_code == 200
