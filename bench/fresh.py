@@ -31,9 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import query as bench
 from django_tenants.utils import tenant_context
 
-from documents import index
-from queries import bm25_cache
-from queries.retrieval import lexical_search
+from documents import index_changes
+from search import bm25_cache, index
+from search.retrieval import lexical_search
 from tenants.db import current_schema
 from tenants.services import delete_tenant, provision_tenant
 
@@ -91,7 +91,7 @@ def main() -> None:
                                 embedding=vectors[i].astype("<f4").tobytes())
                     for i, text in enumerate(chunks)
                 )  # fmt: skip
-                index.chunks_changed()
+                index_changes.chunks_changed()
                 first.append(bench.timed(partial(lexical_search, sample[n % len(sample)], 100)))
                 steady += [bench.timed(partial(lexical_search, t, 100)) for t in sample]
                 hits = lexical_search(word, 10)

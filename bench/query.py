@@ -14,9 +14,9 @@ Uses DATABASE_URL / REDIS_URL when set, else the embedded servers.
 Settings are production's where they matter for speed: DEBUG off and JSON log lines unless
 DEBUG / LOG_FORMAT are set (measurements before 2026-11-29 ran with DEBUG on, which costs
 ~0.5 ms per request). Warm-up matches what production processes have: in-process, the
-tenant's search caches are built as a gunicorn worker builds them (queries/warmup.py), then
+tenant's search caches are built as a gunicorn worker builds them (search/warmup.py), then
 one search per mode; over HTTP, gunicorn's workers warm the recently active tenants'
-search caches before they accept requests (queries/warmup.py; the scratch tenant has just
+search caches before they accept requests (search/warmup.py; the scratch tenant has just
 been searched in-process, so it is the most recent), the bench waits until a worker answers
 /health/live, then sends six uncached searches per mode on its connection before measuring.
 Other tenants in the same database are warmed too (up to SEARCH_WARMUP_TENANTS); use a
@@ -60,11 +60,16 @@ from tqdm import tqdm  # noqa: E402
 
 from accounts.models import User  # noqa: E402
 from accounts.services import create_api_key  # noqa: E402
-from documents import index  # noqa: E402
+from documents import index_changes  # noqa: E402
 from documents.embedder_choice import embedder_for_current_tenant  # noqa: E402
 from documents.models import Chunk, Document, DocumentStatus  # noqa: E402
-from queries import bm25, bm25_store, services  # noqa: E402
-from queries.warmup import warm_current_tenant  # noqa: E402
+from queries import services  # noqa: E402
+from search import (  # noqa: E402
+    bm25,
+    bm25_store,
+    index,
+)
+from search.warmup import warm_current_tenant  # noqa: E402
 from tenants.db import current_schema  # noqa: E402
 from tenants.services import delete_tenant, provision_tenant  # noqa: E402
 
@@ -118,7 +123,7 @@ def fill(total: int, seed: int = 7) -> None:
         )
         bar.update(count)
     bar.close()
-    index.chunks_changed()
+    index_changes.chunks_changed()
     started = time.perf_counter()
     result = index.compact(rebuild=True)  # also stores the BM25 matrix (SEARCH_LEXICAL_STORE)
     seconds = time.perf_counter() - started
@@ -193,7 +198,7 @@ def start_gunicorn(port: int, log: Path) -> subprocess.Popen[bytes]:
         command, cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT
     )
     # Ready when a worker answers: workers warm the recently active tenants' search caches
-    # before they accept requests (queries/warmup.py), as they do in production.
+    # before they accept requests (search/warmup.py), as they do in production.
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         if process.poll() is not None:

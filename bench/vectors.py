@@ -26,9 +26,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from documents.vectorindex import IndexSnapshot, build_index
-from documents.vectorindex.build import exact_top_k
-from documents.vectorindex.faiss_loader import faiss
+from search.vectorindex import IndexSnapshot, build_index
+from search.vectorindex.build import exact_top_k
+from search.vectorindex.faiss_loader import faiss
 
 DIM = 384
 HNSW_EF_SEARCH = 128

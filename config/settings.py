@@ -82,6 +82,7 @@ TENANT_APPS = [
     "accounts",
     "rest_framework_simplejwt.token_blacklist",
     "documents",
+    "search",
     "queries",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -338,7 +339,8 @@ CELERY_TASK_ROUTES = {
     "documents.ingest_document": {"queue": f"{QUEUE_PREFIX}ingest"},
     "documents.ingest_documents": {"queue": f"{QUEUE_PREFIX}ingest_bulk"},
     "documents.sweep_stuck_documents": {"queue": f"{QUEUE_PREFIX}maintenance"},
-    "documents.compact_index": {"queue": f"{QUEUE_PREFIX}maintenance"},
+    "search.compact_index": {"queue": f"{QUEUE_PREFIX}maintenance"},
+    "search.rebuild_index": {"queue": f"{QUEUE_PREFIX}maintenance"},
 }
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "sweep-stuck-documents": {"task": "documents.sweep_stuck_documents", "schedule": 60.0},
@@ -385,7 +387,7 @@ INDEX_APPROX_THRESHOLD = env.int("INDEX_APPROX_THRESHOLD", default=20_000)
 INDEX_MEMORY_BUDGET_MB = env.int("INDEX_MEMORY_BUDGET_MB", default=1024)
 # New chunks are folded into the index file at most this often per tenant.
 INDEX_COMPACT_DELAY_SECONDS = env.int("INDEX_COMPACT_DELAY_SECONDS", default=5)
-# Each chunk's nearest neighbours linked at compaction (documents/neighbour_links.py), for
+# Each chunk's nearest neighbours linked at compaction (search/chunk_links.py), for
 # lexical document expansion; 0 links none.
 INDEX_NEIGHBOURS = env.int("INDEX_NEIGHBOURS", default=7)
 # Documents per bulk ingestion task (uploads of many files, `manage.py ingest`).
@@ -411,10 +413,10 @@ if QUERY_DENSE_WEIGHT is not None and not 0.0 <= QUERY_DENSE_WEIGHT <= 1.0:
     raise ImproperlyConfigured(
         f"QUERY_DENSE_WEIGHT is {QUERY_DENSE_WEIGHT}; give a share between 0 and 1, or unset it."
     )
-# Hybrid re-ranking by the candidates' similarity to each other (queries/neighbours.py): each
-# candidate borrows QUERY_NEIGHBOUR_WEIGHT of its score from its QUERY_NEIGHBOURS most similar
-# hits among the QUERY_NEIGHBOUR_SOURCES best. Unset weight: the embedder's own (hashing 0,
-# i.e. off; local/openai 0.5).
+# Hybrid re-ranking by the candidates' similarity to each other
+# (search/score_regularisation.py): each candidate borrows QUERY_NEIGHBOUR_WEIGHT of its
+# score from its QUERY_NEIGHBOURS most similar hits among the QUERY_NEIGHBOUR_SOURCES best.
+# Unset weight: the embedder's own (hashing 0, i.e. off; local/openai 0.5).
 QUERY_NEIGHBOUR_WEIGHT = env.float("QUERY_NEIGHBOUR_WEIGHT", default=None)
 if QUERY_NEIGHBOUR_WEIGHT is not None and not 0.0 <= QUERY_NEIGHBOUR_WEIGHT <= 1.0:
     raise ImproperlyConfigured(
@@ -423,7 +425,7 @@ if QUERY_NEIGHBOUR_WEIGHT is not None and not 0.0 <= QUERY_NEIGHBOUR_WEIGHT <= 1
     )
 QUERY_NEIGHBOUR_SOURCES = env.int("QUERY_NEIGHBOUR_SOURCES", default=50)
 QUERY_NEIGHBOURS = env.int("QUERY_NEIGHBOURS", default=7)
-# Lexical document expansion (queries/expansion.py): a linked chunk's term counts are
+# Lexical document expansion (search/expansion.py): a linked chunk's term counts are
 # (1 - w) of its own plus w of its neighbours', adding at most QUERY_EXPANSION_TERMS new words.
 # 0 turns it off (the links stay). Measured on Cranfield in docs/search.md.
 QUERY_EXPANSION_WEIGHT = env.float("QUERY_EXPANSION_WEIGHT", default=0.4)
@@ -445,7 +447,7 @@ QUERY_PARALLEL_HYBRID = env.bool("QUERY_PARALLEL_HYBRID", default=True)
 QUERY_MAX_TOP_K = 100
 # gunicorn workers build the search caches (BM25, query IDF, vector index) of up to this many
 # tenants searched in the last SEARCH_WARMUP_DAYS before serving, for at most
-# SEARCH_WARMUP_SECONDS (keep it under the gunicorn timeout); see queries/warmup.py.
+# SEARCH_WARMUP_SECONDS (keep it under the gunicorn timeout); see search/warmup.py.
 SEARCH_WARMUP_TENANTS = env.int("SEARCH_WARMUP_TENANTS", default=0 if TESTING else 8)
 SEARCH_WARMUP_SECONDS = env.float("SEARCH_WARMUP_SECONDS", default=30.0)
 SEARCH_WARMUP_DAYS = env.float("SEARCH_WARMUP_DAYS", default=7.0)
@@ -453,7 +455,7 @@ SEARCH_WARMUP_DAYS = env.float("SEARCH_WARMUP_DAYS", default=7.0)
 # of each chunk: ~100 MB for 100k chunks); least recently searched tenants are dropped first.
 SEARCH_LEXICAL_CACHE_MB = env.float("SEARCH_LEXICAL_CACHE_MB", default=1024.0)
 # Each compaction also builds the tenant's BM25 matrix and stores it next to the vector
-# snapshot; processes memory-map it instead of building their own (queries/bm25_store.py).
+# snapshot; processes memory-map it instead of building their own (search/bm25_store.py).
 SEARCH_LEXICAL_STORE = env.bool("SEARCH_LEXICAL_STORE", default=True)
 # Search and ask responses are cached this long (the key also carries the index version).
 QUERY_CACHE_TTL_SECONDS = env.int("QUERY_CACHE_TTL_SECONDS", default=300)

@@ -40,11 +40,11 @@ if not control_socket_disable:
 
 def post_worker_init(worker: Any) -> None:
     # Single queries gain nothing from FAISS threads, and their p99 suffers from contention.
-    from documents.vectorindex.faiss_loader import faiss
+    from search.vectorindex.faiss_loader import faiss
 
     faiss.omp_set_num_threads(1)
     # Build the recently active tenants' search caches before accepting requests, for at
-    # most SEARCH_WARMUP_SECONDS (queries/warmup.py). Requests meanwhile wait for, or go to,
+    # most SEARCH_WARMUP_SECONDS (search/warmup.py). Requests meanwhile wait for, or go to,
     # another worker; the heartbeat keeps the arbiter from taking this for a hang.
     from queries.warmup import warm_before_serving
 

@@ -16,7 +16,7 @@ def words_of(text: models.Expression | models.F) -> models.Func:
     """Text as full-text search should read it: angle brackets as spaces.
 
     PostgreSQL's parser takes `<anything like this>` for a markup tag and drops the words
-    inside, so "Replace <customer name>" or "List<String>" lost words. queries/bm25.py reads
+    inside, so "Replace <customer name>" or "List<String>" lost words. search/bm25.py reads
     query text the same way (QUERY_LEXEMES_SQL).
     """
     return models.Func(
@@ -117,7 +117,7 @@ class Chunk(models.Model):
 
 
 class ChunkNeighbours(models.Model):
-    """A chunk's nearest chunks in its tenant, found by compaction (documents/neighbour_links.py).
+    """A chunk's nearest chunks in its tenant, found by compaction (search/chunk_links.py).
 
     Packed (id int64, cosine float32) pairs, best first; derived data like the FAISS snapshot,
     used to expand the chunk for lexical search. A table of its own, so rewriting a list never

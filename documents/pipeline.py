@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from documents import index
+from documents import index_changes
 from documents.chunking import ChunkDraft, ChunkingTimeout, chunk_blocks
 from documents.embedder_choice import embedder_for_current_tenant
 from documents.embeddings import Embedder, EmbeddingError, TransientEmbeddingError
@@ -225,7 +225,7 @@ def _store(batch: list[_Prepared], embedder: Embedder) -> list[IngestResult]:
                 for i, draft in enumerate(item.drafts)
             )
         Chunk.objects.bulk_create(rows, batch_size=1000)
-        index.chunks_changed(removed_ids=old_ids)
+        index_changes.chunks_changed(removed_ids=old_ids)
         store_ms = round((time.perf_counter() - started) * 1000 / max(1, len(batch)), 2)
         for item in batch:
             item.timings["store_ms"] = store_ms

@@ -13,7 +13,8 @@ from django.db import connection, transaction
 from django.db.models import Count, Sum
 
 from accounts.models import User
-from documents import index
+from config.queueing import send_task
+from documents import index_changes
 from documents.errors import (
     DocumentError,
     DuplicateDocument,
@@ -40,6 +41,11 @@ _EXTENSIONS = {
 }
 # Serialises quota and duplicate checks with the insert, per tenant schema.
 _UPLOAD_LOCK_NAMESPACE = 0x7E4A_0002
+
+
+# Task names (documents/tasks.py), sent by name so this module need not import the tasks.
+INGEST_DOCUMENT = "documents.ingest_document"
+INGEST_DOCUMENTS = "documents.ingest_documents"
 
 
 @dataclass(frozen=True)
@@ -256,25 +262,19 @@ def enqueue_ingestion_batch(ids: list[int]) -> None:
     if len(ids) == 1:
         enqueue_ingestion(ids[0])
         return
-    from documents.tasks import ingest_documents
-
     size = max(1, int(settings.INGEST_BATCH_SIZE))
-    queue = f"{settings.QUEUE_PREFIX}ingest_bulk"
     for start in range(0, len(ids), size):
-        ingest_documents.apply_async(args=(ids[start : start + size],), queue=queue)
+        send_task(INGEST_DOCUMENTS, args=[ids[start : start + size]], queue="ingest_bulk")
 
 
 def enqueue_ingestion(document_id: int, *, bulk: bool | None = None) -> None:
     """Send the ingestion task; busy tenants go to the bulk queue (see docs/ingestion.md)."""
-    from documents.tasks import ingest_document
-
     if bulk is None:
         in_flight = Document.objects.filter(
             status__in=[DocumentStatus.PENDING, DocumentStatus.PROCESSING]
         ).count()
         bulk = in_flight > int(settings.INGEST_BULK_THRESHOLD)
-    queue = f"{settings.QUEUE_PREFIX}{'ingest_bulk' if bulk else 'ingest'}"
-    ingest_document.apply_async(args=(document_id,), queue=queue)
+    send_task(INGEST_DOCUMENT, args=[document_id], queue="ingest_bulk" if bulk else "ingest")
 
 
 def delete_document(*, document: Document) -> None:
@@ -289,7 +289,7 @@ def delete_document(*, document: Document) -> None:
             return
         chunk_ids = list(locked.chunks.values_list("id", flat=True))
         locked.delete()
-        index.chunks_changed(removed_ids=chunk_ids)
+        index_changes.chunks_changed(removed_ids=chunk_ids)
         transaction.on_commit(lambda: storage.delete(name) if name else None)
 
 
@@ -313,7 +313,7 @@ def reindex_all(*, bulk: bool = True) -> int:
     """Queue every document of the current tenant again; returns how many."""
     ids = list(Document.objects.values_list("id", flat=True))
     with transaction.atomic():
-        index.reset_for_reindex()
+        index_changes.reset_for_reindex()
         Document.objects.update(status=DocumentStatus.PENDING, error="", progress=0, attempts=0)
         transaction.on_commit(lambda: _enqueue_many(ids, bulk=bulk))
     return len(ids)

@@ -19,6 +19,7 @@ from documents.embeddings import TransientEmbeddingError
 from documents.models import Document, DocumentStatus
 from documents.pipeline import interrupted_reason, mark_failed, process_documents
 from documents.sandbox import SandboxError
+from documents.services import enqueue_ingestion
 from tenants.models import Tenant
 from tenants.tasks import require_tenant
 
@@ -102,8 +103,6 @@ def ingest_documents(self: Task, document_ids: list[int]) -> dict[str, Any]:
 
 def sweep_tenant(*, older_than: timedelta) -> dict[str, int]:
     """Re-queue (or fail, past INGEST_MAX_ATTEMPTS) this tenant's documents stuck in flight."""
-    from documents.services import enqueue_ingestion
-
     cutoff = timezone.now() - older_than
     stuck = Document.objects.filter(
         status__in=[DocumentStatus.PENDING, DocumentStatus.PROCESSING], updated_at__lt=cutoff
@@ -137,13 +136,3 @@ def sweep_stuck_documents() -> dict[str, int]:
         for key, value in counts.items():
             totals[key] += value
     return totals
-
-
-@shared_task(name="documents.compact_index", acks_late=True)
-@require_tenant
-def compact_index() -> dict[str, Any]:
-    """Fold recently added/removed chunks into the tenant's index file (one writer)."""
-    from documents.index import compact
-
-    result = compact()
-    return {"outcome": result.outcome, "version": result.version, "vectors": result.vectors}

@@ -26,7 +26,6 @@ from rest_framework.views import APIView
 from accounts.permissions import CanRead
 from accounts.ratelimits import check_ask_rate
 from config.openapi import BODY_ERROR_RESPONSES, ERROR_RESPONSES, LIST_ERROR_RESPONSES
-from documents.index import IndexMismatchError
 from queries import selectors, services
 from queries.api_inputs import (
     DEFAULT_SEARCH_TOP_K,
@@ -38,6 +37,7 @@ from queries.api_inputs import (
 )
 from queries.models import Query
 from queries.negotiation import EVENT_STREAM, EventStreamRenderer, QualityNegotiation, sse_event
+from search.index import IndexMismatchError
 from tenants.db import current_schema
 
 logger = logging.getLogger(__name__)

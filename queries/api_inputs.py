@@ -15,7 +15,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
-from queries.retrieval import MODES
+from search.retrieval import MODES
 
 MAX_DOCUMENT_FILTER = 1000
 MAX_ID = 2**63 - 1  # PostgreSQL's bigint: ids above it exist nowhere

@@ -2,7 +2,7 @@
 
 The corpus goes through the real pipeline (upload validation, extraction, chunking,
 embedding, the FAISS snapshot), one plain-text document per corpus entry; queries go through
-`queries.retrieval.retrieve` exactly as the API runs them. Chunk hits are collapsed to
+`search.retrieval.retrieve` exactly as the API runs them. Chunk hits are collapsed to
 documents (best chunk per document) before scoring.
 """
 
@@ -17,15 +17,16 @@ from typing import Any
 from django.conf import settings
 from django_tenants.utils import tenant_context
 
-from documents import index, services
+from documents import services
 from documents.embedder_choice import embedder_for_current_tenant
 from documents.errors import DocumentError
 from documents.pipeline import process_documents
 from queries.evaluation import evaluate_run
 from queries.evaluation_dataset import BeirDataset, load_beir
 from queries.evaluation_tenant import EvaluationError, scratch_tenant
-from queries.fusion import DocumentHit, best_per_document
-from queries.retrieval import MODES, document_of, retrieve
+from search import index
+from search.fusion import DocumentHit, best_per_document
+from search.retrieval import MODES, document_of, retrieve
 
 Progress = Callable[[Iterable[Any], str, int], Iterable[Any]]
 METRICS = ("ndcg@10", "recall@100", "map@100")

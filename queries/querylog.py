@@ -27,11 +27,11 @@ from django_tenants.utils import schema_context
 
 from accounts.models import User
 from config import sqlrows
-from documents import index
 from documents.models import IndexState
 from queries.metrics import QUERY_FAILURES, QUERY_RESPONSE_SECONDS
 from queries.models import Query, QueryError
-from queries.retrieval import normalize_query
+from search import index
+from search.retrieval import normalize_query
 from tenants.db import current_schema
 
 logger = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ breakdown, tokens and an estimated cost (queries/querylog.py): before returning,
 the caller passes an `after_response` list, through a callable appended to it that the
 caller runs once its response is sent (the API does; a fresh search result is then also put
 in the cache after the response). Raises `EmptyQuery` for blank text
-and lets `documents.index.IndexMismatchError` through (the API answers 503 with its sentence).
+and lets `search.index.IndexMismatchError` through (the API answers 503 with its sentence).
 """
 
 from __future__ import annotations
@@ -19,14 +19,14 @@ from typing import Any
 from django.conf import settings
 
 from accounts.models import User
-from documents import index
 from documents.embedder_choice import backend_for_current_tenant
 from documents.models import IndexState
-from queries import bm25, cache, hints, querylog
+from queries import cache, hints, querylog
 from queries.answerers import Answer, Answerer, Source, get_answerer
 from queries.models import Query, QueryFeedback, QueryKind
 from queries.querylog import Caller, Entry, PendingWrite, elapsed_ms
-from queries.retrieval import ChunkHit, hydrate, normalize_query, retrieve
+from search import bm25, index
+from search.retrieval import ChunkHit, hydrate, normalize_query, retrieve
 
 __all__ = [
     "Caller",

@@ -1,7 +1,6 @@
 """Build a process's search caches for the recently active tenants before it serves anyone.
 
-A tenant's first search in a process pays for building its BM25 matrix (queries/bm25.py), the
-hashing embedder's query IDF table (queries/query_idf.py) and loading its vector snapshot:
+A tenant's first search in a process pays for building its caches (search/warmup.py):
 seconds for 100k chunks. gunicorn workers call `warm_before_serving()` when they start
 (deploy/gunicorn.conf.py, post_worker_init), before they accept requests: up to
 SEARCH_WARMUP_TENANTS tenants searched in the last SEARCH_WARMUP_DAYS, most recent first.
@@ -25,11 +24,9 @@ from django.db import connection, connections
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from documents import index
-from documents.embedder_choice import embedder_for_current_tenant
-from queries import bm25_cache, query_idf
 from queries.models import Query
-from tenants.db import current_schema, use_public_schema
+from search.warmup import warm_current_tenant
+from tenants.db import use_public_schema
 from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -73,18 +70,6 @@ def recently_active(limit: int, days: float) -> list[Tenant]:
         last_seen += [(seen, schema) for schema, seen in rows if seen is not None and seen >= since]
     last_seen.sort(reverse=True)
     return [tenants[schema] for _seen, schema in last_seen[:limit]]
-
-
-def warm_current_tenant() -> int:
-    """Build the current tenant's BM25 matrix, query IDF table and vector index; its chunks."""
-    row = index.state()
-    key = f"{current_schema()}:{row.generation}"
-    chunks = bm25_cache.indexes.warm(key, row.change_seq).chunk_ids.size
-    embedder = embedder_for_current_tenant()
-    if query_idf.weighs(embedder):
-        query_idf.weights.warm(key, row.change_seq, embedder)
-    index.warm(embedder, row)
-    return int(chunks)
 
 
 def warm_recent_tenants(*, limit: int | None = None, seconds: float | None = None) -> list[Warmed]:

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -21,6 +20,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django_tenants.utils import tenant_context
 
+from config.queueing import send_task
 from documents.selectors import clean_search
 from documents.services import reindex_all
 from tenants import selectors
@@ -28,7 +28,6 @@ from tenants.audit import record_operator_action
 from tenants.models import Domain, OperatorAction, Tenant, normalise_domain
 from tenants.plans import DEFAULT_PLAN, PLANS
 from tenants.services import ProvisioningError, provision_tenant, set_tenant_active
-from tenants.tasks import rebuild_index
 from tenants.time_zones import DEFAULT_TIME_ZONE, time_zone_names
 from tenants.validators import validate_domain, validate_schema_name
 
@@ -270,7 +269,7 @@ class TenantAdmin(admin.ModelAdmin):
     def rebuild_tenant_index(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
         def run(tenant: Tenant) -> str:
             with tenant_context(tenant):
-                sent = rebuild_index.apply_async(queue=f"{settings.QUEUE_PREFIX}maintenance")
+                sent = send_task("search.rebuild_index", queue="maintenance")
             return f"task {sent.id}"
 
         count = self._each(request, queryset, "rebuild_index", run)

@@ -48,13 +48,3 @@ def require_tenant(func: Callable[P, R]) -> Callable[P, R]:
 def report_schema() -> str:
     """Return the schema the task ran in (used by health checks and isolation tests)."""
     return current_schema_name()
-
-
-@shared_task(name="tenants.rebuild_index", acks_late=True)
-@require_tenant
-def rebuild_index() -> dict[str, object]:
-    """Rebuild the tenant's vector index from the embeddings stored in PostgreSQL."""
-    from documents.index import compact
-
-    result = compact(rebuild=True)
-    return {"outcome": result.outcome, "version": result.version, "vectors": result.vectors}

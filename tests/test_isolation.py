@@ -258,10 +258,9 @@ def test_rate_limit_counters_are_per_tenant(two_tenants):
 
 def test_stored_search_tables_stay_in_their_tenants_directory(make_tenant):
     """Compaction stores the BM25 matrix and query IDF table under INDEX_ROOT/<schema>/."""
-    from documents import index
     from documents.embedder_choice import embedder_for_current_tenant
     from documents.embeddings.hashing import HashingEmbedder
-    from queries import bm25, bm25_cache, bm25_store, query_idf
+    from search import bm25, bm25_cache, bm25_store, index, query_idf
     from tests.queries.helpers import add_document
 
     alpha, beta = make_tenant("stored_a"), make_tenant("stored_b")
@@ -297,9 +296,8 @@ def test_stored_search_tables_stay_in_their_tenants_directory(make_tenant):
 
 def test_chunks_newer_than_a_stale_matrix_stay_in_their_tenant(make_tenant, monkeypatch):
     """While a big tenant's BM25 matrix is stale, the chunks it lacks are read per schema."""
-    from documents import index
-    from queries import bm25_cache
-    from queries.retrieval import lexical_search
+    from search import bm25_cache, index
+    from search.retrieval import lexical_search
     from tests.queries.helpers import add_document
 
     cache = bm25_cache.Bm25Cache(sync_limit=0)  # every tenant counts as big

@@ -103,10 +103,10 @@ def merge_frequencies(
 class HashingEmbedder:
     """Stateless, deterministic bag-of-features embedder (the platform default)."""
 
-    # Share of the dense list in hybrid fusion (queries/retrieval.py): these vectors are a
+    # Share of the dense list in hybrid fusion (search/retrieval.py): these vectors are a
     # bag of the same stemmed words as BM25, so they refine rather than complement it.
     hybrid_dense_weight = 0.25
-    # Neighbour re-ranking (queries/neighbours.py) measured no gain with these vectors: off.
+    # Score regularisation (search/score_regularisation.py) measured no gain with these: off.
     neighbour_weight = 0.0
 
     def __init__(self, dimension: int = 384, *, bigram_weight: float = 0.25) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from accounts.models import User
 from queries.models import Query, QueryFeedback
-from queries.retrieval import normalize_query
+from search.retrieval import normalize_query
 
 
 def at(day: int, hour: int = 12, minute: int = 0, second: int = 0) -> datetime:

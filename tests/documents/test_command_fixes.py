@@ -113,9 +113,12 @@ def test_ingest_all_is_not_an_abbreviation_of_allow_duplicate(make_tenant, tmp_p
         assert Document.objects.count() == 1
 
 
-@pytest.mark.parametrize("command", ["ingest", "rebuild_index", "reindex"])
-def test_documents_commands_take_no_abbreviated_options(command):
-    module = importlib.import_module(f"documents.management.commands.{command}")
+@pytest.mark.parametrize(
+    ("app", "command"),
+    [("documents", "ingest"), ("search", "rebuild_index"), ("documents", "reindex")],
+)
+def test_documents_commands_take_no_abbreviated_options(app, command):
+    module = importlib.import_module(f"{app}.management.commands.{command}")
     assert module.Command().create_parser("manage.py", command).allow_abbrev is False
 
 

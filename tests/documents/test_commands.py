@@ -6,9 +6,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django_tenants.utils import schema_context
 
-from documents import neighbour_links
 from documents.models import Chunk, ChunkNeighbours, Document, DocumentStatus, IndexState
-from queries import bm25_store
+from search import bm25_store, chunk_links
 
 pytestmark = pytest.mark.django_db
 
@@ -66,7 +65,7 @@ def test_rebuild_index_links_neighbours_and_shows_both_stages(tenant, tmp_path, 
         lists = dict(ChunkNeighbours.objects.values_list("chunk_id", "links"))
         assert set(lists) == chunks
         for chunk_id, blob in lists.items():
-            assert neighbour_links.unpack(blob)["id"].tolist() == list(chunks - {chunk_id})
+            assert chunk_links.unpack(blob)["id"].tolist() == list(chunks - {chunk_id})
 
 
 def test_reindex_queues_every_document(tenant, tmp_path, capsys):

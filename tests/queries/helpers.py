@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from documents import index
+from documents import index_changes
 from documents.embedder_choice import embedder_for_current_tenant
 from documents.models import Chunk, Document, DocumentStatus
 
@@ -25,7 +25,7 @@ def add_document(name: str, texts: list[str], *, section: str = "") -> Document:
         )
         for i, text in enumerate(texts)
     )
-    index.chunks_changed()
+    index_changes.chunks_changed()
     return document
 
 

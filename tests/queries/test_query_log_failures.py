@@ -12,10 +12,10 @@ from prometheus_client import REGISTRY
 
 from accounts.models import User
 from accounts.services import create_api_key
-from documents import index
 from documents.models import IndexState
 from queries import services
 from queries.models import Query, QueryError
+from search import index
 from tenants.db import use_public_schema
 from tenants.models import Tenant
 from tenants.services import delete_tenant

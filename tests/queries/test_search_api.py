@@ -10,8 +10,8 @@ from django.conf import settings
 from django.test import override_settings
 from django_tenants.utils import schema_context
 
-from queries import retrieval
 from queries.models import Query
+from search import retrieval
 from tests.conftest import TenantHandle
 from tests.queries.helpers import add_corpus, add_document
 

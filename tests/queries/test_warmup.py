@@ -11,10 +11,10 @@ from django.test import override_settings
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from documents import index
 from documents.embedder_choice import embedder_for_current_tenant
-from queries import bm25_cache, query_idf, services, warmup
+from queries import services, warmup
 from queries.models import Query
+from search import bm25_cache, index, query_idf
 from tenants.services import set_tenant_active
 from tests.queries.helpers import add_corpus
 

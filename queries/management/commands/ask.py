@@ -16,7 +16,6 @@ from django.conf import settings
 from django.core.management.base import CommandError, CommandParser
 from django_tenants.utils import tenant_context
 
-from documents.index import IndexMismatchError
 from documents.management.tenant_option import (
     StrictCommand,
     add_tenant_arguments,
@@ -24,7 +23,8 @@ from documents.management.tenant_option import (
 )
 from queries import services
 from queries.api_inputs import MAX_TEXT, AskInput
-from queries.retrieval import MODES
+from search.index import IndexMismatchError
+from search.retrieval import MODES
 
 DEFAULT_SEARCH_TOP_K = 10
 NUL_IN_TEXT = (

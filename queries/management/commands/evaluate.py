@@ -18,11 +18,11 @@ from django.core.management.base import CommandError, CommandParser, OutputWrapp
 from tqdm import tqdm
 
 from documents.embeddings import EmbeddingError, available_backends
-from documents.index import IndexMismatchError
 from documents.management.tenant_option import StrictCommand
 from queries.evaluation_dataset import BeirDatasetError
 from queries.evaluation_run import METRICS, run_evaluation
 from queries.evaluation_tenant import EvaluationError, EvaluationInterrupted
+from search.index import IndexMismatchError
 
 T = TypeVar("T")
 

@@ -13,10 +13,11 @@ import pytest
 from django.db import connection
 from django_tenants.utils import schema_context
 
-from documents import index
+from documents import index_changes
 from documents.embedder_choice import embedder_for_current_tenant
 from documents.models import Chunk, Document, DocumentStatus, IndexState
-from documents.vectorindex import list_snapshot_versions
+from search import index
+from search.vectorindex import list_snapshot_versions
 from tests.conftest import ROOT, TenantHandle, worker_environment
 
 TEXTS = [
@@ -45,7 +46,7 @@ def add_document(name: str, texts: list[str]) -> Document:
         Chunk(document=document, ordinal=i, text=t, embedding=vectors[i].astype("<f4").tobytes())
         for i, t in enumerate(texts)
     )
-    index.chunks_changed()
+    index_changes.chunks_changed()
     return document
 
 
@@ -157,7 +158,7 @@ SEARCH_SCRIPT = """
 import json, sys
 from django_tenants.utils import schema_context
 from documents.embedder_choice import embedder_for_current_tenant
-from documents import index
+from search import index
 with schema_context(sys.argv[1]):
     vector = embedder_for_current_tenant().embed_query("shock waves on a swept wing")
     first = index.search_dense(vector, 3)

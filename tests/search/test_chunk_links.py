@@ -11,12 +11,12 @@ from django.db import connection
 from django.test import override_settings
 from django_tenants.utils import schema_context
 
-from documents import index, neighbour_links, services
+from documents import services
 from documents.models import Chunk, ChunkNeighbours
-from queries import bm25_cache, retrieval
+from search import bm25_cache, chunk_links, index, retrieval
 from tests.conftest import TenantHandle
-from tests.documents.test_index import TEXTS
 from tests.queries.helpers import add_document
+from tests.search.test_index import TEXTS
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def _stored() -> dict[int, list[int]]:
     """Every chunk's stored neighbour ids ([] where it has no list)."""
     lists = dict(ChunkNeighbours.objects.values_list("chunk_id", "links"))
     return {
-        chunk_id: neighbour_links.unpack(lists.get(chunk_id))["id"].tolist()
+        chunk_id: chunk_links.unpack(lists.get(chunk_id))["id"].tolist()
         for chunk_id in Chunk.objects.values_list("id", flat=True)
     }
 

@@ -5,7 +5,7 @@ bigrams; without IDF the dense list is a weaker copy of BM25. Weighting only the
 vector by idf (over the tenant's chunks, with the embedder's own analyzer) makes the inner
 product a TF-IDF score while stored embeddings stay independent of corpus statistics, so
 they never go stale. Document frequencies are counted from the chunks' text, by each
-compaction for the state it publishes (stored with the BM25 matrix, queries/bm25_store.py)
+compaction for the state it publishes (stored with the BM25 matrix, search/bm25_store.py)
 or by a process that finds no stored table, and cached like the BM25 matrix: per tenant and
 index `change_seq`, bounded LRU, one build at a time per tenant. Memory is 12 bytes per
 distinct feature.
@@ -26,7 +26,7 @@ from django.conf import settings
 from documents.embeddings import Embedder
 from documents.embeddings.hashing import HashingEmbedder, TermWeights, merge_frequencies
 from documents.models import Chunk
-from queries import bm25_store
+from search import bm25_store
 from tenants.db import BackgroundRebuilds
 
 _MAX_CACHED_TENANTS = 32
@@ -56,7 +56,7 @@ class TermWeightCache:
     """Per-process LRU of (change_seq, embedder name, TermWeights) per tenant key.
 
     The table the tenant's last compaction stored for the current state is read from disk
-    (queries/bm25_store.py) instead of counted. Otherwise: document frequencies drift slowly,
+    (search/bm25_store.py) instead of counted. Otherwise: document frequencies drift slowly,
     so a table built a few changes ago is still good: when the tenant's index has changed, the
     previous table is served at once and a new one comes from the next compaction (or, if
     none stores one in time or storing is off, is built in a background thread). Only a

@@ -11,9 +11,8 @@ from django.test import override_settings
 from django_tenants.utils import schema_context
 from scipy import sparse  # type: ignore[import-untyped]
 
-from documents import index
 from documents.embedder_choice import embedder_for_current_tenant
-from queries import bm25, query_idf, retrieval
+from search import bm25, index, query_idf, retrieval
 from tests.conftest import TenantHandle
 from tests.queries.helpers import add_document
 

@@ -1,4 +1,4 @@
-"""Search highlights keep words written in angle brackets (queries/highlight.py), through the
+"""Search highlights keep words written in angle brackets (search/highlight.py), through the
 search API and real PostgreSQL: ts_headline alone takes `<script>` for a tag and drops it."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django_tenants.utils import schema_context
 
-from queries.highlight import FRAGMENT_DELIMITER, restore
+from search.highlight import FRAGMENT_DELIMITER, restore
 from tests.conftest import TenantHandle
 from tests.queries.helpers import add_document
 

@@ -4,7 +4,7 @@ A chunk's term counts become
 
     tf'(t, d) = (1 - a) * tf(t, d) + a * sum over j in N(d) of w(d, j) * tf(t, j) * |d| / |j|
 
-where N(d) are the chunk's stored nearest neighbours (documents/neighbour_links.py), w
+where N(d) are the chunk's stored nearest neighbours (search/chunk_links.py), w
 their cosines normalised to sum to one, and a the neighbours' share
 (QUERY_EXPANSION_WEIGHT). The |d| / |j| factor scales each neighbour to the chunk's own
 length, so a chunk keeps its length and BM25's length normalisation is unchanged. Words the

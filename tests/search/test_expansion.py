@@ -1,4 +1,4 @@
-"""Document expansion arithmetic (queries/expansion.py) and neighbour-list merging."""
+"""Document expansion arithmetic (search/expansion.py) and neighbour-list merging."""
 
 from __future__ import annotations
 
@@ -6,12 +6,11 @@ import numpy as np
 import pytest
 from scipy import sparse  # type: ignore[import-untyped]
 
-from documents import neighbour_links
-from queries import expansion
+from search import chunk_links, expansion
 
 
 def _links(*pairs: tuple[int, float]) -> np.ndarray:
-    links = np.zeros(len(pairs), dtype=neighbour_links.LINK)
+    links = np.zeros(len(pairs), dtype=chunk_links.LINK)
     if pairs:
         links["id"], links["cosine"] = zip(*pairs, strict=True)
     return links
@@ -74,14 +73,14 @@ def test_expansion_off_returns_the_counts_unchanged() -> None:
 
 def test_merge_keeps_the_closest_k_once_each() -> None:
     current = _links((5, 0.9), (6, 0.5), (7, 0.4))
-    merged = neighbour_links.merge(current, [(8, 0.7), (6, 0.8), (9, 0.1)], 3)
+    merged = chunk_links.merge(current, [(8, 0.7), (6, 0.8), (9, 0.1)], 3)
     assert merged["id"].tolist() == [5, 6, 8]
     assert merged["cosine"] == pytest.approx([0.9, 0.8, 0.7])
 
 
 def test_links_round_trip_through_bytes() -> None:
     links = _links((3, 0.25), (1, -0.5))
-    unpacked = neighbour_links.unpack(neighbour_links.pack(links))
+    unpacked = chunk_links.unpack(chunk_links.pack(links))
     assert unpacked["id"].tolist() == [3, 1]
     assert unpacked["cosine"] == pytest.approx([0.25, -0.5])
-    assert len(neighbour_links.unpack(None)) == 0
+    assert len(chunk_links.unpack(None)) == 0

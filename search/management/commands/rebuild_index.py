@@ -10,7 +10,6 @@ from django.core.management.base import CommandError, CommandParser
 from django_tenants.utils import tenant_context
 from tqdm import tqdm
 
-from documents import index
 from documents.embedder_choice import embedder_for_current_tenant
 from documents.embeddings import available_backends
 from documents.management.tenant_option import (
@@ -19,6 +18,7 @@ from documents.management.tenant_option import (
     selected_tenants,
 )
 from documents.models import Chunk, IndexState
+from search import index
 
 
 class Command(StrictCommand):
@@ -117,7 +117,7 @@ class _Bars:
             )
         self.link.update(done - self.link.n)
         if done >= of and not self.quiet and getattr(settings, "SEARCH_LEXICAL_STORE", True):
-            # What the compaction does next has no steps to count (queries/bm25_store.py).
+            # What the compaction does next has no steps to count (search/bm25_store.py).
             self.link.close()
             tqdm.write(
                 f"{self.name}: building and storing the BM25 matrix for lexical search",

@@ -1,4 +1,4 @@
-"""BM25 matrices stored at compaction and memory-mapped by processes (queries/bm25_store.py)."""
+"""BM25 matrices stored at compaction and memory-mapped by processes (search/bm25_store.py)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,9 @@ import pytest
 from django.test import override_settings
 from django_tenants.utils import schema_context
 
-from documents import index
 from documents.embedder_choice import embedder_for_current_tenant
 from documents.embeddings.hashing import HashingEmbedder, TermWeights
-from queries import bm25, bm25_cache, bm25_store, query_idf
+from search import bm25, bm25_cache, bm25_store, index, query_idf
 from tests.conftest import TenantHandle
 from tests.queries.helpers import add_corpus, add_document
 
@@ -122,7 +121,7 @@ def test_an_unusable_stored_matrix_is_built_instead(
     (directory,) = _stored_directories(tenant.schema)
     (directory / "weights.indices.npy").write_bytes(b"not an array")
 
-    with caplog.at_level(logging.WARNING, logger="queries.bm25_store"):
+    with caplog.at_level(logging.WARNING, logger="search.bm25_store"):
         found = bm25_cache.Bm25Cache().get(key, change_seq)
 
     assert "could not be used" in caplog.text
@@ -156,7 +155,7 @@ def test_a_matrix_stored_with_other_settings_is_not_used(
     index.compact()  # stored with document expansion on
     key, change_seq = _key()
     with override_settings(QUERY_EXPANSION_WEIGHT=0.0):
-        with caplog.at_level(logging.WARNING, logger="queries.bm25_store"):
+        with caplog.at_level(logging.WARNING, logger="search.bm25_store"):
             found = bm25_cache.Bm25Cache().get(key, change_seq)
         fresh = bm25.build(change_seq)
         assert found.weights.shape == fresh.weights.shape

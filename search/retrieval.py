@@ -1,12 +1,12 @@
 """Retrieval over the current tenant's chunks: lexical (PostgreSQL FTS), dense (FAISS), hybrid.
 
-Lexical search is BM25 over the chunks' English tsvectors (queries/bm25.py; each chunk
-expanded with words of its nearest neighbours, queries/expansion.py), with RM3
+Lexical search is BM25 over the chunks' English tsvectors (search/bm25.py; each chunk
+expanded with words of its nearest neighbours, search/expansion.py), with RM3
 pseudo-relevance feedback (QUERY_LEXICAL_FEEDBACK): every query word may match and IDF
 decides what matters, where AND-ing every word (`plainto_tsquery`)
 finds nothing for natural-language questions and `ts_rank` has no IDF; see docs/search.md
 for the evaluation behind the choice. Highlights use `ts_headline` with an OR of the words
-(queries/highlight.py).
+(search/highlight.py).
 
 Hybrid fuses the two candidate lists (QUERY_CANDIDATE_DEPTH each) by a convex combination
 of their min-max-normalised scores (QUERY_FUSION=convex, the default) or by reciprocal-rank
@@ -14,7 +14,7 @@ fusion (QUERY_FUSION=rrf, QUERY_RRF_K). The dense list's share is QUERY_DENSE_WE
 set, else the embedder's own `hybrid_dense_weight` (0.25 for hashing, whose vectors are a
 noisier copy of the lexical signal; 0.5 for semantic embedders). With a semantic embedder
 the fused candidates are then re-ranked by their similarity to each other
-(queries/neighbours.py; QUERY_NEIGHBOUR_WEIGHT, off for hashing); see docs/search.md.
+(search/score_regularisation.py; QUERY_NEIGHBOUR_WEIGHT, off for hashing); see docs/search.md.
 
 Everything here runs in the schema the connection points at; callers set the tenant.
 """
@@ -34,19 +34,18 @@ import numpy as np
 from django.conf import settings
 from django.db import connection
 
-from documents import index
 from documents.embedder_choice import embedder_for_current_tenant
 from documents.embeddings import Embedder
 from documents.models import Chunk, Document, IndexState
-from queries import bm25, bm25_cache, bm25_fresh, neighbours, query_idf
-from queries import highlight as highlights
-from queries.fusion import convex_fuse, rrf_fuse
+from search import bm25, bm25_cache, bm25_fresh, index, query_idf, score_regularisation
+from search import highlight as highlights
+from search.fusion import convex_fuse, rrf_fuse
 from tenants.db import current_schema
 
 MODES = ("hybrid", "lexical", "dense")
 _T = TypeVar("_T")
 DEFAULT_DENSE_WEIGHT = 0.5  # an embedder that says nothing gets an equal share
-DEFAULT_NEIGHBOUR_WEIGHT = 0.5  # and neighbour re-ranking (queries/neighbours.py)
+DEFAULT_NEIGHBOUR_WEIGHT = 0.5  # and neighbour re-ranking (search/score_regularisation.py)
 # Words as PostgreSQL's parser would see them; anything else (operators, quotes) is dropped so
 # user text can never change the tsquery's structure.
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -283,7 +282,7 @@ def retrieve(
         else:
             fused = convex_fuse([lexical, dense], weights=[1.0 - share, share], limit=limit)
         if rerank > 0 and embedder is not None:
-            fused = neighbours.regularise(
+            fused = score_regularisation.regularise(
                 fused,
                 index.stored_vectors(
                     [chunk_id for chunk_id, _ in fused], embedder=embedder, state_row=row

@@ -10,11 +10,11 @@ import pytest
 from django.test import override_settings
 from django_tenants.utils import schema_context
 
-from documents import index, services
+from documents import services
 from documents.embedder_choice import embedder_for_current_tenant
 from documents.models import Chunk
-from queries import neighbours, retrieval
-from queries.fusion import convex_fuse
+from search import index, retrieval, score_regularisation
+from search.fusion import convex_fuse
 from tests.conftest import TenantHandle
 from tests.queries.helpers import add_corpus
 
@@ -39,7 +39,7 @@ def test_a_hit_like_the_strong_hits_overtakes_an_isolated_one():
     # only the weak 5.
     fused = [(1, 1.0), (2, 0.9), (4, 0.5), (3, 0.45), (5, 0.1)]
 
-    reranked = neighbours.regularise(fused, VECTORS, sources=5, neighbours=2, weight=0.5)
+    reranked = score_regularisation.regularise(fused, VECTORS, sources=5, neighbours=2, weight=0.5)
 
     order = [chunk_id for chunk_id, _ in reranked]
     assert order.index(3) < order.index(4)
@@ -53,11 +53,16 @@ def test_a_hit_like_the_strong_hits_overtakes_an_isolated_one():
 
 def test_weight_zero_or_missing_vectors_change_nothing():
     fused = [(1, 1.0), (4, 0.5), (3, 0.45)]
-    assert neighbours.regularise(fused, VECTORS, sources=3, neighbours=2, weight=0.0) == fused
-    assert neighbours.regularise(fused, {}, sources=3, neighbours=2, weight=0.5) == fused
+    assert (
+        score_regularisation.regularise(fused, VECTORS, sources=3, neighbours=2, weight=0.0)
+        == fused
+    )
+    assert score_regularisation.regularise(fused, {}, sources=3, neighbours=2, weight=0.5) == fused
     # A chunk whose vector is gone keeps its fused score; the others are still re-scored.
     partial = {k: v for k, v in VECTORS.items() if k != 4}
-    reranked = dict(neighbours.regularise(fused, partial, sources=3, neighbours=1, weight=0.5))
+    reranked = dict(
+        score_regularisation.regularise(fused, partial, sources=3, neighbours=1, weight=0.5)
+    )
     assert reranked[4] == 0.5
     assert reranked[3] != 0.45
 
@@ -67,7 +72,9 @@ def test_only_the_top_sources_lend_score():
     # (never itself): 1 and 2 from each other, 4 from 2, which is closer to it than 1 is.
     fused = [(1, 1.0), (2, 0.2), (4, 0.2)]
 
-    reranked = dict(neighbours.regularise(fused, VECTORS, sources=2, neighbours=3, weight=0.5))
+    reranked = dict(
+        score_regularisation.regularise(fused, VECTORS, sources=2, neighbours=3, weight=0.5)
+    )
 
     assert reranked[1] == pytest.approx(0.5 * 1.0 + 0.5 * 0.2)
     assert reranked[2] == pytest.approx(0.5 * 0.2 + 0.5 * 1.0)
@@ -93,7 +100,7 @@ def test_hybrid_search_reranks_when_enabled(tenant: TenantHandle) -> None:
     fused = convex_fuse([lexical, dense], weights=[0.75, 0.25], limit=1000)
     vectors = index.stored_vectors([c for c, _ in fused], embedder=embedder_for_current_tenant())
     assert set(vectors) == {c for c, _ in fused}  # every ready chunk has its vector stored
-    expected = neighbours.regularise(fused, vectors, sources=4, neighbours=7, weight=0.5)
+    expected = score_regularisation.regularise(fused, vectors, sources=4, neighbours=7, weight=0.5)
     assert [c for c, _ in everything] == [c for c, _ in expected]
     assert [s for _, s in everything] == pytest.approx([s for _, s in expected])
     assert [c for c, _ in everything] != [c for c, _ in fused]  # it did re-rank here

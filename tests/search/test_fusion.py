@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from queries.fusion import DocumentHit, best_per_document, convex_fuse, rrf_fuse
+from search.fusion import DocumentHit, best_per_document, convex_fuse, rrf_fuse
 
 
 def test_scores_are_sums_of_reciprocal_ranks():

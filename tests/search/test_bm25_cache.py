@@ -9,8 +9,7 @@ import pytest
 from django.test import override_settings
 from django_tenants.utils import schema_context
 
-from documents import index
-from queries import bm25, bm25_cache
+from search import bm25, bm25_cache, index
 from tests.conftest import TenantHandle
 from tests.queries.helpers import add_document
 

@@ -1,7 +1,7 @@
 """The tenant's vector index as the app sees it: dense search, compaction, rebuild.
 
 PostgreSQL holds every chunk's embedding; the FAISS snapshot under INDEX_ROOT/<schema>/
-is a cache with a version number (documents/vectorindex does the file work):
+is a cache with a version number (search/vectorindex does the file work):
 
 * Ingestion writes chunks with `in_snapshot=False` — the *delta* — and bumps
   `IndexState.change_seq`. Readers search the snapshot plus the delta (brute force), so
@@ -26,18 +26,17 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F
 from django.dispatch import Signal
 
 from config import sqlrows
-from documents import neighbour_links
 from documents.embedder_choice import embedder_for_current_tenant
 from documents.embeddings import Embedder
-from documents.index_io import TenantIndexLock, read_vectors
 from documents.models import Chunk, IndexState, IndexTombstone
-from documents.vectorindex import (
+from search import chunk_links
+from search.index_io import TenantIndexLock, read_vectors
+from search.vectorindex import (
     Hit,
     IndexSnapshot,
     SnapshotCache,
@@ -124,33 +123,6 @@ def state() -> IndexState:
         return found[0]
     row, _ = IndexState.objects.get_or_create(singleton=True)
     return row
-
-
-# --- writes from ingestion ------------------------------------------------------------
-
-
-def chunks_changed(*, removed_ids: Sequence[int] = ()) -> None:
-    """Record added/removed chunks; call inside the writing transaction."""
-    if removed_ids:
-        IndexTombstone.objects.bulk_create(IndexTombstone(chunk_id=i) for i in removed_ids)
-    updated = IndexState.objects.filter(singleton=True).update(change_seq=F("change_seq") + 1)
-    if not updated:
-        IndexState.objects.get_or_create(singleton=True, defaults={"change_seq": 1})
-    transaction.on_commit(schedule_compaction)
-
-
-def schedule_compaction() -> None:
-    """Queue one compaction per tenant per INDEX_COMPACT_DELAY_SECONDS window."""
-    from documents.tasks import compact_index
-
-    delay = max(1, int(settings.INDEX_COMPACT_DELAY_SECONDS))
-    try:
-        first = cache.add("index:compaction-scheduled", 1, timeout=delay)
-    except Exception:  # Redis trouble: compact anyway rather than never
-        logger.warning("could not debounce index compaction; scheduling it anyway")
-        first = True
-    if first:
-        compact_index.apply_async(countdown=delay)
 
 
 # --- reads ----------------------------------------------------------------------------------
@@ -294,7 +266,7 @@ def compact(
     *,
     rebuild: bool = False,
     progress: Callable[[int], None] | None = None,
-    link_progress: neighbour_links.Progress | None = None,
+    link_progress: chunk_links.Progress | None = None,
 ) -> CompactionResult:
     """Fold the delta (and tombstones) into a new snapshot version, or rebuild it all."""
     schema = current_schema()
@@ -346,19 +318,17 @@ def compact(
             snapshot.version = row.version + 1
             added, outcome, rebuilt = len(ids), "compacted", False
             mark = Chunk.objects.filter(id__in=ids.tolist())
-        k = neighbour_links.wanted()
+        k = chunk_links.wanted()
         if k and not rebuilt and tombstone_ids:  # chunks that named a deleted one, too
-            orphans = neighbour_links.naming(c for _, c in tombstone_ids)
+            orphans = chunk_links.naming(c for _, c in tombstone_ids)
             more = mine.filter(id__in=orphans).exclude(id__in=ids.tolist())
             orphan_ids, orphan_vectors = read_vectors(more, embedder.dimension)
             ids, vectors = np.concatenate([ids, orphan_ids]), np.vstack([vectors, orphan_vectors])
-        links = neighbour_links.link(
-            snapshot, ids, vectors, k, rebuild=rebuilt, progress=link_progress
-        )
+        links = chunk_links.link(snapshot, ids, vectors, k, rebuild=rebuilt, progress=link_progress)
         save_snapshot(snapshot, index_directory())
         with transaction.atomic():
             mark.update(in_snapshot=True)  # type: ignore[attr-defined]
-            neighbour_links.store(links)
+            chunk_links.store(links)
             IndexTombstone.objects.filter(id__in=[t for t, _ in tombstone_ids]).delete()
             IndexState.objects.filter(pk=row.pk).update(
                 version=snapshot.version,
@@ -369,7 +339,7 @@ def compact(
             )
         prune_snapshots(index_directory(), keep_versions={snapshot.version, row.version})
         # Still under the lock: what is built next to the snapshot (the BM25 matrix, see
-        # queries/bm25_store.py) is written by one process at a time too.
+        # search/bm25_store.py) is written by one process at a time too.
         for receiver, failure in index_compacted.send_robust(sender=compact, schema=schema):
             if isinstance(failure, Exception):
                 logger.error(
@@ -378,12 +348,3 @@ def compact(
                     exc_info=failure,
                 )
         return CompactionResult(outcome, snapshot.version, snapshot.count, added, removed)
-
-
-def reset_for_reindex() -> None:
-    """Forget the snapshot so the next compaction rebuilds with the configured embedder."""
-    with transaction.atomic():
-        IndexState.objects.filter(singleton=True).update(
-            embedder="", dimension=0, change_seq=F("change_seq") + 1
-        )
-        Chunk.objects.update(in_snapshot=False)

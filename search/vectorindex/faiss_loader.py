@@ -6,7 +6,7 @@ generic kernel: k-means training and brute-force search then run ~5x slower
 (measured 11 vs 70-95 GFLOP/s on this machine). OpenBLAS reads
 OPENBLAS_CORETYPE once, when the library loads, so it must be set before the
 first ``import faiss`` in the process; an operator's own value always wins.
-Import faiss from here (``from documents.vectorindex.faiss_loader import faiss``).
+Import faiss from here (``from search.vectorindex.faiss_loader import faiss``).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ On Cranfield with all-MiniLM-L6-v2 it lifts hybrid nDCG@10 from 0.572 to ~0.59; 
 hashing embedder it does not help (its "similar" means "shares words", which BM25 already
 counted), so that embedder turns it off. docs/search.md has the measurements.
 
-Vectors come from `documents.index.stored_vectors` (the process's vector index where it
+Vectors come from `search.index.stored_vectors` (the process's vector index where it
 holds them, else PostgreSQL). A chunk without a stored vector keeps its fused score.
 """
 

@@ -7,15 +7,15 @@ BM25; see docs/search.md.
 
 So each process keeps, per tenant, a sparse term x chunk matrix of BM25 weights built from
 the stored tsvectors (the same stemming and stopwords as the GIN index and the highlights),
-for the tenant's current index `change_seq` (queries/bm25_cache.py): mapped from the file
-the last compaction stored (queries/bm25_store.py), or built here. A query is then a sum of a few
+for the tenant's current index `change_seq` (search/bm25_cache.py): mapped from the file
+the last compaction stored (search/bm25_store.py), or built here. A query is then a sum of a few
 sparse rows and an argpartition: a few milliseconds for 100k chunks. Section words
 (tsvector weight A) count double, a small BM25F-style boost for headings.
 
 k1 = 1.2 and b = 0.75 are the textbook defaults, deliberately not tuned on the dev set.
 
 Chunks that compaction linked to their nearest neighbours are expanded with the neighbours'
-words before weighting (queries/expansion.py, QUERY_EXPANSION_WEIGHT); IDF stays the
+words before weighting (search/expansion.py, QUERY_EXPANSION_WEIGHT); IDF stays the
 chunks' own.
 
 Pseudo-relevance feedback (RM3, Lavrenko & Croft 2001 as run in Anserini/Pyserini): the
@@ -40,7 +40,7 @@ from django.conf import settings
 from django.db import connection
 from scipy import sparse  # type: ignore[import-untyped]
 
-from queries import expansion
+from search import expansion
 
 K1 = 1.2
 B = 0.75
@@ -65,7 +65,7 @@ class Bm25Index:
     term_distributions: sparse.csr_matrix
     change_seq: int
     # Per term row, the IDF the weights were made with, and the chunks' average length: what
-    # chunks newer than the matrix are weighted with (queries/bm25_fresh.py). None: unknown.
+    # chunks newer than the matrix are weighted with (search/bm25_fresh.py). None: unknown.
     idf: np.ndarray | None = None
     average_length: float = 0.0
 
@@ -91,7 +91,7 @@ class Bm25Index:
     ) -> list[tuple[int, float]]:
         """Top `depth` (chunk id, score), best first; `feedback` adds RM3 expansion.
 
-        `fresh`: chunks newer than this matrix (queries/bm25_fresh.py), scored with the same
+        `fresh`: chunks newer than this matrix (search/bm25_fresh.py), scored with the same
         query weights (RM3's expansion included) and ranked among this matrix's chunks.
         """
         if depth <= 0:
@@ -193,10 +193,10 @@ def build(change_seq: int) -> Bm25Index:
     """Read every chunk's tsvector in the current schema and build the weight matrix.
 
     Chunks with stored neighbour links are expanded with their neighbours' words first
-    (queries/expansion.py; QUERY_EXPANSION_WEIGHT, 0 turns it off).
+    (search/expansion.py; QUERY_EXPANSION_WEIGHT, 0 turns it off).
     """
     from documents.models import Chunk, ChunkNeighbours
-    from documents.neighbour_links import LINK
+    from search.chunk_links import LINK
 
     table = connection.ops.quote_name(Chunk._meta.db_table)
     links_table = connection.ops.quote_name(ChunkNeighbours._meta.db_table)

@@ -1,4 +1,4 @@
-"""Each process's tenant BM25 matrices (queries/bm25.py): mapped, built or stale, bounded.
+"""Each process's tenant BM25 matrices (search/bm25.py): mapped, built or stale, bounded.
 
 `indexes` is the process-wide cache the searches use (`indexes.get(key, change_seq)`, key
 `<schema>:<generation>`).
@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 
-from queries import bm25, bm25_fresh, bm25_store
+from search import bm25, bm25_fresh, bm25_store
 from tenants.db import BackgroundRebuilds, start_thread
 
 _MAX_CACHED_TENANTS = 32
@@ -23,7 +23,7 @@ class Bm25Cache:
     """Per-process LRU of tenant indexes under a memory budget; one build at a time per tenant.
 
     A matrix the tenant's last compaction stored for the current state is loaded from disk
-    (queries/bm25_store.py) instead of built, before the next search whatever the size.
+    (search/bm25_store.py) instead of built, before the next search whatever the size.
     Otherwise a tenant whose chunks changed gets a fresh matrix before its next search when it
     is small (up to `sync_limit` chunks: well under a second to build). A bigger tenant's
     searches keep using the previous matrix (stale-while-revalidate: otherwise every upload
@@ -31,7 +31,7 @@ class Bm25Cache:
     until the compaction that follows every change stores the new one (bm25_store's
     CompactionWait), or, if none comes in time or storing is off, while a new one is built in
     a background thread. Meanwhile `fresh()` gives the chunks that matrix lacks, weighted
-    with its statistics (queries/bm25_fresh.py), so lexical results still find them; deleted
+    with its statistics (search/bm25_fresh.py), so lexical results still find them; deleted
     ones are dropped when results are read from the database.
 
     Entries are evicted least recently used first when the cache holds more than `capacity`

@@ -1,7 +1,7 @@
 """Each chunk's nearest neighbours in its tenant, found at compaction and kept in PostgreSQL.
 
 Lexical search expands every chunk with words of its semantic neighbours (document
-expansion, queries/expansion.py), so a chunk can match a query word that only chunks very
+expansion, search/expansion.py), so a chunk can match a query word that only chunks very
 like it use. The neighbours are what the tenant's vector index finds nearest to the chunk's
 own embedding, so they are computed where that index is built:
 
@@ -31,7 +31,7 @@ from django.conf import settings
 from django.db import connection
 
 from documents.models import Chunk, ChunkNeighbours
-from documents.vectorindex import IndexSnapshot
+from search.vectorindex import IndexSnapshot
 
 logger = logging.getLogger(__name__)
 

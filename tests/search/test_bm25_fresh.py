@@ -9,11 +9,10 @@ import pytest
 from django.test import override_settings
 from django_tenants.utils import schema_context
 
-from documents import index
 from documents.models import Document
 from documents.services import delete_document
-from queries import bm25, bm25_cache, bm25_fresh
-from queries.retrieval import lexical_search
+from search import bm25, bm25_cache, bm25_fresh, index
+from search.retrieval import lexical_search
 from tests.conftest import TenantHandle
 from tests.queries.helpers import add_document
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from documents.vectorindex import (
+from search.vectorindex import (
     EmbedderMismatch,
     IndexSnapshot,
     SnapshotCache,
@@ -28,7 +28,7 @@ from documents.vectorindex import (
     prune_snapshots,
     save_snapshot,
 )
-from documents.vectorindex.build import calibrate_nprobe, exact_top_k
+from search.vectorindex.build import calibrate_nprobe, exact_top_k
 
 REPO = Path(__file__).resolve().parents[2]
 DIM = 32
@@ -217,8 +217,8 @@ def test_missing_and_corrupt_snapshots(tmp_path: Path) -> None:
 _CRASHING_WRITER = """
 import os, sys
 import numpy as np
-from documents.vectorindex import IndexSnapshot, build_index, save_snapshot
-from documents.vectorindex import storage
+from search.vectorindex import IndexSnapshot, build_index, save_snapshot
+from search.vectorindex import storage
 ids = np.arange(100, dtype=np.int64)
 rng = np.random.default_rng(1)
 vectors = rng.standard_normal((100, 32), dtype=np.float32)

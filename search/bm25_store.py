@@ -2,7 +2,7 @@
 
 Without this, every web process rebuilt a tenant's matrix from the stored tsvectors after each
 change (~15 s of one core per 100k chunks on a slow machine, per process), and held its own
-copy in memory. Now the compaction that publishes a new vector snapshot (documents/index.py,
+copy in memory. Now the compaction that publishes a new vector snapshot (search/index.py,
 `index_compacted`) also builds the matrix for the state it published and writes it next to
 the snapshot, under INDEX_ROOT/<schema>/bm25-<generation>-<change_seq>/ (one .npy file per
 array, the vocabulary as JSON, meta.json with the state and the build settings). Processes
@@ -11,7 +11,7 @@ pages are shared by every process on the machine. When the files are missing, un
 from another state or built with other settings (QUERY_EXPANSION_*), processes build the
 matrix themselves as before, so nothing depends on this beyond speed.
 
-For the hashing embedder the same directory holds the query IDF table (queries/query_idf.py:
+For the hashing embedder the same directory holds the query IDF table (search/query_idf.py:
 document frequencies of every hashed feature, ~5 s of one core per 100k chunks to count),
 which processes read (not map: 12 bytes per feature) instead of counting.
 
@@ -39,13 +39,13 @@ from scipy import sparse  # type: ignore[import-untyped]
 
 from documents.embedder_choice import embedder_for_current_tenant
 from documents.embeddings.hashing import TermWeights
-from documents.index import index_directory, state
-from queries import bm25
+from search import bm25
+from search.index import index_directory, state
 from tenants.db import current_schema
 
 logger = logging.getLogger(__name__)
 
-FORMAT = 2  # 2: the terms' IDF and the average chunk length (queries/bm25_fresh.py)
+FORMAT = 2  # 2: the terms' IDF and the average chunk length (search/bm25_fresh.py)
 PREFIX = "bm25-"
 _KEEP = 2
 _ARRAYS = ("chunk_ids", "document_ids")
@@ -59,7 +59,7 @@ def enabled() -> bool:
 
 
 def _split(key: str) -> tuple[str, str]:
-    """A cache key `<schema>:<generation>` (queries/bm25_cache.py) as its two parts."""
+    """A cache key `<schema>:<generation>` (search/bm25_cache.py) as its two parts."""
     schema, _, generation = key.partition(":")
     return schema, generation
 
@@ -290,7 +290,7 @@ def persist_current() -> Path:
     row = state()  # read before the chunks: the label may lag the data, never lead it
     started = time.perf_counter()
     built = bm25.build(row.change_seq)
-    from queries import query_idf  # which imports this module
+    from search import query_idf  # which imports this module
 
     embedder = embedder_for_current_tenant()
     term_weights = None
@@ -308,6 +308,6 @@ def persist_current() -> Path:
 
 
 def store_after_compaction(sender: object, *, schema: str, **kwargs: Any) -> None:
-    """`documents.index.index_compacted` receiver (runs in the tenant's schema)."""
+    """`search.index.index_compacted` receiver (runs in the tenant's schema)."""
     if enabled():
         persist_current()

@@ -1,6 +1,6 @@
 """Chunks newer than a big tenant's BM25 matrix, scored with that matrix's statistics.
 
-A tenant over the synchronous build limit (queries/bm25_cache.py) keeps searching its previous
+A tenant over the synchronous build limit (search/bm25_cache.py) keeps searching its previous
 matrix after an upload until the compaction stores the new one (about 30 s at 100k chunks;
 longer when compactions queue up). Without this, its newest chunks were missing from lexical
 results meanwhile: a word that only the document just uploaded contains found nothing.
@@ -32,7 +32,7 @@ import numpy as np
 from django.db import connection
 from scipy import sparse  # type: ignore[import-untyped]
 
-from queries import bm25
+from search import bm25
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,54 @@
+"""What ingestion tells the search index: chunks were added or removed, or every chunk must
+be embedded again. The index (search/) folds the changes in at its next compaction.
+
+Writers record a change inside their own transaction (a bumped `change_seq`, tombstones for
+removed chunks); when it commits, one compaction per tenant per INDEX_COMPACT_DELAY_SECONDS
+is queued, by task name, so ingestion never imports the search app that sits above it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import F
+
+from config.queueing import send_task
+from documents.models import Chunk, IndexState, IndexTombstone
+
+logger = logging.getLogger(__name__)
+COMPACT_INDEX = "search.compact_index"  # search/tasks.py
+
+
+def chunks_changed(*, removed_ids: Sequence[int] = ()) -> None:
+    """Record added/removed chunks; call inside the writing transaction."""
+    if removed_ids:
+        IndexTombstone.objects.bulk_create(IndexTombstone(chunk_id=i) for i in removed_ids)
+    updated = IndexState.objects.filter(singleton=True).update(change_seq=F("change_seq") + 1)
+    if not updated:
+        IndexState.objects.get_or_create(singleton=True, defaults={"change_seq": 1})
+    transaction.on_commit(schedule_compaction)
+
+
+def schedule_compaction() -> None:
+    """Queue one compaction per tenant per INDEX_COMPACT_DELAY_SECONDS window."""
+    delay = max(1, int(settings.INDEX_COMPACT_DELAY_SECONDS))
+    try:
+        first = cache.add("index:compaction-scheduled", 1, timeout=delay)
+    except Exception:  # Redis trouble: compact anyway rather than never
+        logger.warning("could not debounce index compaction; scheduling it anyway")
+        first = True
+    if first:
+        send_task(COMPACT_INDEX, queue="maintenance", countdown=delay)
+
+
+def reset_for_reindex() -> None:
+    """Forget the snapshot so the next compaction rebuilds with the configured embedder."""
+    with transaction.atomic():
+        IndexState.objects.filter(singleton=True).update(
+            embedder="", dimension=0, change_seq=F("change_seq") + 1
+        )
+        Chunk.objects.update(in_snapshot=False)
