@@ -52,11 +52,12 @@ endif
 test: $(STAMP_DEV)
 	$(PY) -m tests.runner $(PYTEST_ARGS)
 
-## lint: ruff (lint + format check) and mypy
+## lint: ruff (lint + format check), mypy and the import contracts between apps
 lint: $(STAMP_DEV)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
+	$(VENV)/bin/lint-imports
 
 format: $(STAMP_DEV)
 	$(VENV)/bin/ruff check --fix .

@@ -173,6 +173,8 @@ class ApiRateThrottle(BaseThrottle):
     `check_ask_rate` then applies it.
     """
 
+    sets_rate_limit_headers = True  # config/openapi.py declares the headers on such views
+
     def __init__(self) -> None:
         self._wait: float | None = None
 

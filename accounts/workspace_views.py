@@ -32,7 +32,8 @@ from accounts.services import (
 )
 from tenants.middleware import refusal
 from tenants.models import Tenant
-from tenants.time_zones import set_time_zone, time_zone_names, zone_of
+from tenants.services import set_time_zone
+from tenants.time_zones import time_zone_names, zone_of
 
 View = Callable[..., HttpResponse]
 

@@ -127,15 +127,15 @@ NOT_ACCEPTABLE_DESCRIPTION = (
 
 
 def _rate_limited_operations(generator: SchemaGenerator) -> set[tuple[str, str]]:
-    """(path, method) of the operations whose view counts requests with ApiRateThrottle."""
-    from accounts.ratelimits import ApiRateThrottle  # DRF's settings import it: import late
-
+    """(path, method) of the operations whose view has a throttle that sets the rate-limit
+    headers (one with `sets_rate_limit_headers`, like accounts' ApiRateThrottle)."""
     # drf-spectacular's endpoints carry the path regex too, unlike DRF's (as typed).
     endpoints = cast("list[tuple[str, str, str, Any]]", generator.endpoints or [])
     found: set[tuple[str, str]] = set()
     for path, _regex, method, callback in endpoints:
         view = generator.create_view(callback, method)
-        if any(isinstance(throttle, ApiRateThrottle) for throttle in view.get_throttles()):
+        throttles = view.get_throttles()
+        if any(getattr(throttle, "sets_rate_limit_headers", False) for throttle in throttles):
             found.add((generator.coerce_path(path, method, view), method.lower()))
     return found
 

@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import structlog
+from django.db import connection
 from django.http import FileResponse, HttpRequest, HttpResponseBase, StreamingHttpResponse
 
 from config.logging import current_request
-from tenants.db import current_schema
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # Letters, digits and . _ : - only, so a caller cannot inject lines or markup into logs.
@@ -45,7 +45,7 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         context: dict[str, Any] = {
             "request_id": request_id_from(request),
-            "schema": current_schema(),
+            "schema": getattr(connection, "schema_name", "public"),  # set by the tenant routing
         }
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(**context)

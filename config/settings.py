@@ -60,6 +60,7 @@ SHARED_APPS = [
     "tenants",
     "django_tenants",
     "accounts",
+    "operators",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",

@@ -1,4 +1,8 @@
-"""URLs on a tenant's host: the REST API under /api/v1/ and the dashboard."""
+"""URLs on a tenant's host: the REST API under /api/v1/ and the dashboard.
+
+One rule: every app that serves routes has `api_urls.py` (under /api/v1/) and/or
+`page_urls.py` (dashboard pages), included here by name, so config imports no app.
+"""
 
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -8,7 +12,15 @@ from config import exceptions, health
 urlpatterns = [
     path("health/live", health.live),
     path("health/ready", health.ready),
-    path("api/v1/", include("config.api_urls")),
+    path(
+        "api/v1/",
+        include(
+            [
+                path("", include(f"{app}.api_urls"))
+                for app in ("accounts", "documents", "queries", "analytics")
+            ]
+        ),
+    ),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(
         "api/docs/",
@@ -20,10 +32,10 @@ urlpatterns = [
     ),
     # Last under api/: an unknown API path is the JSON 404 even with DEBUG on.
     re_path(r"^api/(?P<rest>.*)$", exceptions.no_api_route),
-    path("", include("documents.page_urls")),
-    path("", include("queries.page_urls")),
-    path("", include("analytics.urls")),
-    path("", include("accounts.urls")),
+    *(
+        path("", include(f"{app}.page_urls"))
+        for app in ("documents", "queries", "analytics", "accounts")
+    ),
 ]
 
 # JSON under /api/, Django's pages elsewhere.

@@ -23,9 +23,6 @@ from django_redis import get_redis_connection
 
 logger = logging.getLogger(__name__)
 
-# The queues the platform sends tasks to, without the QUEUE_PREFIX. A worker started
-# without -Q consumes all of them (settings.CELERY_TASK_QUEUES declares them).
-QUEUE_NAMES: tuple[str, ...] = settings.TASK_QUEUE_NAMES
 # Queues documents wait in: single uploads, then bulk uploads and reindexing.
 INGESTION_QUEUES = ("ingest", "ingest_bulk")
 REGISTRY_KEY = "di:celery-workers"
@@ -34,7 +31,7 @@ STALE_AFTER_SECONDS = 35.0
 
 
 def queue_name(name: str) -> str:
-    """The broker's name of one of QUEUE_NAMES (test runs prefix their own)."""
+    """The broker's name of one of settings.TASK_QUEUE_NAMES (test runs prefix their own)."""
     return f"{settings.QUEUE_PREFIX}{name}"
 
 
@@ -82,8 +79,9 @@ def consumed_queues() -> set[str]:
     return consumed
 
 
-def unconsumed(names: Iterable[str] = QUEUE_NAMES) -> list[str]:
-    """Those of `names` (without prefix) that no live worker consumes."""
+def unconsumed(names: Iterable[str] | None = None) -> list[str]:
+    """Those of `names` (default: every declared queue) that no live worker consumes."""
+    names = settings.TASK_QUEUE_NAMES if names is None else names
     consumed = consumed_queues()
     return [name for name in names if queue_name(name) not in consumed]
 
@@ -92,7 +90,7 @@ def problem(names: Iterable[str] = INGESTION_QUEUES) -> str | None:
     """A sentence for people waiting on `names`, or None when a worker takes each of them."""
     wanted = list(names)
     # Workers of other deployments sharing this Redis (other QUEUE_PREFIXes) do not count.
-    consumed = consumed_queues() & {queue_name(name) for name in QUEUE_NAMES}
+    consumed = consumed_queues() & {queue_name(name) for name in settings.TASK_QUEUE_NAMES}
     missing = [name for name in wanted if queue_name(name) not in consumed]
     if not missing:
         return None

@@ -40,7 +40,9 @@ from django.conf import settings
 from django.db import connection
 from scipy import sparse  # type: ignore[import-untyped]
 
+from documents.models import Chunk, ChunkNeighbours
 from search import expansion
+from search.chunk_links import LINK
 
 K1 = 1.2
 B = 0.75
@@ -195,9 +197,6 @@ def build(change_seq: int) -> Bm25Index:
     Chunks with stored neighbour links are expanded with their neighbours' words first
     (search/expansion.py; QUERY_EXPANSION_WEIGHT, 0 turns it off).
     """
-    from documents.models import Chunk, ChunkNeighbours
-    from search.chunk_links import LINK
-
     table = connection.ops.quote_name(Chunk._meta.db_table)
     links_table = connection.ops.quote_name(ChunkNeighbours._meta.db_table)
     chunk_ids: list[int] = []

@@ -32,6 +32,7 @@ import numpy as np
 from django.db import connection
 from scipy import sparse  # type: ignore[import-untyped]
 
+from documents.models import Chunk
 from search import bm25
 
 logger = logging.getLogger(__name__)
@@ -179,8 +180,6 @@ class FreshTracker:
             return self._current
 
     def _read(self) -> FreshChunks | None:
-        from documents.models import Chunk
-
         table = connection.ops.quote_name(Chunk._meta.db_table)
         held = np.asarray(self.base.chunk_ids)
         highest = int(held[-1]) if held.size else 0

@@ -37,11 +37,9 @@ import numpy as np
 from django.conf import settings
 from scipy import sparse  # type: ignore[import-untyped]
 
-from documents.embedder_choice import embedder_for_current_tenant
 from documents.embeddings.hashing import TermWeights
 from search import bm25
-from search.index import index_directory, state
-from tenants.db import current_schema
+from search.index import index_directory
 
 logger = logging.getLogger(__name__)
 
@@ -282,32 +280,3 @@ def prune(schema: str, keep: int = _KEEP) -> None:
     for staging in root.glob(".bm25-*"):  # left behind by a writer that died
         if time.time() - staging.stat().st_mtime > 3600:
             shutil.rmtree(staging, ignore_errors=True)
-
-
-def persist_current() -> Path:
-    """Build the current tenant's matrix for its current state and store it (compaction)."""
-    schema = current_schema()
-    row = state()  # read before the chunks: the label may lag the data, never lead it
-    started = time.perf_counter()
-    built = bm25.build(row.change_seq)
-    from search import query_idf  # which imports this module
-
-    embedder = embedder_for_current_tenant()
-    term_weights = None
-    if query_idf.weighs(embedder):
-        term_weights = (embedder.name, query_idf.build(embedder))
-    where = save(built, schema=schema, generation=str(row.generation), term_weights=term_weights)
-    prune(schema)
-    logger.info(
-        "stored the BM25 matrix%s of %s chunks in %.1f s",
-        " and query term weights" if term_weights is not None else "",
-        built.chunk_ids.size,
-        time.perf_counter() - started,
-    )
-    return where
-
-
-def store_after_compaction(sender: object, *, schema: str, **kwargs: Any) -> None:
-    """`search.index.index_compacted` receiver (runs in the tenant's schema)."""
-    if enabled():
-        persist_current()

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
@@ -17,7 +18,6 @@ from django.db import IntegrityError, ProgrammingError, connection, transaction
 from django_tenants.clone import CloneSchema
 from django_tenants.utils import schema_context, schema_exists
 
-from accounts.models import Role, User
 from tenants import cloning
 from tenants.db import use_public_schema
 from tenants.models import Domain, Tenant, normalise_domain
@@ -27,6 +27,9 @@ from tenants.validators import validate_domain, validate_schema_name
 
 logger = logging.getLogger(__name__)
 
+# The first admin's role: accounts.models.Role.OWNER (tenants sits below accounts, so it
+# names the user model through Django's AUTH_USER_MODEL; a test checks the two agree).
+FIRST_ADMIN_ROLE = "owner"
 # Arbitrary constant keys for PostgreSQL advisory locks taken by this module.
 _TEMPLATE_LOCK_KEY = 0x7E4A_0001
 
@@ -205,57 +208,84 @@ def provision_tenant(
     any step leaves no tenant row, domain, schema or user behind.
     """
     started = time.perf_counter()
-    schema_name = schema_name.strip()
-    domain = normalise_domain(domain)
-    admin_email = admin_email.strip().lower()
-    zone_name = canonical_time_zone(time_zone)
-    if zone_name is None:
-        raise ProvisioningError(unknown_time_zone_message(time_zone))
-    use_public_schema()
-    _validate(
-        schema_name=schema_name,
-        domain=domain,
-        admin_email=admin_email,
+    request = _ProvisioningRequest(
+        schema_name=schema_name.strip(),
+        name=name.strip() or schema_name.strip(),
+        domain=normalise_domain(domain),
+        admin_email=admin_email.strip().lower(),
         admin_password=admin_password,
         plan=plan,
+        time_zone=_canonical_zone(time_zone),
     )
+    use_public_schema()
+    request.validate()
     ensure_template_schema()
     try:
-        with transaction.atomic():
-            tenant = Tenant(
-                schema_name=schema_name,
-                name=name.strip() or schema_name,
-                slug=schema_name.replace("_", "-"),
-                plan=plan,
-                time_zone=zone_name,
-            )
-            tenant.save()
-            tenant_domain = Domain.objects.create(domain=domain, tenant=tenant, is_primary=True)
-            _clone_schema(template_schema_name(), schema_name)
-            _assert_schema_has_users_table(schema_name)
-            with schema_context(schema_name):
-                User.objects.create_user(
-                    admin_email, admin_password, role=Role.OWNER, full_name="Administrator"
-                )
+        tenant, tenant_domain = _create_in_one_transaction(request)
     except (IntegrityError, ProgrammingError, ValidationError):
         # Someone created the same schema or domain between the checks and this commit (two
         # `create_tenant` at once): say which, as the checks would have.
         use_public_schema()
-        _validate(
-            schema_name=schema_name,
-            domain=domain,
-            admin_email=admin_email,
-            admin_password=admin_password,
-            plan=plan,
-        )
+        request.validate()
         raise
     use_public_schema()
     return ProvisionedTenant(
         tenant=tenant,
         domain=tenant_domain,
-        admin_email=admin_email,
+        admin_email=request.admin_email,
         seconds=time.perf_counter() - started,
     )
+
+
+@dataclass(frozen=True)
+class _ProvisioningRequest:
+    schema_name: str
+    name: str
+    domain: str
+    admin_email: str
+    admin_password: str
+    plan: str
+    time_zone: str
+
+    def validate(self) -> None:
+        _validate(
+            schema_name=self.schema_name,
+            domain=self.domain,
+            admin_email=self.admin_email,
+            admin_password=self.admin_password,
+            plan=self.plan,
+        )
+
+
+def _canonical_zone(time_zone: str) -> str:
+    zone_name = canonical_time_zone(time_zone)
+    if zone_name is None:
+        raise ProvisioningError(unknown_time_zone_message(time_zone))
+    return zone_name
+
+
+def _create_in_one_transaction(request: _ProvisioningRequest) -> tuple[Tenant, Domain]:
+    """The tenant row, its primary domain, its cloned schema and its first admin."""
+    with transaction.atomic():
+        tenant = Tenant(
+            schema_name=request.schema_name,
+            name=request.name,
+            slug=request.schema_name.replace("_", "-"),
+            plan=request.plan,
+            time_zone=request.time_zone,
+        )
+        tenant.save()
+        domain = Domain.objects.create(domain=request.domain, tenant=tenant, is_primary=True)
+        _clone_schema(template_schema_name(), request.schema_name)
+        _assert_schema_has_users_table(request.schema_name)
+        with schema_context(request.schema_name):
+            get_user_model().objects.create_user(
+                request.admin_email,
+                request.admin_password,
+                role=FIRST_ADMIN_ROLE,
+                full_name="Administrator",
+            )
+    return tenant, domain
 
 
 def set_tenant_active(*, tenant: Tenant, active: bool) -> Tenant:
@@ -289,3 +319,16 @@ def ensure_public_tenant(*, domain: str) -> Tenant:
         domain=normalise_domain(domain), defaults={"tenant": tenant, "is_primary": True}
     )
     return tenant
+
+
+def set_time_zone(*, tenant: Tenant, time_zone: str) -> Tenant:
+    """Change a workspace's time zone; a name that is not an IANA zone is refused."""
+    canonical = canonical_time_zone(time_zone)
+    if canonical is None:
+        raise ValidationError(unknown_time_zone_message(time_zone), code="unknown_time_zone")
+    # The public-schema row, not a routing cache's copy; the save empties those caches.
+    row = Tenant.objects.get(pk=tenant.pk)
+    row.time_zone = canonical
+    row.save(update_fields=["time_zone", "updated_at"])
+    tenant.time_zone = canonical
+    return row

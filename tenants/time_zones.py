@@ -66,18 +66,3 @@ def zone_of(tenant: Tenant | None) -> ZoneInfo:
         logger.warning("time zone %r of %s is unknown here; using UTC", name, tenant)
         return UTC_ZONE
     return ZoneInfo(canonical)
-
-
-def set_time_zone(*, tenant: Tenant, time_zone: str) -> Tenant:
-    """Change a workspace's time zone; a name that is not an IANA zone is refused."""
-    canonical = canonical_time_zone(time_zone)
-    if canonical is None:
-        raise ValidationError(unknown_time_zone_message(time_zone), code="unknown_time_zone")
-    from tenants.models import Tenant
-
-    # The public-schema row, not a routing cache's copy; the save empties those caches.
-    row = Tenant.objects.get(pk=tenant.pk)
-    row.time_zone = canonical
-    row.save(update_fields=["time_zone", "updated_at"])
-    tenant.time_zone = canonical
-    return row

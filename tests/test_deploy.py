@@ -21,9 +21,9 @@ import yaml
 from django.test import Client
 from django_tenants.utils import schema_context
 
-from config.celery import _bind_task_context, _unbind_task_context
 from config.logging import build_formatter, log_format
 from config.request_context import REQUEST_ID_HEADER
+from tenants.celery_signals import bind_log_context, leave_task
 from tests.conftest import TenantHandle
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -378,9 +378,9 @@ def test_celery_tasks_log_with_their_tenant_schema(
         name = "documents.ingest_document"
 
     with schema_context(handle.schema):
-        _bind_task_context(task_id="task-1", task=FakeTask())
+        bind_log_context("task-1", FakeTask())
         structlog.stdlib.get_logger("documents.tasks").info("ingesting")
-        _unbind_task_context(task_id="task-1")
+        leave_task(task_id="task-1")
     structlog.stdlib.get_logger("documents.tasks").info("after")
 
     first, after = (json.loads(line) for line in json_log_lines()[-2:])

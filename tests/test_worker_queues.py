@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -47,7 +48,7 @@ def _wait_final(handle: TenantHandle, ids: list[int], timeout: float = 60) -> li
 def test_a_worker_started_without_q_processes_single_and_bulk_uploads(alpha, celery_worker):
     assert celery_worker.process is not None
     assert "-Q" not in celery_worker.process.args  # started as `celery -A config worker`
-    wanted = {workers.queue_name(name) for name in workers.QUEUE_NAMES}
+    wanted = {workers.queue_name(name) for name in settings.TASK_QUEUE_NAMES}
     assert wanted <= workers.consumed_queues()
     client = alpha.logged_in_client()
     single = client.post(
@@ -125,10 +126,10 @@ def test_readiness_page_and_ingest_name_the_queue_no_worker_takes(
 def test_a_worker_that_died_without_saying_so_is_forgotten(own_queues):
     redis = get_redis_connection("default")
     field = "gone-host:1"
-    queues = [workers.queue_name(name) for name in workers.QUEUE_NAMES]
+    queues = [workers.queue_name(name) for name in settings.TASK_QUEUE_NAMES]
     entry = {"queues": queues, "seen": time.time() - workers.STALE_AFTER_SECONDS - 1}
     redis.hset(workers.REGISTRY_KEY, field, json.dumps(entry))
-    assert workers.unconsumed() == list(workers.QUEUE_NAMES)
+    assert workers.unconsumed() == list(settings.TASK_QUEUE_NAMES)
     assert not redis.hexists(workers.REGISTRY_KEY, field)  # cleaned up by the reader
     entry["seen"] = time.time()
     redis.hset(workers.REGISTRY_KEY, field, json.dumps(entry))
@@ -152,7 +153,7 @@ def test_each_queue_is_bound_to_its_own_routing_key_in_the_broker(alpha):
     # A shared binding would route a message sent to one queue into all of them (Redis
     # transport: kombu keeps the bindings of exchange X in the set "_kombu.binding.X").
     redis = get_redis_connection("default")
-    for name in workers.QUEUE_NAMES:
+    for name in settings.TASK_QUEUE_NAMES:
         queue = workers.queue_name(name)
         members = redis.smembers(f"_kombu.binding.{queue}")
         assert members, f"no binding for {queue}"

@@ -14,7 +14,7 @@ from django_tenants.utils import schema_context
 from drf_spectacular.generators import SchemaGenerator
 
 from analytics.templatetags.analytics_format import MISSING, short_date, short_datetime
-from tenants.time_zones import set_time_zone
+from tenants.services import set_time_zone
 from tests.accounts.helpers import bearer, owner_of
 from tests.analytics.querylog_rows import give_feedback, log_query
 from tests.conftest import TenantHandle

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import os
+
 import pytest
 from django.core.files.base import ContentFile
 from django.test import Client
+from django_redis import get_redis_connection
 from django_tenants.utils import schema_context
 
 from documents.models import Document, DocumentStatus
+from operators.selectors import tenant_usage
 from queries.models import Query
 from tenants.models import OperatorAction, Tenant
-from tenants.selectors import tenant_usage
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = "/admin/tenants/tenant/"
@@ -72,25 +76,18 @@ def test_actions_are_applied_and_audited(make_tenant, operator, django_capture_o
     assert operator.get("/admin/tenants/operatoraction/add/").status_code == 403
 
 
-def test_rebuild_index_action_queues_a_task_in_the_tenant(make_tenant, operator, monkeypatch):
+def test_rebuild_index_action_queues_a_task_in_the_tenant(make_tenant, operator, settings):
     handle = make_tenant("op_rebuild")
-    sent = []
-
-    class Result:
-        id = "task-1"
-
-    def fake_apply_async(**kwargs):
-        from tenants.db import current_schema
-
-        sent.append((current_schema(), kwargs["queue"]))
-        return Result()
-
-    monkeypatch.setattr("tenants.admin.rebuild_index.apply_async", fake_apply_async)
+    settings.QUEUE_PREFIX = prefix = f"oprebuild{os.getpid()}-"  # no worker takes it
+    redis = get_redis_connection("default")
     operator.post(
         CHANGELIST, {"action": "rebuild_tenant_index", "_selected_action": [handle.tenant.pk]}
     )
-    assert sent[0][0] == "op_rebuild"
-    assert sent[0][1].endswith("maintenance")
+    raw = redis.lpop(f"{prefix}maintenance")
+    assert raw is not None, "nothing was queued on the maintenance queue"
+    headers = json.loads(raw)["headers"]
+    assert headers["task"] == "search.rebuild_index"
+    assert headers["_schema_name"] == "op_rebuild"  # it runs in the tenant
     assert OperatorAction.objects.filter(
         action="rebuild_index", tenant_schema="op_rebuild"
     ).exists()

@@ -9,7 +9,12 @@ from django_tenants.utils import schema_context, schema_exists
 
 from accounts.models import Role, User
 from tenants.models import Domain, Tenant
-from tenants.services import ProvisioningError, provision_tenant, set_tenant_active
+from tenants.services import (
+    FIRST_ADMIN_ROLE,
+    ProvisioningError,
+    provision_tenant,
+    set_tenant_active,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -210,3 +215,8 @@ def test_drop_tenant_command_removes_schema_rows_and_files(make_tenant, settings
     assert not (Path(settings.INDEX_ROOT) / "dropme").exists()
     with pytest.raises(CommandError, match="public schema cannot be deleted"):
         call_command("drop_tenant", "--schema", "public", "--noinput")
+
+
+def test_the_first_admins_role_is_accounts_owner_role():
+    # tenants names the role without importing accounts (it sits below it).
+    assert FIRST_ADMIN_ROLE == Role.OWNER

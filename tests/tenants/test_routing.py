@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
@@ -75,7 +76,7 @@ def test_health_live_answers_on_any_host(host):
 
 def test_health_ready_names_each_check():
     # As if this process were a worker taking every queue.
-    workers.announce(workers.queue_name(name) for name in workers.QUEUE_NAMES)
+    workers.announce(workers.queue_name(name) for name in settings.TASK_QUEUE_NAMES)
     try:
         response = Client(HTTP_HOST="localhost").get("/health/ready")
     finally:

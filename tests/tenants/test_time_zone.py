@@ -8,10 +8,9 @@ from django.core.management import CommandError, call_command
 from django_tenants.utils import schema_exists
 
 from tenants.models import OperatorAction, Tenant
-from tenants.services import ProvisioningError, provision_tenant
+from tenants.services import ProvisioningError, provision_tenant, set_time_zone
 from tenants.time_zones import (
     canonical_time_zone,
-    set_time_zone,
     time_zone_names,
     validate_time_zone,
     zone_of,

@@ -17,6 +17,7 @@ from django_tenants.utils import tenant_context
 
 from documents.models import Document
 from documents.selectors import clean_search
+from queries.models import Query
 from tenants.models import Tenant
 
 SUPPORT_ROWS = 200
@@ -39,8 +40,6 @@ def _has_table(schema: str, table: str) -> bool:
 
 
 def _query_model() -> Any:
-    from queries.models import Query  # the queries app may be absent in older deployments
-
     return Query
 
 

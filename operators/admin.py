@@ -23,7 +23,7 @@ from django_tenants.utils import tenant_context
 from config.queueing import send_task
 from documents.selectors import clean_search
 from documents.services import reindex_all
-from tenants import selectors
+from operators import selectors
 from tenants.audit import record_operator_action
 from tenants.models import Domain, OperatorAction, Tenant, normalise_domain
 from tenants.plans import DEFAULT_PLAN, PLANS

@@ -1,6 +1,6 @@
-"""The tenant REST API (version 1). Each app contributes its routes here."""
+"""Account routes of the tenant API (under /api/v1/): tokens, profile, members, keys."""
 
-from django.urls import include, path
+from django.urls import path
 
 from accounts import api as accounts_api
 from accounts import apikeys_api, members_api
@@ -26,7 +26,4 @@ urlpatterns = [
     ),
     path("api-keys/", apikeys_api.ApiKeyListView.as_view(), name="api-keys"),
     path("api-keys/<int:pk>/", apikeys_api.ApiKeyDetailView.as_view(), name="api-key"),
-    path("", include("documents.urls")),
-    path("", include("queries.urls")),
-    path("", include("analytics.api_urls")),
 ]
