@@ -9,7 +9,7 @@ STAMP_DEV := $(VENV)/.installed-dev
 STAMP_ML := $(VENV)/.installed-ml
 EMBEDDINGS ?=
 
-.PHONY: install install-dev install-ml run test test-fast lint format stop clean-var browsers
+.PHONY: install install-dev install-ml run test test-fast lint format stop clean-var browsers screenshots
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ endif
 ## test: the whole suite against real PostgreSQL, Redis and Celery
 test: $(STAMP_DEV)
 	$(PY) -m tests.runner $(PYTEST_ARGS)
+
+## screenshots: refresh docs/screenshots/*.png (the browser tests write there, not to a temp folder)
+screenshots: $(STAMP_DEV)
+	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(PY) -m tests.runner tests/browser $(PYTEST_ARGS)
 
 ## lint: ruff (lint + format check), mypy and the import contracts between apps
 lint: $(STAMP_DEV)

@@ -1,7 +1,7 @@
 """Writes for accounts: members (invite, role, deactivate), API keys, token revocation.
 
 Each service takes keyword-only arguments, runs in one transaction, and refuses a forbidden
-change with `ActionRefused` (a DRF error carrying the status and a sentence).
+change with `ActionRefused` (config.errors: a sentence, a code and the HTTP status).
 """
 
 from __future__ import annotations
@@ -11,17 +11,15 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from rest_framework.exceptions import APIException
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts.authentication import generate_api_key, hash_api_key
 from accounts.models import ApiKey, Role, User
+from config.errors import Refused
 
 
-class ActionRefused(APIException):
-    def __init__(self, message: str, *, code: str, status: int = 409) -> None:
-        self.status_code = status
-        super().__init__(detail=message, code=code)
+class ActionRefused(Refused):
+    """A member or key change refused: 409 by default, 403 when the caller may not."""
 
 
 def _locked(actor: User, member: User) -> tuple[User, User, int]:

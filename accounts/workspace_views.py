@@ -128,7 +128,7 @@ def members(request: HttpRequest) -> HttpResponse:
         try:
             new_member = invite_member(invited_by=actor, **form.cleaned_data)
         except ActionRefused as exc:
-            form.add_error("email", str(exc.detail))
+            form.add_error("email", exc.message)
         else:
             link = password_set_link(request, new_member)
             deliver_invitation(user=new_member, link=link, invited_by=actor)
@@ -198,7 +198,7 @@ def _member_action(request: HttpRequest, pk: int, action: Callable[[User], str])
     try:
         messages.success(request, action(member))
     except ActionRefused as exc:
-        messages.error(request, str(exc.detail))
+        messages.error(request, exc.message)
     return redirect("members-page")
 
 

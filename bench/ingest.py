@@ -43,7 +43,7 @@ from documents import services  # noqa: E402
 from documents.models import Chunk, Document, DocumentStatus  # noqa: E402
 from tenants.services import delete_tenant, provision_tenant  # noqa: E402
 
-CRANFIELD = ROOT.parent / "shared" / "eval" / "cranfield" / "corpus.jsonl"
+CRANFIELD = ROOT / "eval" / "cranfield" / "corpus.jsonl"
 
 
 def write_default_corpus(directory: Path, limit: int | None) -> None:

@@ -73,7 +73,7 @@ from search.warmup import warm_current_tenant  # noqa: E402
 from tenants.db import current_schema  # noqa: E402
 from tenants.services import delete_tenant, provision_tenant  # noqa: E402
 
-CRANFIELD = ROOT.parent / "shared" / "eval" / "cranfield"
+CRANFIELD = ROOT / "eval" / "cranfield"
 MODES = ("lexical", "dense", "hybrid")
 CHUNKS_PER_DOCUMENT = 100
 

@@ -32,7 +32,7 @@ from search.vectorindex.faiss_loader import faiss
 
 DIM = 384
 HNSW_EF_SEARCH = 128
-CRANFIELD = Path(os.environ.get("CRANFIELD_DIR", "/work/shared/eval/cranfield")) / "corpus.jsonl"
+CRANFIELD = Path(__file__).resolve().parents[1] / "eval" / "cranfield" / "corpus.jsonl"
 
 
 def make_mixture(

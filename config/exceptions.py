@@ -35,6 +35,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
 
+from config.errors import AppError
 from config.parsers import PayloadTooLarge
 
 logger = logging.getLogger(__name__)
@@ -178,6 +179,9 @@ def api_exception_handler(
         exc = exceptions.ValidationError("The request has too many fields.")
     elif isinstance(exc, TooManyFilesSent):
         exc = _too_many_files()
+    elif isinstance(exc, AppError):
+        set_rollback()  # as DRF does for the errors it handles
+        return Response(error_body(exc.code, exc.message), status=exc.status)
     response = exception_handler(exc, context)
     if response is None:
         return _unexpected(exc, context.get("request"))

@@ -44,105 +44,110 @@ def _manage(*args: str) -> None:
     subprocess.run([PYTHON, str(BASE_DIR / "manage.py"), *args], check=True, cwd=BASE_DIR)  # noqa: S603
 
 
-def main() -> int:
-    var_dir = env_path("VAR_DIR", BASE_DIR / "var")
-    var_dir.mkdir(parents=True, exist_ok=True)
-    port = os.environ.get("PORT", "8000")
-    started_pg = started_redis = False
-    if not os.environ.get("DATABASE_URL"):
-        started_pg = not _pg_running(var_dir)
-        _log("starting the embedded PostgreSQL" if started_pg else "reusing embedded PostgreSQL")
-        embedded.postgres_database(var_dir)
-    if not os.environ.get("REDIS_URL"):
-        started_redis = not embedded.redis_answers(embedded.redis_socket(var_dir))
-        os.environ["REDIS_URL"] = embedded.redis_url(var_dir)
-        _log(f"embedded Redis at {os.environ['REDIS_URL']}")
+def _commands(var_dir: Path, port: str) -> dict[str, list[str]]:
+    celery = [str(BIN / "celery"), "-A", "config"]
+    return {
+        "web": [
+            *(str(BIN / "gunicorn"), "config.wsgi:application"),
+            *("-c", str(BASE_DIR / "deploy" / "gunicorn.conf.py")),
+            *("--bind", f"0.0.0.0:{port}", "--workers", os.environ.get("WEB_CONCURRENCY", "2")),
+        ],
+        "worker": [
+            *celery, "worker", "-l", "INFO",
+            *("--concurrency", os.environ.get("WORKER_CONCURRENCY", "2")),
+        ],
+        "beat": [*celery, "beat", "-l", "INFO", "-s", str(var_dir / "celerybeat-schedule")],
+    }  # fmt: skip
 
-    children: list[tuple[str, subprocess.Popen[bytes]]] = []
 
-    def shutdown() -> None:
+class _Platform:
+    """The embedded stores this launcher started, and its web, worker and beat processes."""
+
+    def __init__(self, var_dir: Path) -> None:
+        self.var_dir = var_dir
+        self.started_pg = self.started_redis = False
+        self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.stopping = False
+
+    def start_stores(self) -> None:
+        if not os.environ.get("DATABASE_URL"):
+            self.started_pg = not _pg_running(self.var_dir)
+            _log(
+                "starting the embedded PostgreSQL"
+                if self.started_pg
+                else "reusing embedded PostgreSQL"
+            )
+            embedded.postgres_database(self.var_dir)
+        if not os.environ.get("REDIS_URL"):
+            self.started_redis = not embedded.redis_answers(embedded.redis_socket(self.var_dir))
+            os.environ["REDIS_URL"] = embedded.redis_url(self.var_dir)
+            _log(f"embedded Redis at {os.environ['REDIS_URL']}")
+
+    def start_processes(self, port: str) -> None:
+        for name, command in _commands(self.var_dir, port).items():
+            if self.stopping:
+                return
+            _log(f"starting {name}")
+            child = subprocess.Popen(command, cwd=BASE_DIR, process_group=0)  # noqa: S603
+            self.children.append((name, child))
+
+    def supervise(self) -> int:
+        """Wait for Ctrl-C / SIGTERM, or a child that dies (then stop all, exit 1)."""
+        _log("running; press Ctrl-C to stop.")
+        exit_code = 0
+        while not self.stopping:
+            for name, child in self.children:
+                if child.poll() is not None:
+                    _log(f"the {name} process exited unexpectedly; stopping the platform.")
+                    self.stopping, exit_code = True, 1
+            time.sleep(0.5)
+        return exit_code
+
+    def shutdown(self) -> None:
         _log("stopping…")
         began = time.monotonic()
-        for _name, child in children:
+        for _name, child in self.children:
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 20
-        for name, child in children:
+        for name, child in self.children:
             try:
                 child.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 _log(f"the {name} process did not stop in time; killing it.")
                 child.kill()
                 child.wait()
-        if started_redis:
-            embedded.stop_redis(var_dir)
-        if started_pg:
-            embedded.stop_postgres(var_dir)
+        if self.started_redis:
+            embedded.stop_redis(self.var_dir)
+        if self.started_pg:
+            embedded.stop_postgres(self.var_dir)
         _log(f"stopped in {time.monotonic() - began:.1f} s.")
 
+
+def main() -> int:
+    var_dir = env_path("VAR_DIR", BASE_DIR / "var")
+    var_dir.mkdir(parents=True, exist_ok=True)
+    port = os.environ.get("PORT", "8000")
+    platform = _Platform(var_dir)
+
+    def request_stop(*_: object) -> None:
+        platform.stopping = True
+
+    # Before anything starts: a Ctrl-C during start-up stops what was started, too.
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
     try:
+        platform.start_stores()
         _log("migrating schemas (public, tenants, template)…")
         _manage("migrate_schemas", "--noinput", "-v", "0")
         _manage("ensure_demo", "--port", port)
-        workers = os.environ.get("WEB_CONCURRENCY", "2")
-        commands = {
-            "web": [
-                str(BIN / "gunicorn"),
-                "config.wsgi:application",
-                "-c",
-                str(BASE_DIR / "deploy" / "gunicorn.conf.py"),
-                "--bind",
-                f"0.0.0.0:{port}",
-                "--workers",
-                workers,
-            ],
-            "worker": [
-                str(BIN / "celery"),
-                "-A",
-                "config",
-                "worker",
-                "-l",
-                "INFO",
-                "--concurrency",
-                os.environ.get("WORKER_CONCURRENCY", "2"),
-            ],
-            "beat": [
-                str(BIN / "celery"),
-                "-A",
-                "config",
-                "beat",
-                "-l",
-                "INFO",
-                "-s",
-                str(var_dir / "celerybeat-schedule"),
-            ],
-        }
-        for name, command in commands.items():
-            _log(f"starting {name}")
-            child = subprocess.Popen(command, cwd=BASE_DIR, process_group=0)  # noqa: S603
-            children.append((name, child))
+        platform.start_processes(port)
     except (subprocess.CalledProcessError, embedded.EmbeddedServiceError) as exc:
         _log(f"could not start: {exc}")
-        shutdown()
+        platform.shutdown()
         return 1
-
-    stop = False
-
-    def request_stop(*_: object) -> None:
-        nonlocal stop
-        stop = True
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
-    _log("running; press Ctrl-C to stop.")
-    exit_code = 0
-    while not stop:
-        for name, child in children:
-            if child.poll() is not None:
-                _log(f"the {name} process exited unexpectedly; stopping the platform.")
-                stop, exit_code = True, 1
-        time.sleep(0.5)
-    shutdown()
+    exit_code = platform.supervise()
+    platform.shutdown()
     return exit_code
 
 

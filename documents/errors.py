@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
+from config.errors import AppError
 
-class DocumentError(Exception):
+
+class DocumentError(AppError):
     status = 400
     code = "invalid"
-
-    def __init__(self, message: str, **extra: object) -> None:
-        super().__init__(message)
-        self.message = message
-        self.extra = extra
 
 
 class EmptyFile(DocumentError):

@@ -5,7 +5,9 @@ the bytes must be an allowed type and agree with the extension (a missing extens
 is accepted for the binary formats, whose magic is unambiguous). Pass at least the
 first ``SNIFF_BYTES`` of the file; OOXML containers (DOCX/PPTX/XLSX) are told apart
 by the member names in the zip's local headers within the head, or in the central
-directory when the head is the whole file. Pure Python, no Django.
+directory when the head is the whole file. The formats, their extensions and the phrases
+that name them come from ``documents.formats``; the content-type names (PDF, DOCX, ...) are
+re-exported here for sniffing and the extractors. Pure Python, no Django.
 """
 
 from __future__ import annotations
@@ -18,6 +20,21 @@ import unicodedata
 import zipfile
 import zlib
 from pathlib import Path
+
+from documents.formats import (
+    ALLOWED_SENTENCE,
+    ALLOWED_TYPES,
+    BY_CONTENT_TYPE,
+    CSV,
+    DOCX,
+    EXTENSIONS,
+    HTML,
+    MARKDOWN,
+    PDF,
+    PPTX,
+    TEXT,
+    XLSX,
+)
 
 __all__ = [
     "ALLOWED_TYPES",
@@ -36,45 +53,7 @@ __all__ = [
     "sanitize_filename",
 ]
 
-PDF = "application/pdf"
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-HTML = "text/html"
-MARKDOWN = "text/markdown"
-TEXT = "text/plain"
-CSV = "text/csv"
-
-ALLOWED_TYPES = frozenset({PDF, DOCX, PPTX, XLSX, HTML, MARKDOWN, TEXT, CSV})
 SNIFF_BYTES = 64 * 1024
-
-_ALLOWED_SENTENCE = "Upload PDF, DOCX, PPTX, XLSX, HTML, Markdown, CSV or plain text files."
-
-_EXTENSIONS: dict[str, str] = {
-    ".pdf": PDF,
-    ".docx": DOCX,
-    ".pptx": PPTX,
-    ".xlsx": XLSX,
-    ".html": HTML,
-    ".htm": HTML,
-    ".md": MARKDOWN,
-    ".markdown": MARKDOWN,
-    ".txt": TEXT,
-    ".text": TEXT,
-    ".log": TEXT,
-    ".csv": CSV,
-}
-
-_LABELS: dict[str, str] = {
-    PDF: "a PDF",
-    DOCX: "a Word document (DOCX)",
-    PPTX: "a PowerPoint presentation (PPTX)",
-    XLSX: "an Excel workbook (XLSX)",
-    HTML: "an HTML page",
-    MARKDOWN: "a Markdown file",
-    TEXT: "a plain text file",
-    CSV: "a CSV file",
-}
 
 # Magic prefixes of common binary formats we refuse, so the message can say what the file is.
 _KNOWN_BINARIES: list[tuple[bytes, str]] = [
@@ -146,35 +125,38 @@ def detect_file_content_type(path: Path, filename: str) -> str:
 
 def _decide(actual: str | None, head: bytes, filename: str) -> str:
     extension = Path(filename.replace("\\", "/")).suffix.lower()
-    claimed = _EXTENSIONS.get(extension)
+    claimed = EXTENSIONS.get(extension)
     if extension and claimed is None:
         raise UnsupportedFileType(
-            f"Files ending in {extension} are not supported. {_ALLOWED_SENTENCE}"
+            f"Files ending in {extension} are not supported. {ALLOWED_SENTENCE}"
         )
     if actual is None:
         if not _looks_like_text(head):
-            expected = _LABELS[claimed] if claimed else "a text file"
+            expected = _phrase(claimed) if claimed else "a text file"
             raise UnsupportedFileType(
-                f"This file looks like {_describe_binary(head)}, not {expected}. "
-                f"{_ALLOWED_SENTENCE}"
+                f"This file looks like {_describe_binary(head)}, not {expected}. {ALLOWED_SENTENCE}"
             )
         if claimed in {PDF, DOCX, PPTX, XLSX}:
             raise UnsupportedFileType(
                 f"This file is named {extension} but contains plain text, not "
-                f"{_LABELS[claimed]}. Check that the upload finished, or rename the file."
+                f"{_phrase(claimed)}. Check that the upload finished, or rename the file."
             )
         return claimed or TEXT
     if actual not in ALLOWED_TYPES:
-        expected = _LABELS[claimed] if claimed else "an allowed document"
+        expected = _phrase(claimed) if claimed else "an allowed document"
         raise UnsupportedFileType(
-            f"This file looks like {actual}, not {expected}. {_ALLOWED_SENTENCE}"
+            f"This file looks like {actual}, not {expected}. {ALLOWED_SENTENCE}"
         )
     if claimed is not None and claimed != actual:
         raise UnsupportedFileType(
-            f"This file is named {extension} but contains {_LABELS[actual]}. "
+            f"This file is named {extension} but contains {_phrase(actual)}. "
             "Rename it with the right extension and upload it again."
         )
     return actual
+
+
+def _phrase(content_type: str) -> str:
+    return BY_CONTENT_TYPE[content_type].phrase
 
 
 def _sniff_binary(head: bytes) -> str | None:

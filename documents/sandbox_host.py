@@ -37,10 +37,9 @@ from typing import Any
 from documents.extractors.base import ExtractionError
 from documents.extractors.registry import extract_file, preload
 from documents.extractors.warmup import warm_up
-from documents.filetypes import CSV, MARKDOWN, TEXT
+from documents.formats import REUSABLE_TYPES  # formats whose sandbox is "shared"
 
 HEADER = struct.Struct(">I")
-REUSABLE_TYPES = frozenset({TEXT, MARKDOWN, CSV})
 MAX_REUSE = 500
 FILE_SIZE_LIMIT = 8 * 1024 * 1024  # extractors never write files; logs may go to one
 OPEN_FILES_LIMIT = 64

@@ -24,21 +24,13 @@ from documents.errors import (
     UnsupportedType,
 )
 from documents.filetypes import UnsupportedFileType, detect_content_type, sanitize_filename
+from documents.formats import STORED_EXTENSIONS
 from documents.models import Document, DocumentStatus
 from tenants.db import current_tenant
 from tenants.plans import get_plan
 
 _HEAD_BYTES = 64 * 1024
-_EXTENSIONS = {
-    "application/pdf": ".pdf",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
-    "application/vnd.openxmlformats-officedocument.presentationml.presentation": ".pptx",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
-    "text/html": ".html",
-    "text/markdown": ".md",
-    "text/csv": ".csv",
-    "text/plain": ".txt",
-}
+_EXTENSIONS = STORED_EXTENSIONS  # the extension a stored file gets, from documents/formats.py
 # Serialises quota and duplicate checks with the insert, per tenant schema.
 _UPLOAD_LOCK_NAMESPACE = 0x7E4A_0002
 
@@ -153,80 +145,120 @@ def create_documents(
     its stored file exist together or not at all: files are removed when the transaction
     fails.
     """
-    accepted: list[Document] = []
-    rejected: list[Rejection] = []
-    candidates: list[tuple[int, Upload, str, str, str]] = []
-    for position, upload in enumerate(uploads):
-        try:
-            filename, content_type = validate_upload(upload)
-        except DocumentError as exc:
-            rejected.append(Rejection(upload.name, exc, position))
-            continue
-        candidates.append((position, upload, filename, content_type, _fingerprint(upload.stream)))
+    batch = _UploadBatch(uploaded_by=uploaded_by, allow_duplicate=allow_duplicate)
+    candidates = batch.validated(uploads)
     if not candidates:
-        return accepted, rejected
-    stored_names: list[str] = []
+        return batch.accepted, batch.rejected
     try:
         with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT pg_advisory_xact_lock(%s, hashtext(current_schema()))",
-                    [_UPLOAD_LOCK_NAMESPACE],
-                )
-            known: dict[str, Document] = {}
-            if not allow_duplicate:
-                hashes = [c[4] for c in candidates]
-                known = {
-                    d.sha256: d
-                    for d in Document.objects.filter(sha256__in=hashes).only(
-                        "id", "filename", "sha256"
-                    )
-                }
+            _lock_uploads()
+            batch.known = {} if allow_duplicate else _known_by_hash(candidates)
             usage = _Usage.current()
-            same_batch: list[tuple[int, Upload, Document]] = []  # ids known once created
-            for position, upload, filename, content_type, sha256 in candidates:
-                try:
-                    existing = known.get(sha256)
-                    if existing is not None and existing.pk is None:
-                        same_batch.append((position, upload, existing))
-                        continue
-                    if existing is not None:
-                        raise DuplicateDocument(
-                            f"This file was already uploaded as '{existing.filename}' (document "
-                            f"{existing.id}). Add ?allow_duplicate=1 to upload it again.",
-                            existing_id=existing.id,
-                            existing_filename=existing.filename,
-                        )
-                    usage.admit(upload.size)
-                except DocumentError as exc:
-                    rejected.append(Rejection(upload.name, exc, position))
-                    continue
-                document = Document(
-                    filename=filename,
-                    content_type=content_type,
-                    size=upload.size,
-                    sha256=sha256,
-                    uploaded_by=uploaded_by,
-                )
-                generated = f"{uuid.uuid4().hex}{_EXTENSIONS.get(content_type, '')}"
-                document.file.save(generated, File(upload.stream), save=False)
-                stored_names.append(str(document.file.name))
-                accepted.append(document)
-                if not allow_duplicate:
-                    known[sha256] = document
-            Document.objects.bulk_create(accepted)
-            for position, upload, first in same_batch:
-                rejected.append(Rejection(upload.name, _same_as_earlier(first), position))
-            rejected.sort(key=lambda rejection: rejection.position)
-            if enqueue and accepted:
-                ids = [d.pk for d in accepted]
+            for candidate in candidates:
+                batch.store(candidate, usage)
+            Document.objects.bulk_create(batch.accepted)
+            batch.reject_same_batch()
+            if enqueue and batch.accepted:
+                ids = [d.pk for d in batch.accepted]
                 transaction.on_commit(lambda: enqueue_ingestion_batch(ids))
     except Exception:
-        storage = Document._meta.get_field("file").storage
-        for name in stored_names:
-            storage.delete(name)
+        batch.delete_stored_files()
         raise
-    return accepted, rejected
+    batch.rejected.sort(key=lambda rejection: rejection.position)
+    return batch.accepted, batch.rejected
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    position: int
+    upload: Upload
+    filename: str
+    content_type: str
+    sha256: str
+
+
+def _lock_uploads() -> None:
+    """One upload transaction per tenant at a time: quota and duplicate checks see each other."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(current_schema()))",
+            [_UPLOAD_LOCK_NAMESPACE],
+        )
+
+
+def _known_by_hash(candidates: list[_Candidate]) -> dict[str, Document]:
+    hashes = [c.sha256 for c in candidates]
+    found = Document.objects.filter(sha256__in=hashes).only("id", "filename", "sha256")
+    return {d.sha256: d for d in found}
+
+
+class _UploadBatch:
+    """The accepted documents, rejections and stored files of one create_documents call."""
+
+    def __init__(self, *, uploaded_by: User | None, allow_duplicate: bool) -> None:
+        self.uploaded_by = uploaded_by
+        self.allow_duplicate = allow_duplicate
+        self.accepted: list[Document] = []
+        self.rejected: list[Rejection] = []
+        self.known: dict[str, Document] = {}  # by content hash, this batch's new ones too
+        self.same_batch: list[tuple[_Candidate, Document]] = []  # ids known once created
+        self.stored_names: list[str] = []
+
+    def validated(self, uploads: list[Upload]) -> list[_Candidate]:
+        candidates = []
+        for position, upload in enumerate(uploads):
+            try:
+                filename, content_type = validate_upload(upload)
+            except DocumentError as exc:
+                self.rejected.append(Rejection(upload.name, exc, position))
+                continue
+            sha256 = _fingerprint(upload.stream)
+            candidates.append(_Candidate(position, upload, filename, content_type, sha256))
+        return candidates
+
+    def store(self, candidate: _Candidate, usage: _Usage) -> None:
+        upload, content_type = candidate.upload, candidate.content_type
+        try:
+            existing = self.known.get(candidate.sha256)
+            if existing is not None and existing.pk is None:
+                self.same_batch.append((candidate, existing))
+                return
+            if existing is not None:
+                raise DuplicateDocument(
+                    f"This file was already uploaded as '{existing.filename}' (document "
+                    f"{existing.id}). Add ?allow_duplicate=1 to upload it again.",
+                    existing_id=existing.id,
+                    existing_filename=existing.filename,
+                )
+            usage.admit(upload.size)
+        except DocumentError as exc:
+            self.rejected.append(Rejection(upload.name, exc, candidate.position))
+            return
+        document = Document(
+            filename=candidate.filename,
+            content_type=content_type,
+            size=upload.size,
+            sha256=candidate.sha256,
+            uploaded_by=self.uploaded_by,
+        )
+        generated = f"{uuid.uuid4().hex}{_EXTENSIONS.get(content_type, '')}"
+        document.file.save(generated, File(upload.stream), save=False)
+        self.stored_names.append(str(document.file.name))
+        self.accepted.append(document)
+        if not self.allow_duplicate:
+            self.known[candidate.sha256] = document
+
+    def reject_same_batch(self) -> None:
+        for candidate, first in self.same_batch:
+            rejection = Rejection(
+                candidate.upload.name, _same_as_earlier(first), candidate.position
+            )
+            self.rejected.append(rejection)
+
+    def delete_stored_files(self) -> None:
+        storage = Document._meta.get_field("file").storage
+        for name in self.stored_names:
+            storage.delete(name)
 
 
 def _same_as_earlier(first: Document) -> DuplicateDocument:

@@ -12,21 +12,10 @@ from django.utils.http import urlencode
 
 from accounts.permissions import ADMIN_ROLES, WRITER_ROLES
 from config import workers
-from documents import filetypes, selectors
+from documents import formats, selectors
 from documents.models import DocumentStatus
 
 PAGE_SIZE = 25
-# Short names for the table's "type" column (the JS uses the same map for new rows).
-TYPE_LABELS = {
-    filetypes.PDF: "PDF",
-    filetypes.DOCX: "Word",
-    filetypes.PPTX: "PowerPoint",
-    filetypes.XLSX: "Excel",
-    filetypes.HTML: "HTML",
-    filetypes.MARKDOWN: "Markdown",
-    filetypes.TEXT: "Text",
-    filetypes.CSV: "CSV",
-}
 
 
 @login_required
@@ -41,7 +30,7 @@ def document_list(request: HttpRequest) -> HttpResponse:
     documents = selectors.document_list(status=status or None, search=search or None, ordering=sort)
     page = Paginator(documents, PAGE_SIZE).get_page(request.GET.get("page"))
     for document in page.object_list:
-        document.type_label = TYPE_LABELS.get(document.content_type, document.content_type)  # type: ignore[attr-defined]
+        document.type_label = formats.TYPE_LABELS.get(document.content_type, document.content_type)  # type: ignore[attr-defined]
     role = getattr(request.user, "role", "")
     context = {
         "active": "documents",
@@ -53,7 +42,9 @@ def document_list(request: HttpRequest) -> HttpResponse:
         "can_upload": role in WRITER_ROLES,
         "is_admin": role in ADMIN_ROLES,
         "max_mb": int(settings.DOCUMENT_MAX_BYTES) // (1024 * 1024),
-        "type_labels": TYPE_LABELS,
+        # The type column's labels, for rows the script adds, and the formats one may upload.
+        "type_labels": formats.TYPE_LABELS,
+        "upload_hint": formats.UPLOAD_HINT,
         "filtered": bool(search or status),
         "sort_headers": _sort_headers(search, status, sort),
         "page_query": _query(search, status, sort),

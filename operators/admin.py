@@ -18,9 +18,11 @@ from django.shortcuts import get_object_or_404, render
 from django.template.defaultfilters import filesizeformat
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
+from django.utils.text import capfirst
 from django_tenants.utils import tenant_context
 
 from config.queueing import send_task
+from documents.embeddings import available_backends
 from documents.selectors import clean_search
 from documents.services import reindex_all
 from operators import selectors
@@ -170,6 +172,15 @@ class TenantAdmin(admin.ModelAdmin):
         if db_field.name == "time_zone":
             kwargs["widget"] = forms.Select(choices=[(name, name) for name in time_zone_names()])
             kwargs["required"] = False  # left out of a POST: the model's default, UTC
+        if db_field.name == "embedding_backend":
+            # The model has no choices (tenants may not import documents): the registry's
+            # names are offered here, and anything else is refused with the form's sentence.
+            return forms.ChoiceField(
+                choices=[("", "---------"), *((name, name) for name in available_backends())],
+                required=False,
+                label=capfirst(db_field.verbose_name),
+                help_text=db_field.help_text,
+            )
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.conf import settings
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
 from search.retrieval import MODES
+from search.settings import search_settings
 
 MAX_DOCUMENT_FILTER = 1000
 MAX_ID = 2**63 - 1  # PostgreSQL's bigint: ids above it exist nowhere
@@ -53,7 +53,7 @@ class SearchInput(_Filters):
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         fields = super().get_fields()
         # The cap is a setting, read per instance so the schema and the check agree with it.
-        limit = int(settings.QUERY_MAX_TOP_K)
+        limit = search_settings().max_top_k
         fields["top_k"] = serializers.IntegerField(
             required=False,
             allow_null=True,

@@ -13,10 +13,10 @@ import logging
 import time
 from typing import Any
 
-from django.conf import settings
 from django.core.cache import cache
 
 from documents.models import IndexState
+from search.settings import search_settings
 
 logger = logging.getLogger(__name__)
 _WARN_EVERY = 30.0
@@ -50,6 +50,6 @@ def get(key: str) -> dict[str, Any] | None:
 
 def put(key: str, value: dict[str, Any]) -> None:
     try:
-        cache.set(key, value, timeout=int(settings.QUERY_CACHE_TTL_SECONDS))
+        cache.set(key, value, timeout=search_settings().cache_ttl_seconds)
     except Exception as exc:
         _warn("write", exc)

@@ -26,7 +26,9 @@ from queries.evaluation_dataset import BeirDataset, load_beir
 from queries.evaluation_tenant import EvaluationError, scratch_tenant
 from search import index
 from search.fusion import DocumentHit, best_per_document
-from search.retrieval import MODES, document_of, retrieve
+from search.hits import document_of
+from search.retrieval import MODES, retrieve
+from search.settings import search_settings
 
 Progress = Callable[[Iterable[Any], str, int], Iterable[Any]]
 METRICS = ("ndcg@10", "recall@100", "map@100")
@@ -215,7 +217,7 @@ def _rank_documents(text: str, mode: str, embedder: object, chunks: int) -> list
     Asks for more chunks while the list came back full yet holds fewer than RANK_DEPTH
     distinct documents (long documents split into many chunks).
     """
-    depth = max(int(settings.QUERY_CANDIDATE_DEPTH), RANK_DEPTH * 2)
+    depth = max(search_settings().candidate_depth, RANK_DEPTH * 2)
     while True:
         retrieval = retrieve(
             text,

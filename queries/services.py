@@ -26,7 +26,8 @@ from queries.answerers import Answer, Answerer, Source, get_answerer
 from queries.models import Query, QueryFeedback, QueryKind
 from queries.querylog import Caller, Entry, PendingWrite, elapsed_ms
 from search import bm25, index
-from search.retrieval import ChunkHit, hydrate, normalize_query, retrieve
+from search.hits import ChunkHit, hydrate
+from search.retrieval import normalize_query, retrieve
 
 __all__ = [
     "Caller",

@@ -19,12 +19,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import connection, connections
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from queries.models import Query
+from search.settings import search_settings
 from search.warmup import warm_current_tenant
 from tenants.db import use_public_schema
 from tenants.models import Tenant
@@ -77,12 +77,12 @@ def warm_recent_tenants(*, limit: int | None = None, seconds: float | None = Non
 
     The caller closes the database connection this thread opened, if it serves no requests.
     """
-    limit = int(settings.SEARCH_WARMUP_TENANTS if limit is None else limit)
-    seconds = float(settings.SEARCH_WARMUP_SECONDS if seconds is None else seconds)
+    limit = search_settings().warmup_tenants if limit is None else int(limit)
+    seconds = search_settings().warmup_seconds if seconds is None else float(seconds)
     started = time.monotonic()
     warmed: list[Warmed] = []
     try:
-        tenants = recently_active(limit, float(settings.SEARCH_WARMUP_DAYS))
+        tenants = recently_active(limit, search_settings().warmup_days)
         for tenant in tenants:
             if time.monotonic() - started >= seconds:
                 logger.info(
@@ -115,7 +115,7 @@ def warm_before_serving(notify: Callable[[], object]) -> list[Warmed]:
     `notify` is gunicorn's worker heartbeat: a long warm-up must not look like a hung worker.
     Returns what was warmed by the time the wait ended.
     """
-    seconds = float(settings.SEARCH_WARMUP_SECONDS)
+    seconds = search_settings().warmup_seconds
     warmed: list[Warmed] = []
     done = threading.Event()
 
@@ -128,7 +128,7 @@ def warm_before_serving(notify: Callable[[], object]) -> list[Warmed]:
             connections.close_all()  # this thread's own connection
             done.set()
 
-    if int(settings.SEARCH_WARMUP_TENANTS) <= 0:
+    if search_settings().warmup_tenants <= 0:
         return warmed
     threading.Thread(target=run, name="search-warmup", daemon=True).start()
     deadline = time.monotonic() + seconds

@@ -36,13 +36,13 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
-from django.conf import settings
 from django.db import connection
 from scipy import sparse  # type: ignore[import-untyped]
 
 from documents.models import Chunk, ChunkNeighbours
 from search import expansion
 from search.chunk_links import LINK
+from search.settings import search_settings
 
 K1 = 1.2
 B = 0.75
@@ -234,7 +234,7 @@ def build(change_seq: int) -> Bm25Index:
         (np.asarray(tfs, dtype=np.float64), (np.asarray(cols, dtype=np.int32), row_array)),
         shape=(n, len(terms)),
     )
-    weight = float(settings.QUERY_EXPANSION_WEIGHT)
+    weight = search_settings().expansion_weight
     if weight > 0 and link_blobs:
         neighbours = expansion.neighbour_matrix(
             np.asarray(link_owners, dtype=np.int64),
@@ -246,7 +246,7 @@ def build(change_seq: int) -> Bm25Index:
             counts,
             neighbours,
             weight=weight,
-            new_terms=int(settings.QUERY_EXPANSION_TERMS),
+            new_terms=search_settings().expansion_terms,
         )
     return _weighted(counts, idf, chunk_ids, document_ids, terms, change_seq)
 
@@ -260,8 +260,8 @@ def build_settings() -> dict[str, float | int]:
         # 2: angle brackets read as spaces (documents/migrations/0004); matrices stored from
         # version 1's vectors are not used.
         "analysis": ANALYSIS_VERSION,
-        "expansion_weight": float(settings.QUERY_EXPANSION_WEIGHT),
-        "expansion_terms": int(settings.QUERY_EXPANSION_TERMS),
+        "expansion_weight": search_settings().expansion_weight,
+        "expansion_terms": search_settings().expansion_terms,
     }
 
 

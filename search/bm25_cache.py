@@ -11,9 +11,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from django.conf import settings
-
 from search import bm25, bm25_fresh, bm25_store
+from search.settings import search_settings
 from tenants.db import BackgroundRebuilds, start_thread
 
 _MAX_CACHED_TENANTS = 32
@@ -104,7 +103,7 @@ class Bm25Cache:
             return built
 
     def _store(self, key: str, built: bm25.Bm25Index) -> None:
-        budget = int(float(getattr(settings, "SEARCH_LEXICAL_CACHE_MB", 1024)) * 1024 * 1024)
+        budget = search_settings().lexical_cache_bytes
         with self._lock:
             self._wait.forget(key)
             current = self._indexes.get(key)

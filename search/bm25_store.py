@@ -34,12 +34,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from django.conf import settings
 from scipy import sparse  # type: ignore[import-untyped]
 
 from documents.embeddings.hashing import TermWeights
 from search import bm25
 from search.index import index_directory
+from search.settings import search_settings
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ STORE_WAIT_SECONDS = 60.0
 
 
 def enabled() -> bool:
-    return bool(getattr(settings, "SEARCH_LEXICAL_STORE", True))
+    return search_settings().lexical_store
 
 
 def _split(key: str) -> tuple[str, str]:
@@ -159,7 +159,7 @@ class CompactionWait:
             return False
         wait = self.seconds
         if wait is None:
-            wait = float(getattr(settings, "INDEX_COMPACT_DELAY_SECONDS", 5)) + STORE_WAIT_SECONDS
+            wait = float(search_settings().index_compact_delay_seconds) + STORE_WAIT_SECONDS
         if len(self._since) > 10_000:  # bounded, whatever happens
             self._since.clear()
         since = self._since.setdefault((key, change_seq), self.clock())

@@ -27,10 +27,10 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
-from django.conf import settings
 from django.db import connection
 
 from documents.models import Chunk, ChunkNeighbours
+from search.settings import search_settings
 from search.vectorindex import IndexSnapshot
 
 logger = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ Links = dict[int, np.ndarray]  # chunk id -> LINK array, best first
 
 def wanted() -> int:
     """How many neighbours compaction links for each chunk (0: none)."""
-    return max(0, int(settings.INDEX_NEIGHBOURS))
+    return max(0, search_settings().index_neighbours)
 
 
 def pack(links: np.ndarray) -> bytes:

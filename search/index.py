@@ -25,28 +25,23 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import F
+from django.db import connection
 from django.dispatch import Signal
 
 from config import sqlrows
 from documents.embedder_choice import embedder_for_current_tenant
 from documents.embeddings import Embedder
 from documents.models import Chunk, IndexState, IndexTombstone
-from search import chunk_links
+from search import chunk_links, folding
 from search.index_io import TenantIndexLock, read_vectors
+from search.settings import search_settings
 from search.vectorindex import (
     Hit,
     IndexSnapshot,
     SnapshotCache,
-    SnapshotError,
-    build_index,
     exact_search,
     load_snapshot,
     merge_results,
-    prune_snapshots,
-    save_snapshot,
 )
 from tenants.db import current_schema
 
@@ -86,13 +81,13 @@ class CompactionResult:
 
 def index_directory(schema: str | None = None) -> Path:
     # The schema name was validated when the tenant was provisioned; never user input here.
-    return Path(settings.INDEX_ROOT) / (schema or current_schema())
+    return search_settings().index_root / (schema or current_schema())
 
 
 def snapshot_cache() -> SnapshotCache:
     global _snapshots
     if _snapshots is None:
-        _snapshots = SnapshotCache(int(settings.INDEX_MEMORY_BUDGET_MB) * 1024 * 1024)
+        _snapshots = SnapshotCache(search_settings().index_memory_bytes)
     return _snapshots
 
 
@@ -277,74 +272,32 @@ def compact(
         row = state()
         if row.embedder and row.embedder != embedder.name:
             rebuild = True
-        tombstone_ids = list(IndexTombstone.objects.values_list("id", "chunk_id"))
-        snapshot: IndexSnapshot | None = None
-        if not rebuild and row.version > 0:
-            try:
-                snapshot = load_snapshot(
-                    index_directory(),
-                    row.version,
-                    expected_embedder=embedder.name,
-                    expected_dimension=embedder.dimension,
-                    schema_name=schema,
-                )
-            except SnapshotError:
-                logger.warning("index v%s of %s unreadable; rebuilding", row.version, schema)
+        tombstones = list(IndexTombstone.objects.values_list("id", "chunk_id"))
+        directory = index_directory()
         mine = Chunk.objects.filter(document__embedder=embedder.name)
+        snapshot = None if rebuild else folding.current_snapshot(row, embedder, directory)
         if snapshot is None:
-            ids, vectors = read_vectors(mine, embedder.dimension, progress)
-            index = build_index(
-                ids, vectors, approximate_threshold=int(settings.INDEX_APPROX_THRESHOLD)
-            )
-            snapshot = IndexSnapshot(
-                index,
-                version=row.version + 1,
-                embedder_name=embedder.name,
-                dimension=embedder.dimension,
-            )
-            added, removed, outcome = len(ids), 0, "rebuilt"
-            mark: object = mine
-            rebuilt = True
+            fold = folding.rebuilt(mine, row, embedder, progress)
         else:
-            ids, vectors = read_vectors(mine.filter(in_snapshot=False), embedder.dimension)
-            if not len(ids) and not tombstone_ids:
+            folded = folding.folded(snapshot, mine, row, embedder, tombstones)
+            if folded is None:
                 return CompactionResult("unchanged", row.version, snapshot.count)
-            removed = snapshot.remove(np.asarray([c for _, c in tombstone_ids], dtype=np.int64))
-            snapshot.remove(ids)  # re-embedded chunks replace their old vectors
-            snapshot.add(ids, vectors)
-            threshold = int(settings.INDEX_APPROX_THRESHOLD)
-            if snapshot.kind == "flat" and snapshot.count > threshold:
+            if folded.snapshot.kind == "flat" and (
+                folded.snapshot.count > search_settings().index_approx_threshold
+            ):
                 return compact(rebuild=True, progress=progress, link_progress=link_progress)
-            snapshot.version = row.version + 1
-            added, outcome, rebuilt = len(ids), "compacted", False
-            mark = Chunk.objects.filter(id__in=ids.tolist())
-        k = chunk_links.wanted()
-        if k and not rebuilt and tombstone_ids:  # chunks that named a deleted one, too
-            orphans = chunk_links.naming(c for _, c in tombstone_ids)
-            more = mine.filter(id__in=orphans).exclude(id__in=ids.tolist())
-            orphan_ids, orphan_vectors = read_vectors(more, embedder.dimension)
-            ids, vectors = np.concatenate([ids, orphan_ids]), np.vstack([vectors, orphan_vectors])
-        links = chunk_links.link(snapshot, ids, vectors, k, rebuild=rebuilt, progress=link_progress)
-        save_snapshot(snapshot, index_directory())
-        with transaction.atomic():
-            mark.update(in_snapshot=True)  # type: ignore[attr-defined]
-            chunk_links.store(links)
-            IndexTombstone.objects.filter(id__in=[t for t, _ in tombstone_ids]).delete()
-            IndexState.objects.filter(pk=row.pk).update(
-                version=snapshot.version,
-                embedder=embedder.name,
-                dimension=embedder.dimension,
-                snapshot_count=snapshot.count,
-                change_seq=F("change_seq") + 1,
-            )
-        prune_snapshots(index_directory(), keep_versions={snapshot.version, row.version})
+            fold = folded
+        folding.link_and_publish(fold, row, embedder, mine, tombstones, link_progress, directory)
         # Still under the lock: what is built next to the snapshot (the BM25 matrix, see
-        # search/bm25_store.py) is written by one process at a time too.
-        for receiver, failure in index_compacted.send_robust(sender=compact, schema=schema):
-            if isinstance(failure, Exception):
-                logger.error(
-                    "After compacting %s, %s failed: %s",
-                    *(schema, receiver, failure),
-                    exc_info=failure,
-                )
-        return CompactionResult(outcome, snapshot.version, snapshot.count, added, removed)
+        # search/compaction_store.py) is written by one process at a time too.
+        _announce_compaction(schema)
+        snap = fold.snapshot
+        return CompactionResult(fold.outcome, snap.version, snap.count, fold.added, fold.removed)
+
+
+def _announce_compaction(schema: str) -> None:
+    for receiver, failure in index_compacted.send_robust(sender=compact, schema=schema):
+        if isinstance(failure, Exception):
+            logger.error(
+                "After compacting %s, %s failed: %s", schema, receiver, failure, exc_info=failure
+            )

@@ -21,12 +21,11 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import TypeGuard
 
-from django.conf import settings
-
 from documents.embeddings import Embedder
 from documents.embeddings.hashing import HashingEmbedder, TermWeights, merge_frequencies
 from documents.models import Chunk
 from search import bm25_store
+from search.settings import search_settings
 from tenants.db import BackgroundRebuilds
 
 _MAX_CACHED_TENANTS = 32
@@ -140,4 +139,4 @@ def supports_term_weights(embedder: Embedder) -> TypeGuard[HashingEmbedder]:
 
 def weighs(embedder: Embedder) -> TypeGuard[HashingEmbedder]:
     """Whether this embedder's queries get IDF weights (QUERY_DENSE_IDF, hashing only)."""
-    return bool(getattr(settings, "QUERY_DENSE_IDF", True)) and supports_term_weights(embedder)
+    return search_settings().dense_idf and supports_term_weights(embedder)

@@ -31,15 +31,14 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import numpy as np
-from django.conf import settings
 from django.db import connection
 
 from documents.embedder_choice import embedder_for_current_tenant
 from documents.embeddings import Embedder
-from documents.models import Chunk, Document, IndexState
+from documents.models import Chunk, IndexState
 from search import bm25, bm25_cache, bm25_fresh, index, query_idf, score_regularisation
-from search import highlight as highlights
 from search.fusion import convex_fuse, rrf_fuse
+from search.settings import search_settings
 from tenants.db import current_schema
 
 MODES = ("hybrid", "lexical", "dense")
@@ -125,7 +124,7 @@ def _score_lexical(
         lexemes,
         depth,
         document_ids=document_ids,
-        feedback=bool(getattr(settings, "QUERY_LEXICAL_FEEDBACK", True)),
+        feedback=search_settings().lexical_feedback,
         fresh=fresh,
     )
 
@@ -178,21 +177,24 @@ def dense_search(
     ]
 
 
-def _share(setting: str, attribute: str, default: float, embedder: Embedder | None) -> float:
+def _share(
+    configured: float | None, attribute: str, default: float, embedder: Embedder | None
+) -> float:
     """A 0..1 setting that, when unset, each embedder may choose (attribute on the backend)."""
-    configured = getattr(settings, setting, None)
     value = configured if configured is not None else getattr(embedder, attribute, default)
     return min(1.0, max(0.0, float(value)))
 
 
 def dense_weight(embedder: Embedder | None) -> float:
     """The dense list's share of a hybrid fusion (the lexical list gets the rest)."""
-    return _share("QUERY_DENSE_WEIGHT", "hybrid_dense_weight", DEFAULT_DENSE_WEIGHT, embedder)
+    configured = search_settings().dense_weight
+    return _share(configured, "hybrid_dense_weight", DEFAULT_DENSE_WEIGHT, embedder)
 
 
 def neighbour_weight(embedder: Embedder | None) -> float:
     """How much hybrid re-ranking borrows from similar candidates (0 turns it off)."""
-    return _share("QUERY_NEIGHBOUR_WEIGHT", "neighbour_weight", DEFAULT_NEIGHBOUR_WEIGHT, embedder)
+    configured = search_settings().neighbour_weight
+    return _share(configured, "neighbour_weight", DEFAULT_NEIGHBOUR_WEIGHT, embedder)
 
 
 def _embed_query(text: str, embedder: Embedder, row: IndexState) -> np.ndarray:
@@ -227,144 +229,114 @@ def retrieve(
     """
     if mode not in MODES:
         raise ValueError(f"Unknown search mode {mode!r}; choose one of: {', '.join(MODES)}.")
-    depth = max(top_k, depth if depth is not None else int(settings.QUERY_CANDIDATE_DEPTH))
+    depth = max(top_k, depth if depth is not None else search_settings().candidate_depth)
     result = Retrieval(hits=[])
     row = state or index.state()  # read once per search; every stage keys its caches on it
-    lexical: list[tuple[int, float]] = []
-    dense: list[tuple[int, float]] = []
-    pending: Future[tuple[list[tuple[int, float]], float]] | None = None
+    lexical = _LexicalStage(text, row, lexemes, depth, document_ids)
     if mode in ("lexical", "hybrid"):
-        started = time.perf_counter()
-        plan = _lexical_plan(text, row, lexemes)
-        if mode == "hybrid" and bool(getattr(settings, "QUERY_PARALLEL_HYBRID", True)):
-            # BM25 scoring and the FAISS search both run in C with the GIL released: score
-            # on another thread while this one embeds and searches the vectors.
-            planned_ms = _ms(started)
-            pending = _background.submit(_timed_lexical, plan, depth, document_ids)
-        else:
-            lexical = _score_lexical(plan, depth, document_ids)
-            result.timings["lexical_ms"] = _ms(started)
+        # BM25 scoring and the FAISS search both run in C with the GIL released: in hybrid
+        # mode BM25 scores on another thread while this one embeds and searches the vectors.
+        lexical.start(result, background=mode == "hybrid" and search_settings().parallel_hybrid)
+    dense: list[tuple[int, float]] = []
     if mode in ("dense", "hybrid"):
         embedder = embedder or embedder_for_current_tenant()
-        result.embedder = embedder.name
-        tokens_before = int(getattr(embedder, "usage_tokens", 0) or 0)
-        started = time.perf_counter()
-        vector = _embed_query(text, embedder, row)
-        result.timings["embed_ms"] = _ms(started)
-        result.embedding_tokens = max(
-            0, int(getattr(embedder, "usage_tokens", 0) or 0) - tokens_before
-        )
-        started = time.perf_counter()
-        dense = dense_search(
-            vector, depth, document_ids=document_ids, embedder=embedder, state_row=row
-        )
-        result.timings["dense_ms"] = _ms(started)
-    if pending is not None:
-        lexical, scored_ms = pending.result()
-        result.timings["lexical_ms"] = round(planned_ms + scored_ms, 2)
+        dense = _dense_stage(text, embedder, row, depth, document_ids, result)
+    lexical_hits = lexical.finish(result)
     if mode == "lexical":
-        result.hits = lexical[:top_k]
+        result.hits = lexical_hits[:top_k]
     elif mode == "dense":
         result.hits = dense[:top_k]
     else:
         started = time.perf_counter()
-        share = dense_weight(embedder)
-        rerank = neighbour_weight(embedder)
-        # Re-ranking looks at every candidate, so a result's rank never depends on top_k.
-        limit = len(lexical) + len(dense) if rerank > 0 else top_k
-        if settings.QUERY_FUSION == "rrf":
-            fused = rrf_fuse(
-                [[chunk_id for chunk_id, _ in lexical], [chunk_id for chunk_id, _ in dense]],
-                k=int(rrf_k if rrf_k is not None else settings.QUERY_RRF_K),
-                weights=[1.0 - share, share],
-                limit=limit,
-            )
-        else:
-            fused = convex_fuse([lexical, dense], weights=[1.0 - share, share], limit=limit)
-        if rerank > 0 and embedder is not None:
-            fused = score_regularisation.regularise(
-                fused,
-                index.stored_vectors(
-                    [chunk_id for chunk_id, _ in fused], embedder=embedder, state_row=row
-                ),
-                sources=int(settings.QUERY_NEIGHBOUR_SOURCES),
-                neighbours=int(settings.QUERY_NEIGHBOURS),
-                weight=rerank,
-            )
-        result.hits = fused[:top_k]
+        result.hits = _fused(lexical_hits, dense, embedder, row, top_k, rrf_k)
         result.timings["fusion_ms"] = _ms(started)
     return result
 
 
-@dataclass(frozen=True)
-class ChunkHit:
-    chunk_id: int
-    document_id: int
-    document_name: str
-    page: int | None
-    section: str
-    text: str
-    highlight: str
-    score: float
+class _LexicalStage:
+    """BM25 for one search, scored here or on the background pool (hybrid)."""
 
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "chunk_id": self.chunk_id,
-            "document_id": self.document_id,
-            "document_name": self.document_name,
-            "page": self.page,
-            "section": self.section,
-            "text": self.text,
-            "highlight": self.highlight,
-            "score": round(self.score, 6),
-        }
+    def __init__(
+        self,
+        text: str,
+        row: IndexState,
+        lexemes: Sequence[str] | None,
+        depth: int,
+        document_ids: Sequence[int] | None,
+    ) -> None:
+        self.text, self.row, self.lexemes = text, row, lexemes
+        self.depth, self.document_ids = depth, document_ids
+        self.hits: list[tuple[int, float]] = []
+        self.pending: Future[tuple[list[tuple[int, float]], float]] | None = None
+        self.planned_ms = 0.0
+
+    def start(self, result: Retrieval, *, background: bool) -> None:
+        started = time.perf_counter()
+        plan = _lexical_plan(self.text, self.row, self.lexemes)
+        if background:
+            self.planned_ms = _ms(started)
+            self.pending = _background.submit(_timed_lexical, plan, self.depth, self.document_ids)
+        else:
+            self.hits = _score_lexical(plan, self.depth, self.document_ids)
+            result.timings["lexical_ms"] = _ms(started)
+
+    def finish(self, result: Retrieval) -> list[tuple[int, float]]:
+        if self.pending is not None:
+            self.hits, scored_ms = self.pending.result()
+            result.timings["lexical_ms"] = round(self.planned_ms + scored_ms, 2)
+        return self.hits
 
 
-def hydrate(
-    hits: Sequence[tuple[int, float]], text: str, *, highlight: bool = True
-) -> list[ChunkHit]:
-    """Chunk rows for the hits, in hit order, with a «marked» plain-text highlight.
+def _dense_stage(
+    text: str,
+    embedder: Embedder,
+    row: IndexState,
+    depth: int,
+    document_ids: Sequence[int] | None,
+    result: Retrieval,
+) -> list[tuple[int, float]]:
+    result.embedder = embedder.name
+    tokens_before = int(getattr(embedder, "usage_tokens", 0) or 0)
+    started = time.perf_counter()
+    vector = _embed_query(text, embedder, row)
+    result.timings["embed_ms"] = _ms(started)
+    result.embedding_tokens = max(0, int(getattr(embedder, "usage_tokens", 0) or 0) - tokens_before)
+    started = time.perf_counter()
+    dense = dense_search(vector, depth, document_ids=document_ids, embedder=embedder, state_row=row)
+    result.timings["dense_ms"] = _ms(started)
+    return dense
 
-    Chunks deleted since the index answered are skipped.
-    """
-    if not hits:
-        return []
-    ids = [chunk_id for chunk_id, _ in hits]
-    tsquery = or_tsquery_text(text) if highlight else ""
-    headline = highlights.headline_sql("c.text") if tsquery else "''"
-    params: list[Any] = highlights.params(tsquery) if tsquery else []
-    params.append(ids)
-    sql = f"""
-        SELECT c.id, c.document_id, d.filename, c.page, c.section, c.text, {headline}
-        FROM {_table()} AS c
-        JOIN {connection.ops.quote_name(Document._meta.db_table)} AS d ON d.id = c.document_id
-        WHERE c.id = ANY(%s)
-    """  # noqa: S608 - table names come from the models; user text is a parameter
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = {row[0]: row for row in cursor.fetchall()}
-    found = []
-    for chunk_id, score in hits:
-        row = rows.get(chunk_id)
-        if row is None:
-            continue
-        _id, document_id, filename, page, section, chunk_text, marked = row
-        found.append(
-            ChunkHit(
-                chunk_id=chunk_id,
-                document_id=document_id,
-                document_name=filename,
-                page=page,
-                section=section,
-                text=chunk_text,
-                highlight=highlights.restore(marked, chunk_text) if marked else "",
-                score=score,
-            )
+
+def _fused(
+    lexical: list[tuple[int, float]],
+    dense: list[tuple[int, float]],
+    embedder: Embedder | None,
+    row: IndexState,
+    top_k: int,
+    rrf_k: int | None,
+) -> list[tuple[int, float]]:
+    """The hybrid ranking: both lists fused, then regularised by similarity when on."""
+    tuning = search_settings()
+    share = dense_weight(embedder)
+    rerank = neighbour_weight(embedder)
+    # Re-ranking looks at every candidate, so a result's rank never depends on top_k.
+    limit = len(lexical) + len(dense) if rerank > 0 else top_k
+    if tuning.fusion == "rrf":
+        fused = rrf_fuse(
+            [[chunk_id for chunk_id, _ in lexical], [chunk_id for chunk_id, _ in dense]],
+            k=int(rrf_k if rrf_k is not None else tuning.rrf_k),
+            weights=[1.0 - share, share],
+            limit=limit,
         )
-    return found
-
-
-def document_of(chunk_ids: Sequence[int]) -> dict[int, int]:
-    """chunk id -> document id, for collapsing chunk hits to documents."""
-    rows = Chunk.objects.filter(id__in=list(chunk_ids)).values_list("id", "document_id")
-    return dict(rows)
+    else:
+        fused = convex_fuse([lexical, dense], weights=[1.0 - share, share], limit=limit)
+    if rerank > 0 and embedder is not None:
+        chunk_ids = [chunk_id for chunk_id, _ in fused]
+        fused = score_regularisation.regularise(
+            fused,
+            index.stored_vectors(chunk_ids, embedder=embedder, state_row=row),
+            sources=tuning.neighbour_sources,
+            neighbours=tuning.neighbours,
+            weight=rerank,
+        )
+    return fused[:top_k]

@@ -122,7 +122,7 @@ class TenantRoutingMiddleware(TenantMainMiddleware):
         return domain
 
     def get_tenant(self, domain_model: Any, hostname: str) -> Tenant:
-        seconds = float(getattr(settings, "TENANT_CACHE_SECONDS", 0))
+        seconds = float(settings.TENANT_CACHE_SECONDS)
         tenant = tenant_cache.get(hostname) if seconds > 0 else None
         if tenant is None:
             _routing.queried = True

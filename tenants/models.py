@@ -17,10 +17,12 @@ class Tenant(TenantMixin):
     slug = models.SlugField(max_length=63, unique=True)
     plan = models.CharField(max_length=32, choices=PLAN_CHOICES, default=DEFAULT_PLAN)
     is_active = models.BooleanField(default=True)
+    # No model-level choices: the names come from the embedder registry (documents.embeddings),
+    # which tenants may not import (import layers); the operators admin form offers and
+    # checks them, as do the documents commands that use the name.
     embedding_backend = models.CharField(
         max_length=32,
         blank=True,
-        choices=[("hashing", "hashing"), ("local", "local"), ("openai", "openai")],
         help_text="Blank: the platform default (EMBEDDING_BACKEND). After a change, run "
         "`manage.py reindex --tenant <schema>` (or the admin's reindex action).",
     )

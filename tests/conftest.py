@@ -18,6 +18,7 @@ from django.db import connection
 from django.test import Client
 from django_tenants.utils import schema_context
 
+from documents.models import Document
 from tenants.db import use_public_schema
 from tenants.models import Tenant
 from tenants.services import delete_tenant, provision_tenant
@@ -126,6 +127,19 @@ def committed_tenants(
             tenant = Tenant.objects.filter(pk=handle.tenant.pk).first()
             if tenant is not None:
                 delete_tenant(tenant=tenant)
+
+
+@pytest.fixture
+def alpha(
+    committed_db: None, committed_tenants: tuple[TenantHandle, TenantHandle]
+) -> Iterator[TenantHandle]:
+    """The committed tenant `iso_alpha`, for tests whose worker processes must see their rows;
+    its documents are deleted afterwards. Tests that need the session's Celery worker ask for
+    `celery_worker` too. (tests/browser has its own `alpha`, which keeps what was there.)"""
+    handle = committed_tenants[0]
+    yield handle
+    with schema_context(handle.schema):
+        Document.objects.all().delete()
 
 
 def libpq_params() -> dict[str, Any]:

@@ -5,12 +5,13 @@ needs real objects of the *other* tenant, so that "B's id on A's host is a 404" 
 something. Register how to make one, in `tests/<app>/isolation_factories.py` (imported
 automatically):
 
+    from tests.factories import DocumentFactory
     from tests.isolation_registry import route_objects
 
     @route_objects("document-detail", "document-reindex")
     def a_document(owner: User) -> dict[str, object]:
         # Runs inside tenant B's schema; returns the route's URL kwargs.
-        document = Document.objects.create(..., uploaded_by=owner)
+        document = DocumentFactory(uploaded_by=owner)
         return {"pk": document.pk}
 
 Routes without a factory get a generic id (and are listed in the suite's output). Routes that

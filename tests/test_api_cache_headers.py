@@ -12,8 +12,9 @@ import pytest
 from django.test import Client
 from django_tenants.utils import schema_context
 
-from tests.accounts.helpers import api_key, bearer, key_header, owner_of
+from tests.accounts.helpers import bearer, key_header, owner_of
 from tests.conftest import TenantHandle
+from tests.factories import ApiKeyFactory
 from tests.queries.helpers import add_corpus
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +49,7 @@ def test_a_search_by_bearer_token_is_private(tenant: TenantHandle) -> None:
 
 
 def test_a_document_list_by_api_key_and_by_session_is_private(tenant: TenantHandle) -> None:
-    headers: dict[str, Any] = key_header(api_key(tenant, "read"))
+    headers: dict[str, Any] = key_header(ApiKeyFactory(tenant=tenant, scopes=["read"]).raw)
     by_key = tenant.client().get("/api/v1/documents/", **headers)
     assert by_key.status_code == 200, by_key.content
     assert_per_caller(by_key)

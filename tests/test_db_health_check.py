@@ -11,10 +11,9 @@ import pytest
 from django.db import DatabaseError, connection, connections
 from django_tenants.utils import schema_context
 
-from accounts.models import User
-from accounts.services import create_api_key
 from config.dbbackend.base import HEALTH_CHECK_IDLE_SECONDS, has_pending_input
 from tests.conftest import TenantHandle, libpq_params
+from tests.factories import ApiKeyFactory
 from tests.wsgi import wsgi_request
 
 
@@ -87,9 +86,8 @@ def test_a_request_after_the_server_dropped_the_connection_succeeds(
     observer: psycopg.Connection[Any],
 ) -> None:
     alpha, _beta = committed_tenants
-    with schema_context(alpha.schema):
-        owner = User.objects.get(email=alpha.admin_email)
-        key, raw_key = create_api_key(name="health check", scopes=["read"], created_by=owner)
+    key = ApiKeyFactory(tenant=alpha, name="health check", scopes=["read"])
+    raw_key = key.raw
     try:
         assert wsgi_request("GET", "/api/v1/documents/", alpha.domain, raw_key).status == 200
         pid = _backend_pid(connection)

@@ -27,8 +27,9 @@ from django_tenants.utils import schema_context
 from rest_framework.mixins import ListModelMixin
 
 from accounts.authentication import ApiKeyAuthentication, TenantJWTAuthentication
-from tests.accounts.helpers import api_key, bearer, fresh_rate_limits, key_header, owner_of
+from tests.accounts.helpers import bearer, fresh_rate_limits, key_header, owner_of
 from tests.conftest import TenantHandle
+from tests.factories import ApiKeyFactory, DocumentFactory
 from tests.isolation_registry import (
     FACTORIES,
     PUBLIC_ROUTES,
@@ -115,8 +116,10 @@ def test_foreign_forged_and_missing_credentials_are_401_on_every_route(two_tenan
     forged = jwt.encode({**claims, "tenant": beta.schema}, "attacker-key-" * 4, algorithm="HS256")
     credentials = {
         "A's access token": a_access,
-        "A's API key": key_header(api_key(alpha, "read", "write")),
-        "A's API key (X-API-Key)": {"HTTP_X_API_KEY": api_key(alpha, "read", "write")},
+        "A's API key": key_header(ApiKeyFactory(tenant=alpha, scopes=["read", "write"]).raw),
+        "A's API key (X-API-Key)": {
+            "HTTP_X_API_KEY": ApiKeyFactory(tenant=alpha, scopes=["read", "write"]).raw
+        },
         "forged token": {"HTTP_AUTHORIZATION": f"Bearer {forged}"},
         "no credentials": {},
     }
@@ -261,14 +264,14 @@ def test_stored_search_tables_stay_in_their_tenants_directory(make_tenant):
     from documents.embedder_choice import embedder_for_current_tenant
     from documents.embeddings.hashing import HashingEmbedder
     from search import bm25, bm25_cache, bm25_store, index, query_idf
-    from tests.queries.helpers import add_document
 
     alpha, beta = make_tenant("stored_a"), make_tenant("stored_b")
     texts = {alpha.schema: "Ordinary notes about the wing.", beta.schema: f"The code is {SECRET}."}
     states = {}
     for handle in (alpha, beta):
         with schema_context(handle.schema):
-            add_document("notes.txt", [texts[handle.schema]])  # the same chunk id in both
+            # the same chunk id in both
+            DocumentFactory(filename="notes.txt", chunks=[texts[handle.schema]])
             index.compact()
             states[handle.schema] = index.state()
     for handle, other in ((alpha, beta), (beta, alpha)):
@@ -298,7 +301,6 @@ def test_chunks_newer_than_a_stale_matrix_stay_in_their_tenant(make_tenant, monk
     """While a big tenant's BM25 matrix is stale, the chunks it lacks are read per schema."""
     from search import bm25_cache, index
     from search.retrieval import lexical_search
-    from tests.queries.helpers import add_document
 
     cache = bm25_cache.Bm25Cache(sync_limit=0)  # every tenant counts as big
     monkeypatch.setattr(cache, "spawn", lambda _target, _name: None)  # never rebuilt here
@@ -307,13 +309,15 @@ def test_chunks_newer_than_a_stale_matrix_stay_in_their_tenant(make_tenant, monk
     alpha, beta = make_tenant("fresh_a"), make_tenant("fresh_b")
     for handle in (alpha, beta):  # both matrices built before the new chunks
         with schema_context(handle.schema):
-            add_document("notes.txt", ["Ordinary notes about the wing."])
+            DocumentFactory(filename="notes.txt", chunks=["Ordinary notes about the wing."])
             assert lexical_search("wing", 5)
     with schema_context(beta.schema):
-        add_document("secret.txt", [f"The code is {SECRET}, near the wing."])  # newer: chunk 2
+        # newer: chunk 2
+        DocumentFactory(filename="secret.txt", chunks=[f"The code is {SECRET}, near the wing."])
         assert [chunk for chunk, _ in lexical_search(SECRET, 5)] == [2]
     with schema_context(alpha.schema):
-        add_document("plain.txt", ["Plain words about the wing."])  # chunk 2 here too
+        # chunk 2 here too
+        DocumentFactory(filename="plain.txt", chunks=["Plain words about the wing."])
         row = index.state()
         key = f"{alpha.schema}:{row.generation}"
         fresh = cache.fresh(key, cache.get(key, row.change_seq), row.change_seq)

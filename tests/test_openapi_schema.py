@@ -15,8 +15,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from drf_spectacular.generators import SchemaGenerator
 
-from tests.accounts.helpers import bearer, fresh_rate_limits, make_user, owner_of
+from tests.accounts.helpers import bearer, fresh_rate_limits, owner_of
 from tests.conftest import TenantHandle
+from tests.factories import UserFactory
 
 __all__ = ["fresh_rate_limits"]
 
@@ -275,7 +276,7 @@ def test_real_member_conflicts_match_the_schema(schema: dict[str, Any], make_ten
     assert yourself.status_code == 409
     assert_matches_schema(schema, "/api/v1/members/{id}/deactivate/", "post", yourself)
 
-    admin = make_user(acme, "admin", "admin@oas-mem.test")
+    admin = UserFactory(tenant=acme, role="admin", email="admin@oas-mem.test")
     as_admin = acme.client(**bearer(acme, admin))
     protected = as_admin.post(
         "/api/v1/members/", {"email": "x@oas-mem.test", "role": "owner"},

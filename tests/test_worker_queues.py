@@ -7,7 +7,6 @@ import html
 import json
 import os
 import time
-from collections.abc import Iterator
 
 import pytest
 from django.conf import settings
@@ -22,16 +21,9 @@ from config import workers
 from documents.models import Document, DocumentStatus
 from tests.conftest import TenantHandle, WorkerProcess
 from tests.documents import samples
+from tests.factories import DocumentFactory
 
 pytestmark = [pytest.mark.celery_worker]
-
-
-@pytest.fixture
-def alpha(committed_db, committed_tenants, celery_worker) -> Iterator[TenantHandle]:
-    handle = committed_tenants[0]
-    yield handle
-    with schema_context(handle.schema):
-        Document.objects.all().delete()
 
 
 def _wait_final(handle: TenantHandle, ids: list[int], timeout: float = 60) -> list[Document]:
@@ -140,15 +132,14 @@ def test_a_worker_that_died_without_saying_so_is_forgotten(own_queues):
         redis.hdel(workers.REGISTRY_KEY, field)
 
 
+@pytest.mark.usefixtures("celery_worker")
 def test_documents_page_says_nothing_while_a_worker_takes_the_queues(alpha):
-    with schema_context(alpha.schema):
-        Document.objects.create(
-            filename="queued.txt", content_type="text/plain", size=3, sha256="0" * 64
-        )
+    DocumentFactory(tenant=alpha, filename="queued.txt", status=DocumentStatus.PENDING)
     page = alpha.logged_in_client().get("/documents/").content.decode()
     assert "waiting-notice" not in page
 
 
+@pytest.mark.usefixtures("celery_worker")
 def test_each_queue_is_bound_to_its_own_routing_key_in_the_broker(alpha):
     # A shared binding would route a message sent to one queue into all of them (Redis
     # transport: kombu keeps the bindings of exchange X in the set "_kombu.binding.X").

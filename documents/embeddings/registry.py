@@ -2,7 +2,9 @@
 
 Embedders are expensive to build (the local model loads ~90 MB of weights) and
 cheap to share, so they are cached. Backends register a factory here; the
-heavy ones are imported only when first asked for.
+heavy ones are imported only when first asked for. Same shape as the extractor and
+answerer registries: ``register_backend``, ``available_backends``, ``get_embedder``,
+and ``check_backend`` refusing an unknown name with a sentence (docs/extending.md).
 """
 
 from __future__ import annotations
@@ -43,14 +45,29 @@ _cache: dict[tuple[str, str], Embedder] = {}
 _lock = threading.Lock()
 
 
-def register_backend(name: str, factory: EmbedderFactory) -> None:
-    """Make ``get_embedder(name, ...)`` build embedders with ``factory(**options)``."""
+def register_backend(name: str, factory: EmbedderFactory, *, replace: bool = False) -> None:
+    """Make ``get_embedder(name, ...)`` build embedders with ``factory(**options)``.
+
+    Raises ValueError if ``name`` is taken, unless ``replace`` (then cached ones are dropped).
+    """
     with _lock:
+        if name in _FACTORIES and not replace:
+            raise ValueError(f"The embedding backend {name!r} is already registered.")
         _FACTORIES[name] = factory
+        for key in [key for key in _cache if key[0] == name]:
+            del _cache[key]
 
 
 def available_backends() -> list[str]:
     return sorted(_FACTORIES)
+
+
+def check_backend(backend: str) -> str:
+    """``backend`` if it is registered; else ValueError with a sentence naming the choices."""
+    if backend not in _FACTORIES:
+        choices = ", ".join(available_backends())
+        raise ValueError(f"Unknown embedding backend {backend!r}; choose one of {choices}.")
+    return backend
 
 
 def get_embedder(backend: str, **options: Any) -> Embedder:
@@ -58,10 +75,7 @@ def get_embedder(backend: str, **options: Any) -> Embedder:
 
     Raises ValueError for an unknown backend name (a configuration mistake).
     """
-    factory = _FACTORIES.get(backend)
-    if factory is None:
-        choices = ", ".join(available_backends())
-        raise ValueError(f"Unknown embedding backend {backend!r}; choose one of {choices}.")
+    factory = _FACTORIES[check_backend(backend)]
     # repr() keeps unhashable option values (lists, dicts) usable in the key.
     key = (backend, repr(sorted(options.items())))
     with _lock:

@@ -1,47 +1,31 @@
 """Which extractor handles which content type.
 
-Adding a format is one module with a class satisfying ``Extractor`` and one line in
-``_BUILTIN`` below. Built-ins are registered lazily on first lookup so importing this
-module stays cheap; ``preload()`` imports them all up front (the sandbox host does
-this once, so forked children start with the libraries already in memory).
+The built-ins are the extractors ``documents.formats.FORMATS`` names (adding a format is
+one entry there and one module with a class satisfying ``Extractor``). They are
+registered lazily on first lookup so importing this module stays cheap; ``preload()``
+imports them all up front (the sandbox host does this once, so forked children start
+with the libraries already in memory).
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 from pathlib import Path
 
-from documents import filetypes
+from documents import formats
 from documents.extractors.base import ExtractionError, ExtractionResult, Extractor
 
-__all__ = ["extract_file", "get_extractor", "preload", "register", "supported_content_types"]
-
-logger = logging.getLogger(__name__)
-
-# (module, class name): each class declares the content types it handles.
-_BUILTIN: list[tuple[str, str]] = [
-    ("documents.extractors.pdf", "PdfExtractor"),
-    ("documents.extractors.docx", "DocxExtractor"),
-    ("documents.extractors.pptx", "PptxExtractor"),
-    ("documents.extractors.xlsx", "XlsxExtractor"),
-    ("documents.extractors.html", "HtmlExtractor"),
-    ("documents.extractors.markdown", "MarkdownExtractor"),
-    ("documents.extractors.text", "TextExtractor"),
-    ("documents.extractors.csv", "CsvExtractor"),
+__all__ = [
+    "extract_file",
+    "get_extractor",
+    "load_extractor",
+    "preload",
+    "register",
+    "supported_content_types",
 ]
 
-_LABELS = {
-    filetypes.PDF: "PDF",
-    filetypes.DOCX: "Word document",
-    filetypes.PPTX: "presentation",
-    filetypes.XLSX: "spreadsheet",
-    filetypes.HTML: "HTML page",
-    filetypes.MARKDOWN: "Markdown file",
-    filetypes.TEXT: "text file",
-    filetypes.CSV: "CSV file",
-}
+logger = logging.getLogger(__name__)
 
 _extractors: dict[str, Extractor] = {}
 _lock = threading.Lock()
@@ -65,12 +49,22 @@ def preload() -> None:
     with _lock:
         if _builtins_loaded:
             return
-        for module_name, class_name in _BUILTIN:
-            extractor: Extractor = getattr(importlib.import_module(module_name), class_name)()
+        # One instance per class, also when several formats share it.
+        for reference in dict.fromkeys(entry.extractor for entry in formats.FORMATS):
+            extractor = load_extractor(reference)
             for content_type in extractor.content_types:
                 # A test or plugin registered earlier keeps precedence over a built-in.
                 _extractors.setdefault(content_type, extractor)
         _builtins_loaded = True
+
+
+def load_extractor(reference: str) -> Extractor:
+    """A new instance of the extractor class a "module:Class" reference in FORMATS names."""
+    extractor_class = formats.load(reference)
+    extractor = extractor_class() if isinstance(extractor_class, type) else None
+    if not isinstance(extractor, Extractor):
+        raise TypeError(f"{reference} is not a class satisfying the Extractor protocol")
+    return extractor
 
 
 def supported_content_types() -> frozenset[str]:
@@ -84,8 +78,7 @@ def get_extractor(content_type: str) -> Extractor:
         return _extractors[content_type]
     except KeyError:
         raise ExtractionError(
-            f"Files of type {content_type} cannot be read. Upload PDF, DOCX, PPTX, XLSX, "
-            "HTML, Markdown, CSV or plain text files."
+            f"Files of type {content_type} cannot be read. {formats.ALLOWED_SENTENCE}"
         ) from None
 
 
@@ -98,7 +91,8 @@ def extract_file(path: Path, content_type: str) -> ExtractionResult:
     extractor = get_extractor(content_type)
     if not path.is_file():
         raise FileNotFoundError(f"no file at {path}")  # storage trouble, not the document's fault
-    label = _LABELS.get(content_type, "file")
+    entry = formats.BY_CONTENT_TYPE.get(content_type)
+    label = entry.noun if entry else "file"
     try:
         result = extractor.extract(path)
     except (ExtractionError, MemoryError):

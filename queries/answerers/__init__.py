@@ -1,4 +1,8 @@
-"""Answer backends: turn a question and retrieved sources into a cited answer."""
+"""Answer backends: turn a question and retrieved sources into a cited answer.
+
+``get_answerer(name, **options)`` builds one; a new backend registers a factory with
+``register_backend`` (docs/extending.md).
+"""
 
 from queries.answerers.base import (
     NO_ANSWER_TEXT,
@@ -8,7 +12,12 @@ from queries.answerers.base import (
     Citation,
     Source,
 )
-from queries.answerers.registry import available_backends, get_answerer
+from queries.answerers.registry import (
+    available_backends,
+    check_backend,
+    get_answerer,
+    register_backend,
+)
 
 __all__ = [
     "NO_ANSWER_TEXT",
@@ -18,5 +27,7 @@ __all__ = [
     "Citation",
     "Source",
     "available_backends",
+    "check_backend",
     "get_answerer",
+    "register_backend",
 ]

@@ -2,8 +2,8 @@
 
 No Django here: every function takes its configuration as arguments.
 
-Design note for the DB layer (the lead's ``documents/services.py`` & co.)
--------------------------------------------------------------------------
+How the rest of search/ uses it (search/index.py, search/folding.py)
+----------------------------------------------------------------------
 * PostgreSQL is the truth. Per tenant an ``IndexState`` row holds ``version``,
   ``embedder_name``, ``dimension`` and the snapshot's vector count. Each
   ``Chunk`` stores its embedding as float32 bytes (``vector.tobytes()``; read
@@ -16,9 +16,10 @@ Design note for the DB layer (the lead's ``documents/services.py`` & co.)
   out of the snapshot's results (pass ``allowed_ids``, or drop them after).
 * Compaction (a Celery task holding the per-tenant lock): load the current
   snapshot, ``remove`` deleted/changed ids, ``add`` the delta (an upsert) -- or
-  rebuild with ``build_index`` from all embeddings when the delta is large,
-  the index kind should change (flat -> IVF past ``approximate_threshold``) or
-  IVF centroids are stale (e.g. count doubled since training) -- then
+  rebuild with ``build_index`` from all embeddings when there is no readable
+  snapshot, the embedder changed, or a flat index passed
+  ``approximate_threshold`` (IVF centroids are not retrained as a tenant grows;
+  ``manage.py rebuild_index`` does that) -- then
   ``save_snapshot`` as ``version + 1``, and in one transaction bump
   ``IndexState.version`` and set ``in_snapshot=True`` on the merged chunks.
   Afterwards ``prune_snapshots(directory, keep_versions={new, new - 1})``;
@@ -29,9 +30,8 @@ Design note for the DB layer (the lead's ``documents/services.py`` & co.)
   version evicts the old one from the cache.
 * A tenant whose configured embedder differs from its snapshot's gets
   ``EmbedderMismatch`` telling the operator to run ``manage.py reindex``.
-* Index directories must come from the validated schema name, e.g.
-  ``MEDIA_ROOT / "tenants" / schema / "index"``; nothing here builds paths from
-  user input.
+* Index directories come from the validated schema name (``INDEX_ROOT /
+  schema``); nothing here builds paths from user input.
 * Serving: call ``faiss.omp_set_num_threads(1)`` in web workers; single
   queries gain nothing from threads and their p99 suffers from contention
   (see docs/vectors.md). Import faiss via ``faiss_loader`` (OpenBLAS fix).

@@ -91,7 +91,11 @@
     if (here) {
       if (!docs.body.querySelector('tr[data-id="' + id + '"]')) {
         here.owner_id = docs.userId;
-        docs.insertRow(docs.buildRow(here), results.map((item) => String(item.id)));
+        // Built as uploaded, then brought up to date: a file that already failed (or is ready)
+        // by now is announced like any later change, with its reason.
+        const row = docs.buildRow(Object.assign({}, here, { status: doc.status, progress: doc.progress, error: "" }));
+        docs.insertRow(row, results.map((item) => String(item.id)));
+        docs.updateRow(row, here);
       }
       refreshSoon();
       return;

@@ -1,4 +1,5 @@
-"""Helpers for API tests: people of each role, their tokens and API keys, auth headers."""
+"""Helpers for API tests: signed-in clients, the owner, tokens and auth headers (people and
+API keys themselves come from tests/factories.py)."""
 
 from __future__ import annotations
 
@@ -11,24 +12,18 @@ from django_redis import get_redis_connection
 from django_tenants.utils import schema_context
 
 from accounts.models import Role, User
-from accounts.services import create_api_key
 from accounts.tokens import issue_tokens
 from tests.conftest import PASSWORD, TenantHandle
-
-
-def make_user(handle: TenantHandle, role: str, email: str | None = None) -> User:
-    with schema_context(handle.schema):
-        return User.objects.create_user(
-            email=email or f"{role}@{handle.schema.replace('_', '-')}.test",
-            password=PASSWORD,
-            role=role,
-        )
+from tests.factories import UserFactory
 
 
 def signed_in(handle: TenantHandle, role: str) -> Client:
     """A dashboard client signed in as the owner, or as a new person of another role."""
     client = handle.client()
-    email = handle.admin_email if role == Role.OWNER else make_user(handle, role).email
+    if role == Role.OWNER:
+        email = handle.admin_email
+    else:
+        email = UserFactory(tenant=handle, role=role).email
     with schema_context(handle.schema):
         assert client.login(username=email, password=PASSWORD)
     return client
@@ -48,13 +43,6 @@ def bearer(handle: TenantHandle, user: User) -> dict[str, str]:
     return {"HTTP_AUTHORIZATION": f"Bearer {tokens_for(handle, user)['access']}"}
 
 
-def api_key(handle: TenantHandle, *scopes: str, user: User | None = None) -> str:
-    with schema_context(handle.schema):
-        creator = user or User.objects.get(email=handle.admin_email)
-        _key, raw = create_api_key(name="test key", scopes=list(scopes), created_by=creator)
-    return raw
-
-
 def key_header(raw_key: str) -> dict[str, str]:
     return {"HTTP_AUTHORIZATION": f"Api-Key {raw_key}"}
 
@@ -63,7 +51,7 @@ def role_users(handle: TenantHandle) -> dict[str, User]:
     """The provisioned owner plus one admin, member and viewer."""
     users = {Role.OWNER.value: owner_of(handle)}
     for role in (Role.ADMIN, Role.MEMBER, Role.VIEWER):
-        users[role.value] = make_user(handle, role.value)
+        users[role.value] = UserFactory(tenant=handle, role=role.value)
     return users
 
 

@@ -9,7 +9,8 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from accounts.models import ApiKey, User
-from tests.accounts.helpers import api_key, bearer, key_header, make_user, owner_of
+from tests.accounts.helpers import bearer, key_header, owner_of
+from tests.factories import ApiKeyFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +43,7 @@ def test_admin_creates_a_key_that_is_shown_once_and_stored_hashed(make_tenant):
 @pytest.mark.parametrize("style", ["authorization", "x-api-key"])
 def test_a_key_authenticates_as_its_creator_with_its_scopes(make_tenant, style):
     acme = make_tenant("keys_b")
-    raw = api_key(acme, "read")
+    raw = ApiKeyFactory(tenant=acme, scopes=["read"]).raw
     headers = key_header(raw) if style == "authorization" else {"HTTP_X_API_KEY": raw}
     response = acme.client().get("/api/v1/tenant/", **headers)
     assert response.status_code == 200
@@ -53,7 +54,7 @@ def test_a_key_authenticates_as_its_creator_with_its_scopes(make_tenant, style):
 
 def test_last_used_at_is_written_at_most_once_a_minute(make_tenant):
     acme = make_tenant("keys_c")
-    raw = api_key(acme, "read")
+    raw = ApiKeyFactory(tenant=acme, scopes=["read"]).raw
     acme.client().get("/api/v1/tenant/", **key_header(raw))
     with schema_context(acme.schema):
         first = ApiKey.objects.get().last_used_at
@@ -71,9 +72,10 @@ def test_last_used_at_is_written_at_most_once_a_minute(make_tenant):
 
 def test_revoked_expired_wrong_and_orphaned_keys_are_401(make_tenant):
     acme = make_tenant("keys_d")
-    admin = make_user(acme, "admin")
-    revoked, expired = api_key(acme, "read"), api_key(acme, "read")
-    orphaned = api_key(acme, "read", user=admin)
+    admin = UserFactory(tenant=acme, role="admin")
+    revoked = ApiKeyFactory(tenant=acme, scopes=["read"]).raw
+    expired = ApiKeyFactory(tenant=acme, scopes=["read"]).raw
+    orphaned = ApiKeyFactory(tenant=acme, scopes=["read"], created_by=admin).raw
     owner_headers = bearer(acme, owner_of(acme))
     with schema_context(acme.schema):
         revoked_id = ApiKey.objects.get(prefix=revoked.split("_")[1]).pk
@@ -100,7 +102,7 @@ def test_revoked_expired_wrong_and_orphaned_keys_are_401(make_tenant):
 
 def test_read_keys_cannot_manage_keys_or_members(make_tenant):
     acme = make_tenant("keys_e")
-    headers = key_header(api_key(acme, "read", "write"))
+    headers = key_header(ApiKeyFactory(tenant=acme, scopes=["read", "write"]).raw)
     assert acme.client().get("/api/v1/api-keys/", **headers).status_code == 403
     assert acme.client().get("/api/v1/members/", **headers).status_code == 403
     # An API key has no personal profile.

@@ -8,8 +8,9 @@ from django.conf import settings
 from django_tenants.utils import schema_context
 
 from accounts.models import User
-from tests.accounts.helpers import bearer, make_user, owner_of, tokens_for
+from tests.accounts.helpers import bearer, owner_of, tokens_for
 from tests.conftest import PASSWORD
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -68,7 +69,7 @@ def test_missing_fields_are_a_400_listing_them(make_tenant):
 
 def test_inactive_user_cannot_sign_in_nor_use_or_refresh_tokens(make_tenant):
     acme = make_tenant("auth_d")
-    member = make_user(acme, "member")
+    member = UserFactory(tenant=acme, role="member")
     tokens = tokens_for(acme, member)
     with schema_context(acme.schema):
         User.objects.filter(pk=member.pk).update(is_active=False)
@@ -190,7 +191,7 @@ def test_password_change_checks_the_current_password_and_strength(make_tenant):
 
 def test_me_can_be_renamed_but_not_promoted(make_tenant):
     acme = make_tenant("auth_l")
-    member = make_user(acme, "member")
+    member = UserFactory(tenant=acme, role="member")
     response = acme.client().patch(
         "/api/v1/auth/me/",
         {"full_name": "Ada Lovelace", "role": "owner"},

@@ -13,18 +13,20 @@ from django_tenants.utils import schema_context
 
 from accounts.models import Role, User
 from tests.accounts.helpers import bearer, tokens_for
-from tests.conftest import PASSWORD, TenantHandle
+from tests.conftest import TenantHandle
+from tests.factories import UserFactory
 
 TRIALS = 6
 
 
 @pytest.fixture
-def alpha(committed_db, committed_tenants) -> Iterator[TenantHandle]:
-    handle = committed_tenants[0]
-    yield handle
-    with schema_context(handle.schema):
-        User.objects.exclude(email=handle.admin_email).delete()
-        User.objects.filter(email=handle.admin_email).update(role=Role.OWNER, is_active=True)
+def alpha(alpha: TenantHandle) -> Iterator[TenantHandle]:
+    """The shared committed tenant (tests/conftest.py); afterwards its provisioned owner is its
+    only person again, an active owner."""
+    yield alpha
+    with schema_context(alpha.schema):
+        User.objects.exclude(email=alpha.admin_email).delete()
+        User.objects.filter(email=alpha.admin_email).update(role=Role.OWNER, is_active=True)
 
 
 def _at_once(calls: list[Callable[[], Any]]) -> list[Any]:
@@ -47,19 +49,13 @@ def _at_once(calls: list[Callable[[], Any]]) -> list[Any]:
     return results
 
 
-def _owner(handle: TenantHandle, n: int) -> User:
-    with schema_context(handle.schema):
-        return User.objects.create_user(
-            email=f"owner{n}@race.test", password=PASSWORD, role=Role.OWNER
-        )
-
-
 @pytest.mark.parametrize("action", ["demote", "deactivate"])
 def test_two_owners_acting_on_each_other_at_once_leave_an_active_owner(alpha, action):
     with schema_context(alpha.schema):  # only these two are owners
         User.objects.filter(email=alpha.admin_email).update(role=Role.MEMBER)
     for trial in range(TRIALS):
-        first, second = _owner(alpha, 2 * trial), _owner(alpha, 2 * trial + 1)
+        first = UserFactory(tenant=alpha, role=Role.OWNER, email=f"first{trial}@race.test")
+        second = UserFactory(tenant=alpha, role=Role.OWNER, email=f"second{trial}@race.test")
 
         def act(actor: User, target: User) -> Callable[[], int]:
             def call() -> int:

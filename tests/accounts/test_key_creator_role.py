@@ -12,8 +12,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.models import User
-from tests.accounts.helpers import api_key, bearer, key_header, make_user, owner_of
+from tests.accounts.helpers import bearer, key_header, owner_of
 from tests.conftest import TenantHandle
+from tests.factories import ApiKeyFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -43,8 +44,8 @@ def _refusal(response: Any) -> str:
 
 def test_a_demoted_creators_write_key_can_only_read_until_re_promoted(make_tenant):
     acme = make_tenant("keyrole_a")
-    admin = make_user(acme, "admin")
-    key = key_header(api_key(acme, "read", "write", user=admin))
+    admin = UserFactory(tenant=acme, role="admin")
+    key = key_header(ApiKeyFactory(tenant=acme, scopes=["read", "write"], created_by=admin).raw)
     assert _upload(acme, key, "before demotion").status_code == 202
 
     _set_role(acme, admin, "viewer")
@@ -61,9 +62,9 @@ def test_a_demoted_creators_write_key_can_only_read_until_re_promoted(make_tenan
 
 def test_a_member_creators_key_deletes_only_that_members_documents(make_tenant):
     acme = make_tenant("keyrole_b")
-    admin = make_user(acme, "admin")
+    admin = UserFactory(tenant=acme, role="admin")
     owner_headers = bearer(acme, owner_of(acme))
-    key = key_header(api_key(acme, "read", "write", user=admin))
+    key = key_header(ApiKeyFactory(tenant=acme, scopes=["read", "write"], created_by=admin).raw)
     owners_doc = _upload(acme, owner_headers, "owner report").json()["id"]
     keys_doc = _upload(acme, key, "key report").json()["id"]
 
@@ -84,9 +85,9 @@ def test_a_member_creators_key_deletes_only_that_members_documents(make_tenant):
 
 def test_an_owners_write_key_keeps_every_right(make_tenant):
     acme = make_tenant("keyrole_c")
-    member = make_user(acme, "member")
+    member = UserFactory(tenant=acme, role="member")
     members_doc = _upload(acme, bearer(acme, member), "member notes").json()["id"]
-    key = key_header(api_key(acme, "read", "write"))
+    key = key_header(ApiKeyFactory(tenant=acme, scopes=["read", "write"]).raw)
     assert _upload(acme, key, "owner upload").status_code == 202
     assert acme.client().delete(f"{DOCUMENTS}{members_doc}/", **key).status_code == 204
 
@@ -94,11 +95,12 @@ def test_an_owners_write_key_keeps_every_right(make_tenant):
 def test_each_refusal_says_its_real_reason(make_tenant):
     acme = make_tenant("keyrole_d")
     owner = owner_of(acme)
-    member = make_user(acme, "member")
-    viewer = make_user(acme, "viewer")
+    member = UserFactory(tenant=acme, role="member")
+    viewer = UserFactory(tenant=acme, role="viewer")
     owners_doc = _upload(acme, bearer(acme, owner), "owner memo").json()["id"]
 
-    read_key = _refusal(_upload(acme, key_header(api_key(acme, "read")), "read key upload"))
+    reader = key_header(ApiKeyFactory(tenant=acme, scopes=["read"]).raw)
+    read_key = _refusal(_upload(acme, reader, "read key upload"))
     assert "only the read scope" in read_key
     assert "write scope" in read_key
 
@@ -111,7 +113,7 @@ def test_each_refusal_says_its_real_reason(make_tenant):
     for message in (read_key, others_doc):
         assert "Your role can search and ask" not in message
 
-    owners_key = key_header(api_key(acme, "read", "write"))
+    owners_key = key_header(ApiKeyFactory(tenant=acme, scopes=["read", "write"]).raw)
     for path in ("/api/v1/api-keys/", "/api/v1/analytics/queries/", "/api/v1/members/"):
         message = _refusal(acme.client().get(path, **owners_key))
         assert message.startswith("API keys cannot do this"), path

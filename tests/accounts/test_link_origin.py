@@ -17,8 +17,9 @@ from django_tenants.utils import schema_context
 
 from accounts.models import Role, User
 from tenants.models import Domain
-from tests.accounts.helpers import bearer, make_user, owner_of
+from tests.accounts.helpers import bearer, owner_of
 from tests.conftest import PASSWORD, ROOT, TenantHandle
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -89,7 +90,7 @@ def test_a_password_reset_link_ignores_the_requests_host(make_tenant):
 @override_settings(**BEHIND_A_PROXY)
 def test_a_dashboard_invitation_ignores_the_requests_host(make_tenant):
     handle = make_tenant("link_page")
-    admin = make_user(handle, Role.ADMIN)
+    admin = UserFactory(tenant=handle, role=Role.ADMIN)
     client = Client(HTTP_HOST="link-page.localhost:666", **HOSTILE)
     with schema_context(handle.schema):
         assert client.login(username=admin.email, password=PASSWORD)

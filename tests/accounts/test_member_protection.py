@@ -9,8 +9,9 @@ import pytest
 from django_tenants.utils import schema_context
 
 from accounts.models import Role, User
-from tests.accounts.helpers import bearer, make_user, owner_of, tokens_for
+from tests.accounts.helpers import bearer, owner_of, tokens_for
 from tests.conftest import PASSWORD
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -24,8 +25,8 @@ def _patch(handle, actor, target, body):
 
 def test_an_admin_cannot_rename_an_owner(make_tenant):
     acme = make_tenant("prot_name")
-    owner, admin = owner_of(acme), make_user(acme, Role.ADMIN)
-    member = make_user(acme, Role.MEMBER)
+    owner, admin = owner_of(acme), UserFactory(tenant=acme, role=Role.ADMIN)
+    member = UserFactory(tenant=acme, role=Role.MEMBER)
     refused = _patch(acme, admin, owner, {"full_name": "Renamed by an admin"})
     assert refused.status_code == 403
     assert refused.json()["error"]["code"] == "owner_protected"
@@ -49,7 +50,7 @@ def test_tokens_and_sessions_from_before_a_deactivation_stay_dead_after_reactiva
 ):
     acme = make_tenant("prot_react")
     owner = owner_of(acme)
-    member = make_user(acme, Role.MEMBER)
+    member = UserFactory(tenant=acme, role=Role.MEMBER)
     old_tokens = tokens_for(acme, member)
     old_access = {"HTTP_AUTHORIZATION": f"Bearer {old_tokens['access']}"}
     session = acme.client()

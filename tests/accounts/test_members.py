@@ -6,7 +6,8 @@ import pytest
 from django_tenants.utils import schema_context
 
 from accounts.models import User
-from tests.accounts.helpers import bearer, make_user, owner_of, tokens_for
+from tests.accounts.helpers import bearer, owner_of, tokens_for
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -72,8 +73,8 @@ def test_inviting_an_existing_email_is_a_409(make_tenant):
 def test_owner_changes_roles_but_admins_cannot_touch_owners(make_tenant):
     acme = make_tenant("mem_c")
     owner = owner_of(acme)
-    admin = make_user(acme, "admin")
-    member = make_user(acme, "member")
+    admin = UserFactory(tenant=acme, role="admin")
+    member = UserFactory(tenant=acme, role="member")
     as_admin = bearer(acme, admin)
 
     promoted = _patch(acme, f"/api/v1/members/{member.pk}/", {"role": "viewer"}, **as_admin)
@@ -104,7 +105,7 @@ def test_the_last_owner_cannot_be_demoted_or_deactivated(make_tenant):
     assert demote.status_code == 409
     assert demote.json()["error"]["code"] == "last_owner"
     assert "last owner" in demote.json()["error"]["message"]
-    second = make_user(acme, "owner", email="second@mem-d.test")
+    second = UserFactory(tenant=acme, role="owner", email="second@mem-d.test")
     second_headers = bearer(acme, second)
     assert (
         _post(acme, f"/api/v1/members/{owner.pk}/deactivate/", **second_headers).status_code == 200
@@ -115,7 +116,7 @@ def test_the_last_owner_cannot_be_demoted_or_deactivated(make_tenant):
 
 def test_deactivation_cuts_tokens_keys_and_sessions_and_reactivation_restores(make_tenant):
     acme = make_tenant("mem_e")
-    member = make_user(acme, "member")
+    member = UserFactory(tenant=acme, role="member")
     admin_headers = bearer(acme, owner_of(acme))
     member_tokens = tokens_for(acme, member)
     session = acme.client()
@@ -143,7 +144,7 @@ def test_deactivation_cuts_tokens_keys_and_sessions_and_reactivation_restores(ma
 
 def test_nobody_deactivates_themselves(make_tenant):
     acme = make_tenant("mem_f")
-    admin = make_user(acme, "admin")
+    admin = UserFactory(tenant=acme, role="admin")
     response = _post(acme, f"/api/v1/members/{admin.pk}/deactivate/", **bearer(acme, admin))
     assert response.status_code == 409
     assert "yourself" in response.json()["error"]["message"]
@@ -152,7 +153,7 @@ def test_nobody_deactivates_themselves(make_tenant):
 def test_member_list_is_paginated(make_tenant):
     acme = make_tenant("mem_g")
     for index in range(3):
-        make_user(acme, "viewer", email=f"v{index}@mem-g.test")
+        UserFactory(tenant=acme, role="viewer", email=f"v{index}@mem-g.test")
     page = acme.client().get("/api/v1/members/?page_size=2", **bearer(acme, owner_of(acme)))
     assert page.status_code == 200
     body = page.json()

@@ -12,7 +12,8 @@ from django_tenants.utils import tenant_context
 
 from accounts import ratecounters, ratelimits
 from accounts.ratelimits import RateLimited, check_ask_rate, client_ip
-from tests.accounts.helpers import api_key, bearer, key_header, owner_of
+from tests.accounts.helpers import bearer, key_header, owner_of
+from tests.factories import ApiKeyFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -127,9 +128,8 @@ def test_api_limit_per_caller_with_headers(make_tenant):
     assert int(responses[3]["Retry-After"]) >= 1
     assert responses[3].json()["error"]["message"].startswith("Too many requests; try again in")
     # An API key is a separate caller with its own budget.
-    assert (
-        acme.client().get("/api/v1/tenant/", **key_header(api_key(acme, "read"))).status_code == 200
-    )
+    key = key_header(ApiKeyFactory(tenant=acme, scopes=["read"]).raw)
+    assert acme.client().get("/api/v1/tenant/", **key).status_code == 200
 
 
 def test_ask_limit_follows_the_tenant_plan(make_tenant):

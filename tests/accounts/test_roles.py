@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from django_tenants.utils import schema_context
 
-from accounts.models import User
-from accounts.services import create_api_key
-from tests.accounts.helpers import api_key, bearer, key_header, make_user, role_users
-from tests.conftest import TenantHandle
+from tests.accounts.helpers import bearer, key_header, role_users
+from tests.factories import ApiKeyFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -52,13 +49,15 @@ def test_role_matrix(make_tenant):
     seen: dict[str, dict[str, int]] = {}
     expected: dict[str, dict[str, int]] = {}
     for who in WHO:
-        headers = (
-            key_header(api_key(acme, "read", "write")) if who == "key" else bearer(acme, users[who])
-        )
-        target = make_user(acme, "member", email=f"target-{who}@roles.test")
+        if who == "key":
+            headers = key_header(ApiKeyFactory(tenant=acme, scopes=["read", "write"]).raw)
+        else:
+            headers = bearer(acme, users[who])
+        target = UserFactory(tenant=acme, role="member", email=f"target-{who}@roles.test")
         seen[who], expected[who] = {}, {}
         for method, template, body, allowed, success in ENDPOINTS:
-            path = template.format(target=target.pk, key=_a_key_id(acme, owner))
+            key = ApiKeyFactory(tenant=acme, name="target", created_by=owner)
+            path = template.format(target=target.pk, key=key.pk)
             data = {
                 k: v.format(who=who) if isinstance(v, str) else v for k, v in (body or {}).items()
             }
@@ -71,9 +70,3 @@ def test_role_matrix(make_tenant):
             if response.status_code == 403:
                 assert response.json()["error"]["code"] == "permission_denied"
     assert seen == expected
-
-
-def _a_key_id(handle: TenantHandle, owner: User) -> int:
-    with schema_context(handle.schema):
-        created, _raw = create_api_key(name="target", scopes=["read"], created_by=owner)
-    return created.pk

@@ -11,8 +11,9 @@ from django_tenants.utils import schema_context
 
 from accounts.models import User
 from accounts.signin_limits import account_key
-from tests.accounts.helpers import bearer, make_user, owner_of
+from tests.accounts.helpers import bearer, owner_of
 from tests.conftest import PASSWORD
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +38,7 @@ def _folds_like_sign_in(handle, variant: str, email: str) -> bool:
 @override_settings(RATELIMIT_LOGIN="3/h", RATELIMIT_LOGIN_IP="100/h")
 def test_look_alike_spellings_of_an_email_share_its_budget(make_tenant):
     acme = make_tenant("sl_alike")
-    viewer = make_user(acme, "viewer", email="viewer@sl-alike.test")
+    viewer = UserFactory(tenant=acme, role="viewer", email="viewer@sl-alike.test")
     # U+0131 (dotless i) and U+017F (long s): PostgreSQL's UPPER folds them to I and S.
     variants = ["v\u0131ewer@sl-alike.test", "viewer@sl-alike.te\u017ft", "VIEWER@SL-ALIKE.TEST"]
     assert all(_folds_like_sign_in(acme, v, viewer.email) for v in variants), (

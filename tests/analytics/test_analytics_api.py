@@ -9,8 +9,8 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from accounts.models import Role
-from tests.accounts.helpers import api_key, bearer, key_header, make_user, owner_of, role_users
-from tests.analytics.querylog_rows import give_feedback, log_query
+from tests.accounts.helpers import bearer, key_header, owner_of, role_users
+from tests.factories import ApiKeyFactory, QueryFactory, QueryFeedbackFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -23,12 +23,18 @@ def test_admins_get_the_numbers(make_tenant):
     with schema_context(handle.schema):
         owner = owner_of(handle)
         for ms in (10.0, 20.0, 30.0):
-            log_query(now, "vacation days", total_ms=ms, user=owner, cached=ms == 10.0)
-        gap = log_query(now, "<b>bike lease</b>", kind="ask", result_count=0, total_ms=90.0)
-        give_feedback(gap, helpful=False, comment="Nothing on bikes.", when=now)
-        log_query(now - timedelta(days=3), "older", api_key_prefix="di_aaaabbbbcccc")
-        log_query(now - timedelta(days=40), "too old")
-    admin = make_user(handle, Role.ADMIN)
+            QueryFactory(
+                created_at=now, text="vacation days", total_ms=ms, user=owner, cached=ms == 10.0
+            )
+        gap = QueryFactory(
+            created_at=now, text="<b>bike lease</b>", kind="ask", result_count=0, total_ms=90.0
+        )
+        QueryFeedbackFactory(query=gap, helpful=False, comment="Nothing on bikes.", updated_at=now)
+        QueryFactory(
+            created_at=now - timedelta(days=3), text="older", api_key_prefix="di_aaaabbbbcccc"
+        )
+        QueryFactory(created_at=now - timedelta(days=40), text="too old")
+    admin = UserFactory(tenant=handle, role=Role.ADMIN)
 
     response = handle.client().get(URL, **bearer(handle, admin))
 
@@ -91,7 +97,8 @@ def test_members_viewers_and_api_keys_are_refused(make_tenant):
         assert response.json()["error"]["code"] == "permission_denied"
         assert "owners and admins" in response.json()["error"]["message"]
     for scopes in (("read",), ("read", "write")):
-        response = handle.client().get(URL, **key_header(api_key(handle, *scopes)))
+        key = key_header(ApiKeyFactory(tenant=handle, scopes=list(scopes)).raw)
+        response = handle.client().get(URL, **key)
         assert response.status_code == 403, scopes
     assert handle.client().get(URL).status_code == 401
     assert handle.client().get(URL, **bearer(handle, users[Role.ADMIN])).status_code == 200

@@ -11,8 +11,8 @@ from django_tenants.utils import schema_context
 
 from accounts.models import Role
 from tests.accounts.helpers import owner_of, signed_in
-from tests.analytics.querylog_rows import give_feedback, log_query
 from tests.conftest import TenantHandle
+from tests.factories import QueryFactory, QueryFeedbackFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -25,10 +25,17 @@ def _seed(handle: TenantHandle) -> None:
     with schema_context(handle.schema):
         owner = owner_of(handle)
         for ms in (12.0, 30.0, 48.0):
-            log_query(now, "holiday allowance", total_ms=ms, user=owner)
-        gap = log_query(now, SCRIPT_QUERY, kind="ask", result_count=0, user=owner)
-        log_query(now, "invoice export", api_key_prefix="di_0123456789ab", prompt_tokens=40)
-        give_feedback(gap, helpful=False, comment=SCRIPT_COMMENT, when=now)
+            QueryFactory(created_at=now, text="holiday allowance", total_ms=ms, user=owner)
+        gap = QueryFactory(
+            created_at=now, text=SCRIPT_QUERY, kind="ask", result_count=0, user=owner
+        )
+        QueryFactory(
+            created_at=now,
+            text="invoice export",
+            api_key_prefix="di_0123456789ab",
+            prompt_tokens=40,
+        )
+        QueryFeedbackFactory(query=gap, helpful=False, comment=SCRIPT_COMMENT, updated_at=now)
 
 
 def _chart_data(html: str) -> dict:
@@ -112,9 +119,9 @@ def test_typed_texts_keep_their_own_direction_and_counts_are_grouped(make_tenant
     arabic = "متى يتم إنهاء العقد؟"
     with schema_context(handle.schema):
         owner = owner_of(handle)
-        gap = log_query(now, arabic, kind="ask", result_count=0, user=owner)
-        give_feedback(gap, helpful=False, comment="لا يوجد جواب", when=now)
-        log_query(now, "tokens", user=owner, prompt_tokens=1234567)
+        gap = QueryFactory(created_at=now, text=arabic, kind="ask", result_count=0, user=owner)
+        QueryFeedbackFactory(query=gap, helpful=False, comment="لا يوجد جواب", updated_at=now)
+        QueryFactory(created_at=now, text="tokens", user=owner, prompt_tokens=1234567)
     html = handle.logged_in_client().get("/analytics/").content.decode()
     # An RTL text in an LTR page: its own direction, so "؟" stays at its end.
     assert f'<td class="query-text" dir="auto">{arabic}</td>' in html

@@ -10,13 +10,13 @@ import pytest
 from django_tenants.utils import schema_context
 
 from accounts.models import Role
-from accounts.services import create_api_key
 from analytics import query_lists, query_stats
 from analytics.query_report import query_report
 from analytics.query_stats import Window
-from tests.accounts.helpers import make_user, owner_of
-from tests.analytics.querylog_rows import at, give_feedback, log_query
+from tests.accounts.helpers import owner_of
+from tests.analytics.moments import at
 from tests.conftest import TenantHandle
+from tests.factories import ApiKeyFactory, QueryFactory, QueryFeedbackFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -40,13 +40,13 @@ def test_the_window_is_whole_utc_days_ending_with_the_last():
 
 
 def test_per_day_counts_kinds_and_fills_gaps_with_zeros(tenant):
-    log_query(at(13, 23, 59, 59))  # the evening before the window
-    log_query(at(14, 0), kind="search")
-    log_query(at(14, 9), kind="search")
-    log_query(at(14, 18), kind="ask")
-    log_query(at(16, 12), kind="search", cached=True)
-    log_query(at(20, 23, 59, 59), kind="ask", result_count=0)
-    log_query(at(21, 0))  # the first moment after it
+    QueryFactory(created_at=at(13, 23, 59, 59))  # the evening before the window
+    QueryFactory(created_at=at(14, 0), kind="search")
+    QueryFactory(created_at=at(14, 9), kind="search")
+    QueryFactory(created_at=at(14, 18), kind="ask")
+    QueryFactory(created_at=at(16, 12), kind="search", cached=True)
+    QueryFactory(created_at=at(20, 23, 59, 59), kind="ask", result_count=0)
+    QueryFactory(created_at=at(21, 0))  # the first moment after it
 
     days = query_stats.per_day(WEEK)
 
@@ -64,9 +64,9 @@ def test_per_day_counts_kinds_and_fills_gaps_with_zeros(tenant):
 
 def test_latency_percentiles_are_computed_per_day_per_kind_and_over_the_window(tenant):
     for ms in (10, 20, 30, 40, 50, 60, 70, 80, 90, 100):
-        log_query(at(15), kind="search", total_ms=ms)
-    log_query(at(17), kind="ask", total_ms=1000)
-    log_query(at(17), kind="ask", total_ms=3000)
+        QueryFactory(created_at=at(15), kind="search", total_ms=ms)
+    QueryFactory(created_at=at(17), kind="ask", total_ms=1000)
+    QueryFactory(created_at=at(17), kind="ask", total_ms=3000)
 
     days = {day.day.day: day for day in query_stats.per_day(WEEK)}
     # percentile_cont interpolates: the median of 10…100 is 55, the 95th percentile 95.5.
@@ -95,13 +95,19 @@ def test_an_empty_window_has_zeros_and_no_rates(tenant):
 
 
 def test_cache_hit_rate_zero_result_rate_tokens_and_cost(tenant):
-    log_query(at(18), cached=True)
-    log_query(at(18), result_count=0)
-    log_query(
-        at(18), kind="ask", prompt_tokens=1000, completion_tokens=200,
-        embedding_tokens=10, estimated_cost_usd=Decimal("0.001250"),
-    )  # fmt: skip
-    log_query(at(19), kind="ask", prompt_tokens=500, estimated_cost_usd=Decimal("0.000500"))
+    QueryFactory(created_at=at(18), cached=True)
+    QueryFactory(created_at=at(18), result_count=0)
+    QueryFactory(
+        created_at=at(18),
+        kind="ask",
+        prompt_tokens=1000,
+        completion_tokens=200,
+        embedding_tokens=10,
+        estimated_cost_usd=Decimal("0.001250"),
+    )
+    QueryFactory(
+        created_at=at(19), kind="ask", prompt_tokens=500, estimated_cost_usd=Decimal("0.000500")
+    )
 
     totals = query_stats.totals(WEEK)
     assert totals.cache_hit_rate == 0.25
@@ -116,13 +122,15 @@ def test_cache_hit_rate_zero_result_rate_tokens_and_cost(tenant):
 
 
 def test_content_gaps_group_by_normalised_text_and_show_the_latest_wording(tenant):
-    log_query(at(14), "parental leave?", result_count=0)
-    log_query(at(15), "Parental   LEAVE?", result_count=0)
-    log_query(at(16), "parental leave?  ", result_count=0)
-    log_query(at(16), "Parental Leave?", result_count=0)  # the latest: 16 Nov, higher id
-    log_query(at(17), "company car", result_count=0)
-    log_query(at(17), "parental leave?", result_count=2)  # found something: not a gap
-    log_query(at(12), "company car", result_count=0)  # before the window
+    QueryFactory(created_at=at(14), text="parental leave?", result_count=0)
+    QueryFactory(created_at=at(15), text="Parental   LEAVE?", result_count=0)
+    QueryFactory(created_at=at(16), text="parental leave?  ", result_count=0)
+    # the latest: 16 Nov, higher id
+    QueryFactory(created_at=at(16), text="Parental Leave?", result_count=0)
+    QueryFactory(created_at=at(17), text="company car", result_count=0)
+    # found something: not a gap
+    QueryFactory(created_at=at(17), text="parental leave?", result_count=2)
+    QueryFactory(created_at=at(12), text="company car", result_count=0)  # before the window
 
     gaps = query_lists.content_gaps(WEEK)
 
@@ -136,10 +144,10 @@ def test_content_gaps_group_by_normalised_text_and_show_the_latest_wording(tenan
 
 def test_top_repeated_needs_two_and_orders_by_count(tenant):
     for _ in range(3):
-        log_query(at(15), "holiday allowance")
-    log_query(at(16), "expense policy", kind="ask")
-    log_query(at(17), "Expense policy", kind="search")
-    log_query(at(17), "asked once")
+        QueryFactory(created_at=at(15), text="holiday allowance")
+    QueryFactory(created_at=at(16), text="expense policy", kind="ask")
+    QueryFactory(created_at=at(17), text="Expense policy", kind="search")
+    QueryFactory(created_at=at(17), text="asked once")
     repeated = query_lists.top_repeated(WEEK)
     assert [(item.text, item.count) for item in repeated] == [
         ("holiday allowance", 3),
@@ -149,13 +157,18 @@ def test_top_repeated_needs_two_and_orders_by_count(tenant):
 
 
 def test_feedback_counts_and_the_latest_not_helpful_comments(tenant):
-    a, b, c, d = (log_query(at(15), f"question {n}", kind="ask") for n in "abcd")
-    old = log_query(at(10), "older question", kind="ask")
-    give_feedback(a, helpful=True, comment="great", when=at(15, 13))
-    give_feedback(b, helpful=False, comment="Quoted the wrong policy.", when=at(15, 14))
-    give_feedback(c, helpful=False, comment="", when=at(15, 15))  # no comment: counted only
-    give_feedback(d, helpful=False, comment="Missing the 2026 rules.", when=at(16))
-    give_feedback(old, helpful=False, comment="outside the window", when=at(16))
+    a, b, c, d = (QueryFactory(created_at=at(15), text=f"question {n}", kind="ask") for n in "abcd")
+    old = QueryFactory(created_at=at(10), text="older question", kind="ask")
+    QueryFeedbackFactory(query=a, helpful=True, comment="great", updated_at=at(15, 13))
+    QueryFeedbackFactory(
+        query=b, helpful=False, comment="Quoted the wrong policy.", updated_at=at(15, 14)
+    )
+    # no comment: counted only
+    QueryFeedbackFactory(query=c, helpful=False, comment="", updated_at=at(15, 15))
+    QueryFeedbackFactory(
+        query=d, helpful=False, comment="Missing the 2026 rules.", updated_at=at(16)
+    )
+    QueryFeedbackFactory(query=old, helpful=False, comment="outside the window", updated_at=at(16))
 
     counts = query_stats.feedback_counts(WEEK)
     assert (counts.helpful, counts.not_helpful) == (1, 3)
@@ -169,16 +182,15 @@ def test_feedback_counts_and_the_latest_not_helpful_comments(tenant):
 
 def test_split_by_api_key_person_and_other_with_key_names(tenant):
     owner = owner_of(tenant)
-    member = make_user(tenant, Role.MEMBER)
-    key, _raw = create_api_key(name="nightly import", scopes=["read"], created_by=owner)
-    prefix = key.display_prefix
-    log_query(at(15), user=member)
-    log_query(at(15), user=owner)
+    member = UserFactory(tenant=tenant, role=Role.MEMBER)
+    prefix = ApiKeyFactory(name="nightly import", created_by=owner).display_prefix
+    QueryFactory(created_at=at(15), user=member)
+    QueryFactory(created_at=at(15), user=owner)
     # A key acts as its creator, so its rows carry the creator too; the prefix decides.
     for _ in range(3):
-        log_query(at(16), user=owner, api_key_prefix=prefix)
-    log_query(at(16), api_key_prefix="di_deletedkey0")
-    log_query(at(17))  # manage.py ask: neither
+        QueryFactory(created_at=at(16), user=owner, api_key_prefix=prefix)
+    QueryFactory(created_at=at(16), api_key_prefix="di_deletedkey0")
+    QueryFactory(created_at=at(17))  # manage.py ask: neither
 
     totals = query_stats.totals(WEEK)
     assert (totals.from_people, totals.from_api_keys, totals.other) == (2, 4, 1)
@@ -193,9 +205,9 @@ def test_split_by_api_key_person_and_other_with_key_names(tenant):
 
 
 def test_the_report_leaves_texts_out_unless_asked(tenant):
-    query = log_query(at(20), "secret project name", result_count=0)
-    log_query(at(20), "secret project name", result_count=0)
-    give_feedback(query, helpful=False, comment="nothing about it", when=at(20))
+    query = QueryFactory(created_at=at(20), text="secret project name", result_count=0)
+    QueryFactory(created_at=at(20), text="secret project name", result_count=0)
+    QueryFeedbackFactory(query=query, helpful=False, comment="nothing about it", updated_at=at(20))
 
     limited = query_report(WEEK, include_texts=False)
     assert limited.totals.queries == 2
@@ -210,13 +222,25 @@ def test_the_report_leaves_texts_out_unless_asked(tenant):
 
 
 def test_failed_queries_are_counted_apart_from_content_gaps_and_latency(tenant):
-    log_query(at(16), "wing flutter", total_ms=10)
-    log_query(at(16), "wing flutter", total_ms=30)
+    QueryFactory(created_at=at(16), text="wing flutter", total_ms=10)
+    QueryFactory(created_at=at(16), text="wing flutter", total_ms=30)
     # Failed after 5 s (a provider that hung) and at once (an index to rebuild): neither found
     # "nothing" in the documents, and neither measures how fast answers are.
-    log_query(at(16), "why is search down", kind="ask", total_ms=5000, result_count=0,
-              error="server_error")  # fmt: skip
-    log_query(at(16), "why is search down", total_ms=1, result_count=0, error="index_unavailable")
+    QueryFactory(
+        created_at=at(16),
+        text="why is search down",
+        kind="ask",
+        total_ms=5000,
+        result_count=0,
+        error="server_error",
+    )
+    QueryFactory(
+        created_at=at(16),
+        text="why is search down",
+        total_ms=1,
+        result_count=0,
+        error="index_unavailable",
+    )
 
     totals = query_stats.totals(WEEK)
     assert (totals.queries, totals.failed, totals.zero_results) == (4, 2, 0)

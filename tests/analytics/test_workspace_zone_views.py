@@ -16,8 +16,8 @@ from drf_spectacular.generators import SchemaGenerator
 from analytics.templatetags.analytics_format import MISSING, short_date, short_datetime
 from tenants.services import set_time_zone
 from tests.accounts.helpers import bearer, owner_of
-from tests.analytics.querylog_rows import give_feedback, log_query
 from tests.conftest import TenantHandle
+from tests.factories import QueryFactory, QueryFeedbackFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -33,8 +33,10 @@ def _tokyo_workspace(make_tenant, schema: str) -> tuple[TenantHandle, datetime]:
     today = datetime.now(TOKYO).date()
     moment = datetime.combine(today, datetime.min.time(), tzinfo=TOKYO) + timedelta(minutes=1)
     with schema_context(handle.schema):
-        gap = log_query(moment.astimezone(UTC), "bike lease", result_count=0)
-        give_feedback(gap, helpful=False, comment="Nothing on bikes.", when=moment)
+        gap = QueryFactory(created_at=moment.astimezone(UTC), text="bike lease", result_count=0)
+        QueryFeedbackFactory(
+            query=gap, helpful=False, comment="Nothing on bikes.", updated_at=moment
+        )
     return handle, moment
 
 

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 try:
     from playwright import sync_api
@@ -191,6 +190,28 @@ def log_in(page: Any, server: LiveServer, handle: TenantHandle, email: str, pass
     page.wait_for_url("**/documents/")
 
 
-def screenshot(page: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+@pytest.fixture(scope="session")
+def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where screenshots go: a temporary folder, so that a test run leaves the working tree
+    as it was, unless SCREENSHOTS_DIR names one (relative to the repository root).
+
+    `make screenshots` sets SCREENSHOTS_DIR=docs/screenshots to refresh the README's pictures.
+    """
+    configured = os.environ.get("SCREENSHOTS_DIR")
+    if not configured:
+        return tmp_path_factory.mktemp("screenshots")
+    folder = ROOT / configured  # an absolute path stays as it is
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def screenshot(screenshot_dir: Path) -> Callable[[Any, str], Path]:
+    """`screenshot(page, "documents")` writes the whole page to <screenshot_dir>/documents.png."""
+
+    def take(page: Any, name: str) -> Path:
+        path = screenshot_dir / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take

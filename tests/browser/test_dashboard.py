@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,12 +13,11 @@ from django_tenants.utils import schema_context
 from playwright.sync_api import expect
 
 from accounts.models import Role, User
-from accounts.services import create_api_key
-from queries.models import Query, QueryFeedback
 from tenants.models import OperatorAction, Tenant
 from tenants.services import delete_tenant
-from tests.browser.conftest import LiveServer, log_in, screenshot
+from tests.browser.conftest import LiveServer, log_in
 from tests.conftest import PASSWORD, TenantHandle
+from tests.factories import ApiKeyFactory, QueryFactory, QueryFeedbackFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.celery_worker, pytest.mark.slow]
 
@@ -68,7 +66,7 @@ def test_log_in_and_out(page, web_server, alpha):
 
 
 def test_upload_becomes_ready_and_a_question_gets_a_cited_streamed_answer(
-    page, web_server, alpha, tmp_path
+    page, web_server, alpha, tmp_path, screenshot
 ):
     policy = tmp_path / "refund-policy.txt"
     policy.write_text(POLICY)
@@ -153,10 +151,7 @@ def test_duplicate_upload_is_explained_and_can_be_forced(page, web_server, alpha
 
 @pytest.fixture
 def viewer(alpha: TenantHandle) -> Iterator[User]:
-    with schema_context(alpha.schema):
-        user = User.objects.create_user(
-            email="viewer-browser@iso-alpha.test", password=PASSWORD, role=Role.VIEWER
-        )
+    user = UserFactory(tenant=alpha, role=Role.VIEWER, email="viewer-browser@iso-alpha.test")
     yield user
     with schema_context(alpha.schema):
         User.objects.filter(pk=user.pk).delete()
@@ -190,7 +185,7 @@ def test_delete_asks_for_confirmation(page, web_server, alpha, tmp_path):
     expect(page.locator("#documents-body")).not_to_contain_text("doomed.txt")
 
 
-def test_screenshots_of_the_main_pages(page, web_server, alpha, tmp_path):
+def test_screenshots_of_the_main_pages(page, web_server, alpha, tmp_path, screenshot):
     page.goto(web_server.tenant_url(alpha, "/login/"))
     screenshot(page, "login")
     _owner_page(page, web_server, alpha)
@@ -248,18 +243,23 @@ def _log_queries(handle: TenantHandle) -> None:
             ("How long is parental leave?", "ask", 2, 420.0, 120),
             (GAP_QUERY, "ask", 0, 380.0, 90),
         ]:
-            query = Query.objects.create(
-                kind=kind, text=text, normalized_hash=hashlib.sha256(text.encode()).hexdigest(),
-                result_count=found, total_ms=ms, user=owner, prompt_tokens=tokens,
-            )  # fmt: skip
-        QueryFeedback.objects.create(
-            query=query, helpful=False, comment="Nothing about visitor parking.", user=owner
+            query = QueryFactory(
+                kind=kind,
+                text=text,
+                result_count=found,
+                total_ms=ms,
+                user=owner,
+                prompt_tokens=tokens,
+            )
+        QueryFeedbackFactory(query=query, comment="Nothing about visitor parking.", user=owner)
+        key = ApiKeyFactory(name="browser nightly sync", created_by=owner)
+        QueryFactory(
+            text="invoice export",
+            result_count=4,
+            total_ms=9.0,
+            user=owner,
+            api_key_prefix=key.display_prefix,
         )
-        key, _raw = create_api_key(name="browser nightly sync", scopes=["read"], created_by=owner)
-        Query.objects.create(
-            text="invoice export", normalized_hash="1" * 64, result_count=4, total_ms=9.0,
-            user=owner, api_key_prefix=key.display_prefix,
-        )  # fmt: skip
 
 
 @pytest.fixture
@@ -276,7 +276,9 @@ def operator(committed_db: None) -> Iterator[tuple[str, str]]:
         delete_tenant(tenant=tenant)
 
 
-def test_operator_creates_a_tenant_in_admin_and_logs_into_it(page, web_server, operator):
+def test_operator_creates_a_tenant_in_admin_and_logs_into_it(
+    page, web_server, operator, screenshot
+):
     email, password = operator
     page.set_viewport_size({"width": 1680, "height": 900})  # room for every usage column
     page.goto(web_server.url("localhost", "/admin/"))

@@ -7,7 +7,8 @@ from django.test import override_settings
 from django_tenants.utils import schema_context
 
 from accounts.models import ApiKey, Role, User
-from tests.accounts.helpers import make_user, owner_of
+from tests.accounts.helpers import owner_of
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -75,7 +76,7 @@ def test_forgot_password_answers_the_same_and_the_link_sets_a_password(make_tena
 def test_forgot_password_ignores_deactivated_people(make_tenant):
     SENT.clear()
     handle = make_tenant("acc_forgot_off")
-    user = make_user(handle, Role.MEMBER)
+    user = UserFactory(tenant=handle, role=Role.MEMBER)
     with schema_context(handle.schema):
         User.objects.filter(pk=user.pk).update(is_active=False)
     assert handle.client().post("/password/forgot/", {"email": user.email}).status_code == 302
@@ -148,7 +149,7 @@ def test_member_rules_hold_on_the_page(make_tenant):
     demote = client.post(f"/settings/members/{owner.pk}/role/", {"role": "admin"}, follow=True)
     assert "last owner" in demote.content.decode()
 
-    admin = make_user(handle, Role.ADMIN)
+    admin = UserFactory(tenant=handle, role=Role.ADMIN)
     admin_client = handle.client()
     with schema_context(handle.schema):
         assert admin_client.login(username=admin.email, password=handle.password)

@@ -6,25 +6,14 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.core.files.base import ContentFile
 from django_tenants.utils import schema_context
 
 from accounts.models import Role
-from documents.models import Document, DocumentStatus
-from tests.accounts.helpers import make_user
+from documents.models import DocumentStatus
 from tests.conftest import PASSWORD, TenantHandle
+from tests.factories import DocumentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def _document(handle: TenantHandle, name: str, status: str) -> Document:
-    with schema_context(handle.schema):
-        document = Document(
-            filename=name, content_type="text/plain", size=10, sha256="0" * 64, status=status
-        )
-        document.file.save("x.txt", ContentFile(b"0123456789"), save=False)
-        document.save()
-        return document
 
 
 def _ask_page(handle: TenantHandle) -> str:
@@ -35,10 +24,12 @@ def _ask_page(handle: TenantHandle) -> str:
 
 def test_the_document_filter_lists_ready_documents_by_name_escaped(make_tenant):
     handle = make_tenant("ask_filter")
-    contract = _document(handle, "supplier-contract.txt", DocumentStatus.READY)
-    odd = _document(handle, "<b>agenda</b>.txt", DocumentStatus.READY)
-    _document(handle, "still-coming.txt", DocumentStatus.PROCESSING)
-    _document(handle, "broken.txt", DocumentStatus.FAILED)
+    contract = DocumentFactory(
+        tenant=handle, filename="supplier-contract.txt", status=DocumentStatus.READY
+    )
+    odd = DocumentFactory(tenant=handle, filename="<b>agenda</b>.txt", status=DocumentStatus.READY)
+    DocumentFactory(tenant=handle, filename="still-coming.txt", status=DocumentStatus.PROCESSING)
+    DocumentFactory(tenant=handle, filename="broken.txt", status=DocumentStatus.FAILED)
     html = _ask_page(handle)
     assert '<label for="document-filter">Documents</label>' in html
     options = re.findall(r'<option value="(\d*)">([^<]*)</option>', html)
@@ -59,15 +50,15 @@ def test_an_empty_workspace_says_where_to_upload(make_tenant):
     assert "no documents to ask about yet" in notice.group(1)
     assert '<a href="/documents/">Documents</a>' in notice.group(1)
 
-    _document(handle, "arriving.txt", DocumentStatus.PENDING)
+    DocumentFactory(tenant=handle, filename="arriving.txt", status=DocumentStatus.PENDING)
     html = _ask_page(handle)
     assert "still being processed" in html
 
 
 def test_a_viewer_gets_the_filter_too(make_tenant):
     handle = make_tenant("ask_viewer")
-    _document(handle, "handbook.md", DocumentStatus.READY)
-    viewer = make_user(handle, Role.VIEWER)
+    DocumentFactory(tenant=handle, filename="handbook.md", status=DocumentStatus.READY)
+    viewer = UserFactory(tenant=handle, role=Role.VIEWER)
     client = handle.client()
     with schema_context(handle.schema):
         assert client.login(username=viewer.email, password=PASSWORD)

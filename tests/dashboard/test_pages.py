@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from django.core.files.base import ContentFile
 from django_tenants.utils import schema_context
 
 from accounts.models import Role
 from analytics import selectors as analytics_selectors
-from documents.models import Document, DocumentStatus
-from tests.accounts.helpers import make_user
+from documents.models import DocumentStatus
 from tests.conftest import PASSWORD
+from tests.factories import DocumentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -19,21 +18,11 @@ ADMIN_PAGES = ["/settings/api-keys/", "/settings/members/"]
 
 
 def _client_for(handle, role):
-    user = make_user(handle, role)
+    user = UserFactory(tenant=handle, role=role)
     client = handle.client()
     with schema_context(handle.schema):
         assert client.login(username=user.email, password=PASSWORD)
     return client, user
-
-
-def _document(handle, name, **fields):
-    with schema_context(handle.schema):
-        document = Document(
-            filename=name, content_type="text/plain", size=10, sha256="0" * 64, **fields
-        )
-        document.file.save("x.txt", ContentFile(b"0123456789"), save=False)
-        document.save()
-        return document
 
 
 @pytest.mark.parametrize("path", [*PAGES, *ADMIN_PAGES, "/"])
@@ -85,11 +74,17 @@ def test_viewer_sees_no_upload_control_but_member_does(make_tenant):
 
 def test_document_table_escapes_names_and_errors_and_shows_progress(make_tenant):
     handle = make_tenant("dash_escape")
-    _document(
-        handle, "<script>alert(1)</script>.txt", status=DocumentStatus.PROCESSING, progress=40
+    DocumentFactory(
+        tenant=handle,
+        filename="<script>alert(1)</script>.txt",
+        status=DocumentStatus.PROCESSING,
+        progress=40,
     )
-    _document(
-        handle, "broken.pdf", status=DocumentStatus.FAILED, error="<b>The PDF</b> is damaged."
+    DocumentFactory(
+        tenant=handle,
+        filename="broken.pdf",
+        status=DocumentStatus.FAILED,
+        error="<b>The PDF</b> is damaged.",
     )
     html = handle.logged_in_client().get("/documents/").content.decode()
     assert "<script>alert(1)</script>" not in html
@@ -101,8 +96,10 @@ def test_document_table_escapes_names_and_errors_and_shows_progress(make_tenant)
 def test_document_search_status_filter_and_pagination(make_tenant):
     handle = make_tenant("dash_pages")
     for i in range(27):
-        _document(handle, f"report-{i:02d}.txt")
-    _document(handle, "invoice.txt", status=DocumentStatus.FAILED, error="bad")
+        DocumentFactory(tenant=handle, filename=f"report-{i:02d}.txt")
+    DocumentFactory(
+        tenant=handle, filename="invoice.txt", status=DocumentStatus.FAILED, error="bad"
+    )
     client = handle.logged_in_client()
     first = client.get("/documents/").content.decode()
     assert "Page 1 of 2" in first
@@ -127,9 +124,8 @@ def test_empty_documents_page_tells_what_to_do(make_tenant):
 def test_members_only_manage_their_own_documents_in_the_table(make_tenant):
     handle = make_tenant("dash_own")
     member, user = _client_for(handle, Role.MEMBER)
-    with schema_context(handle.schema):
-        mine = _document(handle, "mine.txt", uploaded_by=user)
-    _document(handle, "theirs.txt")
+    mine = DocumentFactory(tenant=handle, filename="mine.txt", uploaded_by=user)
+    DocumentFactory(tenant=handle, filename="theirs.txt")
     html = member.get("/documents/").content.decode()
     rows = html.split("<tr ")
     mine_row = next(r for r in rows if f'data-id="{mine.pk}"' in r)
@@ -140,8 +136,8 @@ def test_members_only_manage_their_own_documents_in_the_table(make_tenant):
 
 def test_analytics_selectors_and_page(make_tenant):
     handle = make_tenant("dash_stats")
-    _document(handle, "a.txt", status=DocumentStatus.READY, chunk_count=3)
-    _document(handle, "b.txt", status=DocumentStatus.FAILED)
+    DocumentFactory(tenant=handle, filename="a.txt", status=DocumentStatus.READY, chunk_count=3)
+    DocumentFactory(tenant=handle, filename="b.txt", status=DocumentStatus.FAILED)
     with schema_context(handle.schema):
         assert analytics_selectors.documents_by_status() == {
             "pending": 0, "processing": 0, "ready": 1, "failed": 1,

@@ -9,8 +9,8 @@ from django_tenants.utils import schema_context
 
 from accounts.models import Role
 from documents.models import Chunk
-from tests.accounts.helpers import api_key, bearer, key_header, make_user
-from tests.queries.helpers import add_document
+from tests.accounts.helpers import bearer, key_header
+from tests.factories import ApiKeyFactory, DocumentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -18,12 +18,12 @@ pytestmark = pytest.mark.django_db
 def test_every_reader_gets_the_whole_chunk(make_tenant: Any) -> None:
     handle = make_tenant("chunkapi")
     with schema_context(handle.schema):
-        document = add_document(
-            "manual.txt", ["Ablation cooling of the nose cone.", "Heat shields."]
+        document = DocumentFactory(
+            filename="manual.txt", chunks=["Ablation cooling of the nose cone.", "Heat shields."]
         )
         chunk = Chunk.objects.filter(document=document).order_by("ordinal").first()
         assert chunk is not None
-    viewer = make_user(handle, Role.VIEWER.value)
+    viewer = UserFactory(tenant=handle, role=Role.VIEWER.value)
     url = f"/api/v1/chunks/{chunk.pk}/"
 
     response = handle.client().get(url, **bearer(handle, viewer))
@@ -39,7 +39,8 @@ def test_every_reader_gets_the_whole_chunk(make_tenant: Any) -> None:
         "text": chunk.text,
     }
     assert "Ablation cooling" in response.json()["text"]
-    assert handle.client().get(url, **key_header(api_key(handle, "read"))).status_code == 200
+    key = key_header(ApiKeyFactory(tenant=handle, scopes=["read"]).raw)
+    assert handle.client().get(url, **key).status_code == 200
     assert handle.client().get(url).status_code == 401
     missing = handle.client().get("/api/v1/chunks/987654321/", **bearer(handle, viewer))
     assert missing.status_code == 404

@@ -9,7 +9,7 @@ from django_tenants.utils import schema_context
 
 from documents.api import MAX_IDS
 from documents.models import Document, DocumentStatus
-from tests.conftest import TenantHandle
+from tests.factories import DocumentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -21,22 +21,15 @@ def tenant(make_tenant):
     return make_tenant("ids_list")
 
 
-def _document(handle: TenantHandle, name: str, status: str = DocumentStatus.READY) -> Document:
-    with schema_context(handle.schema):
-        return Document.objects.create(
-            filename=name, content_type="text/plain", size=10, sha256=name[:1] * 64, status=status
-        )
-
-
 def _ids(response) -> list[int]:
     assert response.status_code == 200, response.content
     return sorted(row["id"] for row in response.json()["results"])
 
 
 def test_only_the_asked_documents_that_still_exist_are_answered(tenant):
-    kept = _document(tenant, "kept.txt")
-    other = _document(tenant, "other.txt")
-    gone = _document(tenant, "gone.txt")
+    kept = DocumentFactory(tenant=tenant, filename="kept.txt")
+    other = DocumentFactory(tenant=tenant, filename="other.txt")
+    gone = DocumentFactory(tenant=tenant, filename="gone.txt")
     with schema_context(tenant.schema):
         Document.objects.filter(pk=gone.pk).delete()
     client = tenant.logged_in_client()
@@ -50,8 +43,10 @@ def test_only_the_asked_documents_that_still_exist_are_answered(tenant):
 
 
 def test_ids_combine_with_the_filter(tenant):
-    ready = _document(tenant, "report-ready.txt")
-    failed = _document(tenant, "report-failed.txt", DocumentStatus.FAILED)
+    ready = DocumentFactory(tenant=tenant, filename="report-ready.txt")
+    failed = DocumentFactory(
+        tenant=tenant, filename="report-failed.txt", status=DocumentStatus.FAILED
+    )
     client = tenant.logged_in_client()
     both = f"{ready.pk},{failed.pk}"
 
@@ -79,8 +74,8 @@ def test_too_many_ids_is_a_400_saying_how_many_fit(tenant):
 
 def test_another_workspaces_ids_are_never_answered(tenant, make_tenant):
     other = make_tenant("ids_other")
-    theirs = [_document(other, f"theirs-{number}.txt") for number in range(3)][-1]
-    mine = _document(tenant, "mine.txt")
+    theirs = DocumentFactory.create_batch(3, tenant=other)[-1]
+    mine = DocumentFactory(tenant=tenant, filename="mine.txt")
     assert theirs.pk != mine.pk  # each schema counts its own ids
     response = tenant.logged_in_client().get(API, {"id": f"{theirs.pk},{mine.pk}"})
     assert [row["filename"] for row in response.json()["results"]] == ["mine.txt"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -19,17 +18,10 @@ from documents.tasks import sweep_tenant
 from tests.conftest import TenantHandle
 from tests.documents import samples
 
-pytestmark = [pytest.mark.celery_worker]
+# Every test uploads to the committed tenant `alpha` (tests/conftest.py) for the session's worker.
+pytestmark = [pytest.mark.celery_worker, pytest.mark.usefixtures("celery_worker")]
 
 FINAL = {DocumentStatus.READY, DocumentStatus.FAILED}
-
-
-@pytest.fixture
-def alpha(committed_db, committed_tenants, celery_worker) -> Iterator[TenantHandle]:
-    handle = committed_tenants[0]
-    yield handle
-    with schema_context(handle.schema):
-        Document.objects.all().delete()
 
 
 def upload(handle: TenantHandle, name: str, data: bytes) -> int:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import os
 import time
-from collections.abc import Iterator
 
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
@@ -17,7 +16,8 @@ from django_tenants.utils import schema_context
 from config.celery import app
 from documents import pipeline, services, tasks
 from documents.models import Document, DocumentStatus
-from tests.conftest import TenantHandle, WorkerProcess
+from tests.conftest import WorkerProcess
+from tests.factories import DocumentFactory
 
 
 def test_every_task_has_a_soft_and_a_hard_time_limit_below_the_visibility_timeout():
@@ -37,16 +37,16 @@ def test_every_task_has_a_soft_and_a_hard_time_limit_below_the_visibility_timeou
 
 
 @pytest.fixture
-def alpha(committed_db, committed_tenants, settings) -> Iterator[TenantHandle]:
-    settings.QUEUE_PREFIX = f"limits{os.getpid()}-"  # only this test's worker takes them
-    handle = committed_tenants[0]
-    yield handle
-    with schema_context(handle.schema):
-        Document.objects.all().delete()
+def own_queues(settings) -> str:
+    """Queue names only this test's worker takes (not the session's worker, if one runs)."""
+    settings.QUEUE_PREFIX = f"limits{os.getpid()}-"
+    return settings.QUEUE_PREFIX
 
 
 @pytest.mark.celery_worker
-def test_ingestion_past_the_soft_time_limit_fails_with_a_sentence(alpha, tmp_path, monkeypatch):
+def test_ingestion_past_the_soft_time_limit_fails_with_a_sentence(
+    own_queues, alpha, tmp_path, monkeypatch
+):
     # Limits travel in the task message, from the sender's settings: this process sends.
     # (Celery caches a task's execution options at its first send: drop that copy too.)
     for task in (tasks.ingest_document, tasks.ingest_documents):  # single or bulk queue
@@ -88,14 +88,8 @@ def test_ingestion_past_the_soft_time_limit_fails_with_a_sentence(alpha, tmp_pat
 def test_a_soft_time_limit_in_a_batch_keeps_the_documents_already_ready(make_tenant, monkeypatch):
     tenant = make_tenant("limit_batch")
     with schema_context(tenant.schema):
-        ready = Document.objects.create(
-            filename="a.txt", content_type="text/plain", size=1, sha256="a" * 64,
-            status=DocumentStatus.READY,
-        )  # fmt: skip
-        waiting = Document.objects.create(
-            filename="b.txt", content_type="text/plain", size=1, sha256="b" * 64,
-            status=DocumentStatus.PROCESSING,
-        )  # fmt: skip
+        ready = DocumentFactory(filename="a.txt", status=DocumentStatus.READY)
+        waiting = DocumentFactory(filename="b.txt", status=DocumentStatus.PROCESSING)
 
         def overrun(ids):  # what Celery raises inside the task at the soft limit
             raise SoftTimeLimitExceeded()
@@ -113,10 +107,11 @@ def test_a_soft_time_limit_in_a_batch_keeps_the_documents_already_ready(make_ten
 def test_a_redelivered_document_interrupted_too_often_fails_instead_of_running_again(make_tenant):
     tenant = make_tenant("limit_again")
     with schema_context(tenant.schema):
-        document = Document.objects.create(
-            filename="a.txt", content_type="text/plain", size=1, sha256="c" * 64,
-            status=DocumentStatus.PROCESSING, attempts=settings.INGEST_MAX_ATTEMPTS,
-        )  # fmt: skip
+        document = DocumentFactory(
+            filename="a.txt",
+            status=DocumentStatus.PROCESSING,
+            attempts=settings.INGEST_MAX_ATTEMPTS,
+        )
         results = pipeline.process_documents([document.pk])
         document.refresh_from_db()
     assert document.status == DocumentStatus.FAILED

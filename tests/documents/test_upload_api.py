@@ -12,6 +12,7 @@ from django_tenants.utils import schema_context
 
 from documents.models import Document
 from tests.documents import samples
+from tests.factories import DocumentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -130,10 +131,7 @@ def test_document_quota_is_403_naming_the_limit_and_usage(tenant):
     tenant.tenant.plan = "free"
     tenant.tenant.save()
     with schema_context(tenant.schema):
-        Document.objects.bulk_create(
-            Document(filename=f"f{i}.txt", content_type="text/plain", size=10, sha256=f"{i:064x}")
-            for i in range(200)
-        )
+        Document.objects.bulk_create(DocumentFactory.build_batch(200))
     response = _upload(tenant.logged_in_client(), "one-more.txt", b"one more document")
     assert response.status_code == 403
     message = response.json()["error"]["message"]
@@ -145,10 +143,7 @@ def test_document_quota_is_403_naming_the_limit_and_usage(tenant):
 def test_storage_quota_is_403(tenant):
     tenant.tenant.plan = "free"
     tenant.tenant.save()
-    with schema_context(tenant.schema):
-        Document.objects.create(
-            filename="huge.bin", content_type="text/plain", size=500 * 1024 * 1024, sha256="0" * 64
-        )
+    DocumentFactory(tenant=tenant, filename="huge.bin", size=500 * 1024 * 1024)
     response = _upload(tenant.logged_in_client(), "small.txt", b"a small document")
     assert response.status_code == 403
     assert response.json()["error"]["limit"] == "max_storage_bytes"

@@ -17,8 +17,9 @@ from django_tenants.utils import schema_context
 
 from documents.models import Document
 from documents.upload_handlers import MAX_FILES_PER_REQUEST, LimitedUploadHandler, UploadTooLarge
-from tests.accounts.helpers import api_key, bearer, key_header, owner_of
+from tests.accounts.helpers import bearer, key_header, owner_of
 from tests.conftest import TenantHandle
+from tests.factories import ApiKeyFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -79,7 +80,10 @@ def _csrf_session(handle: TenantHandle) -> tuple[Client, dict[str, Any]]:
 CLIENTS: dict[str, Callable[[TenantHandle], tuple[Client, dict[str, Any]]]] = {
     "session": _csrf_session,
     "bearer": lambda handle: (handle.client(), bearer(handle, owner_of(handle))),
-    "api key": lambda handle: (handle.client(), key_header(api_key(handle, "read", "write"))),
+    "api key": lambda handle: (
+        handle.client(),
+        key_header(ApiKeyFactory(tenant=handle, scopes=["read", "write"]).raw),
+    ),
 }
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from accounts.models import User
-from queries.models import Query
+from tests.factories import QueryFactory
 from tests.isolation_registry import route_objects
 
 
 @route_objects("query-feedback")
 def a_query(owner: User) -> dict[str, Any]:
-    query = Query.objects.create(text="tenant B's question", normalized_hash="0" * 64, user=owner)
+    query = QueryFactory(text="tenant B's question", user=owner)
     return {"pk": query.pk}

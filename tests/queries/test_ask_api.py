@@ -11,11 +11,11 @@ from django.test import override_settings
 from django_tenants.utils import schema_context
 from pytest_httpserver import HTTPServer
 
-from accounts.models import Role, User
-from accounts.services import create_api_key
+from accounts.models import Role
 from documents.models import Chunk
 from queries.models import Query, QueryFeedback
-from tests.conftest import TenantHandle
+from tests.conftest import PASSWORD, TenantHandle
+from tests.factories import ApiKeyFactory, UserFactory
 from tests.queries.helpers import add_corpus
 from tests.queries.test_openai_answerer import PATH, USAGE, _completion, _sse
 
@@ -166,13 +166,11 @@ def test_openai_failure_falls_back_degraded(tenant: TenantHandle, httpserver: HT
 def test_history_lists_only_the_callers_queries(tenant: TenantHandle) -> None:
     owner = tenant.logged_in_client()
     ask(owner, question="nose cone")
-    other = User.objects.create_user("viewer@asking.test", "Correct-horse-42", role=Role.VIEWER)
+    other = UserFactory(role=Role.VIEWER)
     viewer = tenant.client()
-    assert viewer.login(username=other.email, password="Correct-horse-42")
+    assert viewer.login(username=other.email, password=PASSWORD)
     ask(viewer, question="shell buckling")
-    _key, raw = create_api_key(name="script", scopes=["read"], created_by=User.objects.get(
-        email=tenant.admin_email))  # fmt: skip
-    by_key = tenant.client(HTTP_X_API_KEY=raw)
+    by_key = tenant.client(HTTP_X_API_KEY=ApiKeyFactory(name="script", scopes=["read"]).raw)
     ask(by_key, question="swept wing")
     assert [q["text"] for q in owner.get("/api/v1/queries/").json()["results"]] == ["nose cone"]
     assert [q["text"] for q in viewer.get("/api/v1/queries/").json()["results"]] == [
@@ -194,9 +192,9 @@ def test_feedback_on_own_query_only(tenant: TenantHandle) -> None:
     feedback = QueryFeedback.objects.get(query_id=query_id)
     assert feedback.helpful is True
     assert feedback.comment == ""
-    other = User.objects.create_user("member@asking.test", "Correct-horse-42", role=Role.MEMBER)
+    other = UserFactory(role=Role.MEMBER)
     stranger = tenant.client()
-    assert stranger.login(username=other.email, password="Correct-horse-42")
+    assert stranger.login(username=other.email, password=PASSWORD)
     assert stranger.post(url, {"helpful": True}, "application/json").status_code == 404
     assert owner.post(url, {}, "application/json").status_code == 400
 

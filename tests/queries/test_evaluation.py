@@ -10,8 +10,11 @@ import pytest
 
 from queries.evaluation import average_precision_at_k, evaluate_run, ndcg_at_k, recall_at_k
 from queries.evaluation_dataset import BeirDatasetError, load_beir
+from tests.conftest import ROOT
 
-CRANFIELD = Path("/work/shared/eval/cranfield")
+# The public test collections kept in the repository (eval/README.md).
+CRANFIELD = ROOT / "eval" / "cranfield"
+CACM = ROOT / "eval" / "cacm"
 
 # Graded judgements: d1 highly relevant, d2 and d4 relevant, d3 judged not relevant.
 GRADES = {"d1": 2, "d2": 1, "d3": 0, "d4": 1}
@@ -141,8 +144,7 @@ def test_load_beir_reports_bad_lines(tmp_path: Path):
         load_beir(tmp_path)
 
 
-@pytest.mark.skipif(not CRANFIELD.is_dir(), reason="the shared Cranfield copy is not present")
-def test_cranfield_loads_completely():
+def test_the_repository_collections_load_completely():
     dataset = load_beir(CRANFIELD)
 
     assert len(dataset.corpus) == 1400
@@ -155,6 +157,13 @@ def test_cranfield_loads_completely():
     }
     assert evaluate_run(perfect, dataset.qrels, k_values=(100,))["ndcg@100"] == pytest.approx(1.0)
     assert evaluate_run({}, dataset.qrels, k_values=(10,))["recall@10"] == 0.0
+
+    cacm = load_beir(CACM)
+    assert len(cacm.corpus) == 3204
+    assert len(cacm.queries) == 65  # 1..64, and an empty 65 that nothing judges
+    assert len(cacm.qrels) == 52
+    assert sum(len(judgements) for judgements in cacm.qrels.values()) == 796
+    assert set(cacm.qrels) <= set(cacm.queries)
 
 
 def test_load_beir_names_a_line_that_is_not_utf8(tmp_path: Path):

@@ -21,6 +21,7 @@ from queries import services
 from queries.api import AskView, SearchView
 from queries.models import Query
 from tests.conftest import TenantHandle, libpq_params
+from tests.factories import QueryFactory
 from tests.queries.helpers import add_corpus
 
 
@@ -104,7 +105,7 @@ def test_a_failed_write_is_logged_not_raised(
     response = _call(SearchView, tenant, "/api/v1/search/", {"query": "wing"})
     query_id = response.data["query_id"]
     # Something else took the reserved id: the INSERT fails in the database.
-    Query.objects.create(id=query_id, kind="search", text="squatter", normalized_hash="0" * 64)
+    QueryFactory(id=query_id, text="squatter")
     with caplog.at_level(logging.ERROR, logger="queries.querylog"):
         _close(response)  # does not raise
     assert f"query log row {query_id} of {tenant.schema} could not be written" in caplog.text

@@ -10,8 +10,6 @@ import pytest
 from django_tenants.utils import schema_context
 from prometheus_client import REGISTRY
 
-from accounts.models import User
-from accounts.services import create_api_key
 from documents.models import IndexState
 from queries import services
 from queries.models import Query, QueryError
@@ -20,6 +18,7 @@ from tenants.db import use_public_schema
 from tenants.models import Tenant
 from tenants.services import delete_tenant
 from tests.conftest import TenantHandle, _provision
+from tests.factories import ApiKeyFactory
 from tests.queries.helpers import add_corpus
 from tests.queries.test_ask_api import parse_sse
 from tests.queries.test_query_log import _close
@@ -126,8 +125,7 @@ def served_tenant(committed_db: None) -> Iterator[tuple[TenantHandle, str]]:
     try:
         with schema_context(handle.schema):
             add_corpus()
-            owner = User.objects.get(email=handle.admin_email)
-            _key, raw_key = create_api_key(name="streams", scopes=["read"], created_by=owner)
+            raw_key = ApiKeyFactory(name="streams", scopes=["read"]).raw
         yield handle, raw_key
     finally:
         use_public_schema()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -13,23 +13,20 @@ from django_tenants.utils import schema_context
 from queries.models import Query, QueryFeedback
 from queries.tasks import purge_query_log
 from tenants.db import use_public_schema
+from tests.factories import QueryFactory, QueryFeedbackFactory
 
 
-def _query(text: str, age_days: float) -> Query:
-    row = Query.objects.create(text=text, normalized_hash="0" * 64, total_ms=5.0)
-    Query.objects.filter(pk=row.pk).update(created_at=timezone.now() - timedelta(days=age_days))
-    return row
+def _days_ago(days: float) -> datetime:
+    return timezone.now() - timedelta(days=days)
 
 
 def test_rows_past_the_retention_are_purged_in_every_tenant(make_tenant: Any) -> None:
     one, two = make_tenant("retain_one"), make_tenant("retain_two")
-    with schema_context(one.schema):
-        old = _query("parking rules", 40)
-        QueryFeedback.objects.create(query=old, helpful=False, comment="outdated")
-        _query("holiday allowance", 5)
-    with schema_context(two.schema):
-        _query("expense policy", 31)
-        _query("travel booking", 29)
+    old = QueryFactory(tenant=one, text="parking rules", created_at=_days_ago(40))
+    QueryFeedbackFactory(tenant=one, query=old, helpful=False, comment="outdated")
+    QueryFactory(tenant=one, text="holiday allowance", created_at=_days_ago(5))
+    QueryFactory(tenant=two, text="expense policy", created_at=_days_ago(31))
+    QueryFactory(tenant=two, text="travel booking", created_at=_days_ago(29))
     use_public_schema()
 
     with override_settings(QUERY_LOG_RETENTION_DAYS=30):
@@ -48,8 +45,7 @@ def test_rows_past_the_retention_are_purged_in_every_tenant(make_tenant: Any) ->
 
 def test_zero_days_keeps_everything(make_tenant: Any) -> None:
     handle = make_tenant("retain_all")
-    with schema_context(handle.schema):
-        _query("very old question", 5000)
+    QueryFactory(tenant=handle, text="very old question", created_at=_days_ago(5000))
     use_public_schema()
     with override_settings(QUERY_LOG_RETENTION_DAYS=0):
         assert purge_query_log() == {"tenants": 0, "deleted": 0}

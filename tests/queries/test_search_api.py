@@ -13,7 +13,8 @@ from django_tenants.utils import schema_context
 from queries.models import Query
 from search import retrieval
 from tests.conftest import TenantHandle
-from tests.queries.helpers import add_corpus, add_document
+from tests.factories import DocumentFactory
+from tests.queries.helpers import add_corpus
 
 URL = "/api/v1/search/"
 
@@ -60,7 +61,9 @@ def test_lexical_needs_no_word_in_common_with_every_query_word(tenant: TenantHan
 
 
 def test_highlight_is_plain_text_with_markers(tenant: TenantHandle) -> None:
-    add_document("html.txt", ["<b>Ablation</b> cooling of the nose cone & heat shields"])
+    DocumentFactory(
+        filename="html.txt", chunks=["<b>Ablation</b> cooling of the nose cone & heat shields"]
+    )
     body = search(tenant.logged_in_client(), query="ablation cooling", mode="lexical").json()
     highlight = body["results"][0]["highlight"]
     # Plain text as written (angle brackets are text, not markup) with « » around matches.
@@ -158,7 +161,7 @@ def test_cache_hit_then_invalidated_by_a_new_document(tenant: TenantHandle) -> N
     second = search(client, query="  Nose cone   ABLATION ").json()
     assert (first["cached"], second["cached"]) == (False, True)
     assert second["results"] == first["results"]
-    add_document("new.txt", ["Nose cone ablation measured in flight."])
+    DocumentFactory(filename="new.txt", chunks=["Nose cone ablation measured in flight."])
     third = search(client, query="nose cone ablation").json()
     assert third["cached"] is False
     assert any(hit["document_name"] == "new.txt" for hit in third["results"])
@@ -190,7 +193,10 @@ def test_hybrid_ranks_the_same_whether_bm25_runs_beside_the_vector_search_or_not
     tenant: TenantHandle,
 ) -> None:
     documents = add_corpus()
-    add_document("more.txt", [f"Wing number {n} and its boundary layer heat." for n in range(30)])
+    DocumentFactory(
+        filename="more.txt",
+        chunks=[f"Wing number {n} and its boundary layer heat." for n in range(30)],
+    )
     some = [documents["heat.txt"].pk, documents["wings.txt"].pk]
     for text in ("heat transfer on a wing", "ablation cooling of the nose", "wing"):
         for document_ids in (None, some):
@@ -258,11 +264,13 @@ def test_nothing_in_common_is_no_result_in_every_mode(tenant: TenantHandle) -> N
 
 def test_words_in_angle_brackets_are_searchable(tenant: TenantHandle) -> None:
     """PostgreSQL's parser reads `<customer name>` as a markup tag; we read it as words."""
-    template = add_document(
-        "template.txt",
-        ["Replace <customer name> and <invoice number> in the template before sending."],
+    template = DocumentFactory(
+        filename="template.txt",
+        chunks=["Replace <customer name> and <invoice number> in the template before sending."],
     )
-    code = add_document("code.txt", ["The method returns a List<String> of account handles."])
+    code = DocumentFactory(
+        filename="code.txt", chunks=["The method returns a List<String> of account handles."]
+    )
     client = tenant.logged_in_client()
     for query, expected in (("customer name", template), ("invoice", template), ("String", code)):
         response = search(client, query=query, mode="lexical", no_cache=True)

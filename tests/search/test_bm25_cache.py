@@ -11,7 +11,7 @@ from django_tenants.utils import schema_context
 
 from search import bm25, bm25_cache, index
 from tests.conftest import TenantHandle
-from tests.queries.helpers import add_document
+from tests.factories import DocumentFactory
 
 
 @pytest.fixture
@@ -32,9 +32,9 @@ def _found(found: bm25.Bm25Index, word: str) -> bool:
 
 def test_a_small_tenant_is_rebuilt_before_its_next_search(tenant: TenantHandle) -> None:
     cache = bm25_cache.Bm25Cache()
-    add_document("a.txt", ["wing flow over the flap"])
+    DocumentFactory(filename="a.txt", chunks=["wing flow over the flap"])
     first = cache.get(*_key(tenant))
-    add_document("b.txt", ["flutter of thin panels"])
+    DocumentFactory(filename="b.txt", chunks=["flutter of thin panels"])
     fresh = cache.get(*_key(tenant))
     assert fresh is not first
     assert _found(fresh, "flutter")
@@ -47,9 +47,9 @@ def test_a_big_tenant_keeps_searching_while_it_is_rebuilt(
     cache = bm25_cache.Bm25Cache(sync_limit=0)  # every tenant counts as big
     started: list[Callable[[], None]] = []
     monkeypatch.setattr(cache, "spawn", lambda target, _name: started.append(target))
-    add_document("a.txt", ["wing flow over the flap"])
+    DocumentFactory(filename="a.txt", chunks=["wing flow over the flap"])
     first = cache.get(*_key(tenant))  # nothing cached yet: built at once
-    add_document("b.txt", ["flutter of thin panels"])
+    DocumentFactory(filename="b.txt", chunks=["flutter of thin panels"])
     key, change_seq = _key(tenant)
 
     stale = cache.get(key, change_seq)
@@ -72,9 +72,10 @@ def test_a_big_tenant_waits_for_the_compactions_matrix_before_building_its_own(
     cache = bm25_cache.Bm25Cache(sync_limit=0, store_wait=30, clock=lambda: now[0])
     started: list[Callable[[], None]] = []
     monkeypatch.setattr(cache, "spawn", lambda target, _name: started.append(target))
-    add_document("a.txt", ["wing flow over the flap"])
+    DocumentFactory(filename="a.txt", chunks=["wing flow over the flap"])
     first = cache.get(*_key(tenant))
-    add_document("b.txt", ["flutter of thin panels"])  # schedules a compaction, not run here
+    # schedules a compaction, not run here
+    DocumentFactory(filename="b.txt", chunks=["flutter of thin panels"])
     key, change_seq = _key(tenant)
 
     assert cache.get(key, change_seq) is first  # the compaction will store the new one ...
@@ -92,11 +93,11 @@ def test_the_memory_budget_evicts_the_least_recently_used(make_tenant: Any) -> N
     cache = bm25_cache.Bm25Cache()
     one, two = make_tenant("bm25one"), make_tenant("bm25two")
     with schema_context(one.schema):
-        add_document("a.txt", ["wing flow"])
+        DocumentFactory(filename="a.txt", chunks=["wing flow"])
         key_one, seq_one = _key(one)
         cache.get(key_one, seq_one)
     with schema_context(two.schema), override_settings(SEARCH_LEXICAL_CACHE_MB=1e-6):
-        add_document("b.txt", ["panel flutter"])
+        DocumentFactory(filename="b.txt", chunks=["panel flutter"])
         key_two, seq_two = _key(two)
         cache.get(key_two, seq_two)
     assert list(cache._indexes) == [key_two]  # over budget: only the newest entry stays

@@ -14,7 +14,7 @@ from documents.services import delete_document
 from search import bm25, bm25_cache, bm25_fresh, index
 from search.retrieval import lexical_search
 from tests.conftest import TenantHandle
-from tests.queries.helpers import add_document
+from tests.factories import DocumentFactory
 
 PANELS = "Flutter of thin panels in supersonic flow needs stiffer skins."
 
@@ -27,8 +27,8 @@ def stale(make_tenant: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[TenantH
     monkeypatch.setattr(bm25_cache, "indexes", cache)
     handle = make_tenant("bm25fresh")
     with schema_context(handle.schema), override_settings(SEARCH_LEXICAL_STORE=False):
-        add_document("wings.txt", ["Supersonic flow over a swept wing.", PANELS])
-        add_document("heat.txt", ["Heat transfer in laminar boundary layers."])
+        DocumentFactory(filename="wings.txt", chunks=["Supersonic flow over a swept wing.", PANELS])
+        DocumentFactory(filename="heat.txt", chunks=["Heat transfer in laminar boundary layers."])
         row = index.state()
         cache.get(f"{handle.schema}:{row.generation}", row.change_seq)  # the matrix, kept
         yield handle
@@ -44,7 +44,9 @@ def _chunk_ids(document: Document) -> list[int]:
 
 
 def test_a_chunk_newer_than_the_matrix_is_found_at_once(stale: TenantHandle) -> None:
-    new = add_document("skins.txt", ["Zyzzogeton skins were riveted to the spar."])
+    new = DocumentFactory(
+        filename="skins.txt", chunks=["Zyzzogeton skins were riveted to the spar."]
+    )
 
     found = [chunk_id for chunk_id, _ in lexical_search("zyzzogeton skins", 5)]
 
@@ -56,7 +58,7 @@ def test_a_chunk_newer_than_the_matrix_is_found_at_once(stale: TenantHandle) -> 
 def test_a_new_chunk_scores_as_it_would_in_the_matrix(stale: TenantHandle, feedback: bool) -> None:
     """The same words in an old and a new chunk give the same score: one scale for both."""
     old = Document.objects.get(filename="wings.txt")
-    new = add_document("copy.txt", [PANELS])
+    new = DocumentFactory(filename="copy.txt", chunks=[PANELS])
 
     with override_settings(QUERY_LEXICAL_FEEDBACK=feedback):
         hits = dict(lexical_search("flutter of panels", 10))
@@ -68,7 +70,7 @@ def test_a_new_chunk_scores_as_it_would_in_the_matrix(stale: TenantHandle, feedb
 
 def test_document_filters_apply_to_new_chunks(stale: TenantHandle) -> None:
     old = Document.objects.get(filename="wings.txt")
-    new = add_document("copy.txt", [PANELS])
+    new = DocumentFactory(filename="copy.txt", chunks=[PANELS])
 
     only_old = lexical_search("flutter panels", 10, document_ids=[old.pk])
     only_new = lexical_search("flutter panels", 10, document_ids=[new.pk])
@@ -79,9 +81,9 @@ def test_document_filters_apply_to_new_chunks(stale: TenantHandle) -> None:
 
 
 def test_deleted_and_changed_chunks_follow_each_change(stale: TenantHandle) -> None:
-    first = add_document("one.txt", ["Zyzzogeton one."])
+    first = DocumentFactory(filename="one.txt", chunks=["Zyzzogeton one."])
     assert [c for c, _ in lexical_search("zyzzogeton", 5)] == _chunk_ids(first)
-    second = add_document("two.txt", ["Zyzzogeton two, twice: zyzzogeton."])
+    second = DocumentFactory(filename="two.txt", chunks=["Zyzzogeton two, twice: zyzzogeton."])
     assert [c for c, _ in lexical_search("zyzzogeton", 5)] == _chunk_ids(second) + _chunk_ids(first)
 
     delete_document(document=second)
@@ -90,7 +92,7 @@ def test_deleted_and_changed_chunks_follow_each_change(stale: TenantHandle) -> N
 
 
 def test_too_many_new_chunks_wait_for_the_next_matrix(stale: TenantHandle) -> None:
-    add_document("bulk.txt", ["Zyzzogeton a.", "Zyzzogeton b.", "Zyzzogeton c."])
+    DocumentFactory(filename="bulk.txt", chunks=["Zyzzogeton a.", "Zyzzogeton b.", "Zyzzogeton c."])
     matrix = _matrix(stale)
 
     assert bm25_fresh.FreshTracker(matrix, limit=2).at(index.state().change_seq) is None

@@ -17,7 +17,8 @@ from documents.embedder_choice import embedder_for_current_tenant
 from documents.embeddings.hashing import HashingEmbedder, TermWeights
 from search import bm25, bm25_cache, bm25_store, index, query_idf
 from tests.conftest import TenantHandle
-from tests.queries.helpers import add_corpus, add_document
+from tests.factories import DocumentFactory
+from tests.queries.helpers import add_corpus
 
 QUERIES = ["swept wing shock", "heat transfer", "shells buckle under compression", "cooling"]
 
@@ -62,7 +63,9 @@ def _refuse_to_build(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_compaction_stores_the_matrix_and_processes_map_it_instead_of_building(
     tenant: TenantHandle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    add_document("flow.txt", ["Über die Strömung am Flügel: naïve résumé of the flow."])
+    DocumentFactory(
+        filename="flow.txt", chunks=["Über die Strömung am Flügel: naïve résumé of the flow."]
+    )
     index.compact()
     key, change_seq = _key()
     built = bm25.build(change_seq)  # what each process used to build for itself
@@ -103,7 +106,7 @@ def test_a_big_tenant_maps_the_new_matrix_at_once_after_a_compaction(
     monkeypatch.setattr(cache, "spawn", lambda target, _name: started.append(target))
     index.compact()
     first = cache.get(*_key())
-    add_document("flutter.txt", ["Flutter of thin panels in supersonic flow."])
+    DocumentFactory(filename="flutter.txt", chunks=["Flutter of thin panels in supersonic flow."])
     index.compact()
 
     fresh = cache.get(*_key())
@@ -131,7 +134,7 @@ def test_an_unusable_stored_matrix_is_built_instead(
 
 def test_only_the_two_newest_matrices_are_kept(tenant: TenantHandle) -> None:
     for n in range(3):
-        add_document(f"more-{n}.txt", [f"Panel number {n} vibrates."])
+        DocumentFactory(filename=f"more-{n}.txt", chunks=[f"Panel number {n} vibrates."])
         index.compact()
     key, change_seq = _key()
     kept = _stored_directories(tenant.schema)
@@ -151,7 +154,7 @@ def test_nothing_is_stored_when_the_setting_is_off(
 def test_a_matrix_stored_with_other_settings_is_not_used(
     tenant: TenantHandle, caplog: pytest.LogCaptureFixture
 ) -> None:
-    add_document("nose.txt", ["The nose cone heats during re-entry."])
+    DocumentFactory(filename="nose.txt", chunks=["The nose cone heats during re-entry."])
     index.compact()  # stored with document expansion on
     key, change_seq = _key()
     with override_settings(QUERY_EXPANSION_WEIGHT=0.0):

@@ -15,7 +15,7 @@ from documents import services
 from documents.models import Chunk, ChunkNeighbours
 from search import bm25_cache, chunk_links, index, retrieval
 from tests.conftest import TenantHandle
-from tests.queries.helpers import add_document
+from tests.factories import DocumentFactory
 from tests.search.test_index import TEXTS
 
 
@@ -46,7 +46,7 @@ def _vectors() -> dict[int, np.ndarray]:
 
 @override_settings(INDEX_NEIGHBOURS=2)
 def test_compaction_links_each_chunk_to_its_nearest_others(tenant: TenantHandle) -> None:
-    add_document("a.txt", TEXTS)
+    DocumentFactory(filename="a.txt", chunks=TEXTS)
     assert all(not links for links in _stored().values())  # nothing until compaction
     index.compact()
     vectors = _vectors()
@@ -64,12 +64,14 @@ def test_compaction_links_each_chunk_to_its_nearest_others(tenant: TenantHandle)
 
 @override_settings(INDEX_NEIGHBOURS=1)
 def test_a_later_closer_chunk_replaces_an_older_chunks_neighbour(tenant: TenantHandle) -> None:
-    first = add_document("shells.txt", [TEXTS[2]])
-    add_document("others.txt", [TEXTS[0], TEXTS[1]])
+    first = DocumentFactory(filename="shells.txt", chunks=[TEXTS[2]])
+    DocumentFactory(filename="others.txt", chunks=[TEXTS[0], TEXTS[1]])
     index.compact(rebuild=True)
     shell = Chunk.objects.get(document=first).pk
     before = _stored()[shell]
-    twin = add_document("twin.txt", ["buckling of thin cylindrical shells under axial loads"])
+    twin = DocumentFactory(
+        filename="twin.txt", chunks=["buckling of thin cylindrical shells under axial loads"]
+    )
     assert index.compact().outcome == "compacted"
     twin_chunk = Chunk.objects.get(document=twin).pk
     assert _stored()[twin_chunk] == [shell]
@@ -80,9 +82,14 @@ def test_a_later_closer_chunk_replaces_an_older_chunks_neighbour(tenant: TenantH
 def test_lexical_search_finds_a_chunk_through_its_neighbours_words(
     tenant: TenantHandle,
 ) -> None:
-    add_document("ablation.txt", ["ablation cooling of the nose cone during re-entry heating"])
-    add_document("nose.txt", ["the nose cone during re-entry heating and cooling"])
-    add_document("shells.txt", [TEXTS[2]])
+    DocumentFactory(
+        filename="ablation.txt",
+        chunks=["ablation cooling of the nose cone during re-entry heating"],
+    )
+    DocumentFactory(
+        filename="nose.txt", chunks=["the nose cone during re-entry heating and cooling"]
+    )
+    DocumentFactory(filename="shells.txt", chunks=[TEXTS[2]])
     names = dict(Chunk.objects.values_list("id", "document__filename"))
     # Before compaction nothing is linked: only the chunk that says "ablation" matches.
     assert [names[c] for c, _ in retrieval.lexical_search("ablation", 10)] == ["ablation.txt"]
@@ -99,9 +106,13 @@ def test_lexical_search_finds_a_chunk_through_its_neighbours_words(
 def test_a_deleted_chunk_takes_its_words_and_its_place_in_lists_with_it(
     tenant: TenantHandle,
 ) -> None:
-    source = add_document("ablation.txt", ["ablation cooling of the nose cone during re-entry"])
-    nose = add_document("nose.txt", ["the nose cone during re-entry heating and cooling"])
-    shells = add_document("shells.txt", [TEXTS[2]])
+    source = DocumentFactory(
+        filename="ablation.txt", chunks=["ablation cooling of the nose cone during re-entry"]
+    )
+    nose = DocumentFactory(
+        filename="nose.txt", chunks=["the nose cone during re-entry heating and cooling"]
+    )
+    shells = DocumentFactory(filename="shells.txt", chunks=[TEXTS[2]])
     index.compact()
     names = dict(Chunk.objects.values_list("id", "document__filename"))
     assert len(retrieval.lexical_search("ablation", 10)) == 2
@@ -128,7 +139,7 @@ def test_neighbours_and_expansion_stay_inside_the_tenant(make_tenant: Any) -> No
         handle = make_tenant(schema)
         with schema_context(handle.schema):
             bm25_cache.indexes.clear()
-            add_document("doc.txt", texts)
+            DocumentFactory(filename="doc.txt", chunks=texts)
             index.compact()
     with schema_context("links_b"):
         own = set(Chunk.objects.values_list("id", flat=True))
@@ -138,7 +149,7 @@ def test_neighbours_and_expansion_stay_inside_the_tenant(make_tenant: Any) -> No
 
 @override_settings(INDEX_NEIGHBOURS=0)
 def test_no_links_when_turned_off(tenant: TenantHandle) -> None:
-    add_document("a.txt", TEXTS)
+    DocumentFactory(filename="a.txt", chunks=TEXTS)
     index.compact()
     assert all(not links for links in _stored().values())
 
@@ -146,8 +157,8 @@ def test_no_links_when_turned_off(tenant: TenantHandle) -> None:
 def test_a_chunk_deleted_by_any_statement_takes_its_neighbour_list_with_it(
     tenant: TenantHandle,
 ) -> None:
-    add_document("a.txt", TEXTS[:2])
-    add_document("b.txt", TEXTS[2:])
+    DocumentFactory(filename="a.txt", chunks=TEXTS[:2])
+    DocumentFactory(filename="b.txt", chunks=TEXTS[2:])
     index.compact()
     listed = ChunkNeighbours.objects.values_list("chunk_id", flat=True).first()
     assert listed is not None

@@ -11,7 +11,7 @@ from django_tenants.utils import schema_context
 
 from search.highlight import FRAGMENT_DELIMITER, restore
 from tests.conftest import TenantHandle
-from tests.queries.helpers import add_document
+from tests.factories import DocumentFactory
 
 URL = "/api/v1/search/"
 FILLER = "Plain filler sentences about other matters keep the two mentions far apart. " * 8
@@ -39,7 +39,7 @@ def _assert_as_written(highlight: str, text: str) -> None:
 
 def test_words_in_angle_brackets_stay_in_the_highlight(tenant: TenantHandle) -> None:
     text = "Never trust user content: the <script> tag in user content must be escaped."
-    add_document("xss.txt", [text])
+    DocumentFactory(filename="xss.txt", chunks=[text])
     highlight = _highlights(tenant, "user content")[text]
     assert highlight == (
         "Never trust «user» «content»: the <script> tag in «user» «content» must be escaped."
@@ -54,7 +54,7 @@ def test_a_matched_word_in_angle_brackets_is_marked_with_its_brackets(
         "Fill in <customer name> and pass a List<String> of the order lines.",
         f"Avoid inline <script> blocks. {FILLER}Load every <script> from a file instead.",
     ]
-    add_document("tags.txt", texts)
+    DocumentFactory(filename="tags.txt", chunks=texts)
     scripts = _highlights(tenant, "script")
     assert scripts[texts[0]] == "<«script»> tag in user content"
     assert scripts[texts[2]].startswith("Avoid inline <«script»> blocks.")

@@ -13,12 +13,12 @@ import pytest
 from django.db import connection
 from django_tenants.utils import schema_context
 
-from documents import index_changes
 from documents.embedder_choice import embedder_for_current_tenant
-from documents.models import Chunk, Document, DocumentStatus, IndexState
-from search import index
+from documents.models import Chunk, Document, IndexState
+from search import folding, index
 from search.vectorindex import list_snapshot_versions
 from tests.conftest import ROOT, TenantHandle, worker_environment
+from tests.factories import DocumentFactory
 
 TEXTS = [
     "supersonic flow over a swept wing with shock waves",
@@ -28,26 +28,6 @@ TEXTS = [
     "vibration of turbine blades and flutter of panels",
     "skin friction drag in turbulent pipe flow",
 ]
-
-
-def add_document(name: str, texts: list[str]) -> Document:
-    embedder = embedder_for_current_tenant()
-    document = Document.objects.create(
-        filename=name,
-        content_type="text/plain",
-        size=1,
-        sha256=name.ljust(64, "0")[:64],
-        status=DocumentStatus.READY,
-        embedder=embedder.name,
-        chunk_count=len(texts),
-    )
-    vectors = embedder.embed_documents(texts)
-    Chunk.objects.bulk_create(
-        Chunk(document=document, ordinal=i, text=t, embedding=vectors[i].astype("<f4").tobytes())
-        for i, t in enumerate(texts)
-    )
-    index_changes.chunks_changed()
-    return document
 
 
 def top_texts(query: str, k: int = 3, document_ids: list[int] | None = None) -> list[str]:
@@ -68,7 +48,7 @@ def tenant(make_tenant) -> Iterator[TenantHandle]:
 
 @pytest.mark.django_db
 def test_new_chunks_are_searchable_before_and_after_compaction(tenant):
-    add_document("a.txt", TEXTS)
+    DocumentFactory(filename="a.txt", chunks=TEXTS)
     before = top_texts("shock waves on a swept wing")
     assert before[0] == TEXTS[0]
     result = index.compact()
@@ -77,15 +57,17 @@ def test_new_chunks_are_searchable_before_and_after_compaction(tenant):
     assert IndexState.objects.get().version == result.version == 1
     assert not Chunk.objects.filter(in_snapshot=False).exists()
     assert top_texts("shock waves on a swept wing") == before
-    add_document("b.txt", ["shock waves in a nozzle"])
+    DocumentFactory(filename="b.txt", chunks=["shock waves in a nozzle"])
     assert index.compact().outcome == "compacted"
     assert "shock waves in a nozzle" in top_texts("shock waves", k=6)
 
 
 @pytest.mark.django_db
 def test_filter_by_document_keeps_top_k_from_allowed_documents(tenant):
-    wings = add_document("wings.txt", TEXTS)
-    other = add_document("other.txt", ["an unrelated note about lunch menus", "coffee"])
+    wings = DocumentFactory(filename="wings.txt", chunks=TEXTS)
+    other = DocumentFactory(
+        filename="other.txt", chunks=["an unrelated note about lunch menus", "coffee"]
+    )
     index.compact()
     texts = top_texts("shock waves on a swept wing", k=2, document_ids=[other.pk])
     assert set(texts) == {"an unrelated note about lunch menus", "coffee"}
@@ -94,8 +76,8 @@ def test_filter_by_document_keeps_top_k_from_allowed_documents(tenant):
 
 @pytest.mark.django_db
 def test_deleted_chunks_disappear_at_once_and_from_the_snapshot(tenant, settings):
-    keep = add_document("keep.txt", TEXTS[1:])
-    gone = add_document("gone.txt", [TEXTS[0]])
+    keep = DocumentFactory(filename="keep.txt", chunks=TEXTS[1:])
+    gone = DocumentFactory(filename="gone.txt", chunks=[TEXTS[0]])
     index.compact()
     from documents.services import delete_document
 
@@ -113,7 +95,7 @@ def test_deleted_chunks_disappear_at_once_and_from_the_snapshot(tenant, settings
 
 @pytest.mark.django_db
 def test_rebuild_from_the_database_gives_the_same_top_k(tenant):
-    add_document("a.txt", TEXTS)
+    DocumentFactory(filename="a.txt", chunks=TEXTS)
     index.compact()
     queries = ["shock waves", "heat transfer", "turbine flutter", "drag in pipes"]
     before = [top_texts(q) for q in queries]
@@ -127,7 +109,7 @@ def test_rebuild_from_the_database_gives_the_same_top_k(tenant):
 
 @pytest.mark.django_db
 def test_embedder_change_is_detected_and_names_the_reindex_command(tenant):
-    add_document("a.txt", TEXTS)
+    DocumentFactory(filename="a.txt", chunks=TEXTS)
     index.compact()
     IndexState.objects.update(embedder="local:all-MiniLM-L6-v2")
     with pytest.raises(index.IndexMismatchError, match=r"manage\.py reindex --tenant vectors"):
@@ -136,14 +118,14 @@ def test_embedder_change_is_detected_and_names_the_reindex_command(tenant):
 
 @pytest.mark.django_db
 def test_crash_before_the_version_commit_leaves_the_previous_version_usable(tenant, monkeypatch):
-    add_document("a.txt", TEXTS)
+    DocumentFactory(filename="a.txt", chunks=TEXTS)
     index.compact()
-    add_document("b.txt", ["shock waves in a nozzle"])
+    DocumentFactory(filename="b.txt", chunks=["shock waves in a nozzle"])
 
     def crash(*args, **kwargs):
         raise RuntimeError("power cut after the file was written")
 
-    monkeypatch.setattr(index, "prune_snapshots", crash)
+    monkeypatch.setattr(folding, "prune_snapshots", crash)
     monkeypatch.setattr(IndexState.objects, "filter", crash)
     with pytest.raises(RuntimeError, match="power cut"):
         index.compact()
@@ -175,7 +157,7 @@ def test_another_process_reloads_when_the_version_changes(committed_tenants):
     beta = committed_tenants[1]
     with schema_context(beta.schema):
         try:
-            add_document("v1.txt", TEXTS[1:])
+            DocumentFactory(filename="v1.txt", chunks=TEXTS[1:])
             index.compact()
             reader = subprocess.Popen(
                 [
@@ -193,7 +175,7 @@ def test_another_process_reloads_when_the_version_changes(committed_tenants):
             assert reader.stdout is not None
             assert reader.stdin is not None
             first = json.loads(reader.stdout.readline())
-            newcomer = add_document("v2.txt", [TEXTS[0]])
+            newcomer = DocumentFactory(filename="v2.txt", chunks=[TEXTS[0]])
             index.compact()
             reader.stdin.write("go\n")
             reader.stdin.flush()
@@ -216,7 +198,7 @@ def test_concurrent_writers_never_corrupt_the_index(committed_tenants):
     def writer(n: int) -> None:
         try:
             with schema_context(alpha.schema):
-                add_document(f"w{n}.txt", [f"{t} (copy {n})" for t in TEXTS])
+                DocumentFactory(filename=f"w{n}.txt", chunks=[f"{t} (copy {n})" for t in TEXTS])
                 index.compact()
         except BaseException as exc:
             errors.append(exc)
@@ -224,6 +206,11 @@ def test_concurrent_writers_never_corrupt_the_index(committed_tenants):
             connection.close()
 
     with schema_context(alpha.schema):
+        # Earlier tests of this committed tenant delete their documents without tombstones
+        # (tests/conftest.py `alpha`), which leaves their vectors in its snapshot: start from
+        # an empty index, so that the count below is this test's alone.
+        Document.objects.all().delete()
+        IndexState.objects.all().delete()
         try:
             threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
             for thread in threads:

@@ -14,7 +14,7 @@ from scipy import sparse  # type: ignore[import-untyped]
 from documents.embedder_choice import embedder_for_current_tenant
 from search import bm25, index, query_idf, retrieval
 from tests.conftest import TenantHandle
-from tests.queries.helpers import add_document
+from tests.factories import DocumentFactory
 
 
 def _index(tf: list[list[int]]) -> bm25.Bm25Index:
@@ -73,8 +73,11 @@ def tenant(make_tenant: Any) -> Iterator[TenantHandle]:
 
 
 def test_lexical_search_uses_feedback_setting(tenant: TenantHandle) -> None:
-    add_document("a.txt", ["Ablation cooling protects the nose cone during re-entry heating."])
-    add_document("b.txt", ["Nose cone heating during re-entry."])
+    DocumentFactory(
+        filename="a.txt",
+        chunks=["Ablation cooling protects the nose cone during re-entry heating."],
+    )
+    DocumentFactory(filename="b.txt", chunks=["Nose cone heating during re-entry."])
     with override_settings(QUERY_LEXICAL_FEEDBACK=False):
         plain = retrieval.lexical_search("ablation", 10)
     expanded = retrieval.lexical_search("ablation", 10)
@@ -84,8 +87,8 @@ def test_lexical_search_uses_feedback_setting(tenant: TenantHandle) -> None:
 
 def test_hashing_queries_are_idf_weighted_and_rebuilt_on_change(tenant: TenantHandle) -> None:
     query_idf.weights.clear()
-    add_document("common.txt", ["wing flow"] * 5)
-    add_document("rare.txt", ["wing flutter"])
+    DocumentFactory(filename="common.txt", chunks=["wing flow"] * 5)
+    DocumentFactory(filename="rare.txt", chunks=["wing flutter"])
     embedder = embedder_for_current_tenant()
     assert query_idf.supports_term_weights(embedder)
     top = retrieval.retrieve("flow flutter", mode="dense", top_k=1, embedder=embedder).hits
@@ -103,13 +106,13 @@ def test_hashing_queries_are_idf_weighted_and_rebuilt_on_change(tenant: TenantHa
 
 def test_stale_term_weights_are_served_while_a_rebuild_runs(tenant: TenantHandle) -> None:
     query_idf.weights.clear()
-    add_document("a.txt", ["wing flow"])
+    DocumentFactory(filename="a.txt", chunks=["wing flow"])
     embedder = embedder_for_current_tenant()
     row = index.state()
     key = f"{tenant.schema}:{row.generation}"
     get = query_idf.weights.get
     first = get(key, row.change_seq, embedder, chunk_count=1)  # type: ignore[arg-type]
-    add_document("b.txt", ["flutter of panels"])
+    DocumentFactory(filename="b.txt", chunks=["flutter of panels"])
     # The index changed: the earlier table answers at once (a rebuild starts in the background).
     assert get(key, index.state().change_seq, embedder, chunk_count=2) is first  # type: ignore[arg-type]
     # A big tenant's first query does not wait for a build: plain tf until it is ready.

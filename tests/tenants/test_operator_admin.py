@@ -6,34 +6,23 @@ import json
 import os
 
 import pytest
-from django.core.files.base import ContentFile
 from django.test import Client
 from django_redis import get_redis_connection
 from django_tenants.utils import schema_context
 
 from documents.models import Document, DocumentStatus
 from operators.selectors import tenant_usage
-from queries.models import Query
 from tenants.models import OperatorAction, Tenant
+from tests.factories import DocumentFactory, QueryFactory
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = "/admin/tenants/tenant/"
 
 
-def _document(handle, name, **fields):
-    with schema_context(handle.schema):
-        document = Document(
-            filename=name, content_type="text/plain", size=2048, sha256="0" * 64, **fields
-        )
-        document.file.save("x.txt", ContentFile(b"x"), save=False)
-        document.save()
-        return document
-
-
 def test_tenant_list_shows_usage_from_each_schema(make_tenant, operator):
     handle = make_tenant("op_usage")
-    _document(handle, "a.txt", chunk_count=7, status=DocumentStatus.READY)
-    _document(handle, "b.txt", chunk_count=5)
+    DocumentFactory(tenant=handle, filename="a.txt", size=2048, chunk_count=7)
+    DocumentFactory(tenant=handle, filename="b.txt", size=2048, chunk_count=5)
     usage = tenant_usage(handle.tenant)
     assert (usage.documents, usage.chunks, usage.storage_bytes) == (2, 12, 4096)
     assert usage.queries_30d == 0
@@ -46,7 +35,7 @@ def test_tenant_list_shows_usage_from_each_schema(make_tenant, operator):
 
 def test_actions_are_applied_and_audited(make_tenant, operator, django_capture_on_commit_callbacks):
     handle = make_tenant("op_actions")
-    _document(handle, "a.txt", status=DocumentStatus.READY)
+    DocumentFactory(tenant=handle, filename="a.txt")
     pk = handle.tenant.pk
 
     def act(action):
@@ -95,7 +84,12 @@ def test_rebuild_index_action_queues_a_task_in_the_tenant(make_tenant, operator,
 
 def test_support_views_are_read_only_escaped_and_audited(make_tenant, operator):
     handle = make_tenant("op_support")
-    _document(handle, "<img src=x onerror=alert(1)>.txt", status=DocumentStatus.FAILED, error="bad")
+    DocumentFactory(
+        tenant=handle,
+        filename="<img src=x onerror=alert(1)>.txt",
+        status=DocumentStatus.FAILED,
+        error="bad",
+    )
     pk = handle.tenant.pk
     docs = operator.get(f"{CHANGELIST}{pk}/support/documents/")
     html = docs.content.decode()
@@ -106,8 +100,7 @@ def test_support_views_are_read_only_escaped_and_audited(make_tenant, operator):
     found = operator.get(f"{CHANGELIST}{pk}/support/documents/?q=%3Cimg%00")  # NUL: no 500
     assert found.status_code == 200
     assert "&lt;img src=x" in found.content.decode()
-    with schema_context(handle.schema):
-        Query.objects.create(text="why <b>down</b>", normalized_hash="0" * 64, error="server_error")
+    QueryFactory(tenant=handle, text="why <b>down</b>", error="server_error")
     queries = operator.get(f"{CHANGELIST}{pk}/support/queries/")
     assert queries.status_code == 200
     html = queries.content.decode()

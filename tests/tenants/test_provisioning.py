@@ -15,6 +15,7 @@ from tenants.services import (
     provision_tenant,
     set_tenant_active,
 )
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -34,10 +35,9 @@ def test_provisioning_creates_schema_domain_and_owner(make_tenant):
 
 
 def test_two_tenants_rows_live_in_separate_schemas(make_tenant):
-    make_tenant("north")
+    north = make_tenant("north")
     make_tenant("south")
-    with schema_context("north"):
-        User.objects.create_user("only-north@example.com", "pw-123456789")
+    UserFactory(tenant=north, email="only-north@example.com")
     with schema_context("north"):
         assert User.objects.filter(email="only-north@example.com").exists()
     with schema_context("south"):

@@ -122,6 +122,27 @@ def _reason(error: DocumentError, this_run: Collection[int]) -> str:
     return error.message
 
 
+@dataclass
+class _Outcome:
+    ready: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    queued: list[str] = field(default_factory=list)
+
+    def read(self, ids: dict[int, str]) -> None:
+        """Sort the uploaded documents by their state now."""
+        rows = Document.objects.filter(pk__in=list(ids)).values_list("pk", "status", "error")
+        for pk, status, error in sorted(rows):
+            if status == DocumentStatus.READY:
+                self.ready += 1
+            elif status == DocumentStatus.PENDING:
+                self.queued.append(ids[pk])
+            elif status == DocumentStatus.PROCESSING:
+                reason = "still processing when the wait ended; a worker finishes it."
+                self.failures.append((ids[pk], reason))
+            else:
+                self.failures.append((ids[pk], error or f"{status}."))
+
+
 class Command(StrictCommand):
     help = "Ingest files or folders into a tenant, with a progress bar."
 
@@ -139,61 +160,55 @@ class Command(StrictCommand):
                 f"--timeout must be a positive number of seconds, not {options['timeout']:g}."
             )
         collected = collect_files(options["paths"])
-        files = collected.files
         for note in collected.notes:
             self.stderr.write(note)
         quiet = options["verbosity"] == 0
-        failures: list[tuple[str, str]] = []
-        queued: list[str] = []
-        ids: dict[int, str] = {}
+        outcome = _Outcome()
         with tenant_context(tenant):
-            with tqdm(total=len(files), desc="uploading", unit="file", disable=quiet) as bar:
-                for start in range(0, len(files), UPLOAD_BATCH):
-                    batch = files[start : start + UPLOAD_BATCH]
-                    accepted, rejected = self._upload(batch, options)
-                    ids.update({d.pk: str(path) for d, path in accepted})
-                    failures.extend((str(path), _reason(error, ids)) for path, error in rejected)
-                    bar.update(len(batch))
+            ids = self._upload_all(collected.files, options, outcome, quiet)
             if options["sync"]:
-                pending = list(ids)
-                with tqdm(total=len(pending), desc="processing", unit="doc", disable=quiet) as bar:
-                    for start in range(0, len(pending), 32):
-                        process_documents(pending[start : start + 32])
-                        bar.update(len(pending[start : start + 32]))
+                self._process_here(list(ids), quiet)
             elif ids:
                 self._wait(ids, options["timeout"], quiet)
-            rows = Document.objects.filter(pk__in=list(ids)).values_list("pk", "status", "error")
-            ready = 0
-            for pk, status, error in sorted(rows):
-                if status == DocumentStatus.READY:
-                    ready += 1
-                elif status == DocumentStatus.PENDING:
-                    queued.append(ids[pk])
-                elif status == DocumentStatus.PROCESSING:
-                    failures.append(
-                        (ids[pk], "still processing when the wait ended; a worker finishes it.")
-                    )
-                else:
-                    failures.append((ids[pk], error or f"{status}."))
-        summary = f"{ready} of {len(files)} files ingested into {tenant.schema_name}."
-        if collected.hidden:
-            summary += (
-                f" Skipped {collected.hidden} hidden file(s) or folder(s) (names starting "
-                "with '.')."
-            )
+            outcome.read(ids)
+        self._report(outcome, tenant.schema_name, len(collected.files), collected.hidden)
+
+    def _upload_all(
+        self, files: list[Path], options: dict[str, Any], outcome: _Outcome, quiet: bool
+    ) -> dict[int, str]:
+        ids: dict[int, str] = {}
+        with tqdm(total=len(files), desc="uploading", unit="file", disable=quiet) as bar:
+            for start in range(0, len(files), UPLOAD_BATCH):
+                batch = files[start : start + UPLOAD_BATCH]
+                accepted, rejected = self._upload(batch, options)
+                ids.update({d.pk: str(path) for d, path in accepted})
+                outcome.failures.extend((str(p), _reason(error, ids)) for p, error in rejected)
+                bar.update(len(batch))
+        return ids
+
+    def _process_here(self, pending: list[int], quiet: bool) -> None:
+        with tqdm(total=len(pending), desc="processing", unit="doc", disable=quiet) as bar:
+            for start in range(0, len(pending), 32):
+                process_documents(pending[start : start + 32])
+                bar.update(len(pending[start : start + 32]))
+
+    def _report(self, outcome: _Outcome, schema: str, total: int, hidden: int) -> None:
+        summary = f"{outcome.ready} of {total} files ingested into {schema}."
+        if hidden:
+            summary += f" Skipped {hidden} hidden file(s) or folder(s) (names starting with '.')."
         self.stdout.write(summary)
-        for name in queued:
+        for name in outcome.queued:
             self.stderr.write(f"QUEUED {name}")
-        if queued:
+        if outcome.queued:
             self.stderr.write(
-                f"{len(queued)} file(s) are stored and stay queued; they will be processed "
-                "when a Celery worker runs (see README)."
+                f"{len(outcome.queued)} file(s) are stored and stay queued; they will be "
+                "processed when a Celery worker runs (see README)."
             )
-        for name, reason in failures:
+        for name, reason in outcome.failures:
             self.stderr.write(f"FAILED {name}: {reason}")
-        if failures or queued:
-            parts = [f"{len(failures)} file(s) failed"] if failures else []
-            parts += [f"{len(queued)} file(s) still queued"] if queued else []
+        if outcome.failures or outcome.queued:
+            parts = [f"{len(outcome.failures)} file(s) failed"] if outcome.failures else []
+            parts += [f"{len(outcome.queued)} file(s) still queued"] if outcome.queued else []
             raise CommandError(f"{', '.join(parts)}.", returncode=1)
 
     def _upload(

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django_tenants.utils import tenant_context
 
 from documents.embedder_choice import backend_for_current_tenant
+from documents.embeddings import check_backend
 from documents.management.tenant_option import (
     StrictCommand,
     add_tenant_arguments,
     selected_tenants,
 )
 from documents.services import reindex_all
+from tenants.models import Tenant
 
 
 class Command(StrictCommand):
@@ -27,7 +29,10 @@ class Command(StrictCommand):
         add_tenant_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        for tenant in selected_tenants(options):
+        tenants = selected_tenants(options)
+        for tenant in tenants:
+            _refuse_unknown_embedder(tenant)
+        for tenant in tenants:
             with tenant_context(tenant):
                 count = reindex_all()
                 backend = backend_for_current_tenant()
@@ -43,3 +48,16 @@ class Command(StrictCommand):
                 f"{tenant.schema_name}: queued {count:,} documents for reindexing. They wait "
                 f"until a Celery worker picks them up; the worker {how}."
             )
+
+
+def _refuse_unknown_embedder(tenant: Tenant) -> None:
+    """Before queueing anything: an embedder name the registry lacks would fail every document."""
+    if not tenant.embedding_backend:
+        return  # the platform default: each worker's own EMBEDDING_BACKEND
+    try:
+        check_backend(tenant.embedding_backend)
+    except ValueError as exc:
+        raise CommandError(
+            f"{tenant.schema_name}: {exc} Set the tenant's embedding backend in the operators "
+            "admin, then run reindex again."
+        ) from None

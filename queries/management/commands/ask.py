@@ -12,7 +12,6 @@ import argparse
 import json
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import CommandError, CommandParser
 from django_tenants.utils import tenant_context
 
@@ -25,6 +24,7 @@ from queries import services
 from queries.api_inputs import MAX_TEXT, AskInput
 from search.index import IndexMismatchError
 from search.retrieval import MODES
+from search.settings import search_settings
 
 DEFAULT_SEARCH_TOP_K = 10
 NUL_IN_TEXT = (
@@ -48,7 +48,7 @@ def positive_int(value: str) -> int:
 
 
 def search_top_k_limit() -> int:
-    return int(settings.QUERY_MAX_TOP_K)  # SearchInput.validate_top_k
+    return search_settings().max_top_k  # SearchInput.validate_top_k
 
 
 def ask_top_k_limit() -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import CommandError, CommandParser
 from django_tenants.utils import tenant_context
 from tqdm import tqdm
@@ -19,6 +18,7 @@ from documents.management.tenant_option import (
 )
 from documents.models import Chunk, IndexState
 from search import index
+from search.settings import search_settings
 
 
 class Command(StrictCommand):
@@ -116,7 +116,7 @@ class _Bars:
                 total=of, desc=f"{self.name}: neighbours", unit="chunk", disable=self.quiet
             )
         self.link.update(done - self.link.n)
-        if done >= of and not self.quiet and getattr(settings, "SEARCH_LEXICAL_STORE", True):
+        if done >= of and not self.quiet and search_settings().lexical_store:
             # What the compaction does next has no steps to count (search/bm25_store.py).
             self.link.close()
             tqdm.write(

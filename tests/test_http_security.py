@@ -1,4 +1,5 @@
-"""Hardening: security headers, CSP, CORS, one error format, size limits, docs, deploy check."""
+"""HTTP security: headers, CSP (Swagger UI too), CORS, one error format, size limits, an
+OpenAPI schema that validates, and Django's deploy check with production settings."""
 
 from __future__ import annotations
 

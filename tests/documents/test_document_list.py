@@ -1,5 +1,6 @@
-"""The documents list as a demanding user meets it: reindex only once at a time, sorting
-through the API and the page, names in any script, a page that fits a phone."""
+"""The documents list, through the API and the page: sorting (kept across pages), reindex
+only once at a time, names in any script, a page that fits a phone, an upload form without
+files."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 from django_tenants.utils import schema_context
 
 from documents.models import Document, DocumentStatus
+from tests.factories import DocumentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -20,16 +22,9 @@ def tenant(make_tenant):
     return make_tenant("qa_list")
 
 
-def _document(tenant, name: str, *, size: int, status: str = DocumentStatus.READY) -> Document:
-    with schema_context(tenant.schema):
-        return Document.objects.create(
-            filename=name, content_type="text/plain", size=size, sha256=name[:1] * 64, status=status
-        )
-
-
 @pytest.mark.parametrize("status", [DocumentStatus.PENDING, DocumentStatus.PROCESSING])
 def test_reindex_refuses_a_document_still_in_flight(tenant, status):
-    document = _document(tenant, "busy.txt", size=10, status=status)
+    document = DocumentFactory(tenant=tenant, filename="busy.txt", status=status)
     response = tenant.logged_in_client().post(f"{API}{document.pk}/reindex/")
     assert response.status_code == 409
     error = response.json()["error"]
@@ -40,7 +35,7 @@ def test_reindex_refuses_a_document_still_in_flight(tenant, status):
 
 
 def test_reindex_of_a_finished_document_is_accepted(tenant):
-    document = _document(tenant, "broken.pdf", size=10, status=DocumentStatus.FAILED)
+    document = DocumentFactory(tenant=tenant, filename="broken.pdf", status=DocumentStatus.FAILED)
     response = tenant.logged_in_client().post(f"{API}{document.pk}/reindex/")
     assert response.status_code == 202
     assert response.json()["status"] == "pending"
@@ -48,7 +43,7 @@ def test_reindex_of_a_finished_document_is_accepted(tenant):
 
 def test_the_api_sorts_by_name_size_and_upload_time(tenant):
     for name, size in [("beta.txt", 30), ("alpha.txt", 10), ("gamma.txt", 20)]:
-        _document(tenant, name, size=size)
+        DocumentFactory(tenant=tenant, filename=name, size=size)
     client = tenant.logged_in_client()
 
     def names(ordering: str) -> list[str]:
@@ -67,7 +62,7 @@ def test_the_api_sorts_by_name_size_and_upload_time(tenant):
 
 def test_the_page_sorts_by_a_column_and_keeps_it_across_pages(tenant):
     for index in range(27):
-        _document(tenant, f"doc-{index:02d}.txt", size=index + 1)
+        DocumentFactory(tenant=tenant, filename=f"doc-{index:02d}.txt", size=index + 1)
     client = tenant.logged_in_client()
     html = client.get("/documents/", {"sort": "name", "q": "doc"}).content.decode()
     rows = re.findall(r'dir="auto">(doc-\d+\.txt)</td>', html)
@@ -81,7 +76,7 @@ def test_the_page_sorts_by_a_column_and_keeps_it_across_pages(tenant):
 
 
 def test_names_keep_their_direction_and_the_header_row_stays_in_its_box(tenant):
-    _document(tenant, "שלום-مرحبا.txt", size=5)
+    DocumentFactory(tenant=tenant, filename="שלום-مرحبا.txt", size=5)
     html = tenant.logged_in_client().get("/documents/").content.decode()
     assert '<td data-col="name" dir="auto">שלום-مرحبا.txt</td>' in html
     thead = html.split("<thead>")[1].split("</thead>")[0]

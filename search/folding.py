@@ -1,0 +1,134 @@
+"""The steps of a compaction (search/index.py's `compact` runs them under the tenant's
+index lock): load the published snapshot, fold the delta into it or rebuild it, link the
+new chunks to their neighbours, then publish the new version.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.db import transaction
+from django.db.models import F
+
+from documents.embeddings import Embedder
+from documents.models import Chunk, IndexState, IndexTombstone
+from search import chunk_links
+from search.index_io import read_vectors
+from search.settings import search_settings
+from search.vectorindex import (
+    IndexSnapshot,
+    SnapshotError,
+    build_index,
+    load_snapshot,
+    prune_snapshots,
+    save_snapshot,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Fold:
+    """A new snapshot not yet published, and what it changed."""
+
+    snapshot: IndexSnapshot
+    ids: np.ndarray  # the chunks it (re)added, to link to their neighbours
+    vectors: np.ndarray
+    added: int
+    removed: int
+    outcome: str  # "rebuilt" or "compacted"
+    mark: Any  # the chunks to mark in_snapshot once published (a queryset)
+
+    @property
+    def rebuilt(self) -> bool:
+        return self.outcome == "rebuilt"
+
+
+def current_snapshot(row: IndexState, embedder: Embedder, directory: Path) -> IndexSnapshot | None:
+    """The published snapshot to fold into, or None to rebuild (none yet, or unreadable)."""
+    if row.version <= 0:
+        return None
+    try:
+        return load_snapshot(
+            directory,
+            row.version,
+            expected_embedder=embedder.name,
+            expected_dimension=embedder.dimension,
+            schema_name=directory.name,  # INDEX_ROOT/<schema>
+        )
+    except SnapshotError:
+        logger.warning("index v%s of %s unreadable; rebuilding", row.version, directory.name)
+        return None
+
+
+def rebuilt(
+    mine: Any, row: IndexState, embedder: Embedder, progress: Callable[[int], None] | None
+) -> Fold:
+    ids, vectors = read_vectors(mine, embedder.dimension, progress)
+    index = build_index(
+        ids, vectors, approximate_threshold=search_settings().index_approx_threshold
+    )
+    snapshot = IndexSnapshot(
+        index, version=row.version + 1, embedder_name=embedder.name, dimension=embedder.dimension
+    )
+    return Fold(snapshot, ids, vectors, len(ids), 0, "rebuilt", mine)
+
+
+def folded(
+    snapshot: IndexSnapshot,
+    mine: Any,
+    row: IndexState,
+    embedder: Embedder,
+    tombstones: list[tuple[int, int]],
+) -> Fold | None:
+    """The snapshot with new chunks added and deleted ones removed; None when nothing changed."""
+    ids, vectors = read_vectors(mine.filter(in_snapshot=False), embedder.dimension)
+    if not len(ids) and not tombstones:
+        return None
+    removed = snapshot.remove(np.asarray([c for _, c in tombstones], dtype=np.int64))
+    snapshot.remove(ids)  # re-embedded chunks replace their old vectors
+    snapshot.add(ids, vectors)
+    snapshot.version = row.version + 1
+    mark = Chunk.objects.filter(id__in=ids.tolist())
+    return Fold(snapshot, ids, vectors, len(ids), removed, "compacted", mark)
+
+
+def link_and_publish(
+    fold: Fold,
+    row: IndexState,
+    embedder: Embedder,
+    mine: Any,
+    tombstones: list[tuple[int, int]],
+    link_progress: chunk_links.Progress | None,
+    directory: Path,
+) -> None:
+    """Link the new chunks to their neighbours, then write the snapshot and the state row."""
+    ids, vectors = fold.ids, fold.vectors
+    k = chunk_links.wanted()
+    if k and not fold.rebuilt and tombstones:  # chunks that named a deleted one, too
+        orphans = chunk_links.naming(c for _, c in tombstones)
+        more = mine.filter(id__in=orphans).exclude(id__in=ids.tolist())
+        orphan_ids, orphan_vectors = read_vectors(more, embedder.dimension)
+        ids, vectors = np.concatenate([ids, orphan_ids]), np.vstack([vectors, orphan_vectors])
+    snapshot = fold.snapshot
+    links = chunk_links.link(
+        snapshot, ids, vectors, k, rebuild=fold.rebuilt, progress=link_progress
+    )
+    save_snapshot(snapshot, directory)
+    with transaction.atomic():
+        fold.mark.update(in_snapshot=True)
+        chunk_links.store(links)
+        IndexTombstone.objects.filter(id__in=[t for t, _ in tombstones]).delete()
+        IndexState.objects.filter(pk=row.pk).update(
+            version=snapshot.version,
+            embedder=embedder.name,
+            dimension=embedder.dimension,
+            snapshot_count=snapshot.count,
+            change_seq=F("change_seq") + 1,
+        )
+    prune_snapshots(directory, keep_versions={snapshot.version, row.version})
