@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import query as bench
 from django_tenants.utils import tenant_context
+from report import markdown_table, write_section
 
 from documents import index_changes
 from search import bm25_cache, index
@@ -41,7 +42,7 @@ from tenants.services import delete_tenant, provision_tenant
 def summary(samples: list[float]) -> str:
     ordered = sorted(samples)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return f"{statistics.median(ordered):6.1f} | {p95:6.1f} | {ordered[-1]:6.1f}"
+    return f"{statistics.median(ordered):.1f} | {p95:.1f} | {ordered[-1]:.1f}"
 
 
 def main() -> None:
@@ -104,19 +105,22 @@ def main() -> None:
     finally:
         delete_tenant(tenant=provisioned.tenant)
     new_chunks = args.uploads * args.per_upload
-    print(
-        f"\n{args.chunks:,} chunks in the matrix, then {args.uploads} uploads of "
-        f"{args.per_upload} chunks ({new_chunks} new chunks), lexical search top 100 (ms)\n"
-    )
-    print("| searches                                   |    p50 |    p95 |    max |")
-    print("|--------------------------------------------|--------|--------|--------|")
-    print(f"| before any upload (matrix current)         | {summary(before)} |")
-    print(f"| first after each upload (reads new chunks) | {summary(first)} |")
-    print(f"| following ones (matrix stale)              | {summary(steady)} |")
-    print(
-        f"\nThe matrix stayed the pre-upload one for {stale_seen} of {args.uploads} uploads; "
+    notes = (
+        f"{args.chunks:,} chunks in the matrix, then {args.uploads} uploads of "
+        f"{args.per_upload} chunks ({new_chunks} new chunks), lexical search top 100 (ms). "
+        f"The matrix stayed the pre-upload one for {stale_seen} of {args.uploads} uploads; "
         f"each upload's unique word found its new chunk first in {found} of {args.uploads}."
     )
+    table = markdown_table(
+        ["searches", "p50", "p95", "max"],
+        [
+            ["before any upload (matrix current)", *summary(before).split(" | ")],
+            ["first after each upload (reads new chunks)", *summary(first).split(" | ")],
+            ["following ones (matrix stale)", *summary(steady).split(" | ")],
+        ],
+    )
+    print(f"\n{notes}\n\n{table}")
+    write_section("fresh", "Lexical search right after an upload", table, notes=notes)
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ django.setup()
 import psutil  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django_tenants.utils import tenant_context  # noqa: E402
+from report import markdown_table, write_section  # noqa: E402
 
 from documents import services  # noqa: E402
 from documents.models import Chunk, Document, DocumentStatus  # noqa: E402
@@ -190,22 +191,32 @@ def main() -> int:
 
     ready = sum(d["status"] == DocumentStatus.READY for d in documents)
     failed = [d["error"] for d in documents if d["status"] == DocumentStatus.FAILED]
-    print()
-    print("| metric | value |\n|---|---|")
-    print(f"| documents | {len(ids):,} ({ready:,} ready, {len(failed):,} failed) |")
-    print(f"| chunks | {chunks:,} |")
-    print(f"| wall time | {elapsed:.1f} s (uploads {uploaded:.1f} s) |")
-    print(f"| documents/s | {len(ids) / elapsed:.1f} |")
-    print(f"| chunks/s | {chunks / elapsed:.1f} |")
-    print(f"| MB/s | {total_bytes / 1e6 / elapsed:.2f} |")
+    rows: list[list[object]] = [
+        ["documents", f"{len(ids):,} ({ready:,} ready, {len(failed):,} failed)"],
+        ["chunks", f"{chunks:,}"],
+        ["wall time", f"{elapsed:.1f} s (uploads {uploaded:.1f} s)"],
+        ["documents/s", f"{len(ids) / elapsed:.1f}"],
+        ["chunks/s", f"{chunks / elapsed:.1f}"],
+        ["MB/s", f"{total_bytes / 1e6 / elapsed:.2f}"],
+    ]
     for stage in ("extract", "chunk", "embed", "store"):
         values = [d["timings"].get(f"{stage}_ms", 0.0) for d in documents if d["timings"]]
-        if values:
-            print(
-                f"| {stage} ms (mean / p95 / total s) | {statistics.mean(values):.2f} / "
-                f"{statistics.quantiles(values, n=20)[-1]:.2f} / {sum(values) / 1000:.1f} |"
+        if len(values) > 1:
+            rows.append(
+                [
+                    f"{stage} ms (mean / p95 / total s)",
+                    f"{statistics.mean(values):.2f} / "
+                    f"{statistics.quantiles(values, n=20)[-1]:.2f} / {sum(values) / 1000:.1f}",
+                ]
             )
-    print(f"| peak worker RSS | {sampler.peak / 1e6:.0f} MB (workers + sandboxes) |")
+    rows.append(["peak worker RSS", f"{sampler.peak / 1e6:.0f} MB (workers + sandboxes)"])
+    table = markdown_table(["metric", "value"], rows)
+    notes = (
+        f"{len(files):,} files, {total_bytes / 1e6:.1f} MB, through the real upload path and "
+        "Celery workers."
+    )
+    print(f"\n{table}")
+    write_section("ingest", "Ingestion throughput", table, notes=notes)
     for reason in failed[:5]:
         print(f"failed: {reason}")
     return 0 if ready == len(ids) else 1

@@ -26,6 +26,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from report import markdown_table, write_section
+
 from search.vectorindex import IndexSnapshot, build_index
 from search.vectorindex.build import exact_top_k
 from search.vectorindex.faiss_loader import faiss
@@ -160,6 +162,13 @@ def bench_embedders(quick: bool) -> list[tuple[str, int, float]]:
     return results
 
 
+def _index_row(r: dict[str, Any]) -> list[object]:
+    return [
+        f"{r['n']:,}", r["kind"], r["params"], f"{r['build_s']:.1f}", f"{r['bytes'] / 1e6:,.0f}",
+        f"{r['ratio']:.3f}", f"{r['p50']:.2f}", f"{r['p99']:.2f}", f"{r['recall']:.3f}",
+    ]  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")])
@@ -172,23 +181,27 @@ def main() -> None:
     sizes = args.sizes or ([10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000])
     n_queries = 200 if args.quick else 500
 
-    print(f"faiss {faiss.__version__}, {faiss.omp_get_max_threads()} threads, dim {DIM}\n")
+    notes = f"faiss {faiss.__version__}, {faiss.omp_get_max_threads()} threads, dimension {DIM}."
+    print(notes)
     if args.no_index:
         sizes = []
-    print("| vectors | index | params | build s | index MB | x raw | p50 ms | p99 ms | recall@10 |")
-    print("|---:|---|---|---:|---:|---:|---:|---:|---:|")
+    header = ["vectors", "index", "params", "build s", "index MB", "x raw", "p50 ms", "p99 ms",
+              "recall@10"]  # fmt: skip
+    rows: list[list[object]] = []
     for n in sizes:
         for r in bench_index(n, args.kinds, n_queries, max_hnsw=args.max_hnsw):
-            print(
-                f"| {r['n']:,} | {r['kind']} | {r['params']} | {r['build_s']:.1f} "
-                f"| {r['bytes'] / 1e6:,.0f} | {r['ratio']:.3f} | {r['p50']:.2f} "
-                f"| {r['p99']:.2f} | {r['recall']:.3f} |",
-                flush=True,
-            )
+            rows.append(_index_row(r))
+            print(f"[{n:,}] {rows[-1]}", file=sys.stderr, flush=True)
+    sections = [markdown_table(header, rows)] if rows else []
     if not args.no_embedders:
-        print("\n| embedder | chunks | chunks/s (~300 words) |\n|---|---:|---:|")
-        for name, count, rate in bench_embedders(args.quick):
-            print(f"| {name} | {count:,} | {rate:,.0f} |")
+        rates = [
+            [name, f"{count:,}", f"{rate:,.0f}"]
+            for name, count, rate in bench_embedders(args.quick)
+        ]
+        sections.append(markdown_table(["embedder", "chunks", "chunks/s (~300 words)"], rates))
+    body = "\n\n".join(sections)
+    print(body)
+    write_section("vectors", "Vector index and embedders", body, notes=notes)
 
 
 if __name__ == "__main__":

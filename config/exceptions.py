@@ -181,7 +181,10 @@ def api_exception_handler(
         exc = _too_many_files()
     elif isinstance(exc, AppError):
         set_rollback()  # as DRF does for the errors it handles
-        return Response(error_body(exc.code, exc.message), status=exc.status)
+        refusal = Response(error_body(exc.code, exc.message), status=exc.status)
+        if exc.status == 503:
+            refusal["Retry-After"] = "60"
+        return refusal
     response = exception_handler(exc, context)
     if response is None:
         return _unexpected(exc, context.get("request"))

@@ -17,7 +17,6 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import APIException
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -37,7 +36,6 @@ from queries.api_inputs import (
 )
 from queries.models import Query
 from queries.negotiation import EVENT_STREAM, EventStreamRenderer, QualityNegotiation, sse_event
-from search.index import IndexMismatchError
 from tenants.db import current_schema
 
 logger = logging.getLogger(__name__)
@@ -48,18 +46,6 @@ STREAM_FAILED = (
     "The answer could not be finished; the error has been logged. Ask again, and if it keeps "
     "failing, tell your administrator."
 )
-
-
-class EmptyQueryError(APIException):
-    status_code = 400
-    default_code = "empty_query"
-    default_detail = "The query is empty; type a few words."
-
-
-class IndexUnavailable(APIException):
-    status_code = 503
-    default_code = "index_mismatch"
-    default_detail = "Search is unavailable until this workspace's index is rebuilt."
 
 
 class SearchResultOutput(serializers.Serializer[Any]):
@@ -133,13 +119,9 @@ def caller_of(request: Request) -> services.Caller:
 
 
 def _run(call: Any, **kwargs: Any) -> Any:
-    """Call a query service, turning its errors into the API's 400 / 503."""
-    try:
-        return call(**kwargs)
-    except services.EmptyQuery as exc:
-        raise EmptyQueryError(str(exc)) from exc
-    except IndexMismatchError as exc:
-        raise IndexUnavailable(str(exc)) from exc
+    """Call a query service; its refusals (empty query 400, index to rebuild 503) are
+    AppErrors, which the API's exception handler answers."""
+    return call(**kwargs)
 
 
 class _ThenLog(Response):

@@ -19,6 +19,7 @@ from typing import Any
 from django.conf import settings
 
 from accounts.models import User
+from config.errors import AppError
 from documents.embedder_choice import backend_for_current_tenant
 from documents.models import IndexState
 from queries import cache, hints, querylog
@@ -40,8 +41,11 @@ __all__ = [
 ]
 
 
-class EmptyQuery(ValueError):
+class EmptyQuery(AppError):
     """The query is empty or only whitespace."""
+
+    status = 400
+    code = "empty_query"
 
 
 EMPTY_SEARCH = "The search is empty; type a few words to search for."

@@ -29,6 +29,7 @@ from django.db import connection
 from django.dispatch import Signal
 
 from config import sqlrows
+from config.errors import AppError
 from documents.embedder_choice import embedder_for_current_tenant
 from documents.embeddings import Embedder
 from documents.models import Chunk, IndexState, IndexTombstone
@@ -56,8 +57,11 @@ _delta_lock = threading.Lock()
 _deltas: dict[str, _Delta] = {}
 
 
-class IndexMismatchError(Exception):
+class IndexMismatchError(AppError):
     """The tenant's stored vectors come from another embedder; it must be reindexed."""
+
+    status = 503
+    code = "index_mismatch"
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
 
 from tenants.models import Tenant
 
@@ -12,13 +13,23 @@ from tenants.models import Tenant
 class StrictCommand(BaseCommand):
     """A command whose long options must be spelled out: argparse's prefix matching is off.
 
-    With abbreviations `ingest --all` would silently mean `--allow-duplicate`.
+    With abbreviations `ingest --all` would silently mean `--allow-duplicate`. It also
+    refuses, with a sentence, to run on a database that was never migrated (instead of a
+    "relation does not exist" traceback).
     """
 
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
         parser = super().create_parser(prog_name, subcommand, **kwargs)
         parser.allow_abbrev = False
         return parser
+
+    def execute(self, *args: Any, **options: Any) -> str | None:
+        if Tenant._meta.db_table not in connection.introspection.table_names():
+            raise CommandError(
+                "The database has no tables yet: run `python manage.py migrate_schemas` (or "
+                "`make run` once), then try again."
+            )
+        return super().execute(*args, **options)
 
 
 def add_tenant_arguments(parser: CommandParser, *, allow_all: bool = True) -> None:

@@ -5,8 +5,12 @@ each file (failures by their real path, duplicates, links, a missing worker)."""
 from __future__ import annotations
 
 import importlib
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 
+import psycopg
 import pytest
 from django.core.management import CommandError, call_command
 from django_tenants.utils import schema_context
@@ -16,6 +20,7 @@ from documents.embeddings.hashing import HashingEmbedder
 from documents.management.commands import ingest
 from documents.models import Chunk, ChunkNeighbours, Document, DocumentStatus, IndexState
 from search import bm25_store, chunk_links
+from tests.conftest import ROOT, libpq_params, worker_environment
 
 pytestmark = pytest.mark.django_db
 
@@ -312,3 +317,35 @@ def test_ingest_skips_links_out_of_the_folder_and_hidden_files(make_tenant, tmp_
     assert "Skipped 2 hidden file(s) or folder(s)" in captured.out
     with schema_context(tenant.schema):
         assert list(Document.objects.values_list("filename", flat=True)) == ["a.txt"]
+
+
+@pytest.mark.parametrize("command", ["ingest", "reindex", "rebuild_index", "ask", "evaluate"])
+def test_operator_commands_on_a_database_never_migrated_say_what_to_run(command, tmp_path, db):
+    empty = f"empty_{os.getpid()}"
+    params = libpq_params()
+    with psycopg.connect(**{**params, "dbname": "postgres"}, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{empty}"')
+        admin.execute(f'CREATE DATABASE "{empty}"')
+    try:
+        arguments = {
+            "ingest": ["--tenant", "acme", str(tmp_path)],
+            "reindex": ["--tenant", "acme"],
+            "rebuild_index": ["--tenant", "acme"],
+            "ask": ["--tenant", "acme", "anything"],
+            "evaluate": ["--dataset", str(tmp_path)],
+        }[command]
+        done = subprocess.run(
+            [sys.executable, "manage.py", command, *arguments],
+            cwd=ROOT,
+            env={**worker_environment(), "DATABASE_NAME": empty},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        with psycopg.connect(**{**params, "dbname": "postgres"}, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{empty}"')
+    assert done.returncode == 1
+    assert "The database has no tables yet: run `python manage.py migrate_schemas`" in done.stderr
+    assert "Traceback" not in done.stderr

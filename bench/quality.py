@@ -1,0 +1,89 @@
+"""Retrieval quality on every collection in eval/, beside each collection's reference figures.
+
+    .venv/bin/python bench/quality.py                      # hashing embedder (no model)
+    .venv/bin/python bench/quality.py --embedding local    # needs `make install-ml`
+    .venv/bin/python bench/quality.py --dataset eval/cacm  # one collection
+
+Runs `manage.py evaluate --json` once per collection (a scratch tenant each: ingest, index,
+every judged query in lexical, dense and hybrid mode; docs/evaluation.md), prints nDCG@10,
+Recall@100 and MAP@100 per collection and mode and their mean over the collections, with the
+reference figures from eval/README.md (BM25, all-MiniLM-L6-v2 dense, and their
+reciprocal-rank fusion, ranking whole entries), and writes the table into
+docs/benchmarks.md. Uses DATABASE_URL / REDIS_URL when set, else the embedded servers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from report import markdown_table, write_section
+
+ROOT = Path(__file__).resolve().parent.parent
+EVAL = ROOT / "eval"
+METRICS = ("ndcg@10", "recall@100", "map@100")
+MODES = ("lexical", "dense", "hybrid")
+
+
+def references() -> dict[str, list[tuple[str, list[str]]]]:
+    """collection -> [(method, [nDCG@10, Recall@100, MAP@100])] from eval/README.md."""
+    found: dict[str, list[tuple[str, list[str]]]] = {}
+    for line in (EVAL / "README.md").read_text().splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 5 and re.fullmatch(r"0\.\d+", cells[2]):
+            found.setdefault(cells[0], []).append((cells[1], cells[2:]))
+    return found
+
+
+def evaluate(dataset: Path, embedding: str | None) -> dict[str, dict[str, float]]:
+    command = [sys.executable, "manage.py", "evaluate", "--dataset", str(dataset), "--json"]
+    if embedding:
+        command += ["--embedding", embedding]
+    print(f"evaluating {dataset.name}…", file=sys.stderr, flush=True)
+    started = time.monotonic()
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        sys.exit(f"evaluate failed on {dataset}:\n{done.stderr[-2000:]}")
+    print(f"  {dataset.name}: {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+    result: dict[str, dict[str, float]] = json.loads(done.stdout)
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--dataset", action="append", type=Path, help="default: every eval/*/")
+    parser.add_argument("--embedding", default=None, help="hashing (default), local, openai")
+    args = parser.parse_args()
+    datasets = args.dataset or sorted(p.parent for p in EVAL.glob("*/corpus.jsonl"))
+    scores = {dataset.name: evaluate(dataset, args.embedding) for dataset in datasets}
+    refs = references()
+    rows: list[list[object]] = []
+    for name, result in scores.items():
+        rows += [[name, f"platform {mode}", *(f"{result[mode][m]:.3f}" for m in METRICS)]
+                 for mode in MODES]  # fmt: skip
+        rows += [[name, f"reference: {method}", *values] for method, values in refs.get(name, [])]
+    if len(scores) > 1:
+        for mode in MODES:
+            means = [statistics.mean(r[mode][m] for r in scores.values()) for m in METRICS]
+            rows.append(["mean", f"platform {mode}", *(f"{v:.3f}" for v in means)])
+    table = markdown_table(["collection", "ranking", "nDCG@10", "Recall@100", "MAP@100"], rows)
+    embedder = args.embedding or os.environ.get("EMBEDDING_BACKEND", "hashing")
+    notes = (
+        f"`manage.py evaluate` with {embedder} embedder, chunked documents collapsed to their "
+        "best chunk; references rank whole entries (eval/README.md)."
+    )
+    print(f"\n{table}")
+    section = f"quality-{embedder}"
+    write_section(section, f"Retrieval quality ({embedder} embedder)", table, notes=notes)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
