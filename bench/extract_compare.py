@@ -1,6 +1,6 @@
 """Compare PDF text extraction libraries, and measure the sandbox's per-file overhead.
 
-Run from the project root:  .venv/bin/python -m bench.extract_compare [--pages 300]
+    .venv/bin/python bench/extract_compare.py [--pages 300]
 
 1. pypdfium2 vs pypdf on a generated N-page text PDF and on a truncated copy.
 2. Sandbox overhead: mean time per call of ``extract_in_sandbox`` vs in-process
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import io
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -21,6 +22,8 @@ from pathlib import Path
 import pypdf
 import pypdfium2 as pdfium
 from report import markdown_table, write_section
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from documents import filetypes
 from documents.extractors.registry import extract_file
