@@ -3,13 +3,17 @@
     .venv/bin/python bench/quality.py                      # hashing embedder (no model)
     .venv/bin/python bench/quality.py --embedding local    # needs `make install-ml`
     .venv/bin/python bench/quality.py --dataset eval/cacm  # one collection
+    .venv/bin/python bench/quality.py --ablation           # each default feature off alone
 
 Runs `manage.py evaluate --json` once per collection (a scratch tenant each: ingest, index,
 every judged query in lexical, dense and hybrid mode; docs/evaluation.md), prints nDCG@10,
 Recall@100 and MAP@100 per collection and mode and their mean over the collections, with the
 reference figures from eval/README.md (BM25, all-MiniLM-L6-v2 dense, and their
 reciprocal-rank fusion, ranking whole entries), and writes the table into
-docs/benchmarks.md. Uses DATABASE_URL / REDIS_URL when set, else the embedded servers.
+docs/benchmarks.md. `--ablation` runs every collection again with each retrieval feature
+that is on by default switched off alone (through its setting), and writes a second table:
+what each feature gains or costs where. Uses DATABASE_URL / REDIS_URL when set, else the
+embedded servers.
 """
 
 from __future__ import annotations
@@ -29,6 +33,13 @@ from report import markdown_table, write_section
 ROOT = Path(__file__).resolve().parent.parent
 EVAL = ROOT / "eval"
 METRICS = ("ndcg@10", "recall@100", "map@100")
+# Retrieval features on by default, and the settings that switch each off alone.
+FEATURES: dict[str, dict[str, str]] = {
+    "RM3 feedback (QUERY_LEXICAL_FEEDBACK)": {"QUERY_LEXICAL_FEEDBACK": "false"},
+    "document expansion by chunk links (QUERY_EXPANSION_WEIGHT)": {"QUERY_EXPANSION_WEIGHT": "0"},
+    "IDF-weighted hashing query vectors (QUERY_DENSE_IDF)": {"QUERY_DENSE_IDF": "false"},
+    "dense list in hybrid fusion (QUERY_DENSE_WEIGHT)": {"QUERY_DENSE_WEIGHT": "0"},
+}
 MODES = ("lexical", "dense", "hybrid")
 
 
@@ -42,13 +53,19 @@ def references() -> dict[str, list[tuple[str, list[str]]]]:
     return found
 
 
-def evaluate(dataset: Path, embedding: str | None) -> dict[str, dict[str, float]]:
+def evaluate(
+    dataset: Path, embedding: str | None, env: dict[str, str] | None = None
+) -> dict[str, dict[str, float]]:
     command = [sys.executable, "manage.py", "evaluate", "--dataset", str(dataset), "--json"]
     if embedding:
         command += ["--embedding", embedding]
-    print(f"evaluating {dataset.name}…", file=sys.stderr, flush=True)
+    changed = " ".join(f"{k}={v}" for k, v in (env or {}).items())
+    print(f"evaluating {dataset.name} {changed}…", file=sys.stderr, flush=True)
     started = time.monotonic()
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    environment = {**os.environ, **(env or {})}
+    done = subprocess.run(
+        command, cwd=ROOT, env=environment, capture_output=True, text=True, check=False
+    )
     if done.returncode != 0:
         sys.exit(f"evaluate failed on {dataset}:\n{done.stderr[-2000:]}")
     print(f"  {dataset.name}: {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
@@ -60,6 +77,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dataset", action="append", type=Path, help="default: every eval/*/")
     parser.add_argument("--embedding", default=None, help="hashing (default), local, openai")
+    parser.add_argument("--ablation", action="store_true", help="also each feature off alone")
     args = parser.parse_args()
     datasets = args.dataset or sorted(p.parent for p in EVAL.glob("*/corpus.jsonl"))
     scores = {dataset.name: evaluate(dataset, args.embedding) for dataset in datasets}
@@ -82,7 +100,37 @@ def main() -> int:
     print(f"\n{table}")
     section = f"quality-{embedder}"
     write_section(section, f"Retrieval quality ({embedder} embedder)", table, notes=notes)
+    if args.ablation:
+        ablation(datasets, args.embedding, embedder, scores)
     return 0
+
+
+def ablation(
+    datasets: list[Path],
+    embedding: str | None,
+    embedder: str,
+    defaults: dict[str, dict[str, dict[str, float]]],
+) -> None:
+    """Each default feature off alone: nDCG@10 per collection and mode, and the change."""
+    rows: list[list[object]] = []
+    for feature, env in FEATURES.items():
+        off = {dataset.name: evaluate(dataset, embedding, env) for dataset in datasets}
+        for name, result in off.items():
+            cells = []
+            for mode in ("lexical", "hybrid"):
+                value, default = result[mode]["ndcg@10"], defaults[name][mode]["ndcg@10"]
+                cells += [f"{value:.3f}", f"{default - value:+.3f}"]
+            rows.append([feature, name, *cells])
+    header = ["switched off", "collection", "lexical nDCG@10", "feature's gain",
+              "hybrid nDCG@10", "feature's gain"]  # fmt: skip
+    table = markdown_table(header, rows)
+    notes = (
+        f"{embedder} embedder. Each row runs `manage.py evaluate` with one feature off (its "
+        "setting in the first column) and the rest at their defaults; the gain is the default "
+        "configuration's nDCG@10 minus this one's (positive: the feature helps)."
+    )
+    print(f"\n{table}")
+    write_section(f"ablation-{embedder}", f"Ablation ({embedder} embedder)", table, notes=notes)
 
 
 if __name__ == "__main__":

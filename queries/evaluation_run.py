@@ -231,3 +231,12 @@ def _rank_documents(text: str, mode: str, embedder: object, chunks: int) -> list
         if len(documents) >= RANK_DEPTH or len(retrieval.hits) < depth or depth >= chunks:
             return documents
         depth *= 2
+
+
+def mean_scores(runs: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
+    """Each mode's metrics averaged over several datasets' scores (each dataset counts once)."""
+    modes = [mode for mode in runs[0] if all(mode in run for run in runs)]
+    return {
+        mode: {metric: sum(run[mode][metric] for run in runs) / len(runs) for metric in METRICS}
+        for mode in modes
+    }

@@ -304,3 +304,63 @@ def test_ctrl_c_in_a_real_process_exits_130_without_a_traceback(
         "CommandError: Interrupted; nothing was scored, and the scratch tenant was dropped."
     )
     assert _schemas() == before
+
+
+def test_several_datasets_are_scored_each_and_averaged(committed_db: None, tmp_path: Path) -> None:
+    wings = _write(
+        tmp_path / "wings",
+        [
+            {
+                "_id": "w1",
+                "title": "Swept wings",
+                "text": "Shock waves on a swept wing at transonic speed.",
+            },
+            {"_id": "w2", "title": "Boundary layers", "text": "Laminar boundary layer transition."},
+        ],
+        {"q1": "shock waves on swept wings", "q2": "boundary layer transition"},
+        "query-id\tcorpus-id\tscore\nq1\tw1\t1\nq2\tw2\t1\n",
+    )
+    code = _write(
+        tmp_path / "code",
+        [
+            {
+                "_id": "c1",
+                "title": "Compilers",
+                "text": "Parsing and code generation in compilers.",
+            },
+            {"_id": "c2", "title": "Sorting", "text": "Quicksort and merge sort compared."},
+        ],
+        {"q1": "merge sort", "q2": "code generation"},
+        "query-id\tcorpus-id\tscore\nq1\tc2\t1\nq2\tc2\t0\nq2\tc1\t1\n",
+    )
+    before = _schemas()
+    scores, err = _evaluate(wings, "--dataset", str(code))
+    assert set(scores) == {"wings", "code", "mean"}
+    for mode in ("lexical", "dense", "hybrid"):
+        for metric in ("ndcg@10", "recall@100", "map@100"):
+            expected = (scores["wings"][mode][metric] + scores["code"][mode][metric]) / 2
+            assert scores["mean"][mode][metric] == pytest.approx(expected)
+    assert scores["wings"]["lexical"]["ndcg@10"] == pytest.approx(1.0)
+    assert "wings: 2 documents" in err
+    assert "code: 2 documents" in err
+    assert _schemas() == before  # both scratch tenants dropped
+
+    out = StringIO()
+    call_command(
+        "evaluate", "--dataset", str(wings), "--dataset", str(code), stdout=out, stderr=StringIO()
+    )
+    text = out.getvalue()
+    assert "wings: 2 documents" in text
+    assert "mean over 2 datasets" in text
+    assert text.count("| hybrid  |") == 3
+
+
+def test_two_datasets_of_the_same_name_are_refused(committed_db: None, tmp_path: Path) -> None:
+    with pytest.raises(CommandError, match="same name"):
+        call_command(
+            "evaluate",
+            "--dataset",
+            str(tmp_path / "a"),
+            "--dataset",
+            str(tmp_path / "b" / ".." / "a"),
+        )
