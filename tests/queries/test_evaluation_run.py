@@ -334,7 +334,13 @@ def test_several_datasets_are_scored_each_and_averaged(committed_db: None, tmp_p
         "query-id\tcorpus-id\tscore\nq1\tc2\t1\nq2\tc2\t0\nq2\tc1\t1\n",
     )
     before = _schemas()
-    scores, err = _evaluate(wings, "--dataset", str(code))
+    out, err_out = StringIO(), StringIO()
+    call_command(
+        "evaluate", "--dataset", str(wings), "--dataset", str(code), "--json",
+        stdout=out, stderr=err_out,
+    )  # fmt: skip
+    scores: dict[str, dict[str, dict[str, float]]] = json.loads(out.getvalue())
+    err = err_out.getvalue()
     assert set(scores) == {"wings", "code", "mean"}
     for mode in ("lexical", "dense", "hybrid"):
         for metric in ("ndcg@10", "recall@100", "map@100"):
