@@ -43,7 +43,8 @@ from search.settings import search_settings
 
 logger = logging.getLogger(__name__)
 
-FORMAT = 2  # 2: the terms' IDF and the average chunk length (search/bm25_fresh.py)
+# 2: the terms' IDF and the average chunk length (search/bm25_fresh.py); 3: word pairs
+FORMAT = 3
 PREFIX = "bm25-"
 _KEEP = 2
 _ARRAYS = ("chunk_ids", "document_ids")
@@ -104,6 +105,8 @@ def save(
                 np.save(staging / f"{name}.{part}.npy", getattr(matrix, part))
         if built.idf is not None:
             np.save(staging / "term_idf.npy", built.idf)
+        pairs = built.pairs if built.pairs is not None else np.zeros(0, dtype=np.uint64)
+        np.save(staging / "pairs.npy", pairs)
         if term_weights is not None:
             np.save(staging / "idf.features.npy", term_weights[1].features)
             np.save(staging / "idf.idf.npy", term_weights[1].idf)
@@ -117,6 +120,7 @@ def save(
             "change_seq": built.change_seq,
             "chunks": int(built.chunk_ids.size),
             "terms": len(vocabulary),
+            "pairs": int(pairs.size),
             "entries": {name: int(getattr(built, name).nnz) for name in _MATRICES},
             "settings": bm25.build_settings(),
             "average_length": built.average_length,
@@ -232,7 +236,10 @@ def _read(where: Path, generation: str, change_seq: int) -> bm25.Bm25Index:
     if terms != meta["terms"]:
         raise ValueError("its vocabulary is incomplete")
     arrays = {name: np.load(where / f"{name}.npy", mmap_mode="r") for name in _ARRAYS}
-    shapes = {"weights": (terms, chunks), "term_distributions": (chunks, terms)}
+    pairs = np.load(where / "pairs.npy", mmap_mode="r")
+    if pairs.size != meta["pairs"]:
+        raise ValueError("its word pairs are incomplete")
+    shapes = {"weights": (terms + pairs.size, chunks), "term_distributions": (chunks, terms)}
     matrices = {}
     for name in _MATRICES:
         data, indices, indptr = (
@@ -262,6 +269,7 @@ def _read(where: Path, generation: str, change_seq: int) -> bm25.Bm25Index:
         change_seq=change_seq,
         idf=idf,
         average_length=float(meta["average_length"]),
+        pairs=pairs,
     )
 
 

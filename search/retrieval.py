@@ -1,8 +1,9 @@
 """Retrieval over the current tenant's chunks: lexical (PostgreSQL FTS), dense (FAISS), hybrid.
 
-Lexical search is BM25 over the chunks' English tsvectors (search/bm25.py; each chunk
-expanded with words of its nearest neighbours, search/expansion.py), with RM3
-pseudo-relevance feedback (QUERY_LEXICAL_FEEDBACK): every query word may match and IDF
+Lexical search is BM25 over the chunks' English tsvectors and their adjacent word pairs
+(search/bm25.py, search/phrases.py; optionally with each chunk expanded with words of its
+nearest neighbours, search/expansion.py, and RM3 pseudo-relevance feedback,
+QUERY_LEXICAL_FEEDBACK): every query word may match and IDF
 decides what matters, where AND-ing every word (`plainto_tsquery`)
 finds nothing for natural-language questions and `ts_rank` has no IDF; see docs/search.md
 for the evaluation behind the choice. Highlights use `ts_headline` with an OR of the words
@@ -11,7 +12,7 @@ for the evaluation behind the choice. Highlights use `ts_headline` with an OR of
 Hybrid fuses the two candidate lists (QUERY_CANDIDATE_DEPTH each) by a convex combination
 of their min-max-normalised scores (QUERY_FUSION=convex, the default) or by reciprocal-rank
 fusion (QUERY_FUSION=rrf, QUERY_RRF_K). The dense list's share is QUERY_DENSE_WEIGHT when
-set, else the embedder's own `hybrid_dense_weight` (0.25 for hashing, whose vectors are a
+set, else the embedder's own `hybrid_dense_weight` (0 for hashing, whose vectors are a
 noisier copy of the lexical signal; 0.5 for semantic embedders). With a semantic embedder
 the fused candidates are then re-ranked by their similarity to each other
 (search/score_regularisation.py; QUERY_NEIGHBOUR_WEIGHT, off for hashing); see docs/search.md.
@@ -126,6 +127,7 @@ def _score_lexical(
         document_ids=document_ids,
         feedback=search_settings().lexical_feedback,
         fresh=fresh,
+        phrase_weight=search_settings().phrase_weight,
     )
 
 

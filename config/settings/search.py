@@ -39,8 +39,9 @@ QUERY_NEIGHBOUR_SOURCES = env.int("QUERY_NEIGHBOUR_SOURCES", default=50)
 QUERY_NEIGHBOURS = env.int("QUERY_NEIGHBOURS", default=7)
 # Lexical document expansion (search/expansion.py): a linked chunk's term counts are
 # (1 - w) of its own plus w of its neighbours', adding at most QUERY_EXPANSION_TERMS new words.
-# 0 turns it off (the links stay). Measured on Cranfield in docs/search.md.
-QUERY_EXPANSION_WEIGHT = env.float("QUERY_EXPANSION_WEIGHT", default=0.4)
+# 0 (the default) turns it off; the links stay. Off because it costs CACM more than it gives
+# Cranfield (docs/benchmarks.md, "Ablation").
+QUERY_EXPANSION_WEIGHT = env.float("QUERY_EXPANSION_WEIGHT", default=0.0)
 if not 0.0 <= QUERY_EXPANSION_WEIGHT < 1.0:
     raise ImproperlyConfigured(
         f"QUERY_EXPANSION_WEIGHT is {QUERY_EXPANSION_WEIGHT}; give a share from 0 (off) up to, "
@@ -48,8 +49,17 @@ if not 0.0 <= QUERY_EXPANSION_WEIGHT < 1.0:
     )
 QUERY_EXPANSION_TERMS = env.int("QUERY_EXPANSION_TERMS", default=30)
 # RM3 pseudo-relevance feedback on the BM25 ranking (lexical and hybrid modes): one more
-# sparse pass per query; +0.024 nDCG@10 on Cranfield with Anserini's defaults (docs/search.md).
-QUERY_LEXICAL_FEEDBACK = env.bool("QUERY_LEXICAL_FEEDBACK", default=True)
+# sparse pass per query. Off by default: a little gain on Cranfield, a large loss on CACM
+# (docs/benchmarks.md, "Ablation").
+QUERY_LEXICAL_FEEDBACK = env.bool("QUERY_LEXICAL_FEEDBACK", default=False)
+# Adjacent word pairs in BM25 (search/phrases.py): each pair of neighbouring query words
+# weighs this share of a word. 0 turns it off. 0.3 is the middle of the range that helps on
+# every evaluation collection (0.2-0.4; docs/benchmarks.md, "Ablation").
+QUERY_PHRASE_WEIGHT = env.float("QUERY_PHRASE_WEIGHT", default=0.3)
+if not 0.0 <= QUERY_PHRASE_WEIGHT <= 1.0:
+    raise ImproperlyConfigured(
+        f"QUERY_PHRASE_WEIGHT is {QUERY_PHRASE_WEIGHT}; give a weight from 0 (off) to 1."
+    )
 # Weight the hashing embedder's query vector by idf over the tenant's chunks (stored vectors
 # stay tf-only); other embedders ignore it. docs/search.md has the measurements.
 QUERY_DENSE_IDF = env.bool("QUERY_DENSE_IDF", default=True)

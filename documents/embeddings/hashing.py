@@ -103,9 +103,12 @@ def merge_frequencies(
 class HashingEmbedder:
     """Stateless, deterministic bag-of-features embedder (the platform default)."""
 
-    # Share of the dense list in hybrid fusion (search/retrieval.py): these vectors are a
-    # bag of the same stemmed words as BM25, so they refine rather than complement it.
-    hybrid_dense_weight = 0.25
+    # Share of the dense list in hybrid fusion (search/retrieval.py): none. These vectors are
+    # a bag of the same stemmed words (and word pairs) as BM25, a noisier copy of its signal:
+    # with a share of 0.25 hybrid lost 0.010 nDCG@10 on CACM for 0.002 on Cranfield
+    # (docs/benchmarks.md, "Ablation"). Hybrid then ranks as lexical does, with the dense
+    # list's other candidates after them.
+    hybrid_dense_weight = 0.0
     # Score regularisation (search/score_regularisation.py) measured no gain with these: off.
     neighbour_weight = 0.0
 

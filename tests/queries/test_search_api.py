@@ -90,8 +90,9 @@ def test_hybrid_is_the_convex_fusion_of_the_two_lists(tenant: TenantHandle) -> N
     add_corpus()
     text = "heat transfer on a wing"
     lexical, dense = _lists(text)
-    hybrid = retrieval.retrieve(text, mode="hybrid", top_k=5).hits
-    share = 0.25  # the hashing embedder's own share of the dense list
+    share = 0.25
+    with override_settings(QUERY_DENSE_WEIGHT=share):
+        hybrid = retrieval.retrieve(text, mode="hybrid", top_k=5).hits
 
     def normalised(ranked: list[tuple[int, float]], chunk_id: int) -> float:
         scores = dict(ranked)
@@ -109,6 +110,19 @@ def test_hybrid_is_the_convex_fusion_of_the_two_lists(tenant: TenantHandle) -> N
     assert [s for _, s in hybrid] == sorted((s for _, s in hybrid), reverse=True)
     assert all(abs(score - convex(chunk_id)) < 1e-9 for chunk_id, score in hybrid)
     assert 0.0 <= hybrid[-1][1] <= hybrid[0][1] <= 1.0
+
+
+def test_hashing_hybrid_ranks_as_lexical_then_adds_the_dense_only_candidates(
+    tenant: TenantHandle,
+) -> None:
+    add_corpus()
+    text = "heat transfer on a wing"
+    lexical, dense = _lists(text)
+    hybrid = [c for c, _ in retrieval.retrieve(text, mode="hybrid", top_k=100).hits]
+    # The hashing embedder's own share of the dense list is 0 (docs/benchmarks.md, Ablation).
+    assert hybrid[: len(lexical)] == [c for c, _ in lexical]
+    only_dense = [c for c, _ in dense if c not in dict(lexical)]
+    assert hybrid[len(lexical) :] == only_dense
 
 
 def test_rrf_fusion_and_dense_weight_are_settings(tenant: TenantHandle) -> None:

@@ -155,7 +155,8 @@ def test_a_matrix_stored_with_other_settings_is_not_used(
     tenant: TenantHandle, caplog: pytest.LogCaptureFixture
 ) -> None:
     DocumentFactory(filename="nose.txt", chunks=["The nose cone heats during re-entry."])
-    index.compact()  # stored with document expansion on
+    with override_settings(QUERY_EXPANSION_WEIGHT=0.4):
+        index.compact()  # stored with document expansion on
     key, change_seq = _key()
     with override_settings(QUERY_EXPANSION_WEIGHT=0.0):
         with caplog.at_level(logging.WARNING, logger="search.bm25_store"):

@@ -79,6 +79,7 @@ def test_a_later_closer_chunk_replaces_an_older_chunks_neighbour(tenant: TenantH
 
 
 @override_settings(QUERY_LEXICAL_FEEDBACK=False, INDEX_NEIGHBOURS=1)
+@override_settings(QUERY_EXPANSION_WEIGHT=0.4)  # an option, off by default
 def test_lexical_search_finds_a_chunk_through_its_neighbours_words(
     tenant: TenantHandle,
 ) -> None:
@@ -102,7 +103,7 @@ def test_lexical_search_finds_a_chunk_through_its_neighbours_words(
     assert [names[c] for c, _ in plain] == ["ablation.txt"]
 
 
-@override_settings(QUERY_LEXICAL_FEEDBACK=False, INDEX_NEIGHBOURS=1)
+@override_settings(QUERY_EXPANSION_WEIGHT=0.4, INDEX_NEIGHBOURS=1)
 def test_a_deleted_chunk_takes_its_words_and_its_place_in_lists_with_it(
     tenant: TenantHandle,
 ) -> None:

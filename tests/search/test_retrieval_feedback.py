@@ -42,20 +42,20 @@ def test_feedback_reaches_chunks_that_share_only_expansion_terms() -> None:
 def test_expansion_mixes_query_and_relevance_model_half_and_half() -> None:
     built = _index([[2, 1, 0], [0, 1, 0], [0, 0, 1]])
     scores = np.asarray([2.0, 0.0, 0.0])
-    rows, weights = built.expand([0], scores)
+    rows, weights = built.expand([0], np.ones(1), scores)
     expanded = dict(zip(rows, weights.tolist(), strict=True))
     # p(t|d1) = 2/3, 1/3: t0 = 0.5 (query) + 0.5 * 2/3, t1 = 0.5 * 1/3.
     assert expanded == pytest.approx({0: 0.5 + 0.5 * 2 / 3, 1: 0.5 / 3})
     assert sum(weights) == pytest.approx(1.0)
     # Nothing matched: the query stays as it was.
-    rows, weights = built.expand([2], np.zeros(3))
+    rows, weights = built.expand([2], np.ones(1), np.zeros(3))
     assert rows == [2]
     assert weights.tolist() == [bm25.ORIGINAL_QUERY_WEIGHT]
 
 
 def test_expansion_keeps_the_strongest_terms_only() -> None:
     many = _index([[1] * 30])
-    rows, _ = many.expand([0], np.asarray([1.0]))
+    rows, _ = many.expand([0], np.ones(1), np.asarray([1.0]))
     assert len(rows) == bm25.FEEDBACK_TERMS
 
 
@@ -78,9 +78,9 @@ def test_lexical_search_uses_feedback_setting(tenant: TenantHandle) -> None:
         chunks=["Ablation cooling protects the nose cone during re-entry heating."],
     )
     DocumentFactory(filename="b.txt", chunks=["Nose cone heating during re-entry."])
-    with override_settings(QUERY_LEXICAL_FEEDBACK=False):
-        plain = retrieval.lexical_search("ablation", 10)
-    expanded = retrieval.lexical_search("ablation", 10)
+    plain = retrieval.lexical_search("ablation", 10)  # off by default
+    with override_settings(QUERY_LEXICAL_FEEDBACK=True):
+        expanded = retrieval.lexical_search("ablation", 10)
     assert len(plain) == 1
     assert len(expanded) == 2  # b.txt shares the top chunk's words, not the query's
 

@@ -91,7 +91,8 @@ def tenant(make_tenant: Any) -> Iterator[TenantHandle]:
 def test_hybrid_search_reranks_when_enabled(tenant: TenantHandle) -> None:
     add_corpus()
     text = "heat shock waves on wings and cones"  # four chunks share a word with it
-    with override_settings(QUERY_NEIGHBOUR_WEIGHT=0.5, QUERY_NEIGHBOUR_SOURCES=4):
+    share = {"QUERY_DENSE_WEIGHT": 0.25}  # hashing's own share is 0: hybrid would be lexical
+    with override_settings(QUERY_NEIGHBOUR_WEIGHT=0.5, QUERY_NEIGHBOUR_SOURCES=4, **share):
         lexical = retrieval.retrieve(text, mode="lexical", top_k=100).hits
         dense = retrieval.retrieve(text, mode="dense", top_k=100).hits
         top3 = retrieval.retrieve(text, mode="hybrid", top_k=3).hits
@@ -106,7 +107,8 @@ def test_hybrid_search_reranks_when_enabled(tenant: TenantHandle) -> None:
     assert [c for c, _ in everything] != [c for c, _ in fused]  # it did re-rank here
     assert top3 == everything[:3]  # a result's rank does not depend on top_k
     # Off (the hashing embedder's default), hybrid is the plain fusion.
-    plain = retrieval.retrieve(text, mode="hybrid", top_k=100).hits
+    with override_settings(**share):
+        plain = retrieval.retrieve(text, mode="hybrid", top_k=100).hits
     assert [c for c, _ in plain] == [c for c, _ in fused]
 
 

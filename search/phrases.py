@@ -1,0 +1,88 @@
+"""Word pairs: the phrase part of lexical scoring.
+
+Besides each word, BM25 scores each pair of adjacent words (search/bm25.py): "boundary layer"
+in a question counts for more in a chunk that says "boundary layer" than in one that says
+"boundary" in one paragraph and "layer" in another. Pairs are the chunk's lexemes in position
+order, stopwords left out (as the tsvector leaves them out), so "flow over a plate" yields
+"flow plate"; the question's pairs are made the same way (QUERY_LEXEMES_SQL keeps its lexemes
+in text order).
+
+Pairs are rows of the same BM25 matrix, below the words, with their own IDF and their own
+length normalisation (a chunk's length in pairs). A query weighs each pair `weight` times its
+count (QUERY_PHRASE_WEIGHT): a sequential-dependence model's ordered-window part, with a
+window of one. A pair is stored as one 64-bit key, its two words' rows, not as a string: the
+vocabulary of pairs is ten times the vocabulary of words.
+
+Chunks newer than a stored matrix (search/bm25_fresh.py) are scored on their words only until
+the next compaction; feedback (RM3) adds words, never pairs.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from itertools import pairwise
+
+import numpy as np
+from scipy import sparse  # type: ignore[import-untyped]
+
+_SHIFT = np.uint64(32)
+
+
+def keys(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """One sortable uint64 per (first word's row, second word's row)."""
+    return (first.astype(np.uint64) << _SHIFT) | second.astype(np.uint64)
+
+
+def chunk_pairs(
+    columns: np.ndarray, positions: np.ndarray, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(column, pair key) of every adjacent pair, from one (column, position, row) per word
+    occurrence. Occurrences sharing a position (the parts of a hyphenated word) keep their
+    row order, as the query's do."""
+    if not columns.size:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64)
+    order = np.lexsort((rows, positions, columns))
+    columns, rows = columns[order], rows[order]
+    same = columns[1:] == columns[:-1]
+    return columns[1:][same].astype(np.int64), keys(rows[:-1][same], rows[1:][same])
+
+
+def weighted(
+    pair_columns: np.ndarray, pair_keys: np.ndarray, chunks: int, k1: float, b: float
+) -> tuple[np.ndarray, sparse.csr_matrix]:
+    """(sorted distinct pair keys, pairs x chunks BM25 weights) from every pair occurrence."""
+    distinct, inverse = np.unique(pair_keys, return_inverse=True)
+    counts = sparse.coo_matrix(
+        (np.ones(pair_keys.size, dtype=np.float64), (inverse.ravel(), pair_columns)),
+        shape=(distinct.size, chunks),
+    ).tocsr()  # duplicates summed: the pair's count in the chunk
+    counts.sum_duplicates()
+    entries = counts.tocoo()
+    lengths = np.bincount(pair_columns, minlength=chunks).astype(np.float64)
+    average = float(lengths.mean()) if chunks else 1.0
+    frequency = np.bincount(entries.row, minlength=distinct.size).astype(np.float64)
+    idf = np.log1p((chunks - frequency + 0.5) / (frequency + 0.5))
+    norm = k1 * (1 - b + b * lengths / max(average, 1e-9))
+    tf = entries.data
+    data = idf[entries.row] * tf * (k1 + 1) / (tf + norm[entries.col])
+    matrix = sparse.csr_matrix(
+        (data.astype(np.float32), (entries.row, entries.col)), shape=(distinct.size, chunks)
+    )
+    return distinct, matrix
+
+
+def query_rows(
+    lexemes: Sequence[str], terms: Mapping[str, int], pairs: np.ndarray, first_row: int
+) -> Counter[int]:
+    """Matrix row -> count of each pair of adjacent query lexemes the matrix holds."""
+    found: Counter[int] = Counter()
+    if not pairs.size:
+        return found
+    for first, second in pairwise(lexemes):
+        if first in terms and second in terms:
+            key = keys(np.asarray([terms[first]]), np.asarray([terms[second]]))[0]
+            at = int(np.searchsorted(pairs, key))
+            if at < pairs.size and pairs[at] == key:
+                found[first_row + at] += 1
+    return found
