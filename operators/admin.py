@@ -26,6 +26,7 @@ from documents.embeddings import available_backends
 from documents.selectors import clean_search
 from documents.services import reindex_all
 from operators import selectors
+from operators.models import BackupRecord
 from tenants.audit import record_operator_action
 from tenants.models import Domain, OperatorAction, Tenant, normalise_domain
 from tenants.plans import DEFAULT_PLAN, PLANS
@@ -354,4 +355,24 @@ class OperatorActionAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(BackupRecord)
+class BackupRecordAdmin(admin.ModelAdmin):
+    """The latest backups and how they ended (`manage.py backup`, the scheduled one)."""
+
+    list_display = ["started_at", "kind", "tenant_schema", "outcome", "size", "seconds", "location"]
+    list_filter = ["outcome", "kind"]
+    search_fields = ["tenant_schema", "location", "detail"]
+    readonly_fields = [field.name for field in BackupRecord._meta.fields]
+
+    @admin.display(description="size", ordering="size_bytes")
+    def size(self, obj: BackupRecord) -> str:
+        return filesizeformat(obj.size_bytes) if obj.size_bytes is not None else "—"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

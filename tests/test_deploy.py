@@ -147,6 +147,7 @@ def test_k8s_objects_are_complete_and_namespace_less() -> None:
     assert kinds == sorted(
         [
             "ConfigMap",
+            "CronJob",
             "Deployment",
             "Deployment",
             "Deployment",
@@ -161,8 +162,9 @@ def test_k8s_objects_are_complete_and_namespace_less() -> None:
         assert obj.get("apiVersion"), obj["__file__"]
         assert obj["metadata"].get("name"), obj["__file__"]
         assert "namespace" not in obj["metadata"], f"{obj['__file__']} sets a namespace"
-        if obj["kind"] in {"Deployment", "Job"}:
-            template = obj["spec"]["template"]
+        if obj["kind"] in {"Deployment", "Job", "CronJob"}:
+            spec = obj["spec"]["jobTemplate"]["spec"] if obj["kind"] == "CronJob" else obj["spec"]
+            template = spec["template"]
             if obj["kind"] == "Deployment":
                 selector = obj["spec"]["selector"]["matchLabels"]
                 assert selector.items() <= template["metadata"]["labels"].items()

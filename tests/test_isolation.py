@@ -48,6 +48,7 @@ SHARED_MODEL_ALLOWLIST = {
     "tenants.Domain": "host names routing to tenants",
     "admin.LogEntry": "operators' admin audit log (public host only)",
     "tenants.OperatorAction": "operators' audit trail of actions on tenants (public host only)",
+    "operators.BackupRecord": "operators' list of backups and how they ended (public host only)",
 }
 
 load_factories()

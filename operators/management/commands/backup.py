@@ -1,0 +1,67 @@
+"""`manage.py backup --to DEST [--tenant SCHEMA] [--with-indexes] [--keep N|Nd]`.
+
+DEST is a directory or `s3://bucket/prefix`. The whole platform (every schema, the stored
+files, optionally the index files) or one tenant; a manifest with checksums. Progress on
+stderr, one summary line at the end: name, size, time, where. docs/operations.md "Backups".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from operators.backups import destinations, history
+from operators.backups.create import backup, prune
+from operators.backups.postgres import BackupError
+
+
+class Command(BaseCommand):
+    help = "Back up the whole platform, or one tenant, to a directory or an S3 bucket."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--to", required=True, help="a directory or s3://bucket/prefix")
+        parser.add_argument("--tenant", help="only this tenant's schema and files")
+        parser.add_argument(
+            "--with-indexes", action="store_true", help="include the (rebuildable) index files"
+        )
+        parser.add_argument(
+            "--keep", default="",
+            help="afterwards, delete older backups of the same kind there: keep a count (7) "
+            "or the last days (14d)",
+        )  # fmt: skip
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        quiet = options["verbosity"] == 0
+        progress = (lambda _: None) if quiet else (lambda step: self.stderr.write(f"… {step}"))
+        try:
+            destination = destinations.parse(options["to"])
+            made = history.recorded(
+                lambda: backup(
+                    destination,
+                    tenant=options["tenant"],
+                    with_indexes=options["with_indexes"],
+                    progress=progress,
+                ),
+                kind="tenant" if options["tenant"] else "platform",
+                tenant=options["tenant"] or "",
+                destination=options["to"],
+            )
+            keep = str(options["keep"] or "")
+            if keep and not (keep.isdigit() or (keep.endswith("d") and keep[:-1].isdigit())):
+                raise BackupError(f"--keep {keep}: give a count (7) or a number of days (14d).")
+            pruned = prune(destination, keep, tenant=options["tenant"]) if keep else []
+        except BackupError as exc:
+            raise CommandError(exc.message) from exc
+        for name in pruned:
+            progress(f"deleted the older backup {name}")
+        missing = made.manifest["missing_files"]
+        if missing:
+            self.stderr.write(
+                f"Note: {len(missing)} stored file(s) were deleted with their documents while "
+                "the backup ran; the restored documents will lack them."
+            )
+        self.stdout.write(
+            f"Backed up {made.name}: {made.size / 1e6:,.1f} MB in {made.seconds:.1f} s "
+            f"to {made.where}"
+        )
