@@ -30,6 +30,7 @@ from django.http import (
 from django.urls import Resolver404, resolve
 from django.utils.log import log_response
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -261,9 +262,13 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     return defaults.page_not_found(request, exception)
 
 
+@csrf_exempt
 def no_api_route(request: HttpRequest, rest: str = "") -> HttpResponse:
     """A path under /api/ that no route matches: the JSON 404, with DEBUG on as well (where
     Django would otherwise answer with its HTML debug page instead of handler404).
+
+    Exempt from CSRF: it changes nothing, and API clients (tokens, keys) send no CSRF token,
+    so a POST to a mistyped path would otherwise get Django's HTML 403 page instead of this.
 
     A path that only lacks its trailing slash is redirected for GET and HEAD, and named in the
     404 otherwise (a redirected POST would arrive as a GET, without its body).

@@ -25,18 +25,30 @@ from config.queueing import send_task
 from documents.embeddings import available_backends
 from documents.selectors import clean_search
 from documents.services import reindex_all
-from operators import selectors
-from operators.models import BackupRecord
+from operators import (
+    admin_backups,  # noqa: F401 - registers the backups' admin
+    selectors,
+    tenant_deletion,
+)
 from tenants.audit import record_operator_action
 from tenants.models import Domain, OperatorAction, Tenant, normalise_domain
 from tenants.plans import DEFAULT_PLAN, PLANS
-from tenants.services import ProvisioningError, provision_tenant, set_tenant_active
+from tenants.services import (
+    ProvisioningError,
+    default_domain,
+    provision_tenant,
+    set_tenant_active,
+)
 from tenants.time_zones import DEFAULT_TIME_ZONE, time_zone_names
 from tenants.validators import validate_domain, validate_schema_name
 
 
 class TenantCreationForm(forms.ModelForm):
-    domain = forms.CharField(max_length=253, help_text="Host name, e.g. acme.example.com")
+    domain = forms.CharField(
+        max_length=253,
+        required=False,
+        help_text="Host name, e.g. acme.example.com. Blank: <schema>.<TENANT_BASE_DOMAIN>.",
+    )
     admin_email = forms.EmailField(help_text="The tenant's first administrator (owner).")
     admin_password = forms.CharField(
         required=False,
@@ -54,7 +66,12 @@ class TenantCreationForm(forms.ModelForm):
         return value
 
     def clean_domain(self) -> str:
-        value = normalise_domain(str(self.cleaned_data["domain"]))  # as routing looks it up
+        value = normalise_domain(str(self.cleaned_data.get("domain") or ""))  # as routing does
+        if not value:
+            schema = str(self.cleaned_data.get("schema_name") or "")
+            if not schema:
+                return ""  # the schema name's own error says what is missing
+            value = default_domain(schema)
         validate_domain(value)
         return value
 
@@ -100,6 +117,17 @@ class TenantAdmin(admin.ModelAdmin):
         return (
             super().get_queryset(request).exclude(schema_name="public").prefetch_related("domains")
         )
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        # No stock "Delete selected": deleting goes through delete_view (typed, audited).
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        return tenant_deletion.delete_view(self, request, object_id)
 
     # --- list columns (usage is read in each tenant's schema, once per row) ----------------
 
@@ -147,7 +175,15 @@ class TenantAdmin(admin.ModelAdmin):
     ) -> type[forms.ModelForm]:
         if obj is None:
             kwargs["form"] = TenantCreationForm
-        return super().get_form(request, obj, change=change, **kwargs)
+        form = super().get_form(request, obj, change=change, **kwargs)
+        backend = form.base_fields.get("embedding_backend")
+        if obj is not None and backend is not None:
+            # Admin renders help texts as HTML: a literal <schema> would vanish as a tag.
+            backend.help_text = (
+                "Blank: the platform default (EMBEDDING_BACKEND). After a change, run "
+                f"`manage.py reindex --tenant {obj.schema_name}` (or the Reindex action)."
+            )
+        return form
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:  # type: ignore[override]
         if obj is None:
@@ -355,24 +391,4 @@ class OperatorActionAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-@admin.register(BackupRecord)
-class BackupRecordAdmin(admin.ModelAdmin):
-    """The latest backups and how they ended (`manage.py backup`, the scheduled one)."""
-
-    list_display = ["started_at", "kind", "tenant_schema", "outcome", "size", "seconds", "location"]
-    list_filter = ["outcome", "kind"]
-    search_fields = ["tenant_schema", "location", "detail"]
-    readonly_fields = [field.name for field in BackupRecord._meta.fields]
-
-    @admin.display(description="size", ordering="size_bytes")
-    def size(self, obj: BackupRecord) -> str:
-        return filesizeformat(obj.size_bytes) if obj.size_bytes is not None else "—"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -49,14 +49,18 @@ def wants_json(request: HttpRequest) -> bool:
     )
 
 
-def refusal(request: HttpRequest, *, status: int, code: str, message: str) -> HttpResponse:
-    """A refusal as JSON for API clients and as a small page for browsers."""
+def refusal(
+    request: HttpRequest, *, status: int, code: str, message: str, contact: str = ""
+) -> HttpResponse:
+    """A refusal as JSON for API clients and as a small page for browsers. A deactivated
+    workspace's page offers the support address (`contact`), not a start page that would
+    refuse again."""
     if wants_json(request):
         return JsonResponse({"error": {"code": code, "message": message}}, status=status)
     return render(
         request,
         "errors/refusal.html",
-        {"status": status, "message": message},
+        {"status": status, "message": message, "contact": contact, "code": code},
         status=status,
     )
 
@@ -146,16 +150,20 @@ class TenantRoutingMiddleware(TenantMainMiddleware):
         if not _routing.queried:
             _keep_search_path(in_effect)
         tenant = getattr(request, "tenant", None)
-        if tenant is not None and not tenant.is_active:
+        static = request.path.startswith(str(settings.STATIC_URL))  # the refusal page's styles
+        if tenant is not None and not tenant.is_active and not static:
             use_public_schema()
+            support = str(settings.SUPPORT_EMAIL or "")
+            whom = f"write to {support}" if support else "contact the platform's operators"
             return refusal(
                 request,
                 status=403,
                 code="tenant_inactive",
                 message=(
-                    f"The workspace '{tenant.name}' is deactivated. "
-                    "Contact your administrator or our support to reactivate it."
+                    f"The workspace '{tenant.name}' is deactivated: nobody can sign in or use its "
+                    f"API until it is reactivated. To reactivate it, its owner can {whom}."
                 ),
+                contact=support,
             )
         return None
 

@@ -47,7 +47,8 @@ class Tenant(TenantMixin):
 
     def clean(self) -> None:
         super().clean()
-        if self.schema_name != "public":
+        # Empty: the form field's own "required" error says it; a second one would be noise.
+        if self.schema_name and self.schema_name != "public":
             validate_schema_name(self.schema_name)
 
     @property

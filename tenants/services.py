@@ -309,6 +309,11 @@ def delete_tenant(*, tenant: Tenant) -> None:
         shutil.rmtree(root / schema, ignore_errors=True)
 
 
+def default_domain(schema_name: str) -> str:
+    """A new tenant's host when none is given: <schema>.<TENANT_BASE_DOMAIN>, `_` as `-`."""
+    return normalise_domain(f"{schema_name.replace('_', '-')}.{settings.TENANT_BASE_DOMAIN}")
+
+
 def ensure_public_tenant(*, domain: str) -> Tenant:
     """The public schema's tenant row and domain, so the operator host routes to admin."""
     use_public_schema()

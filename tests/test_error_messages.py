@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from django.test import override_settings
 
-from tests.accounts.helpers import bearer, owner_of
+from tests.accounts.helpers import bearer, key_header, owner_of
+from tests.factories import ApiKeyFactory
 
 
 def test_an_unreadable_upload_form_is_not_called_bad_json(make_tenant):
@@ -90,6 +91,19 @@ def test_unknown_api_paths_are_json_404s_with_debug_on_too(make_tenant, debug):
         posted = client.post("/api/v1/search", {"query": "x"}, "application/json", **headers)
         assert posted.status_code == 404
         assert "did you mean /api/v1/search/" in posted.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_every_method_on_an_unknown_api_path_is_the_json_404_not_a_csrf_page(make_tenant, method):
+    acme = make_tenant("errmsg_csrf")
+    # CSRF checks on, as browsers and real clients meet them (the test client skips them).
+    client = acme.client(enforce_csrf_checks=True)
+    for headers in (bearer(acme, owner_of(acme)), key_header(ApiKeyFactory(tenant=acme).raw), {}):
+        response = getattr(client, method)("/api/v1/nope/", {}, "application/json", **headers)
+        assert response.status_code == 404, (method, headers)
+        assert response["Content-Type"] == "application/json"
+        assert response.json()["error"]["code"] == "not_found"
+        assert "There is no API endpoint at /api/v1/nope/" in response.json()["error"]["message"]
 
 
 def test_a_wrong_or_missing_content_type_says_what_to_send(make_tenant):

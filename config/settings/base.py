@@ -33,6 +33,8 @@ VAR_DIR = env_path("VAR_DIR", BASE_DIR / "var")
 # Parent domain of the tenants' hosts: tenant "acme" lives at acme.<TENANT_BASE_DOMAIN>.
 TENANT_BASE_DOMAIN = env.str("TENANT_BASE_DOMAIN", default="localhost")
 PUBLIC_DOMAIN = env.str("PUBLIC_DOMAIN", default=TENANT_BASE_DOMAIN)
+# Where people write for help: named (as a mail link) on the page of a deactivated workspace.
+SUPPORT_EMAIL = env.str("SUPPORT_EMAIL", default="")
 ALLOWED_HOSTS = env_list(
     "ALLOWED_HOSTS",
     [PUBLIC_DOMAIN, f".{TENANT_BASE_DOMAIN}", "127.0.0.1"] if not PRODUCTION else [],

@@ -8,6 +8,7 @@
   const SEARCH = form.getAttribute("data-search-api");
   const QUERIES = form.getAttribute("data-queries-api");
   const CHUNKS = form.getAttribute("data-chunks-api");
+  const DOCUMENTS = form.getAttribute("data-documents-api");
   const $ = (id) => document.getElementById(id);
   const question = $("question");
   const askButton = $("ask-button");
@@ -69,6 +70,7 @@
   async function openPassage(source, trigger) {
     $("passage-document").textContent = source.document_name;
     $("passage-page").textContent = source.page ? "Page " + source.page : "";
+    $("passage-file").hidden = true;
     passageText(source.text || source.quote || "", source.quote || "");
     const panel = $("passage");
     panel.hidden = false;
@@ -80,6 +82,10 @@
     const request = ++passageRequest;
     const result = await DI.api(CHUNKS + source.chunk_id + "/");
     if (request !== passageRequest || !result.ok) return; // another passage was opened, or it is gone
+    const file = $("passage-file");
+    file.href = DOCUMENTS + result.body.document_id + "/file/";
+    file.setAttribute("aria-label", "Download the original of " + result.body.document_name);
+    file.hidden = false;
     if (result.body.section) $("passage-page").textContent = [source.page ? "Page " + source.page : "", result.body.section].filter(Boolean).join(" \u00b7 ");
     passageText(result.body.text || "", source.quote || "");
   }
@@ -189,10 +195,18 @@
     history.replaceState({ askPage: Object.assign({ text: text, document: ($("document-filter") || {}).value || "" }, view) }, "");
   }
 
+  // A busy button is aria-disabled, not disabled: a disabled button loses keyboard focus (it
+  // falls back to the page start), while this one keeps it and ignores presses until done.
+  function setBusy(button, busy) {
+    if (busy) button.setAttribute("aria-disabled", "true");
+    else button.removeAttribute("aria-disabled");
+  }
+  function isBusy(button) { return button.getAttribute("aria-disabled") === "true"; }
+
   async function ask(text) {
     const run = begin();
     resetAnswer();
-    askButton.disabled = true;
+    setBusy(askButton, true);
     $("answer").setAttribute("aria-busy", "true");
     $("answer-status").textContent = "Thinking\u2026";
     let streamed = "";
@@ -243,7 +257,7 @@
       fail(streamed ? "The connection was interrupted while answering. Try again." : DI.errorMessage(null, 0));
     } finally {
       if (!stale(run)) {
-        askButton.disabled = false;
+        setBusy(askButton, false);
         $("answer").removeAttribute("aria-busy");
         running = null;
       }
@@ -287,12 +301,12 @@
     $("passage").hidden = true;
     $("results").replaceChildren();
     $("results-status").textContent = "Searching\u2026";
-    askButton.disabled = false;
-    searchButton.disabled = true;
+    setBusy(askButton, false);
+    setBusy(searchButton, true);
     const result = await DI.api(SEARCH, { method: "POST", signal: run.signal, json: Object.assign({ query: text, mode: mode }, filters()) });
     if (stale(run)) return;
     running = null;
-    searchButton.disabled = false;
+    setBusy(searchButton, false);
     if (!result.ok) { $("results-status").textContent = errorText(result.body, result.status); return; }
     showResults(result.body);
     remember(text, { results: result.body });
@@ -353,14 +367,20 @@
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const text = question.value.trim();
+    if (event.submitter === askButton && isBusy(askButton)) return; // pressed again while busy
     if (text) ask(text);
-    else { begin(); resetAnswer(); askButton.disabled = false; fail("The question is empty; type what you want to know."); question.focus(); }
+    else { begin(); resetAnswer(); setBusy(askButton, false); fail("The question is empty; type what you want to know."); question.focus(); }
   });
   question.addEventListener("keydown", (event) => {
-    // Enter asks, Shift+Enter adds a line: what people expect from a chat box.
-    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); form.requestSubmit(); }
+    // Enter asks (or searches, while "Search only" is open), Shift+Enter adds a line: what
+    // people expect from a chat box.
+    if (event.key !== "Enter" || event.shiftKey || event.isComposing) return;
+    event.preventDefault();
+    if ($("search-only").open) searchButton.click();
+    else form.requestSubmit();
   });
   searchButton.addEventListener("click", () => {
+    if (isBusy(searchButton)) return;
     const text = question.value.trim();
     if (text) search(text); else question.focus();
   });

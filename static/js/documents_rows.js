@@ -86,7 +86,10 @@
   function buildRow(doc) {
     const row = DI.el("tr", { "data-id": doc.id, "data-status": doc.status });
     // dir=auto: a Hebrew or Arabic name is laid out right to left, on its own.
-    row.appendChild(DI.el("td", { "data-col": "name", dir: "auto" }, doc.filename));
+    // The name downloads the original (GET documents/<id>/file/, an attachment).
+    const name = DI.el("td", { "data-col": "name", dir: "auto" });
+    name.appendChild(DI.el("a", { href: view.api + doc.id + "/file/", download: "", title: "Download the original" }, doc.filename));
+    row.appendChild(name);
     row.appendChild(DI.el("td", { "data-col": "type" }, typeLabels[doc.content_type] || doc.content_type));
     row.appendChild(DI.el("td", { "data-col": "size", className: "num", "data-bytes": doc.size }, DI.formatBytes(doc.size)));
     row.appendChild(DI.el("td", { "data-col": "pages", className: "num" }, doc.page_count === null ? "-" : doc.page_count));

@@ -120,6 +120,7 @@ def test_small_screens_right_to_left_and_the_keyboard(
     page.get_by_text("Search only (power users)").click()
     expect(page.get_by_label("Semantic")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.get_by_text("Search only (power users)").click()  # closed again: Enter asks
 
     arabic = "يحصل كل موظف على ثلاثين يوما من الإجازة المدفوعة"
     body = _sse(("done", _done(arabic)))
@@ -152,3 +153,82 @@ def test_small_screens_right_to_left_and_the_keyboard(
     page.reload()
     expect(page.locator("#recent-error")).to_be_visible()
     expect(page.locator("#recent-empty")).to_be_hidden()
+
+
+def test_the_cited_passage_links_to_its_original(
+    page: Any, web_server: LiveServer, alpha: TenantHandle
+) -> None:
+    from django.core.files.base import ContentFile
+    from django_tenants.utils import schema_context
+
+    from tests.factories import DocumentFactory
+
+    with schema_context(alpha.schema):
+        document = DocumentFactory(filename="leave-policy.txt", chunks=["Thirty days of leave."])
+        document.file.save("leave-policy.txt", ContentFile(b"Thirty days of leave."))
+        chunk_id = document.chunks.get().pk
+    done = _done("Thirty days of leave.")
+    done["citations"][0].update(chunk_id=chunk_id, document_id=document.pk)
+    log_in(page, web_server, alpha, alpha.admin_email, alpha.password)
+    page.goto(web_server.tenant_url(alpha, "/ask/"))
+    page.route(
+        "**/api/v1/ask/",
+        lambda route: route.fulfill(
+            status=200, content_type="text/event-stream", body=_sse(("done", done))
+        ),
+    )
+    _ask(page, "How many days of leave?")
+    page.locator("#answer button.cite").click()
+    link = page.locator("#passage-file")
+    expect(link).to_be_visible()
+    expect(link).to_have_attribute("href", f"/api/v1/documents/{document.pk}/file/")
+    with page.expect_download() as caught:
+        link.click()
+    assert caught.value.suggested_filename == "leave-policy.txt"
+    with schema_context(alpha.schema):  # the browser suite's tenants keep what tests leave
+        document.delete()
+
+
+def test_focus_stays_where_the_keyboard_user_left_it(
+    page: Any, web_server: LiveServer, alpha: TenantHandle
+) -> None:
+    page.add_init_script(SLOW_FETCH)
+    log_in(page, web_server, alpha, alpha.admin_email, alpha.password)
+    page.goto(web_server.tenant_url(alpha, "/ask/"))
+    page.route("**/api/v1/ask/", _answer_by_question)
+    page.get_by_label("Your question").fill("a slow question")
+    ask = page.locator("#ask-button")
+    ask.focus()
+    page.keyboard.press("Enter")
+    expect(ask).to_have_attribute("aria-disabled", "true")
+    expect(ask).to_be_focused()  # a disabled button would have dropped focus to the page start
+    expect(page.locator("#answer")).to_contain_text("The slow answer.")
+    expect(ask).not_to_have_attribute("aria-disabled", "true")
+    expect(ask).to_be_focused()
+
+    # With "Search only" open, Enter in the question searches instead of asking.
+    asked: list[str] = []
+
+    def refuse(route: Any) -> None:
+        asked.append(route.request.url)
+        route.abort()
+
+    page.route("**/api/v1/ask/", refuse)
+    page.get_by_text("Search only (power users)").click()
+    page.get_by_label("Your question").fill("notice period")
+    page.get_by_label("Your question").press("Enter")
+    expect(page.locator("#results-section")).to_be_visible()
+    expect(page.locator("#results-status")).not_to_have_text("Searching\u2026")
+    assert asked == []
+
+
+def test_after_a_wrong_password_the_password_field_has_focus(
+    page: Any, web_server: LiveServer, alpha: TenantHandle
+) -> None:
+    page.goto(web_server.tenant_url(alpha, "/login/"))
+    page.get_by_label("Email").fill(alpha.admin_email)
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("alert")).to_contain_text("didn't match")
+    expect(page.get_by_label("Password")).to_be_focused()
+    expect(page.get_by_label("Email")).to_have_value(alpha.admin_email)

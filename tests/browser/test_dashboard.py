@@ -305,3 +305,13 @@ def test_operator_creates_a_tenant_in_admin_and_logs_into_it(
     page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(re.compile(r"/documents/$"))
     expect(page.get_by_text("No documents yet")).to_be_visible()
+
+
+def test_the_members_and_api_keys_pages_fit_a_phone(page, web_server, alpha):
+    log_in(page, web_server, alpha, alpha.admin_email, alpha.password)
+    page.set_viewport_size({"width": 390, "height": 844})
+    for path in ("/settings/members/", "/settings/api-keys/"):
+        page.goto(web_server.tenant_url(alpha, path))
+        expect(page.locator("main h1")).to_be_visible()
+        overflowing = page.evaluate(OVERFLOWING)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, (path, overflowing)

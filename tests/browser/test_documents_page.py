@@ -270,3 +270,17 @@ def test_a_failed_upload_is_announced_with_its_reason(
     expect(page.locator("#table-status")).to_contain_text(
         "announced-broken.pdf failed: The PDF is damaged or incomplete"
     )
+
+
+def test_a_documents_name_downloads_its_original(
+    page: Any, web_server: Any, alpha: TenantHandle
+) -> None:
+    stored = _stored_document(alpha, "board-minutes.txt")
+    log_in(page, web_server, alpha, alpha.admin_email, alpha.password)
+    link = page.locator(f'#documents-body tr[data-id="{stored.pk}"] [data-col="name"] a')
+    expect(link).to_have_text("board-minutes.txt")
+    with page.expect_download() as caught:
+        link.click()
+    download = caught.value
+    assert download.suggested_filename == "board-minutes.txt"
+    assert Path(download.path()).read_bytes() == b"Notes filed under board-minutes.txt."

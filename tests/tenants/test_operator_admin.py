@@ -160,3 +160,36 @@ def test_a_domain_typed_in_capitals_in_admin_is_stored_as_routing_reads_it(db, o
     assert response.status_code == 200
     assert "is ready at op-caps.localhost" in response.content.decode()
     assert Client(HTTP_HOST="OP-CAPS.localhost").get("/login/").status_code == 200
+
+
+def test_a_tenant_added_without_a_domain_gets_the_default_one(db, operator):
+    response = operator.post(
+        "/admin/tenants/tenant/add/",
+        {"schema_name": "op_nodomain", "name": "No Domain Co", "plan": "pro",
+         "admin_email": "boss@nodomain.test", "admin_password": ""},
+        follow=True,
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert "is ready at op-nodomain.localhost" in response.content.decode()
+    assert Tenant.objects.get(schema_name="op_nodomain").domains.get().domain == (
+        "op-nodomain.localhost"
+    )
+
+
+def test_an_invalid_schema_name_is_one_error_not_two(db, operator):
+    response = operator.post(
+        "/admin/tenants/tenant/add/",
+        {"schema_name": "Bad Name!", "name": "Bad", "plan": "pro",
+         "admin_email": "boss@bad.test", "admin_password": ""},
+    )  # fmt: skip
+    text = response.content.decode()
+    assert response.status_code == 200
+    assert "The schema name &#x27;&#x27; is not valid" not in text
+    assert "The schema name '' is not valid" not in text
+    assert text.count('class="errorlist') == 1
+
+
+def test_the_reindex_hint_names_the_tenants_schema(make_tenant, operator):
+    handle = make_tenant("op_hint")
+    page = operator.get(f"/admin/tenants/tenant/{handle.tenant.pk}/change/")
+    assert "manage.py reindex --tenant op_hint" in page.content.decode()

@@ -44,6 +44,21 @@ def test_inactive_tenant_is_403_with_a_clear_message(make_tenant):
     page = handle.client().get("/login/", HTTP_ACCEPT="text/html")
     assert page.status_code == 403
     assert b"deactivated" in page.content
+    assert b'href="/"' not in page.content  # the start page would only refuse again
+
+
+def test_an_inactive_workspaces_page_is_styled_and_names_whom_to_write_to(make_tenant, settings):
+    settings.SUPPORT_EMAIL = "help@platform.example"
+    handle = make_tenant("sleepy_styled")
+    set_tenant_active(tenant=handle.tenant, active=False)
+    page = handle.client().get("/", HTTP_ACCEPT="text/html")
+    text = page.content.decode()
+    assert page.status_code == 403
+    assert "its owner can write to help@platform.example" in text
+    assert 'href="mailto:help@platform.example"' in text
+    stylesheet = handle.client().get("/static/css/base.css")
+    assert stylesheet.status_code == 200
+    assert b"".join(stylesheet.streaming_content)
 
 
 def test_active_tenant_serves_its_own_login_page(make_tenant):

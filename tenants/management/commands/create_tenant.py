@@ -1,4 +1,4 @@
-"""`manage.py create_tenant --schema S --name N --domain D --admin-email E [--time-zone Z]`."""
+"""`manage.py create_tenant --schema S --name N [--domain D] --admin-email E [--time-zone Z]`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from tenants.plans import DEFAULT_PLAN, PLANS
-from tenants.services import ProvisioningError, provision_tenant
+from tenants.services import ProvisioningError, default_domain, provision_tenant
 from tenants.time_zones import DEFAULT_TIME_ZONE
 
 
@@ -18,7 +18,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--schema", required=True, help="schema name, e.g. acme")
         parser.add_argument("--name", required=True, help="company name shown in the dashboard")
-        parser.add_argument("--domain", required=True, help="host name, e.g. acme.example.com")
+        parser.add_argument(
+            "--domain", default="",
+            help="host name, e.g. acme.example.com (default: <schema>.<TENANT_BASE_DOMAIN>)",
+        )  # fmt: skip
         parser.add_argument("--admin-email", required=True)
         parser.add_argument(
             "--admin-password", default="", help="generated and printed when omitted"
@@ -36,7 +39,7 @@ class Command(BaseCommand):
             result = provision_tenant(
                 schema_name=options["schema"],
                 name=options["name"],
-                domain=options["domain"],
+                domain=options["domain"] or default_domain(options["schema"]),
                 admin_email=options["admin_email"],
                 admin_password=password,
                 plan=options["plan"],
