@@ -59,8 +59,13 @@ def consumed_queues() -> set[str]:
 
     Raises redis' errors when Redis cannot be read: callers decide what an unknown means.
     """
+    return set(consumers())
+
+
+def consumers() -> dict[str, int]:
+    """Full broker name of each queue a live worker consumes -> how many live workers do."""
     now = time.time()
-    consumed: set[str] = set()
+    consumed: dict[str, int] = {}
     stale: list[bytes] = []
     for field, raw in _redis().hgetall(REGISTRY_KEY).items():
         try:
@@ -73,7 +78,8 @@ def consumed_queues() -> set[str]:
         if now - seen > STALE_AFTER_SECONDS:
             stale.append(field)
         else:
-            consumed.update(queues)
+            for queue in queues:
+                consumed[queue] = consumed.get(queue, 0) + 1
     if stale:
         _redis().hdel(REGISTRY_KEY, *stale)
     return consumed

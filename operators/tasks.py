@@ -1,4 +1,4 @@
-"""The scheduled backup (BACKUP_SCHEDULE; config/settings/backups.py)."""
+"""The scheduled backup (BACKUP_SCHEDULE; config/settings/operations.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
 
+from operators import monitoring
 from operators.backups import destinations, history
 from operators.backups.create import backup, prune
 
@@ -50,3 +51,9 @@ def scheduled_backup() -> str:
 def backup_freshness() -> None:
     """Every five minutes: the freshness gauges from the database (operators/metrics.py)."""
     history.refresh_gauges()
+
+
+@shared_task(name="operators.collect_platform_gauges")
+def collect_platform_gauges() -> None:
+    """Every minute: documents, queues, workers and volumes for the alerts."""
+    monitoring.collect()

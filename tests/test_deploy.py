@@ -428,3 +428,31 @@ def test_a_configuration_error_is_one_sentence_not_a_traceback() -> None:
     assert done.returncode == 1
     assert done.stderr.startswith("Configuration error: SECRET_KEY is required")
     assert "Traceback" not in done.stderr
+
+
+def test_the_monitoring_profile_runs_alerting_dashboards_and_exporters() -> None:
+    compose = yaml.safe_load((DEPLOY / "docker-compose.prod.yml").read_text())
+    services = compose["services"]
+    monitoring = {
+        name for name, service in services.items() if "monitoring" in service.get("profiles", [])
+    }
+    assert monitoring == {
+        "prometheus", "alertmanager", "grafana", "postgres-exporter", "redis-exporter",
+    }  # fmt: skip
+    for name in monitoring:  # every file a service mounts is in the repository
+        for volume in services[name].get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("./"):
+                assert (DEPLOY / source).exists(), f"{name} mounts missing {source}"
+    config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    targets = {
+        target
+        for job in config["scrape_configs"]
+        for static in job.get("static_configs", [])
+        for target in static["targets"]
+    }
+    assert {"postgres-exporter:9187", "redis-exporter:9121"} <= targets
+    manager = config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"]
+    assert manager == ["alertmanager:9093"]
+    routes = yaml.safe_load((DEPLOY / "alertmanager" / "alertmanager.yml").read_text())
+    assert routes["route"]["routes"][0]["matchers"] == ['severity="page"']

@@ -186,6 +186,12 @@ def restore_tenant(
 ) -> Restored:
     """Restore one tenant of a backup; `confirm(question)` raises to stop before changes."""
     started = time.monotonic()
+    if Tenant._meta.db_table not in connection.introspection.table_names():
+        raise BackupError(
+            "This database has no platform in it yet: restore a whole-platform backup first "
+            "(without --tenant), or run `python manage.py migrate_schemas` and then restore the "
+            "tenant."
+        )
     with _staged(source, progress) as (tools, staging, record):
         entry = _entry(record, tenant)
         original = entry["schema"]

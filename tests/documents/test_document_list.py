@@ -65,7 +65,7 @@ def test_the_page_sorts_by_a_column_and_keeps_it_across_pages(tenant):
         DocumentFactory(tenant=tenant, filename=f"doc-{index:02d}.txt", size=index + 1)
     client = tenant.logged_in_client()
     html = client.get("/documents/", {"sort": "name", "q": "doc"}).content.decode()
-    rows = re.findall(r'dir="auto">(doc-\d+\.txt)</td>', html)
+    rows = re.findall(r'title="Download the original">(doc-\d+\.txt)</a></td>', html)
     assert rows[:3] == ["doc-00.txt", "doc-01.txt", "doc-02.txt"]
     assert 'aria-sort="ascending"><a href="?q=doc&amp;sort=-name">Name' in html
     assert 'aria-sort="none"><a href="?q=doc&amp;sort=-size">Size' in html
@@ -78,7 +78,8 @@ def test_the_page_sorts_by_a_column_and_keeps_it_across_pages(tenant):
 def test_names_keep_their_direction_and_the_header_row_stays_in_its_box(tenant):
     DocumentFactory(tenant=tenant, filename="שלום-مرحبا.txt", size=5)
     html = tenant.logged_in_client().get("/documents/").content.decode()
-    assert '<td data-col="name" dir="auto">שלום-مرحبا.txt</td>' in html
+    assert '<td data-col="name" dir="auto"><a href="/api/v1/documents/' in html
+    assert 'title="Download the original">שלום-مرحبا.txt</a></td>' in html
     thead = html.split("<thead>")[1].split("</thead>")[0]
     # An absolutely placed hidden span in the table escapes its scroll box on a phone.
     assert "visually-hidden" not in thead

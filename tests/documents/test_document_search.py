@@ -100,9 +100,9 @@ def test_dashboard_search_with_nul(
     html = response.content.decode()
     assert "\x00" not in html
     for name in shown:
-        assert f">{name}</td>" in html
+        assert f">{name}</a></td>" in html
     for name in hidden:
-        assert f">{name}</td>" not in html
+        assert f">{name}</a></td>" not in html
 
 
 def test_dashboard_echoes_the_cleaned_search(tenant: TenantHandle) -> None:

@@ -113,3 +113,22 @@ def test_the_whole_platform_comes_back_after_the_database_and_files_are_lost(
 
     after = _json(manage(scratch, "shell", "-c", OBSERVE % json.dumps([keys, False])))
     assert after == before  # row counts, search results, stored files, sign-in and API keys
+
+
+def test_on_a_database_never_migrated_the_commands_say_what_to_run(
+    scratch: dict[str, str], tmp_path: Path
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "manage.py", "backup", "--to", str(tmp_path)],
+        cwd=ROOT, env=scratch, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert "run `python manage.py migrate_schemas`" in done.stderr
+    assert "Traceback" not in done.stderr
+    backup = str(tmp_path / "platform-20261207T000000Z")
+    done = subprocess.run(
+        [sys.executable, "manage.py", "restore", "--from", backup, "--tenant", "acme", "--noinput"],
+        cwd=ROOT, env=scratch, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert "has no platform in it yet" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -9,15 +9,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
+from django.db import connection
 
+from documents.management.tenant_option import StrictCommand
 from operators.backups import destinations, history
 from operators.backups.create import backup, prune
 from operators.backups.postgres import BackupError
+from operators.models import BackupRecord
 
 
-class Command(BaseCommand):
+class Command(StrictCommand):
     help = "Back up the whole platform, or one tenant, to a directory or an S3 bucket."
+
+    def execute(self, *args: Any, **options: Any) -> str | None:
+        if BackupRecord._meta.db_table not in connection.introspection.table_names():
+            raise CommandError(
+                "The database lacks this version's tables: run `python manage.py "
+                "migrate_schemas` (or `make run` once), then back up."
+            )
+        return super().execute(*args, **options)
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--to", required=True, help="a directory or s3://bucket/prefix")

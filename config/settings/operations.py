@@ -1,4 +1,5 @@
-"""Backups (operators/backups/): the schedule, where backups go, S3 options, client binaries."""
+"""Operations: backups (operators/backups/: the schedule, where they go, S3 options, client
+binaries) and the beat entries of the platform gauges (operators/monitoring.py, metrics.py)."""
 
 from __future__ import annotations
 
@@ -44,6 +45,12 @@ if not (
         f"BACKUP_RETENTION is {BACKUP_RETENTION!r}; give a count (7) or a number of days (14d)."
     )
 
+# Documents, queues, workers and volumes for the alerts (operators/monitoring.py).
+CELERY_BEAT_SCHEDULE["operators-platform-gauges"] = {
+    "task": "operators.collect_platform_gauges",
+    "schedule": 60.0,
+    "options": {"queue": f"{QUEUE_PREFIX}maintenance"},
+}
 # The freshness gauges (operators/metrics.py) follow backups made anywhere, cron jobs too.
 CELERY_BEAT_SCHEDULE["operators-backup-freshness"] = {
     "task": "operators.backup_freshness",
