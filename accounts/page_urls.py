@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from accounts import views, workspace_views
+from accounts import account_views, views, workspace_views
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
@@ -14,6 +14,7 @@ urlpatterns = [
         views.PasswordSetView.as_view(),
         name="password-set",
     ),
+    path("settings/account/", account_views.account, name="account-page"),
     path("settings/api-keys/", workspace_views.api_keys, name="api-keys-page"),
     path(
         "settings/api-keys/<int:pk>/revoke/",
@@ -26,6 +27,11 @@ urlpatterns = [
         "settings/members/<int:pk>/deactivate/",
         workspace_views.member_deactivate,
         name="member-deactivate-page",
+    ),
+    path(
+        "settings/members/<int:pk>/invite-link/",
+        workspace_views.member_invite_link,
+        name="member-invite-link-page",
     ),
     path(
         "settings/members/<int:pk>/reactivate/",

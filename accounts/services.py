@@ -122,6 +122,22 @@ def deactivate_member(*, actor: User, member: User) -> User:
     return member
 
 
+def check_reinvitable(*, actor: User, member: User) -> None:
+    """Refuse a new invitation link unless `member` is invited and has not chosen a password."""
+    _require_can_manage(actor=actor, target=member)
+    if not member.is_active:
+        raise ActionRefused(
+            f"{member.email} is deactivated; reactivate them before sending a new link.",
+            code="member_inactive",
+        )
+    if member.has_usable_password():
+        raise ActionRefused(
+            f'{member.email} has already chosen a password; they can use "Forgot your '
+            'password?" on the sign-in page instead.',
+            code="already_joined",
+        )
+
+
 @transaction.atomic
 def reactivate_member(*, actor: User, member: User) -> User:
     actor, member, _owners = _locked(actor, member)

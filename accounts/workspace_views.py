@@ -24,6 +24,7 @@ from accounts.permissions import ADMIN_ROLES
 from accounts.services import (
     ActionRefused,
     change_member_role,
+    check_reinvitable,
     create_api_key,
     deactivate_member,
     invite_member,
@@ -227,6 +228,23 @@ def member_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
         return f"{member.email} can no longer sign in; their documents are kept."
 
     return _member_action(request, pk, deactivate)
+
+
+@admin_required
+@require_POST
+def member_invite_link(request: HttpRequest, pk: int) -> HttpResponse:
+    """A new one-time link for someone invited who lost theirs, shown like a new invitation."""
+    member = get_object_or_404(User, pk=pk)
+    actor = _actor(request)
+    try:
+        check_reinvitable(actor=actor, member=member)
+    except ActionRefused as exc:
+        messages.error(request, exc.message)
+        return redirect("members-page")
+    link = password_set_link(request, member)
+    deliver_invitation(user=member, link=link, invited_by=actor)
+    request.session[NEW_INVITE_SESSION] = {"user_id": member.pk, "link": link}
+    return _no_store(redirect("members-page"))
 
 
 @admin_required

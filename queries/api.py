@@ -73,6 +73,9 @@ class CitationOutput(serializers.Serializer[Any]):
     document_id = serializers.IntegerField()
     document_name = serializers.CharField()
     page = serializers.IntegerField(allow_null=True)
+    section = serializers.CharField(
+        help_text='The passage\'s heading path, e.g. "Guide > Install"; empty when it has none.'
+    )
     quote = serializers.CharField()
 
 

@@ -202,6 +202,7 @@ def _answer_body(answer: Answer) -> dict[str, Any]:
                 "document_id": c.document_id,
                 "document_name": c.document_name,
                 "page": c.page,
+                "section": c.section,
                 "quote": c.quote,
             }
             for c in answer.citations

@@ -456,3 +456,20 @@ def test_the_monitoring_profile_runs_alerting_dashboards_and_exporters() -> None
     assert manager == ["alertmanager:9093"]
     routes = yaml.safe_load((DEPLOY / "alertmanager" / "alertmanager.yml").read_text())
     assert routes["route"]["routes"][0]["matchers"] == ['severity="page"']
+
+
+def test_the_kubernetes_prometheus_rule_carries_exactly_the_tested_alerts() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "render_rule", DEPLOY / "k8s" / "monitoring" / "render.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    stored = (DEPLOY / "k8s" / "monitoring" / "prometheusrule.yaml").read_text()
+    assert stored == module.render(), "run: python deploy/k8s/monitoring/render.py"
+    rule = yaml.safe_load(stored)
+    alerts = yaml.safe_load((DEPLOY / "prometheus" / "alerts.yml").read_text())
+    assert rule["spec"]["groups"] == alerts["groups"]

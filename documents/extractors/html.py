@@ -104,6 +104,9 @@ def _decode(data: bytes) -> str:
     return decode_text(data)
 
 
+_LINK_MARKS = " \u00b6\u00a7\U0001f517"  # space, pilcrow, section sign, link symbol
+
+
 class _Collector:
     """Accumulates inline text into paragraphs and paragraphs into per-section blocks."""
 
@@ -129,7 +132,9 @@ class _Collector:
         self.paragraphs.clear()
 
     def heading(self, level: int) -> None:
-        title = " ".join("".join(self.inline).split())
+        # Documentation generators end headings with a link mark (Sphinx and MkDocs "¶"):
+        # it belongs to the page, not to the section's name.
+        title = " ".join("".join(self.inline).split()).rstrip(_LINK_MARKS).rstrip()
         self.inline.clear()
         if title:
             self.end_block()

@@ -37,6 +37,7 @@ class Citation:
     document_name: str
     page: int | None
     quote: str
+    section: str = ""  # the passage's heading path ("Guide > Install"), "" when it has none
 
 
 @dataclass

@@ -4,7 +4,9 @@ It never invents text, so it is the default backend and the fallback whenever a
 generative provider fails. Scoring is term coverage (how much of the question a
 sentence contains, rare terms counting more) times a mild prior that prefers
 higher-ranked sources and earlier sentences. The relevance threshold ignores the
-prior, so "nothing relevant" does not depend on where a sentence sits.
+prior, so "nothing relevant" does not depend on where a sentence sits. The best sentence
+leads the answer, whichever source it is in; headings and sentences cut at a chunk's edge
+(the rest of them is in the neighbouring chunk) are never quoted.
 """
 
 from __future__ import annotations
@@ -98,8 +100,9 @@ class ExtractiveAnswerer:
             empty = no_answer(self.name)
             return empty, [empty.text]
 
-        # Readable order: as the documents say it, best source first.
-        picks.sort(key=lambda c: (c.source_rank, c.position))
+        # The best-matching sentence leads, whichever source it is in; the rest follow by score
+        # (a question is answered by its best sentence, not by the top source's first one).
+        picks.sort(key=lambda c: (-c.score, c.source_rank, c.position))
         markers: dict[int, int] = {}
         quotes: dict[int, list[str]] = {}
         pieces: list[str] = []
@@ -120,6 +123,7 @@ class ExtractiveAnswerer:
                     document_name=source.document_name,
                     page=source.page,
                     quote=" … ".join(quotes[rank]),
+                    section=source.section,
                 )
             )
         answer = Answer(text="".join(pieces), citations=citations, backend=self.name)
@@ -134,11 +138,15 @@ class ExtractiveAnswerer:
         for rank, source in enumerate(sources):
             named.update(terms(f"{source.document_name} {source.section}"))
             # Invisible and bidi characters could make a quoted answer display differently.
-            for position, sentence in enumerate(split_sentences(strip_invisible(source.text))):
+            sentences = split_sentences(strip_invisible(source.text))
+            for position, sentence in enumerate(sentences):
                 sentence_terms = frozenset(terms(sentence))
                 named.update(sentence_terms)
-                if not _is_heading(sentence):  # a heading names a topic, it answers nothing
-                    raw.append((rank, position, sentence, sentence_terms))
+                if _is_heading(sentence):  # a heading names a topic, it answers nothing
+                    continue
+                if _cut_at_chunk_edge(sentence, position, sentences):
+                    continue  # half a sentence: its other half is in the neighbouring chunk
+                raw.append((rank, position, sentence, sentence_terms))
         if names_in(question) - named:
             return []  # the question is about someone or something the sources never name
         weights = TermWeights.from_pool(sentence_terms for *_, sentence_terms in raw)
@@ -178,6 +186,19 @@ def _is_heading(sentence: str) -> bool:
     if _PLAIN_END.search(sentence.rstrip(CLOSERS)) or _LIST_ITEM.match(sentence):
         return False
     return len(sentence.split()) < _HEADING_MAX_WORDS
+
+
+def _cut_at_chunk_edge(sentence: str, position: int, sentences: Sequence[str]) -> bool:
+    """A chunk's first sentence that starts mid-sentence (lower case where the chunk's other
+    sentences start upper case), or its last one that stops without closing punctuation
+    ("…len will contain"): half a sentence, whose other half is in the neighbouring chunk."""
+    stripped = sentence.strip()
+    if not stripped or _LIST_ITEM.match(stripped) or len(sentences) < 2:
+        return False
+    if position == 0 and stripped[0].islower():
+        return any(other.strip()[:1].isupper() for other in sentences[1:])
+    last = position == len(sentences) - 1
+    return last and not _PLAIN_END.search(stripped.rstrip(CLOSERS))
 
 
 def _prior(source_rank: int, position: int, word_count: int) -> float:

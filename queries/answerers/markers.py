@@ -125,6 +125,7 @@ def build_citations(answer_text: str, sources: Sequence[Source]) -> list[Citatio
                 document_name=source.document_name,
                 page=source.page,
                 quote=best_quote(context, source.text),
+                section=source.section,
             )
     return list(citations.values())
 

@@ -124,7 +124,7 @@
     citations.forEach((citation) => {
       const item = DI.el("li");
       const link = DI.el("button", { type: "button", className: "btn-link", "data-marker": citation.marker },
-        "[" + citation.marker + "] " + citation.document_name + (citation.page ? ", page " + citation.page : ""));
+        "[" + citation.marker + "] " + citation.document_name + (citation.page ? ", page " + citation.page : "") + (citation.section ? " \u00b7 " + citation.section : ""));
       link.addEventListener("click", () => openPassage(citation, link));
       item.appendChild(link);
       // Two passages of one document read alike in the list; the quote's start tells them apart.

@@ -48,6 +48,65 @@
     return "This file was already uploaded" + existing + ".";
   }
 
+  // --- each uploaded file's line follows its document to ready or failed ---------------------
+  const FOLLOW_MS = 1500;
+  let following = null;
+
+  function followed() { return Array.from(list.querySelectorAll("li[data-doc-id][data-following]")); }
+
+  // The upload's own line (and where the row went) stays; the outcome is said beside it.
+  function showOutcome(item, doc) {
+    const bar = item.querySelector("progress");
+    const status = item.querySelector(".upload-status");
+    let outcome = item.querySelector(".upload-outcome");
+    if (!outcome) {
+      outcome = DI.el("span", { className: "upload-outcome" });
+      item.appendChild(outcome);
+    }
+    if (doc.status === "ready") {
+      item.removeAttribute("data-following");
+      if (bar) bar.value = 100;
+      outcome.className = "upload-outcome upload-ok";
+      outcome.textContent = "Ready: " + doc.chunk_count + (doc.chunk_count === 1 ? " passage" : " passages") + " to search.";
+    } else if (doc.status === "failed") {
+      item.removeAttribute("data-following");
+      if (bar) { bar.value = 0; bar.classList.add("bar-failed"); }
+      status.className = "upload-status";  // no longer green: the file did not make it
+      outcome.className = "upload-outcome upload-error";
+      outcome.setAttribute("role", "alert");
+      outcome.textContent = "Failed: " + (doc.error || "no reason was given.");
+    } else {
+      if (bar && doc.status === "processing") bar.value = doc.progress || 0;
+      outcome.className = "upload-outcome";
+      outcome.textContent = doc.status === "processing" ? "Processing\u2026 " + (doc.progress || 0) + "%" : "Waiting for a worker\u2026";
+    }
+  }
+
+  async function follow() {
+    following = null;
+    const items = followed();
+    if (!items.length) return;
+    const ids = items.map((item) => item.getAttribute("data-doc-id"));
+    const params = new URLSearchParams({ id: ids.join(","), page_size: String(ids.length) });
+    const result = await DI.api(API + "?" + params.toString());
+    if (result.ok && result.body && Array.isArray(result.body.results)) {
+      const byId = new Map(result.body.results.map((doc) => [String(doc.id), doc]));
+      items.forEach((item) => {
+        const doc = byId.get(item.getAttribute("data-doc-id"));
+        if (doc) showOutcome(item, doc);
+        else { item.removeAttribute("data-following"); showOutcome(item, { status: "failed", error: "it was deleted." }); }
+      });
+    }
+    if (followed().length) following = setTimeout(follow, FOLLOW_MS);
+  }
+
+  function startFollowing() { if (following === null) following = setTimeout(follow, FOLLOW_MS); }
+
+  list.addEventListener("click", (event) => {
+    const dismiss = event.target.closest("button[data-dismiss]");
+    if (dismiss) dismiss.closest("li").remove();
+  });
+
   function uploadOne(file, item, allowDuplicate) {
     const bar = item.querySelector("progress");
     const status = item.querySelector(".upload-status");
@@ -70,7 +129,16 @@
           status.textContent = "Uploaded; processing in the background.";
           // Placed where the filter, sort and page put it, or the line says where it went.
           docs.placeUpload(data, status);
+          // Then the line follows the document until it is ready or failed, with the reason.
+          if (data.id !== undefined && data.status !== "ready" && data.status !== "failed") {
+            item.setAttribute("data-doc-id", String(data.id));
+            item.setAttribute("data-following", "");
+            startFollowing();
+          } else if (data.id !== undefined) showOutcome(item, data);
         } else {
+          // Refused: nothing was stored, so the bar is empty rather than full.
+          bar.value = 0;
+          bar.classList.add("bar-failed");
           status.className = "upload-status upload-error";
           status.setAttribute("role", "alert");
           status.textContent = DI.errorMessage(data, xhr.status);
@@ -102,6 +170,7 @@
       item.appendChild(DI.el("bdi", {}, file.name));
       item.appendChild(DI.el("span", {}, " (" + DI.formatBytes(file.size) + ")"));
       item.appendChild(DI.el("progress", { max: 100, value: 0, "aria-label": "Upload of " + file.name }));
+      item.appendChild(DI.el("button", { type: "button", className: "btn-link upload-dismiss", "data-dismiss": "", "aria-label": "Dismiss " + file.name }, "\u00d7"));
       item.appendChild(DI.el("span", { className: "upload-status" }, "Waiting\u2026"));
       list.prepend(item);
       return [file, item];

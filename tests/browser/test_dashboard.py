@@ -280,13 +280,22 @@ def test_operator_creates_a_tenant_in_admin_and_logs_into_it(
     page, web_server, operator, screenshot
 ):
     email, password = operator
-    page.set_viewport_size({"width": 1680, "height": 900})  # room for every usage column
+    page.set_viewport_size({"width": 1280, "height": 900})  # a laptop: every column fits
     page.goto(web_server.url("localhost", "/admin/"))
     page.locator("#id_username").fill(email)
     page.locator("#id_password").fill(password)
     page.locator("input[type=submit]").click()
     page.goto(web_server.url("localhost", "/admin/tenants/tenant/"))
     expect(page.get_by_text("Queries (30 days)")).to_be_visible()
+    overflow = page.eval_on_selector("#changelist", "el => el.scrollWidth - el.clientWidth")
+    assert overflow <= 1, f"the tenant list is {overflow}px wider than a 1280px window"
+    box = page.get_by_role("link", name="query log").first.bounding_box()
+    widths = page.evaluate(
+        "() => [document.documentElement.scrollWidth, "
+        "document.querySelector('.results') && document.querySelector('.results').scrollWidth]"
+    )
+    assert box is not None
+    assert box["x"] + box["width"] <= 1280, (box, widths)
     screenshot(page, "admin-tenants")
     page.goto(web_server.url("localhost", "/admin/tenants/tenant/add/"))
     page.locator("#id_schema_name").fill("browser_made")
@@ -315,3 +324,38 @@ def test_the_members_and_api_keys_pages_fit_a_phone(page, web_server, alpha):
         expect(page.locator("main h1")).to_be_visible()
         overflowing = page.evaluate(OVERFLOWING)
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, (path, overflowing)
+
+
+def test_the_charts_label_today_show_one_day_points_and_whole_day_tooltips(page, web_server, alpha):
+    _log_queries(alpha)  # today only: the latency chart has one point per line
+    _owner_page(page, web_server, alpha)
+    page.goto(web_server.tenant_url(alpha, "/analytics/?days=30"))
+    expect(page.locator("#latency-chart")).to_be_visible()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.reload()
+    expect(page.locator("#latency-chart")).to_be_visible()
+    assert not errors, errors
+    # The uploads chart is drawn only when there were uploads; the query charts are today's.
+    for chart in ("queries-chart", "latency-chart"):
+        labels = page.evaluate(
+            f"""() => {{
+              const chart = window.Chart.getChart(document.getElementById('{chart}'));
+              const ticks = chart.scales.x.ticks.map((tick, i) =>
+                chart.scales.x.options.ticks.callback(tick.value, i, chart.scales.x.ticks));
+              return {{ ticks, labels: chart.data.labels }};
+            }}"""
+        )
+        shown = [label for label in labels["ticks"] if label]
+        assert labels["ticks"][-1] == labels["labels"][-1], chart  # today is labelled
+        assert 2 <= len(shown) <= 9, (chart, shown)
+    radius = page.evaluate(
+        "() => window.Chart.getChart(document.getElementById('latency-chart'))"
+        ".data.datasets.map((set) => set.pointRadius)"
+    )
+    assert all(value >= 4 for value in radius)
+    mode = page.evaluate(
+        "() => window.Chart.getChart(document.getElementById('latency-chart'))"
+        ".options.interaction.mode"
+    )
+    assert mode == "index"

@@ -11,6 +11,7 @@ Uses the browser suite's fixtures (gunicorn, Chromium, the session's Celery work
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -284,3 +285,51 @@ def test_a_documents_name_downloads_its_original(
     download = caught.value
     assert download.suggested_filename == "board-minutes.txt"
     assert Path(download.path()).read_bytes() == b"Notes filed under board-minutes.txt."
+
+
+def test_each_uploaded_line_follows_its_document_and_can_be_dismissed(
+    page: Any, web_server: Any, alpha: TenantHandle, tmp_path: Path
+) -> None:
+    good = tmp_path / "travel-policy.txt"
+    good.write_text("Travel is booked through the portal and approved by a manager.")
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer\n%%EOF\n" * 3)
+    refused = tmp_path / "empty.txt"
+    refused.write_bytes(b"")
+    log_in(page, web_server, alpha, alpha.admin_email, alpha.password)
+    page.locator("#file-input").set_input_files([str(good), str(broken), str(refused)])
+
+    good_line = page.locator("#upload-list li", has_text="travel-policy.txt")
+    expect(good_line.locator(".upload-outcome")).to_have_text(
+        re.compile(r"^Ready: \d+ passages? to search\.$"), timeout=60_000
+    )
+    broken_line = page.locator("#upload-list li", has_text="broken.pdf")
+    expect(broken_line.locator(".upload-outcome")).to_contain_text("Failed: ", timeout=60_000)
+    expect(broken_line.locator(".upload-ok")).to_have_count(0)  # no longer green
+    refused_line = page.locator("#upload-list li", has_text="empty.txt")
+    expect(refused_line.locator(".upload-error")).to_contain_text("empty")
+    assert refused_line.locator("progress").evaluate("bar => bar.value") == 0
+
+    refused_line.get_by_role("button", name="Dismiss empty.txt").click()
+    expect(page.locator("#upload-list li", has_text="empty.txt")).to_have_count(0)
+
+
+def test_on_a_phone_every_detail_and_action_of_a_row_is_on_screen(
+    page: Any, web_server: Any, alpha: TenantHandle
+) -> None:
+    stored = _stored_document(alpha, "phone-check.txt")
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, web_server, alpha, alpha.admin_email, alpha.password)
+    row = page.locator(f'#documents-body tr[data-id="{stored.pk}"]')
+    for column in ("name", "status", "chunks", "uploaded", "actions"):
+        cell = row.locator(f'[data-col="{column}"]')
+        expect(cell).to_be_visible()
+        assert _right_edge(cell) <= 390, column
+    delete = row.get_by_role("button", name="Delete")
+    expect(delete).to_be_visible()
+    assert _right_edge(delete) <= 390
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    overflow = page.eval_on_selector(".table-wrap", "el => el.scrollWidth - el.clientWidth")
+    assert overflow <= 1
+    header = page.locator("#documents-table thead")
+    expect(header.get_by_role("link", name="Uploaded")).to_be_visible()  # sorting stays

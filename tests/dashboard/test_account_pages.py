@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import override_settings
 from django_tenants.utils import schema_context
@@ -157,3 +159,39 @@ def test_member_rules_hold_on_the_page(make_tenant):
     assert '<option value="owner"' not in page.split('id="id_role"')[1].split("</select>")[0]
     touch_owner = admin_client.post(f"/settings/members/{owner.pk}/deactivate/", follow=True)
     assert "Only an owner" in touch_owner.content.decode()
+
+
+def test_a_lost_invitation_link_can_be_issued_again(make_tenant):
+    handle = make_tenant("acc_reinvite")
+    client = handle.logged_in_client()
+    client.post("/settings/members/", {"email": "late@acc-reinvite.test", "role": "member"})
+    client.get("/settings/members/")  # shows the link once; then it is lost
+    with schema_context(handle.schema):
+        invited = User.objects.get(email="late@acc-reinvite.test")
+    page = client.get("/settings/members/").content.decode()
+    assert "New invite link for late@acc-reinvite.test" in page
+    assert "/password/set/" not in page
+
+    response = client.post(f"/settings/members/{invited.pk}/invite-link/")
+    assert response.status_code == 302
+    html = client.get(response["Location"]).content.decode()
+    assert "late@acc-reinvite.test is invited" in html
+    found = re.search(r'id="invite-link">([^<]+)<', html)
+    assert found is not None
+    link = found.group(1)
+    assert link.startswith(f"http://{handle.domain}/password/set/")
+    # The new link works: the person chooses a password with it and can sign in.
+    path = link.split(handle.domain, 1)[1]
+    visitor = handle.client()
+    form = visitor.get(path, follow=True)
+    assert form.status_code == 200
+    chosen = "a long enough passphrase 7"
+    visitor.post(form.redirect_chain[-1][0] if form.redirect_chain else path,
+                 {"new_password1": chosen, "new_password2": chosen})  # fmt: skip
+    with schema_context(handle.schema):
+        invited.refresh_from_db()
+        assert invited.check_password(chosen)
+
+    # Once they joined, there is nothing to re-issue: the page says what to do instead.
+    refused = client.post(f"/settings/members/{invited.pk}/invite-link/", follow=True)
+    assert "has already chosen a password" in refused.content.decode()

@@ -245,3 +245,15 @@ def test_xlsx_cell_limit(tmp_path: Path) -> None:
     path = samples.write(tmp_path, "a.xlsx", samples.make_xlsx())
     with pytest.raises(ExtractionError, match="more than 5 cells"):
         XlsxExtractor(max_cells=5).extract(path)
+
+
+def test_html_heading_link_marks_stay_out_of_section_names(tmp_path: Path) -> None:
+    page = (
+        '<html><body><h1>Contents<a class="headerlink" href="#c">\u00b6</a></h1>'
+        '<h2>3. Python Packaging<a class="headerlink" href="#p">\u00b6</a></h2>'
+        "<p>Use pip to install packages.</p><h2>C#</h2><p>Sharp.</p></body></html>"
+    ).encode()
+    sections = {block.section for block in extract(tmp_path, "a.html", page, filetypes.HTML).blocks}
+    assert "Contents > 3. Python Packaging" in sections
+    assert "Contents > C#" in sections  # a real '#' stays
+    assert not any("\u00b6" in section for section in sections)

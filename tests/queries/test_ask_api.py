@@ -15,7 +15,7 @@ from accounts.models import Role
 from documents.models import Chunk
 from queries.models import Query, QueryFeedback
 from tests.conftest import PASSWORD, TenantHandle
-from tests.factories import ApiKeyFactory, UserFactory
+from tests.factories import ApiKeyFactory, DocumentFactory, UserFactory
 from tests.queries.helpers import add_corpus
 from tests.queries.test_openai_answerer import PATH, USAGE, _completion, _sse
 
@@ -56,6 +56,7 @@ def test_extractive_answer_cites_real_chunk_text(tenant: TenantHandle) -> None:
         chunk = Chunk.objects.get(pk=citation["chunk_id"])
         assert citation["document_id"] == chunk.document_id
         assert citation["quote"].rstrip("…").strip() in chunk.text
+        assert citation["section"] == chunk.section  # the Sources list shows where it is
     row = Query.objects.get(pk=body["query_id"])
     assert row.kind == "ask"
     assert row.backend == "extractive"
@@ -67,6 +68,18 @@ def test_extractive_answer_cites_real_chunk_text(tenant: TenantHandle) -> None:
     ).json()
     assert again["cached"] is True
     assert Query.objects.get(pk=again["query_id"]).result_count == row.result_count
+
+
+def test_a_citation_names_the_section_of_its_passage(tenant: TenantHandle) -> None:
+    DocumentFactory(
+        filename="manual.txt",
+        chunks=["Set connect-timeout to the seconds a connection attempt may take."],
+        chunks__section="Options > Timeouts",
+    )
+    body = ask(tenant.logged_in_client(), question="How do I set the connect timeout?").json()
+    cited = [c for c in body["citations"] if c["document_name"] == "manual.txt"]
+    assert cited
+    assert cited[0]["section"] == "Options > Timeouts"
 
 
 def test_extractive_says_plainly_when_nothing_matches(tenant: TenantHandle) -> None:

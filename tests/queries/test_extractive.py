@@ -274,3 +274,35 @@ def test_names_the_sources_mention_are_answered(question: str, expected: str):
     answer = ExtractiveAnswerer().answer(question, [REPORT, MINUTES])
 
     assert expected in answer.text
+
+
+def test_the_best_matching_sentence_leads_even_from_a_lower_ranked_source():
+    retries = _source(
+        1,
+        "The retry option sets how many times socat tries to connect again. "
+        "Use forever to retry without end.",
+    )
+    timeout = _source(
+        2,
+        "The connect-timeout option sets the timeout for the connection attempt in seconds.",
+    )
+    answer = ExtractiveAnswerer().answer(
+        "How can I set a timeout for the connection attempt in socat?", [retries, timeout]
+    )
+    assert answer.text.startswith(
+        "The connect-timeout option sets the timeout for the connection attempt in seconds [1]."
+    )
+    assert answer.citations[0].chunk_id == 2
+
+
+def test_a_sentence_cut_at_a_chunk_edge_is_never_quoted():
+    source = _source(
+        1,
+        "returns the number of bytes written. The len argument gives the buffer size. "
+        "On success len will contain",
+    )
+    question = "What does the len argument give, and what will len contain on success?"
+    answer = ExtractiveAnswerer().answer(question, [source])
+    assert "len will contain" not in answer.text
+    assert "returns the number of bytes written" not in answer.text
+    assert answer.text == "The len argument gives the buffer size [1]."

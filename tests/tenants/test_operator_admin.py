@@ -29,8 +29,12 @@ def test_tenant_list_shows_usage_from_each_schema(make_tenant, operator):
     html = operator.get(CHANGELIST).content.decode()
     assert "Queries (30 days)" in html
     assert "op-usage.localhost" in html
-    assert "4.0\xa0KB" in html
+    assert "2 · 12 · 4.0\xa0KB" in html
     assert "/support/documents/" in html
+    # The tenant's own page shows the same usage and the support links.
+    change = operator.get(f"{CHANGELIST}{handle.tenant.pk}/change/").content.decode()
+    assert "2 · 12 · 4.0\xa0KB" in change
+    assert f"/admin/tenants/tenant/{handle.tenant.pk}/support/queries/" in change
 
 
 def test_actions_are_applied_and_audited(make_tenant, operator, django_capture_on_commit_callbacks):
