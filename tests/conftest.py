@@ -99,6 +99,15 @@ def _public_schema_after_test() -> Iterator[None]:
     use_public_schema()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_readiness() -> None:
+    """Readiness caches slow checks for seconds; each test starts without an old answer."""
+    from config import health
+
+    for check in health._checks.values():
+        check.last = None
+
+
 @pytest.fixture
 def committed_db(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
     """Database access in autocommit, for tests whose other processes must see the writes.

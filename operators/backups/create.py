@@ -77,6 +77,7 @@ def backup(
     now = datetime.now(tz=UTC)
     name = f"{'platform' if tenant is None else f'tenant-{tenant}'}-{now:%Y%m%dT%H%M%SZ}"
     tools = postgres.tools()
+    destination.check()
     staging = Path(tempfile.mkdtemp(prefix="di-backup-", dir=_staging_root()))
     try:
         with _snapshot() as (cursor, snapshot_id):

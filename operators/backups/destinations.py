@@ -13,6 +13,7 @@ encryption.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from collections.abc import Callable
@@ -36,6 +37,10 @@ def is_backup_name(name: str) -> bool:
 class Destination:
     """A place holding backups, each a folder of files."""
 
+    def check(self) -> None:
+        """Refuse, before anything is dumped, a destination a backup cannot be written to."""
+        raise NotImplementedError
+
     def upload(self, staging: Path, name: str, progress: Progress) -> str:
         """Copy the finished backup in `staging` to `name` here; returns where it is."""
         raise NotImplementedError
@@ -57,6 +62,16 @@ class Destination:
 @dataclass(frozen=True)
 class Directory(Destination):
     root: Path
+
+    def check(self) -> None:
+        if self.root.exists() and not self.root.is_dir():
+            raise BackupError(f"{self.root} is a file, not a folder; give a folder for backups.")
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BackupError(f"The folder {self.root} cannot be created: {exc.strerror}.") from exc
+        if not os.access(self.root, os.W_OK):
+            raise BackupError(f"The folder {self.root} is not writable by this user.")
 
     def upload(self, staging: Path, name: str, progress: Progress) -> str:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -100,6 +115,10 @@ class Directory(Destination):
 class Bucket(Destination):
     bucket: str
     prefix: str
+
+    def check(self) -> None:
+        client = self._client()
+        _s3_call(f"Reaching {self.where('')}", client.head_bucket, Bucket=self.bucket)
 
     def _client(self) -> Any:
         import boto3  # type: ignore[import-untyped]  # only S3 backups need it
@@ -213,6 +232,8 @@ def parse(spec: str) -> Destination:
         if not bucket:
             raise BackupError(f"'{spec}' names no bucket; write s3://bucket or s3://bucket/prefix.")
         return Bucket(bucket, prefix.strip("/"))
+    if not spec.strip():
+        raise BackupError("Say where the backups go: a folder or an s3://bucket/prefix address.")
     if "://" in spec:
         raise BackupError(
             f"'{spec}' is neither a directory nor an s3:// address; backups go to one of those."
@@ -224,6 +245,8 @@ def split_backup(spec: str) -> tuple[Destination, str]:
     """A backup's own location (what `backup` printed) as (its destination, its name)."""
     trimmed = spec.rstrip("/")
     parent, _, name = trimmed.rpartition("/")
+    if "://" not in spec and not Path(spec).expanduser().exists():
+        raise BackupError(f"There is nothing at {spec}; give the backup folder `backup` printed.")
     if not is_backup_name(name):
         raise BackupError(
             f"'{spec}' is not a backup: give the folder `manage.py backup` printed, whose name "

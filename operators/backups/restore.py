@@ -29,6 +29,7 @@ from typing import Any
 
 import psycopg
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import connection, transaction
 from django_tenants.utils import tenant_context
@@ -38,6 +39,8 @@ from operators.backups.create import _staging_root, connect
 from operators.backups.postgres import BackupError
 from search import index
 from tenants.models import Domain, Tenant, normalise_domain
+from tenants.services import default_domain
+from tenants.validators import validate_domain, validate_schema_name
 
 Progress = Callable[[str], None]
 # Every schema but PostgreSQL's own.
@@ -196,6 +199,8 @@ def restore_tenant(
         entry = _entry(record, tenant)
         original = entry["schema"]
         target = as_schema or original
+        if as_schema:
+            _check_new_schema(as_schema)
         current = Tenant.objects.filter(schema_name=target).first()
         if as_schema and current is not None:
             raise BackupError(f"There is already a tenant '{as_schema}'. Nothing was changed.")
@@ -247,6 +252,13 @@ def _settle(target: str, files: Path, progress: Progress) -> None:
     _reindex(target, rebuild=True)
 
 
+def _check_new_schema(name: str) -> None:
+    try:
+        validate_schema_name(name)
+    except ValidationError as exc:
+        raise BackupError(f"--as {name}: {' '.join(exc.messages)} Nothing was changed.") from exc
+
+
 def _entry(record: dict[str, Any], tenant: str | None) -> dict[str, Any]:
     entries = {item["schema"]: item for item in record["tenants"]}
     if record["kind"] == "tenant":
@@ -267,7 +279,11 @@ def _domains(
     entry: dict[str, Any], target: str, as_schema: str | None, domain: str | None
 ) -> list[str]:
     if as_schema:
-        wanted = [normalise_domain(domain or f"{target}.{settings.TENANT_BASE_DOMAIN}")]
+        wanted = [normalise_domain(domain) if domain else default_domain(target)]
+        try:
+            validate_domain(wanted[0])
+        except ValidationError as exc:
+            raise BackupError(f"{' '.join(exc.messages)} Nothing was changed.") from exc
     else:
         wanted = [normalise_domain(d["domain"]) for d in entry["domains"]]
     taken = Domain.objects.filter(domain__in=wanted).exclude(tenant__schema_name=target)

@@ -33,6 +33,7 @@ _REDUNDANT_JACCARD = 0.7
 _PLAIN_END = re.compile(r"[.!?]$")
 _LIST_ITEM = re.compile(r"^(?:[-•*▪◦]|\(?[0-9a-z]{1,3}[.)])\s")
 _HEADING_MAX_WORDS = 5
+_FRAGMENT_WORDS = 4  # fewer words: a heading or label even with a full stop
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,9 @@ class ExtractiveAnswerer:
             candidates.append(
                 _Candidate(rank, position, sentence, sentence_terms, relevance, score)
             )
+        # A fragment ("Notice period.") names a topic; it answers only when nothing fuller does.
+        if any(len(c.text.split()) >= _FRAGMENT_WORDS for c in candidates):
+            candidates = [c for c in candidates if len(c.text.split()) >= _FRAGMENT_WORDS]
         # Ties go to the better-ranked source and the earlier sentence, so output is stable.
         candidates.sort(key=lambda c: (-c.score, c.source_rank, c.position))
 

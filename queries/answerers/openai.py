@@ -132,6 +132,10 @@ class OpenAIAnswerer:
                 "(any placeholder works for local OpenAI-compatible servers)."
             ) from error
 
+    def check(self) -> None:
+        """Readiness: the provider answers for the model (one request, no retries, 5 s)."""
+        self._client.with_options(timeout=5.0, max_retries=0).models.retrieve(self.model)
+
     def answer(self, question: str, sources: Sequence[Source]) -> Answer:
         if not sources:
             return no_answer(self.name)

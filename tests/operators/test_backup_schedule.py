@@ -17,6 +17,7 @@ from django.utils import timezone
 from prometheus_client import REGISTRY
 
 from operators.backups import destinations, history
+from operators.backups.postgres import BackupError
 from operators.models import BackupRecord
 from operators.tasks import _LOCK, scheduled_backup
 
@@ -76,11 +77,11 @@ def test_a_second_delivery_while_a_backup_runs_is_skipped(tmp_path: Path) -> Non
 def test_a_failed_backup_is_recorded_with_its_reason(tmp_path: Path) -> None:
     target = tmp_path / "file-not-folder"
     target.write_text("x")
-    with override_settings(BACKUP_DESTINATION=str(target)), pytest.raises(FileExistsError):
+    with override_settings(BACKUP_DESTINATION=str(target)), pytest.raises(BackupError):
         scheduled_backup()
     row = BackupRecord.objects.get()
     assert row.outcome == BackupRecord.Outcome.FAILED
-    assert row.detail
+    assert row.detail.endswith("is a file, not a folder; give a folder for backups.")
 
 
 @pytest.mark.django_db

@@ -113,7 +113,7 @@ def test_a_tenant_restored_as_a_new_one_leaves_the_original_alone(
     _call("restore", "--from", where, "--tenant", alpha.schema, "--as", copy, "--noinput")
     restored = Tenant.objects.get(schema_name=copy)
     assert restored.name.endswith("(restored)")
-    assert restored.domains.get().domain == f"{copy}.localhost"
+    assert restored.domains.get().domain == f"{copy.replace('_', '-')}.localhost"  # a valid host
     original, duplicate = helpers.observed(alpha.schema), helpers.observed(copy)
     assert duplicate["counts"] == original["counts"]
     assert duplicate["files"] == original["files"]
@@ -254,3 +254,61 @@ def test_a_deleted_tenant_comes_back_with_its_rows_and_domain(
     assert [d.domain for d in tenant.domains.all()] == [alpha.domain]
     assert helpers.observed(alpha.schema) == before
     assert helpers.can_sign_in(alpha.schema, key) == {"token": 200, "search": 200}
+
+
+@pytest.mark.parametrize(
+    ("as_schema", "domain", "message"),
+    [
+        ("a;drop", None, "is not valid"),
+        ("pg_copy", None, "is reserved"),
+        ("Demo-Copy", None, "is not valid"),
+        ("fine_copy", "bad domain!", "domain"),
+    ],
+)
+def test_a_bad_new_name_or_domain_is_refused_before_anything_is_made(
+    pair: tuple[TenantHandle, TenantHandle, str],
+    tmp_path: Path,
+    as_schema: str,
+    domain: str | None,
+    message: str,
+) -> None:
+    alpha, _, _ = pair
+    where = _backup(tmp_path, alpha.schema)
+    tenants = Tenant.objects.count()
+    extra = ["--domain", domain] if domain else []
+    with pytest.raises(CommandError, match=message):
+        _call("restore", "--from", where, "--tenant", alpha.schema, "--as", as_schema, *extra,
+              "--noinput")  # fmt: skip
+    assert Tenant.objects.count() == tenants
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_namespace WHERE nspname = %s", [as_schema])
+        assert cursor.fetchone()[0] == 0
+
+
+def test_misuses_of_backup_are_sentences_and_nothing_is_written(
+    pair: tuple[TenantHandle, TenantHandle, str], tmp_path: Path
+) -> None:
+    alpha, _, _ = pair
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    cases = [
+        (["--to", str(a_file)], "is a file, not a folder"),
+        (["--to", ""], "Say where the backups go"),
+        (["--to", str(tmp_path / "b"), "--keep", "0"], "at least 1"),
+        (["--to", str(tmp_path / "b"), "--keep", "-1"], "at least 1"),
+    ]
+    for args, message in cases:
+        with pytest.raises(CommandError, match=message):
+            _call("backup", *args, "--tenant", alpha.schema)
+    assert not (tmp_path / "b").exists()
+    with pytest.raises(CommandError, match="There is nothing at"):
+        _call("restore", "--from", str(tmp_path / "nowhere"), "--noinput")
+
+
+def test_restore_without_noinput_and_without_a_terminal_says_what_to_add(
+    pair: tuple[TenantHandle, TenantHandle, str], tmp_path: Path
+) -> None:
+    alpha, _, _ = pair
+    where = _backup(tmp_path, alpha.schema)
+    with pytest.raises(CommandError, match="add --noinput"):
+        _call("restore", "--from", where, "--tenant", alpha.schema)

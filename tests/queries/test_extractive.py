@@ -306,3 +306,16 @@ def test_a_sentence_cut_at_a_chunk_edge_is_never_quoted():
     assert "len will contain" not in answer.text
     assert "returns the number of bytes written" not in answer.text
     assert answer.text == "The len argument gives the buffer size [1]."
+
+
+def test_a_heading_with_a_full_stop_is_not_quoted_beside_the_real_answer():
+    source = _source(
+        1,
+        "Unused days carry over until the end of March.\nNotice period. After the probation "
+        "period of six months, the notice period is three months for both sides.",
+    )
+    answer = ExtractiveAnswerer().answer("How long is the notice period?", [source])
+    assert answer.text == (
+        "After the probation period of six months, the notice period is three months for "
+        "both sides [1]."
+    )

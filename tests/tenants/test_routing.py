@@ -99,7 +99,9 @@ def test_health_ready_names_each_check():
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["status"] == "ok"
-    assert set(body["checks"]) == {"database", "redis", "workers"}
+    assert set(body["checks"]) == {
+        "database", "index_storage", "redis", "workers", "embedder", "answers",
+    }  # fmt: skip
     for check in body["checks"].values():
         assert check["ok"] is True
         assert check["status"] == "ok"

@@ -19,6 +19,17 @@ from operators.backups.postgres import BackupError
 from operators.models import BackupRecord
 
 
+def _retention(keep: str) -> str:
+    """--keep checked before anything is dumped: a count of at least 1, or days (14d)."""
+    count = keep[:-1] if keep.endswith("d") else keep
+    if keep and not (count.isdigit() and int(count) >= 1):
+        raise BackupError(
+            f"--keep {keep}: give how many backups to keep (at least 1, e.g. 7) or for how "
+            "many days (e.g. 14d). Nothing was backed up."
+        )
+    return keep
+
+
 class Command(StrictCommand):
     help = "Back up the whole platform, or one tenant, to a directory or an S3 bucket."
 
@@ -46,6 +57,7 @@ class Command(StrictCommand):
         quiet = options["verbosity"] == 0
         progress = (lambda _: None) if quiet else (lambda step: self.stderr.write(f"… {step}"))
         try:
+            keep = _retention(str(options["keep"] or ""))
             destination = destinations.parse(options["to"])
             made = history.recorded(
                 lambda: backup(
@@ -58,9 +70,6 @@ class Command(StrictCommand):
                 tenant=options["tenant"] or "",
                 destination=options["to"],
             )
-            keep = str(options["keep"] or "")
-            if keep and not (keep.isdigit() or (keep.endswith("d") and keep[:-1].isdigit())):
-                raise BackupError(f"--keep {keep}: give a count (7) or a number of days (14d).")
             pruned = prune(destination, keep, tenant=options["tenant"]) if keep else []
         except BackupError as exc:
             raise CommandError(exc.message) from exc

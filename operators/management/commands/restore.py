@@ -71,6 +71,12 @@ class Command(BaseCommand):
     def _confirm(self, question: str, interactive: bool) -> None:
         if not interactive:
             return
-        answer = input(f"{question} Type 'yes' to go on: ")
+        try:
+            answer = input(f"{question} Type 'yes' to go on: ")
+        except (EOFError, OSError):  # stdin closed, or not readable (no terminal)
+            raise CommandError(
+                "Nothing was restored: there is no terminal to confirm on; add --noinput to "
+                "restore without asking."
+            ) from None
         if answer.strip().lower() != "yes":
             raise CommandError("Nothing was restored.")
