@@ -18,8 +18,10 @@ Rules.
   sentence end, else the last whitespace: never inside a word. Only a whitespace-free
   run longer than half a chunk (a blob, or CJK text) is cut, at a token boundary.
 - The next chunk starts about ``overlap_ratio * target_tokens`` tokens before the
-  previous end, at a sentence start inside that window if there is one, else at a
-  word start.
+  previous end, at a paragraph start inside that window if there is one; a chunk that
+  ended at a paragraph break without one is followed without overlap; else at a sentence
+  start, else at a word start. (Spreadsheet and CSV rows are paragraphs, so chunks hold
+  whole rows.)
 - Chunks have no leading or trailing whitespace; ordinals count from 0.
 Pure Python, deterministic, no Django.
 
@@ -187,6 +189,13 @@ def _next_start(text: str, starts: list[int], first: int, after: int, overlap: i
     candidate = max(after - overlap, first + 1)
     if candidate >= after:
         return after
+    # A paragraph start is the cleanest: a table row (CSV, XLSX) is one paragraph, so the
+    # overlap repeats whole rows instead of starting mid-row.
+    paragraph = text.find("\n\n", starts[candidate] - 1, starts[after - 1])
+    if paragraph != -1:
+        return bisect_left(starts, paragraph + 2)
+    if after < len(starts) and "\n\n" in text[starts[after - 1] : starts[after]]:
+        return after  # it ended at a paragraph break: no overlap rather than half a paragraph
     sentence = _SENTENCE_END.search(text, starts[candidate], starts[after - 1])
     if sentence is not None:
         return bisect_left(starts, sentence.end())

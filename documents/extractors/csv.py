@@ -1,5 +1,6 @@
 """CSV extraction: sniff the dialect, keep the header, write each row as a readable line
-"name: Ada | city: London" so every chunk is self-describing without the header."""
+"name: Ada | city: London" so every chunk is self-describing without the header. Each row is
+a paragraph of its own, so chunks hold whole rows (documents/chunking.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from documents import filetypes
 from documents.extractors.base import ExtractionError, ExtractionResult, TextBlock
 from documents.extractors.text import read_text
 
-__all__ = ["CsvExtractor"]
+__all__ = ["ROW_SEPARATOR", "CsvExtractor", "row_line"]
 
 SNIFF_CHARS = 16 * 1024
+ROW_SEPARATOR = "\n\n"  # a row per paragraph: chunk boundaries fall between rows
 DELIMITERS = ",;\t|"
 
 
@@ -36,7 +38,7 @@ class CsvExtractor:
             for row in reader:
                 cells = _clean(row)
                 if any(cells):
-                    lines.append(_row_line(header, cells))
+                    lines.append(row_line(header, cells))
         except csv.Error as exc:
             raise ExtractionError(
                 f"The CSV file could not be parsed ({exc}). Check that it is a valid CSV "
@@ -44,7 +46,7 @@ class CsvExtractor:
             ) from None
         if not lines and any(header):
             lines.append(" | ".join(cell for cell in header if cell))
-        blocks = [TextBlock(text="\n".join(lines), page=None, section="")] if lines else []
+        blocks = [TextBlock(text=ROW_SEPARATOR.join(lines), page=None, section="")] if lines else []
         return ExtractionResult(blocks=blocks, page_count=None, extractor=self.name)
 
 
@@ -61,7 +63,8 @@ def _clean(row: list[str]) -> list[str]:
     return [" ".join(cell.split()) for cell in row]
 
 
-def _row_line(header: list[str], cells: list[str]) -> str:
+def row_line(header: list[str], cells: list[str]) -> str:
+    """One row as "column: value | column: value" (empty cells left out)."""
     parts = []
     for index, value in enumerate(cells):
         if not value:

@@ -11,6 +11,7 @@ import openpyxl
 
 from documents import filetypes
 from documents.extractors.base import ExtractionError, ExtractionResult, TextBlock
+from documents.extractors.csv import ROW_SEPARATOR, row_line
 from documents.extractors.zipcheck import ZipLimits, check_ooxml_zip
 
 __all__ = ["XlsxExtractor"]
@@ -43,6 +44,7 @@ class XlsxExtractor:
 
     def _sheet(self, sheet: Any, cells_left: int) -> tuple[TextBlock | None, int]:
         lines = []
+        header: list[str] | None = None  # the sheet's first non-empty row names the columns
         # Ignore the declared dimension: a forged A1:XFD1048576 would pad every row.
         sheet.reset_dimensions()
         for row in sheet.iter_rows(values_only=True):
@@ -55,11 +57,17 @@ class XlsxExtractor:
             values = [_cell_text(value) for value in row]
             while values and not values[-1]:
                 values.pop()
-            if any(values):
-                lines.append(" | ".join(values))
+            if not any(values):
+                continue
+            if header is None:
+                header = values
+                lines.append(" | ".join(value for value in values if value))
+            else:
+                lines.append(row_line(header, values))
         if not lines:
             return None, cells_left
-        return TextBlock(text="\n".join(lines), page=None, section=sheet.title), cells_left
+        text = ROW_SEPARATOR.join(lines)  # a row per paragraph, as for CSV
+        return TextBlock(text=text, page=None, section=sheet.title), cells_left
 
 
 def _cell_text(value: object) -> str:

@@ -199,6 +199,8 @@ def _cut_at_chunk_edge(sentence: str, position: int, sentences: Sequence[str]) -
     stripped = sentence.strip()
     if not stripped or _LIST_ITEM.match(stripped) or len(sentences) < 2:
         return False
+    if " | " in stripped:
+        return False  # a table row ("version: 10 | codename: buster"): whole by construction
     if position == 0 and stripped[0].islower():
         return any(other.strip()[:1].isupper() for other in sentences[1:])
     last = position == len(sentences) - 1

@@ -177,3 +177,26 @@ def test_fast_enough_for_thousands_of_documents_per_second() -> None:
     for blocks in documents:
         chunk_blocks(blocks)
     assert time.perf_counter() - started < 1.0
+
+
+def test_csv_chunks_hold_whole_rows_with_their_column_names(tmp_path) -> None:
+    from documents import filetypes
+    from documents.extractors.registry import extract_file
+
+    rows = ["version,codename,released,end of life"] + [
+        f"{n},release-{n},20{10 + n}-07-06,20{15 + n}-06-30" for n in range(1, 60)
+    ]
+    path = tmp_path / "releases.csv"
+    path.write_text("\n".join(rows))
+    blocks = extract_file(path, filetypes.CSV).blocks
+    chunks = chunk_blocks(blocks, target_tokens=60, overlap_ratio=0.15)
+    assert len(chunks) > 5
+    expected = {
+        f"version: {n} | codename: release-{n} | released: 20{10 + n}-07-06 | "
+        f"end of life: 20{15 + n}-06-30"
+        for n in range(1, 60)
+    }
+    for chunk in chunks:
+        lines = [line for line in chunk.text.split("\n\n") if line]
+        assert lines
+        assert all(line in expected for line in lines), chunk.text  # no row cut in two

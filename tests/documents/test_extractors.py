@@ -133,13 +133,13 @@ def test_pptx_slides_are_pages_and_titles_are_sections(tmp_path: Path) -> None:
     assert "Ship answers in May." in result.blocks[1].text
 
 
-def test_xlsx_sheets_are_sections_and_rows_are_lines(tmp_path: Path) -> None:
+def test_xlsx_sheets_are_sections_and_rows_carry_their_header(tmp_path: Path) -> None:
     result = extract(tmp_path, "a.xlsx", samples.make_xlsx(), filetypes.XLSX)
     sheets = {block.section: block.text for block in result.blocks}
-    assert sheets["Sales"].splitlines() == [
+    assert sheets["Sales"].split("\n\n") == [  # a row per paragraph
         "Region | Units | Price",
-        "North | 10 | 2.5",
-        "South | 7 | 3",
+        "Region: North | Units: 10 | Price: 2.5",
+        "Region: South | Units: 7 | Price: 3",
     ]
     assert "Grace" in sheets["Staff"]
 
@@ -185,7 +185,7 @@ def test_markdown_headings_become_sections(tmp_path: Path) -> None:
 
 def test_csv_rows_carry_their_header(tmp_path: Path) -> None:
     result = extract(tmp_path, "a.csv", samples.CSV_SAMPLE.encode(), filetypes.CSV)
-    assert all_text(result).splitlines() == [
+    assert all_text(result).split("\n\n") == [  # a row per paragraph
         "name: Ada | city: London | age: 36",
         "name: Linus | city: Helsinki | age: 54",
     ]

@@ -319,3 +319,20 @@ def test_a_heading_with_a_full_stop_is_not_quoted_beside_the_real_answer():
         "After the probation period of six months, the notice period is three months for "
         "both sides [1]."
     )
+
+
+def test_a_table_row_is_quoted_as_the_answer():
+    rows = "\n\n".join(
+        f"version: {n} | codename: {name} | released: {date}"
+        for n, name, date in [
+            (9, "stretch", "2017-06-17"),
+            (10, "buster", "2019-07-06"),
+            (11, "bullseye", "2021-08-14"),
+        ]
+    )
+    source = Source(
+        chunk_id=1, document_id=1, document_name="debian-releases.csv", page=None, section="",
+        text=rows,
+    )  # fmt: skip
+    answer = ExtractiveAnswerer().answer("When was Debian 10 buster released?", [source])
+    assert answer.text.startswith("version: 10 | codename: buster | released: 2019-07-06 [1]")
