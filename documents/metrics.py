@@ -13,3 +13,7 @@ DOCUMENT_PROCESSING_SECONDS = Histogram(
 DOCUMENTS_PROCESSED = Counter(
     "documents_processed_total", "Documents that finished ingestion, by outcome.", ["outcome"]
 )
+
+# Both outcomes at 0 from the start, so the ingestion alerts read a series before the first.
+for _outcome in ("ready", "failed"):
+    DOCUMENTS_PROCESSED.labels(outcome=_outcome)

@@ -17,3 +17,9 @@ QUERY_FAILURES = Counter(
     "(index_unavailable, server_error, cancelled).",
     ["kind", "error"],
 )
+
+# Every (kind, error) at 0 from the start: an alert's rate() has a series to read before the
+# first failure (a labelled counter is otherwise absent until it is first incremented).
+for _kind in ("search", "ask"):
+    for _error in ("index_unavailable", "server_error", "cancelled"):
+        QUERY_FAILURES.labels(kind=_kind, error=_error)
