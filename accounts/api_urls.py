@@ -20,6 +20,11 @@ urlpatterns = [
         name="api-member-deactivate",
     ),
     path(
+        "members/<int:pk>/invite-link/",
+        members_api.MemberInviteLinkView.as_view(),
+        name="api-member-invite-link",
+    ),
+    path(
         "members/<int:pk>/reactivate/",
         members_api.MemberReactivateView.as_view(),
         name="api-member-reactivate",

@@ -14,6 +14,7 @@ from accounts.invitations import deliver_invitation, password_set_link
 from accounts.models import Role, User
 from accounts.permissions import IsTenantAdmin
 from accounts.services import (
+    check_reinvitable,
     deactivate_member,
     invite_member,
     reactivate_member,
@@ -189,3 +190,28 @@ class MemberReactivateView(_MemberActionView):
     def post(self, request: Request, pk: int) -> Response:
         member = reactivate_member(actor=_actor(request), member=self.get_object())
         return Response(MemberSerializer(member).data)
+
+
+@extend_schema(
+    request=None,
+    responses={
+        200: InvitedMemberSerializer,
+        **ERROR_RESPONSES,
+        403: error_response(f"{OWNER_PROTECTED} Only an owner can re-invite an owner."),
+        409: error_response(
+            "They have already chosen a password (`already_joined`), or are deactivated "
+            "(`member_inactive`)."
+        ),
+    },
+    tags=["members"],
+)
+class MemberInviteLinkView(_MemberActionView):
+    """A new password-set link for someone invited who lost theirs (delivered as an invitation)."""
+
+    def post(self, request: Request, pk: int) -> Response:
+        member = self.get_object()
+        actor = _actor(request)
+        check_reinvitable(actor=actor, member=member)
+        link = password_set_link(request._request, member)
+        deliver_invitation(user=member, link=link, invited_by=actor)
+        return Response({**MemberSerializer(member).data, "password_set_url": link})

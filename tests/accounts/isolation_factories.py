@@ -9,7 +9,9 @@ from tests.factories import ApiKeyFactory, UserFactory
 from tests.isolation_registry import route_objects
 
 
-@route_objects("api-member", "api-member-deactivate", "api-member-reactivate")
+@route_objects(
+    "api-member", "api-member-deactivate", "api-member-reactivate", "api-member-invite-link"
+)
 def a_member(owner: User) -> dict[str, Any]:
     member = UserFactory(email="isolated-member@b.test", role=Role.MEMBER)
     return {"pk": member.pk}

@@ -160,3 +160,27 @@ def test_member_list_is_paginated(make_tenant):
     assert body["count"] == 4
     assert len(body["results"]) == 2
     assert body["next"].endswith("page=2&page_size=2")
+
+
+def test_a_lost_invitation_link_is_issued_again_through_the_api(make_tenant):
+    acme = make_tenant("mem_relink")
+    headers = bearer(acme, owner_of(acme))
+    invited = _post(acme, "/api/v1/members/", {"email": "late@x.test", "role": "member"}, **headers)
+    member_id = invited.json()["id"]
+    again = _post(acme, f"/api/v1/members/{member_id}/invite-link/", **headers)
+    assert again.status_code == 200
+    link = again.json()["password_set_url"]
+    assert link.startswith("http://mem-relink.localhost/password/set/")
+    browser = acme.client()
+    form = browser.get(link.removeprefix("http://mem-relink.localhost"), follow=True)
+    done = browser.post(
+        form.redirect_chain[-1][0],
+        {"new_password1": "Quiet-lake-morning-7", "new_password2": "Quiet-lake-morning-7"},
+    )
+    assert done.status_code == 302
+    joined = _post(acme, f"/api/v1/members/{member_id}/invite-link/", **headers)
+    assert joined.status_code == 409
+    assert joined.json()["error"]["code"] == "already_joined"
+    viewer = UserFactory(tenant=acme, role="viewer")
+    refused = _post(acme, f"/api/v1/members/{member_id}/invite-link/", **bearer(acme, viewer))
+    assert refused.status_code == 403
