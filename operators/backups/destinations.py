@@ -19,7 +19,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from django.conf import settings
 
@@ -34,33 +34,30 @@ def is_backup_name(name: str) -> bool:
     return bool(_NAME.match(name))
 
 
-class Destination:
-    """A place holding backups, each a folder of files."""
+class Destination(Protocol):
+    """A place holding backups, each a folder of files (Directory, Bucket)."""
 
     def check(self) -> None:
         """Refuse, before anything is dumped, a destination a backup cannot be written to."""
-        raise NotImplementedError
 
     def upload(self, staging: Path, name: str, progress: Progress) -> str:
         """Copy the finished backup in `staging` to `name` here; returns where it is."""
-        raise NotImplementedError
 
     def download(self, name: str, into: Path, progress: Progress) -> None:
-        raise NotImplementedError
+        """Copy the backup `name` into the folder `into`."""
 
     def names(self) -> list[str]:
         """Complete backups here (with a manifest), oldest first."""
-        raise NotImplementedError
 
     def delete(self, name: str) -> None:
-        raise NotImplementedError
+        """Remove the backup `name`."""
 
     def where(self, name: str) -> str:
-        raise NotImplementedError
+        """The address of the backup `name` (what `restore --from` takes)."""
 
 
 @dataclass(frozen=True)
-class Directory(Destination):
+class Directory:
     root: Path
 
     def check(self) -> None:
@@ -112,7 +109,7 @@ class Directory(Destination):
 
 
 @dataclass(frozen=True)
-class Bucket(Destination):
+class Bucket:
     bucket: str
     prefix: str
 
