@@ -1,10 +1,11 @@
 """A backup's manifest: what it holds, from which code, with a checksum for every file.
 
 `manifest.json` records when the backup was made, the code's commit (`GIT_SHA`, else
-`git rev-parse` when the code runs from a checkout), each app's latest migration, the tenants
-with their domains, per-schema row counts of the main tables, and the size and SHA-256 of
-every file in the backup (and of every stored file inside `files.tar`). `verify` checks all
-of it before a restore touches anything.
+`git rev-parse` when the code runs from a checkout), every migration the database had (a
+restore refuses a backup with migrations the running code lacks: it was made by newer code),
+the tenants with their domains, per-schema row counts of the main tables, and the size and
+SHA-256 of every file in the backup (and of every stored file inside `files.tar`). `verify`
+checks all of it before a restore touches anything.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from operators.backups.destinations import MANIFEST
 from operators.backups.postgres import BackupError
 
 FORMAT = 1
-# The tables whose row counts a backup records per schema (and a restore compares).
+# The tables whose row counts a backup records per schema (tests/operators and
+# bench/backup.py compare them after a restore).
 COUNTED = (
     "accounts_user",
     "accounts_apikey",

@@ -126,9 +126,20 @@ def test_a_tenant_restored_as_a_new_one_leaves_the_original_alone(
         (lambda p: _flip(p / "files.tar"), "does not match its checksum"),
         (lambda p: _truncate(p / "manifest.json"), "cannot be read"),
         (lambda p: _future(p / "manifest.json"), "newer code"),
+        (
+            lambda p: _future_platform(p / "manifest.json"),
+            r"made by newer code .*billing\.0001_initial.*Nothing was changed",
+        ),
         (lambda p: _as_platform(p / "manifest.json"), "not empty"),
     ],
-    ids=["corrupted dump", "corrupted files", "truncated manifest", "newer code", "non-empty"],
+    ids=[
+        "corrupted dump",
+        "corrupted files",
+        "truncated manifest",
+        "newer code",
+        "newer code, whole platform",
+        "non-empty",
+    ],
 )
 def test_a_damaged_or_unsuitable_backup_is_refused_and_nothing_changes(
     pair: tuple[TenantHandle, TenantHandle, str], tmp_path: Path, damage: Any, message: str
@@ -170,6 +181,13 @@ def _future(path: Path) -> None:
 
 def _as_platform(path: Path) -> None:
     _rewrite(path, lambda r: r.update(kind="platform", tenant=None))
+
+
+def _future_platform(path: Path) -> None:
+    """A platform backup whose code had an app this code lacks: refused before the
+    non-empty check, which would refuse it here too."""
+    _as_platform(path)
+    _rewrite(path, lambda r: r["migrations"].update(billing=["0001_initial"]))
 
 
 def test_a_path_that_is_not_a_backup_is_refused_with_a_sentence(db: None, tmp_path: Path) -> None:
