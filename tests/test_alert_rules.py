@@ -4,7 +4,8 @@
 alerts_cases.yml, whose firing alerts get their expected annotations filled in here from
 alerts.yml (label templates resolved), so each runbook is written once. promtool comes from
 Debian's `prometheus` package; `.ci/run` installs it (REQUIRE_PROMTOOL=1 there: a missing
-promtool fails instead of skipping).
+promtool fails instead of skipping). The alert tables of README.md and docs/operations.md list
+every alert with its duration and severity.
 """
 
 from __future__ import annotations
@@ -85,3 +86,19 @@ def test_prometheus_loads_the_rules() -> None:
     config = yaml.safe_load((PROMETHEUS / "prometheus.yml").read_text())
     assert "alerts.yml" in [Path(path).name for path in config["rule_files"]]
     assert config["alerting"]["alertmanagers"]
+
+
+def _listed_alerts(path: Path) -> dict[str, tuple[str, str]]:
+    """{alert: (its `for` as the table words it, severity)} from a page's alert table."""
+    rows = re.findall(r"^\| `(\w+)` \| .*\((\d+ (?:min|h))\) \| (\w+) \|", path.read_text(), re.M)
+    return {name: (duration, severity) for name, duration, severity in rows}
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/operations.md"])
+def test_the_alert_tables_list_every_alert_with_its_duration_and_severity(page: str) -> None:
+    words = {"m": "min", "h": "h"}
+    expected = {
+        name: (f"{rule['for'][:-1]} {words[rule['for'][-1]]}", rule["labels"]["severity"])
+        for name, rule in _rules().items()
+    }
+    assert _listed_alerts(ROOT / page) == expected

@@ -25,6 +25,7 @@ from config.logging import build_formatter, log_format
 from config.request_context import REQUEST_ID_HEADER
 from tenants.celery_signals import bind_log_context, leave_task
 from tests.conftest import TenantHandle
+from tests.monitoring_series import EXPORTER_SERIES, application_series, metric_names
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -285,8 +286,30 @@ def test_prometheus_scrapes_web_and_worker_metrics() -> None:
         assert annotations["prometheus.io/port"] == "9808"
 
 
+def _dashboard() -> dict[str, Any]:
+    return json.loads((DEPLOY / "grafana" / "di-platform.json").read_text())
+
+
+def _dashboard_exprs(dashboard: dict[str, Any]) -> dict[str, str]:
+    """{where: PromQL} for every panel target and templating query of the dashboard."""
+    exprs = {
+        f"panel {panel['id']} ({panel['title']}) {target['refId']}": target["expr"]
+        for panel in dashboard["panels"]
+        for target in panel.get("targets", [])
+    }
+    for variable in dashboard["templating"]["list"]:
+        if variable["type"] == "query":
+            exprs[f"variable {variable['name']}"] = variable["query"]["query"]
+    return exprs
+
+
+def _alert_exprs() -> dict[str, str]:
+    groups = yaml.safe_load((DEPLOY / "prometheus" / "alerts.yml").read_text())["groups"]
+    return {rule["alert"]: rule["expr"] for group in groups for rule in group["rules"]}
+
+
 def test_grafana_dashboard_charts_the_platform_metrics() -> None:
-    dashboard = json.loads((DEPLOY / "grafana" / "di-platform.json").read_text())
+    dashboard = _dashboard()
     panels = [p for p in dashboard["panels"] if p["type"] != "row"]
     ids = [p["id"] for p in dashboard["panels"]]
     assert len(ids) == len(set(ids))
@@ -298,9 +321,74 @@ def test_grafana_dashboard_charts_the_platform_metrics() -> None:
     assert any("query_response_seconds" in e and "mode, backend" in e for e in exprs)
     assert any("documents_processed_total" in e and "outcome" in e for e in exprs)
     assert any("query_failures_total" in e and "kind, error" in e for e in exprs)
+    # The platform gauges by their label, the backup age, the stores against their limits.
+    for metric, label in (
+        ("documents_by_status", "status"), ("celery_queue_length", "queue"),
+        ("celery_queue_consumers", "queue"), ("storage_volume_used_ratio", "volume"),
+    ):  # fmt: skip
+        assert any(metric in e and f"by ({label})" in e for e in exprs), metric
+    stacked = [p for p in panels if "documents_by_status" in str(p["targets"])]
+    assert stacked[0]["fieldConfig"]["defaults"]["custom"]["stacking"]["mode"] == "normal"
+    assert any(re.search(r"time\(\) - .*backup_last_success_timestamp_seconds", e) for e in exprs)
+    for pair in (
+        ("pg_stat_activity_count", "pg_settings_max_connections"),
+        ("redis_memory_used_bytes", "redis_memory_max_bytes"),
+    ):  # one panel draws the use against its limit
+        assert any(all(m in str(p["targets"]) for m in pair) for p in panels), pair
     for panel in panels:
         assert panel["datasource"]["uid"] == "${datasource}"
+        assert all(t["datasource"]["uid"] == "${datasource}" for t in panel["targets"])
         assert panel["gridPos"]["w"] <= 24
+        assert panel["gridPos"]["x"] + panel["gridPos"]["w"] <= 24
+        refs = [t["refId"] for t in panel["targets"]]
+        assert len(refs) == len(set(refs)), panel["title"]
+
+
+def test_grafana_panels_do_not_overlap() -> None:
+    cells: dict[tuple[int, int], str] = {}
+    for panel in _dashboard()["panels"]:
+        grid = panel["gridPos"]
+        for x in range(grid["x"], grid["x"] + grid["w"]):
+            for y in range(grid["y"], grid["y"] + grid["h"]):
+                assert (x, y) not in cells, f"{panel['title']} overlaps {cells[(x, y)]}"
+                cells[(x, y)] = panel["title"]
+
+
+def test_the_dashboard_and_the_alerts_read_only_series_that_exist() -> None:
+    """Each metric name is exported by the application (its prometheus_client registry) or
+    listed among the exporters' series; a renamed metric leaves no panel or alert blank."""
+    exported = application_series() | EXPORTER_SERIES
+    dashboard = _dashboard_exprs(_dashboard())
+    alerts = _alert_exprs()
+    unknown = {
+        where: sorted(metric_names(expr) - exported)
+        for where, expr in {**dashboard, **alerts}.items()
+        if metric_names(expr) - exported
+    }
+    assert not unknown, f"series nobody exports: {unknown}"
+    read = {name for expr in (*dashboard.values(), *alerts.values()) for name in metric_names(expr)}
+    assert read >= EXPORTER_SERIES, f"listed but never read: {sorted(EXPORTER_SERIES - read)}"
+    # Every series an alert reads is charted, but for the targets' own health (Prometheus' page).
+    charted = {name for expr in dashboard.values() for name in metric_names(expr)}
+    alerted = {name for expr in alerts.values() for name in metric_names(expr)}
+    assert alerted - charted == {"up", "pg_up", "redis_up"}
+
+
+def test_promql_metric_names_skip_functions_labels_and_durations() -> None:
+    expr = (
+        'time() - max by (kind) (backup_last_success_timestamp_seconds{kind="platform"} > 0) '
+        '> 26 * 3600 or absent(up{job=~"di-web"}) and on(instance) group_left(le) '
+        "rate(x_total[5m] offset 1h) / clamp_min(sum(rate(y_bucket[$__rate_interval])), 1e-9)"
+    )
+    assert metric_names(expr) == {
+        "backup_last_success_timestamp_seconds",
+        "up",
+        "x_total",
+        "y_bucket",
+    }
+    assert metric_names("label_values(django_http_requests_total_by_method_total, job)") == {
+        "django_http_requests_total_by_method_total"
+    }
 
 
 # --- structured logs and metrics through the running app -------------------------------------
