@@ -1,4 +1,4 @@
-"""Query analytics for owners and admins: the dashboard's figures as JSON.
+"""Query and document analytics for owners and admins: the dashboard's figures as JSON.
 
 Days are calendar days in the workspace's time zone, or in `?tz=` for this request.
 """
@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from accounts.permissions import IsTenantAdmin
 from analytics.query_report import query_report
 from analytics.query_stats import DEFAULT_DAYS, MAX_DAYS, Window
+from analytics.query_topics import TOPIC_SAMPLE
 from config.openapi import ERROR_RESPONSES
 from tenants.time_zones import canonical_time_zone, zone_of
 
@@ -147,6 +148,50 @@ class QueryFeedbackStatsOutput(serializers.Serializer[Any]):
     )
 
 
+class TopicOutput(serializers.Serializer[Any]):
+    # A declared field (the metaclass takes it off the class), not Field.label.
+    label = serializers.CharField(  # type: ignore[assignment]
+        help_text="The most frequent wording of these queries, as last typed."
+    )
+    terms = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="The key terms the queries share: English stems, stopwords left out, "
+        "alphabetically.",
+    )
+    count = serializers.IntegerField(help_text="Queries with these key terms, any wording.")
+    last_seen = serializers.DateTimeField()
+    variants = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Up to three other wordings, most frequent first.",
+    )
+
+
+class DocumentStatusCountsOutput(serializers.Serializer[Any]):
+    pending = serializers.IntegerField()
+    processing = serializers.IntegerField()
+    ready = serializers.IntegerField()
+    failed = serializers.IntegerField()
+
+
+class DocumentTotalsOutput(serializers.Serializer[Any]):
+    count = serializers.IntegerField(source="documents")
+    chunks = serializers.IntegerField(help_text="Passages indexed for search.")
+    stored_bytes = serializers.IntegerField(help_text="The originals' size as uploaded.")
+    by_status = DocumentStatusCountsOutput()
+
+
+class TokenBudgetOutput(serializers.Serializer[Any]):
+    month = serializers.CharField(help_text="The calendar month (UTC), YYYY-MM.")
+    used = serializers.IntegerField(
+        help_text="Provider tokens this month: prompt, completion and embedding, for queries "
+        "and ingestion."
+    )
+    budget = serializers.IntegerField(source="limit", help_text="The plan's monthly tokens.")
+    spent = serializers.BooleanField(
+        help_text="True once `used` reaches `budget`: requests to the provider answer 429."
+    )
+
+
 class ApiKeyUsageOutput(serializers.Serializer[Any]):
     prefix = serializers.CharField()
     name = serializers.CharField(help_text="Empty once the key has been deleted.")
@@ -171,11 +216,28 @@ class QueryAnalyticsOutput(serializers.Serializer[Any]):
         many=True, help_text="The most frequent queries that found nothing."
     )
     top_repeated = RepeatedQueryOutput(many=True, help_text="Queries made at least twice.")
+    popular_topics = TopicOutput(
+        many=True,
+        help_text="Queries grouped by their key terms, however worded, most asked first; "
+        "topics of at least two queries.",
+    )
+    popular_topics_from = serializers.IntegerField(
+        source="topics_from",
+        help_text=f"How many queries `popular_topics` were grouped from: the window's newest, "
+        f"{TOPIC_SAMPLE:,} at most.",
+    )
     api_keys = ApiKeyUsageOutput(many=True, help_text="Queries per API key, most first.")
+    documents = DocumentTotalsOutput(
+        help_text="The workspace's documents now, whatever the window: counts, chunks, storage."
+    )
+    token_budget = TokenBudgetOutput(
+        help_text="This month's provider tokens against the plan's monthly budget."
+    )
 
 
 class QueryAnalyticsView(APIView):
-    """Searches and questions over the last `days` days: volume, latency, gaps, feedback, cost.
+    """Searches and questions over the last `days` days: volume, latency, gaps, popular
+    topics, feedback, cost; and the workspace's document totals.
 
     Days are calendar days in the workspace's time zone (or `tz`); a day around a DST change
     has 23 or 25 hours and is still one entry of `per_day`. Times are in that zone too.

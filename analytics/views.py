@@ -1,8 +1,8 @@
 """Dashboard analytics page: server-side aggregates, drawn by the vendored Chart.js.
 
 Every member sees volumes, latency, cache and feedback figures; owners and admins also see
-what people typed (content gaps, repeated queries, comments), spend and API key usage.
-Days are calendar days in the workspace's time zone (Tenant.time_zone).
+what people typed (popular topics, content gaps, repeated queries, comments), spend and API
+key usage. Days are calendar days in the workspace's time zone (Tenant.time_zone).
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ def window_days(raw: str | None) -> int:
     return int(raw) if raw in {str(days) for days in WINDOW_CHOICES} else DEFAULT_DAYS
 
 
-def document_charts(days: int, zone: ZoneInfo) -> dict[str, Any]:
-    by_status = selectors.documents_by_status()
+def document_charts(totals: selectors.DocumentTotals, days: int, zone: ZoneInfo) -> dict[str, Any]:
+    by_status = totals.by_status
     per_day = selectors.uploads_per_day(days=days, zone=zone)
     labels = dict(DocumentStatus.choices)
     return {
@@ -71,7 +71,7 @@ def analytics_page(request: HttpRequest) -> HttpResponse:
     is_admin = getattr(request.user, "role", None) in ADMIN_ROLES
     zone = zone_of(getattr(request, "tenant", None))
     report = query_report(Window.ending(days, zone=zone), include_texts=is_admin)
-    documents = document_charts(days, zone)
+    documents = document_charts(report.documents, days, zone)
     chart = {
         "status": documents["status"],
         "uploads": documents["uploads"],
@@ -82,7 +82,7 @@ def analytics_page(request: HttpRequest) -> HttpResponse:
         "days": days,
         "window_choices": WINDOW_CHOICES,
         "is_admin": is_admin,
-        "totals": selectors.document_totals(),
+        "totals": report.documents,
         "by_status": documents["by_status"],
         "uploads_total": documents["uploads_total"],
         "report": report,

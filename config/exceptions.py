@@ -185,6 +185,8 @@ def api_exception_handler(
         refusal = Response(error_body(exc.code, exc.message), status=exc.status)
         if exc.status == 503:
             refusal["Retry-After"] = "60"
+        if "retry_after" in exc.extra:
+            refusal["Retry-After"] = str(exc.extra["retry_after"])
         return refusal
     response = exception_handler(exc, context)
     if response is None:

@@ -51,6 +51,8 @@ class DocumentSerializer(serializers.ModelSerializer[Document]):
             "page_count",
             "chunk_count",
             "timings",
+            "embedding_tokens",
+            "embedding_cost_usd",
             "uploaded_by",
             "created_at",
             "updated_at",

@@ -55,6 +55,10 @@ class Document(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     extractor = models.CharField(max_length=60, blank=True)
     embedder = models.CharField(max_length=120, blank=True)
+    # What embedding the current chunks cost at a billing provider (0 for local embedders);
+    # a reindex replaces it, the daily usage rollup keeps what each day spent.
+    embedding_tokens = models.PositiveIntegerField(default=0)
+    embedding_cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

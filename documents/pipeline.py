@@ -56,6 +56,7 @@ class _Prepared:
     drafts: list[ChunkDraft]
     timings: dict[str, float]
     vectors: np.ndarray | None = None
+    embedding_tokens: int = 0
 
 
 @contextmanager
@@ -172,6 +173,7 @@ def _embed(embedder: Embedder, batch: list[_Prepared]) -> list[_Prepared]:
     """Embed the whole batch at once; on a permanent error, find the document to blame."""
     texts = [draft.text for item in batch for draft in item.drafts]
     started = time.perf_counter()
+    tokens_before = int(embedder.usage_tokens)
     try:
         matrix = embed_texts(embedder, texts)
     except TransientEmbeddingError:
@@ -194,7 +196,24 @@ def _embed(embedder: Embedder, batch: list[_Prepared]) -> list[_Prepared]:
         item.vectors = matrix[offset : offset + count]
         item.timings["embed_ms"] = round(elapsed * 1000 * count / max(1, len(texts)), 2)
         offset += count
+    _share_tokens(batch, int(embedder.usage_tokens) - tokens_before)
     return batch
+
+
+def _share_tokens(batch: list[_Prepared], billed: int) -> None:
+    """Split the tokens the provider billed for a batch by each document's share of its text."""
+    if billed <= 0:
+        return
+    sizes = [sum(max(1, d.token_count) for d in item.drafts) for item in batch]
+    total = max(1, sum(sizes))
+    shares = [billed * size // total for size in sizes]
+    shares[sizes.index(max(sizes))] += billed - sum(shares)  # rounding lands on the largest
+    for item, share in zip(batch, shares, strict=True):
+        item.embedding_tokens = share
+
+
+def _embedding_cost(tokens: int) -> str:
+    return f"{tokens * float(settings.PRICE_EMBEDDING_PER_MTOK) / 1_000_000:.6f}"
 
 
 def _store(batch: list[_Prepared], embedder: Embedder) -> list[IngestResult]:
@@ -244,9 +263,11 @@ def _mark_ready(batch: list[_Prepared], embedder: Embedder) -> None:
         cursor.execute(
             f"UPDATE {table} AS d SET status = %s, progress = 100, chunk_count = v.chunks, "  # noqa: S608
             "page_count = v.pages, extractor = v.extractor, embedder = %s, "
-            "timings = v.timings::jsonb, error = '', processed_at = now(), updated_at = now() "
-            "FROM unnest(%s::bigint[], %s::int[], %s::int[], %s::text[], %s::text[]) "
-            "AS v(id, chunks, pages, extractor, timings) WHERE d.id = v.id",
+            "timings = v.timings::jsonb, embedding_tokens = v.tokens, "
+            "embedding_cost_usd = v.cost, error = '', processed_at = now(), updated_at = now() "
+            "FROM unnest(%s::bigint[], %s::int[], %s::int[], %s::text[], %s::text[], "
+            "%s::int[], %s::numeric[]) "
+            "AS v(id, chunks, pages, extractor, timings, tokens, cost) WHERE d.id = v.id",
             [
                 DocumentStatus.READY,
                 embedder.name,
@@ -255,6 +276,8 @@ def _mark_ready(batch: list[_Prepared], embedder: Embedder) -> None:
                 [item.result.page_count for item in batch],
                 [item.result.extractor for item in batch],
                 [json.dumps(item.timings) for item in batch],
+                [item.embedding_tokens for item in batch],
+                [_embedding_cost(item.embedding_tokens) for item in batch],
             ],
         )
 

@@ -11,16 +11,15 @@ import redis
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
-from django_tenants.utils import tenant_context
 
 from documents.embeddings import TransientEmbeddingError
 from documents.models import Document, DocumentStatus
 from documents.pipeline import interrupted_reason, mark_failed, process_documents
 from documents.sandbox import SandboxError
 from documents.services import enqueue_ingestion
-from tenants.models import Tenant
+from tenants.each import for_each_tenant
 from tenants.tasks import require_tenant
 
 logger = logging.getLogger(__name__)
@@ -126,13 +125,10 @@ def sweep_stuck_documents() -> dict[str, int]:
     """Beat task (public schema): find documents stuck in every active tenant."""
     older_than = timedelta(minutes=int(settings.INGEST_STUCK_MINUTES))
     totals = {"requeued": 0, "failed": 0}
-    for tenant in Tenant.objects.exclude(schema_name="public").filter(is_active=True):
-        try:
-            with tenant_context(tenant):
-                counts = sweep_tenant(older_than=older_than)
-        except DatabaseError:
-            logger.exception("sweep of tenant %s failed", tenant.schema_name)
-            continue
+    swept = for_each_tenant(
+        lambda _tenant: sweep_tenant(older_than=older_than), job_name="sweep of stuck documents"
+    )
+    for counts in swept.results.values():
         for key, value in counts.items():
             totals[key] += value
     return totals

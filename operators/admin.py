@@ -14,7 +14,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
 from django.template.defaultfilters import filesizeformat
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
@@ -23,10 +22,11 @@ from django_tenants.utils import tenant_context
 
 from config.queueing import send_task
 from documents.embeddings import available_backends
-from documents.selectors import clean_search
 from documents.services import reindex_all
 from operators import (
     admin_backups,  # noqa: F401 - registers the backups' admin
+    admin_support,
+    admin_usage,
     selectors,
     tenant_deletion,
 )
@@ -102,8 +102,7 @@ def _plan_action(code: str, label: str) -> Callable[..., None]:
 class TenantAdmin(admin.ModelAdmin):
     # One usage column (documents, chunks, storage): the list fits 1280 px without scrolling.
     list_display = [
-        "name", "schema_name", "plan", "is_active", "primary_domain", "usage", "queries_30d",
-        "support_links",
+        "tenant", "plan_and_state", "usage", "queries_30d", "cost_30d", "support_links",
     ]  # fmt: skip
     list_filter = ["plan", "is_active"]
     search_fields = ["name", "schema_name", "domains__domain"]
@@ -115,9 +114,8 @@ class TenantAdmin(admin.ModelAdmin):
     inlines = [DomainInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Tenant]:
-        return (
-            super().get_queryset(request).exclude(schema_name="public").prefetch_related("domains")
-        )
+        tenants = super().get_queryset(request).exclude(schema_name="public")
+        return admin_usage.annotate_usage(tenants.prefetch_related("domains"))
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         # No stock "Delete selected": deleting goes through delete_view (typed, audited).
@@ -130,7 +128,8 @@ class TenantAdmin(admin.ModelAdmin):
     ) -> HttpResponse:
         return tenant_deletion.delete_view(self, request, object_id)
 
-    # --- list columns (usage is read in each tenant's schema, once per row) ----------------
+    # --- list columns: the hourly rollup's figures; a tenant without rows yet (created in
+    # the last hour) is read in its own schema ---------------------------------------------
 
     def _usage(self, obj: Tenant) -> selectors.TenantUsage:
         usage = getattr(obj, "_operator_usage", None)
@@ -144,22 +143,51 @@ class TenantAdmin(admin.ModelAdmin):
         domains = [d.domain for d in obj.domains.all() if d.is_primary]
         return domains[0] if domains else "-"
 
-    @admin.display(description="Documents · chunks · storage")
-    def usage(self, obj: Tenant) -> str:
-        usage = self._usage(obj)
-        return f"{usage.documents:,} · {usage.chunks:,} · {filesizeformat(usage.storage_bytes)}"
+    @admin.display(description="Tenant", ordering="name")
+    def tenant(self, obj: Tenant) -> str:
+        # Name, domain and schema share a column so the list fits a 1280 px window.
+        return format_html(
+            "{}<br><small>{}<br>schema {}</small>",
+            obj.name, self.primary_domain(obj), obj.schema_name,
+        )  # fmt: skip
 
-    @admin.display(description="Queries (30 days)")
+    @admin.display(description="Plan", ordering="plan")
+    def plan_and_state(self, obj: Tenant) -> str:
+        state = "active" if obj.is_active else "deactivated"
+        return format_html("{}<br><small>{}</small>", obj.limits.label, state)
+
+    @admin.display(description="Storage", ordering="usage_stored_bytes")
+    def usage(self, obj: Tenant) -> str:
+        documents = getattr(obj, "usage_documents", None)
+        if documents is None:
+            live = self._usage(obj)
+            documents, chunks, stored = live.documents, live.chunks, live.storage_bytes
+        else:
+            chunks, stored = obj.usage_chunks, obj.usage_stored_bytes
+        return format_html(
+            "{}<br><small>{} documents · {} chunks</small>",
+            filesizeformat(stored), f"{documents:,}", f"{chunks:,}",
+        )  # fmt: skip
+
+    @admin.display(description="Queries (30 d)", ordering="usage_queries_30d")
     def queries_30d(self, obj: Tenant) -> str:
-        count = self._usage(obj).queries_30d
-        return "-" if count is None else str(count)
+        count = getattr(obj, "usage_queries_30d", None)
+        if count is None:
+            count = self._usage(obj).queries_30d
+        return "-" if count is None else f"{count:,}"
+
+    @admin.display(description="Cost (30 d)", ordering="usage_cost_30d")
+    def cost_30d(self, obj: Tenant) -> str:
+        cost = getattr(obj, "usage_cost_30d", None)
+        return "-" if cost is None else f"${cost:,.2f}"
 
     @admin.display(description="Support (read-only)")
     def support_links(self, obj: Tenant) -> str:
         return format_html(
-            '<a href="{}">documents</a> · <a href="{}">query log</a>',
+            '<a href="{}">documents</a><br><a href="{}">query log</a><br><a href="{}">usage</a>',
             reverse("admin:tenants_tenant_support_documents", args=[obj.pk]),
             reverse("admin:tenants_tenant_support_queries", args=[obj.pk]),
+            reverse("admin:tenants_tenant_usage", args=[obj.pk]),
         )
 
     # --- create and change ---------------------------------------------------------------
@@ -197,6 +225,7 @@ class TenantAdmin(admin.ModelAdmin):
             "updated_at",
             "usage",
             "queries_30d",
+            "cost_30d",
             "support_links",
         ]
 
@@ -221,7 +250,7 @@ class TenantAdmin(admin.ModelAdmin):
         if obj is None:
             return []
         return ["schema_name", "slug", "created_at", "updated_at", "usage", "queries_30d",
-                "support_links"]  # fmt: skip
+                "cost_30d", "support_links"]  # fmt: skip
 
     def get_inlines(self, request: HttpRequest, obj: Any) -> list[type[admin.TabularInline]]:  # type: ignore[override]
         return [DomainInline] if obj else []
@@ -326,53 +355,23 @@ class TenantAdmin(admin.ModelAdmin):
     # --- read-only support views -------------------------------------------------------------
 
     def get_urls(self) -> list[URLPattern]:
+        def view(function: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+            return self.admin_site.admin_view(lambda *a, **k: function(self, *a, **k))
+
         own = [
-            path(
-                "<int:tenant_id>/support/documents/",
-                self.admin_site.admin_view(self.support_documents_view),
-                name="tenants_tenant_support_documents",
-            ),
-            path(
-                "<int:tenant_id>/support/queries/",
-                self.admin_site.admin_view(self.support_queries_view),
-                name="tenants_tenant_support_queries",
-            ),
-        ]
+            path("<int:tenant_id>/support/documents/", view(admin_support.documents_view),
+                 name="tenants_tenant_support_documents"),
+            path("<int:tenant_id>/support/queries/", view(admin_support.queries_view),
+                 name="tenants_tenant_support_queries"),
+            path("<int:tenant_id>/usage/", view(admin_usage.tenant_usage_view),
+                 name="tenants_tenant_usage"),
+            path("<int:tenant_id>/usage/<str:month>.csv", view(admin_usage.tenant_usage_csv),
+                 name="tenants_tenant_usage_csv"),
+            path("usage/", view(admin_usage.report_view), name="tenants_tenant_usage_report"),
+            path("usage/<str:month>.csv", view(admin_usage.report_csv),
+                 name="tenants_tenant_usage_report_csv"),
+        ]  # fmt: skip
         return own + super().get_urls()
-
-    def _support_context(self, request: HttpRequest, tenant: Tenant, title: str) -> dict[str, Any]:
-        return {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "tenant": tenant,
-            "title": f"{title}: {tenant.name} (read-only)",
-        }
-
-    def support_documents_view(self, request: HttpRequest, tenant_id: int) -> HttpResponse:
-        tenant = get_object_or_404(self.get_queryset(request), pk=tenant_id)
-        search = clean_search(request.GET.get("q", ""))[:200]  # no NUL: it is stored
-        rows = selectors.support_documents(tenant, search=search)
-        record_operator_action(
-            operator=request.user, action="view_documents", tenant=tenant, detail=search
-        )
-        context = {
-            **self._support_context(request, tenant, "Documents"),
-            "rows": rows,
-            "search": search,
-            "limit": selectors.SUPPORT_ROWS,
-        }
-        return render(request, "admin/tenants/support_documents.html", context)
-
-    def support_queries_view(self, request: HttpRequest, tenant_id: int) -> HttpResponse:
-        tenant = get_object_or_404(self.get_queryset(request), pk=tenant_id)
-        rows = selectors.support_queries(tenant)
-        record_operator_action(operator=request.user, action="view_queries", tenant=tenant)
-        context = {
-            **self._support_context(request, tenant, "Query log"),
-            "rows": rows,
-            "limit": selectors.SUPPORT_ROWS,
-        }
-        return render(request, "admin/tenants/support_queries.html", context)
 
 
 @admin.register(OperatorAction)

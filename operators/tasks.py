@@ -1,14 +1,15 @@
-"""The scheduled backup (BACKUP_SCHEDULE; config/settings/operations.py)."""
+"""Operator beat tasks: the scheduled backup, the platform gauges and the usage rollup."""
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
 
-from operators import monitoring
+from operators import monitoring, usage
 from operators.backups import destinations, history
 from operators.backups.create import backup, prune
 
@@ -57,3 +58,14 @@ def backup_freshness() -> None:
 def collect_platform_gauges() -> None:
     """Every minute: documents, queues, workers and volumes for the alerts."""
     monitoring.collect()
+
+
+@shared_task(name="operators.rollup_usage")
+def rollup_usage() -> dict[str, int]:
+    """Every hour: yesterday's and today's usage rows of every tenant (operators/usage.py).
+
+    Yesterday is settled by the first run after midnight UTC; today's row grows during the
+    day, so the admin's figures are at most an hour old."""
+    last = usage.today()
+    outcome = usage.rollup(last - timedelta(days=1), last)
+    return {"rows": outcome.rows, "tenants": outcome.tenants, "failed": len(outcome.failures)}

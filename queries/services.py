@@ -22,7 +22,7 @@ from accounts.models import User
 from config.errors import AppError
 from documents.embedder_choice import backend_for_current_tenant
 from documents.models import IndexState
-from queries import cache, hints, querylog
+from queries import budget, cache, hints, querylog
 from queries.answerers import Answer, Answerer, Source, get_answerer
 from queries.models import Query, QueryFeedback, QueryKind
 from queries.querylog import Caller, Entry, PendingWrite, elapsed_ms
@@ -143,6 +143,7 @@ def search(
     """The search response body: results, took_ms, cached, query_id (and a hint if empty)."""
     started = time.perf_counter()
     text = _require_text(text, EMPTY_SEARCH)
+    budget.check(embeds_query=mode != "lexical")
     log = Entry(QueryKind.SEARCH, text, mode, started, caller)
     with querylog.failures_logged(log):
         body = _search_body(log, text, mode, top_k, document_ids, use_cache, after_response)
@@ -233,6 +234,7 @@ def _prepare_ask(
     started = time.perf_counter()
     question = _require_text(question, EMPTY_QUESTION)
     chosen = answerer()
+    budget.check(embeds_query=True, answerer=chosen.name)
     log = Entry(QueryKind.ASK, question, "hybrid", started, caller, backend=chosen.name)
     with querylog.failures_logged(log):
         state, log.reserved_id, lexemes = _state_and_log_id(after_response, question)

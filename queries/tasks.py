@@ -7,12 +7,10 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
-from django.db import DatabaseError
 from django.utils import timezone
-from django_tenants.utils import get_public_schema_name, tenant_context
 
 from queries.models import Query
-from tenants.models import Tenant
+from tenants.each import for_each_tenant
 
 logger = logging.getLogger(__name__)
 _BATCH = 5_000  # rows per DELETE, so a first purge of a big log never holds one huge lock
@@ -44,15 +42,13 @@ def purge_query_log() -> dict[str, int]:
     totals = {"tenants": 0, "deleted": 0}
     if days <= 0:
         return totals
-    public = get_public_schema_name()
-    for tenant in Tenant.objects.exclude(schema_name=public).order_by("pk"):
-        try:
-            with tenant_context(tenant):
-                totals["deleted"] += purge_current_tenant(older_than=timedelta(days=days))
-        except DatabaseError:
-            logger.exception("Purging the query log of tenant %s failed.", tenant.schema_name)
-            continue
-        totals["tenants"] += 1
+    purged = for_each_tenant(
+        lambda _tenant: purge_current_tenant(older_than=timedelta(days=days)),
+        job_name="query log purge",
+        include_inactive=True,
+    )
+    totals["tenants"] = len(purged.results)
+    totals["deleted"] = sum(purged.results.values())
     if totals["deleted"]:
         logger.info("Purged %d query-log rows older than %d days.", totals["deleted"], days)
     return totals

@@ -12,19 +12,31 @@ class Plan:
     max_documents: int
     max_storage_bytes: int
     queries_per_minute: int
+    # Provider tokens a month (prompt, completion and embedding; 0: no budget). Spent, the
+    # workspace's searches and questions that would use the provider are refused until the
+    # month ends (queries/budget.py); local embedders and the extractive answer cost none.
+    monthly_tokens: int = 0
 
 
 _MB = 1024 * 1024
 PLANS: dict[str, Plan] = {
     plan.code: plan
     for plan in (
-        Plan("free", "Free", max_documents=200, max_storage_bytes=500 * _MB, queries_per_minute=30),
+        Plan(
+            "free",
+            "Free",
+            max_documents=200,
+            max_storage_bytes=500 * _MB,
+            queries_per_minute=30,
+            monthly_tokens=1_000_000,
+        ),
         Plan(
             "pro",
             "Pro",
             max_documents=20_000,
             max_storage_bytes=20_000 * _MB,
             queries_per_minute=300,
+            monthly_tokens=50_000_000,
         ),
         Plan(
             "enterprise",
@@ -32,6 +44,7 @@ PLANS: dict[str, Plan] = {
             max_documents=1_000_000,
             max_storage_bytes=2_000_000 * _MB,
             queries_per_minute=3_000,
+            monthly_tokens=1_000_000_000,
         ),
     )
 }

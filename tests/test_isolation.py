@@ -49,6 +49,7 @@ SHARED_MODEL_ALLOWLIST = {
     "admin.LogEntry": "operators' admin audit log (public host only)",
     "tenants.OperatorAction": "operators' audit trail of actions on tenants (public host only)",
     "operators.BackupRecord": "operators' list of backups and how they ended (public host only)",
+    "operators.UsageDay": "operators' daily usage rows per tenant for billing (public host only)",
 }
 
 load_factories()

@@ -52,6 +52,13 @@ CELERY_BEAT_SCHEDULE["operators-platform-gauges"] = {
     "options": {"queue": f"{QUEUE_PREFIX}maintenance"},
 }
 # The freshness gauges (operators/metrics.py) follow backups made anywhere, cron jobs too.
+# Usage rows per tenant and day (operators/usage.py) for the admin and billing reports.
+CELERY_BEAT_SCHEDULE["operators-usage-rollup"] = {
+    "task": "operators.rollup_usage",
+    "schedule": crontab(minute=10),
+    "options": {"queue": f"{QUEUE_PREFIX}maintenance"},
+}
+
 CELERY_BEAT_SCHEDULE["operators-backup-freshness"] = {
     "task": "operators.backup_freshness",
     "schedule": 300.0,

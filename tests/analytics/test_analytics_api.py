@@ -9,8 +9,15 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from accounts.models import Role
+from documents.models import DocumentStatus
 from tests.accounts.helpers import bearer, key_header, owner_of, role_users
-from tests.factories import ApiKeyFactory, QueryFactory, QueryFeedbackFactory, UserFactory
+from tests.factories import (
+    ApiKeyFactory,
+    DocumentFactory,
+    QueryFactory,
+    QueryFeedbackFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -108,3 +115,55 @@ def test_only_get_is_served(make_tenant):
     handle = make_tenant("an_api_methods")
     headers = bearer(handle, owner_of(handle))
     assert handle.client().post(URL, {}, **headers).status_code == 405
+
+
+def test_popular_topics_group_wordings_and_stay_in_their_workspace(make_tenant):
+    acme, globex = make_tenant("an_api_topics_a"), make_tenant("an_api_topics_b")
+    now = timezone.now()
+    with schema_context(acme.schema):
+        for text in ("How do I reset my password?", "password reset", "resetting passwords"):
+            QueryFactory(created_at=now, text=text)
+        QueryFactory(created_at=now, text="reset my VPN password")
+    with schema_context(globex.schema):
+        for _ in range(2):
+            QueryFactory(created_at=now, text="globex merger rumours")
+        QueryFactory(created_at=now, text="password reset")
+
+    body = acme.client().get(URL, **bearer(acme, owner_of(acme))).json()
+
+    assert body["popular_topics"] == [
+        {
+            "label": "resetting passwords",  # one of each wording: the latest
+            "terms": ["password", "reset"],
+            "count": 3,
+            "last_seen": body["popular_topics"][0]["last_seen"],
+            "variants": ["password reset", "How do I reset my password?"],
+        }
+    ]
+    assert body["popular_topics_from"] == 4
+    other = globex.client().get(URL, **bearer(globex, owner_of(globex))).json()
+    assert [(t["label"], t["count"]) for t in other["popular_topics"]] == [
+        ("globex merger rumours", 2)
+    ]
+    assert "merger" not in str(body)
+
+
+def test_document_totals_count_the_whole_workspace_whatever_the_window(make_tenant):
+    handle = make_tenant("an_api_documents")
+    DocumentFactory(tenant=handle, size=1500, chunks=["Holidays: 28 days.", "Parking: none."])
+    DocumentFactory(tenant=handle, size=2_000_000, status=DocumentStatus.PROCESSING)
+    DocumentFactory(tenant=handle, size=30, status=DocumentStatus.FAILED)
+    with schema_context(handle.schema):
+        # Uploaded long before the window: still stored, still counted.
+        old = DocumentFactory(size=470, chunk_count=5)
+        type(old).objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=400))
+    DocumentFactory(tenant=make_tenant("an_api_documents_b"), size=999_999)  # another workspace
+
+    body = handle.client().get(URL, {"days": 1}, **bearer(handle, owner_of(handle))).json()
+
+    assert body["documents"] == {
+        "count": 4,
+        "chunks": 7,
+        "stored_bytes": 1500 + 2_000_000 + 30 + 470,
+        "by_status": {"pending": 0, "processing": 1, "ready": 2, "failed": 1},
+    }

@@ -10,9 +10,10 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from accounts.models import Role
+from documents.models import DocumentStatus
 from tests.accounts.helpers import owner_of, signed_in
 from tests.conftest import TenantHandle
-from tests.factories import QueryFactory, QueryFeedbackFactory
+from tests.factories import DocumentFactory, QueryFactory, QueryFeedbackFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -52,8 +53,9 @@ def test_owners_and_admins_see_everything_with_texts_escaped(make_tenant, role):
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]  # other people's texts: never cached
     html = response.content.decode()
-    for element in ("queries-chart", "latency-chart", "spend-chart", "content-gaps",
-                    "top-repeated", "not-helpful-comments", "api-key-usage"):  # fmt: skip
+    for element in ("queries-chart", "latency-chart", "spend-chart", "popular-topics",
+                    "content-gaps", "top-repeated", "not-helpful-comments",
+                    "api-key-usage"):  # fmt: skip
         assert f'id="{element}"' in html, element
     assert 'id="limited-view"' not in html
     # Typed texts appear only escaped, never as markup.
@@ -81,7 +83,8 @@ def test_members_and_viewers_see_figures_but_not_what_people_typed(make_tenant, 
     assert 'id="queries-chart"' in html
     assert 'id="latency-chart"' in html
     assert 'id="limited-view"' in html
-    for private in ("spend-chart", "content-gaps", "top-repeated", "not-helpful-comments"):
+    for private in ("spend-chart", "popular-topics", "topics-title", "content-gaps",
+                    "top-repeated", "not-helpful-comments"):  # fmt: skip
         assert f'id="{private}"' not in html, private
     for text in ("holiday allowance", "parking", "wrong answer", "di_0123456789ab"):
         assert text not in html, text
@@ -131,3 +134,40 @@ def test_typed_texts_keep_their_own_direction_and_counts_are_grouped(make_tenant
     assert "0 helpful, 1 not helpful" in html
     day = now.strftime("%b") + "\u00a0" + str(now.day)  # the date never breaks in two
     assert f">{day}</time>" in html
+
+
+def test_popular_topics_and_document_totals_are_shown(make_tenant):
+    handle = make_tenant("an_page_topics")
+    DocumentFactory(tenant=handle, size=2_000_000, chunks=["Reset passwords on the portal."])
+    DocumentFactory(tenant=handle, size=500, status=DocumentStatus.FAILED)
+    now = timezone.now()
+    with schema_context(handle.schema):
+        for text in ("How do I reset my password?", "password reset", "password & reset"):
+            QueryFactory(created_at=now, text=text)
+        QueryFactory(created_at=now, text="How do I reset my password?")
+        QueryFactory(created_at=now, text="office wifi")  # once: no topic
+
+    html = signed_in(handle, Role.ADMIN).get("/analytics/").content.decode()
+
+    topics = html[html.index('id="popular-topics"') :]
+    topics = topics[: topics.index("</table>")]
+    assert topics.count("<tr>") == 2  # the header and one topic
+    assert "<bdi>How do I reset my password?</bdi>" in topics  # asked twice: the label
+    assert '<td class="num">4</td>' in topics
+    assert "Also: <bdi>password &amp; reset</bdi> · <bdi>password reset</bdi>" in topics
+    assert "office wifi" not in topics
+    assert "Grouped from the newest" not in html  # every query of the window was read
+    stats = html[html.index('id="documents-title"') : html.index('id="uploads-title"')]
+    assert "Documents</span><b>2</b>" in stats
+    assert "Chunks indexed</span><b>1</b>" in stats
+    assert "Storage used</span><b>1.9\xa0MB</b>" in stats
+
+
+def test_without_repeated_topics_the_card_says_so(make_tenant):
+    handle = make_tenant("an_page_no_topics")
+    with schema_context(handle.schema):
+        QueryFactory(text="office wifi")
+        QueryFactory(text="parking")
+    html = signed_in(handle, Role.OWNER).get("/analytics/").content.decode()
+    assert 'id="popular-topics"' not in html
+    assert "No topic asked twice yet." in html

@@ -209,6 +209,15 @@ def test_screenshots_of_the_main_pages(page, web_server, alpha, tmp_path, screen
     expect(page.locator("#not-helpful-comments")).to_contain_text("visitor parking")
     expect(page.locator("#api-key-usage")).to_contain_text("browser nightly sync")
     assert page.evaluate("document.querySelectorAll('#content-gaps b').length") == 0
+    # Two wordings of one question are one topic; the documents just uploaded are counted.
+    topic = page.locator("#popular-topics tbody tr", has_text="reset my password")
+    expect(topic).to_contain_text("password reset")
+    expect(topic.locator("td.num")).to_have_text("2")
+    expect(page.locator("#popular-topics")).to_contain_text("holiday allowance")
+    totals = page.locator("#document-totals b")
+    assert int(totals.nth(0).inner_text().replace(",", "")) >= 2  # documents
+    assert int(totals.nth(1).inner_text().replace(",", "")) >= 2  # chunks
+    expect(totals.nth(2)).to_have_text(re.compile(r"^\d[\d.]*\s(bytes|KB|MB)$"))
     screenshot(page, "analytics")
     # On a phone, turned from landscape or opened there, the charts shrink with their column.
     size = page.viewport_size
@@ -241,6 +250,8 @@ def _log_queries(handle: TenantHandle) -> None:
             ("holiday allowance", "search", 3, 14.0, 0),
             ("holiday allowance", "search", 3, 3.0, 0),
             ("How long is parental leave?", "ask", 2, 420.0, 120),
+            ("How do I reset my password?", "ask", 1, 350.0, 60),
+            ("password reset", "search", 1, 11.0, 0),
             (GAP_QUERY, "ask", 0, 380.0, 90),
         ]:
             query = QueryFactory(
@@ -286,9 +297,11 @@ def test_operator_creates_a_tenant_in_admin_and_logs_into_it(
     page.locator("#id_password").fill(password)
     page.locator("input[type=submit]").click()
     page.goto(web_server.url("localhost", "/admin/tenants/tenant/"))
-    expect(page.get_by_text("Queries (30 days)")).to_be_visible()
+    expect(page.get_by_text("Queries (30 d)")).to_be_visible()
     overflow = page.eval_on_selector("#changelist", "el => el.scrollWidth - el.clientWidth")
     assert overflow <= 1, f"the tenant list is {overflow}px wider than a 1280px window"
+    hidden = page.eval_on_selector(".results", "el => el.scrollWidth - el.clientWidth")
+    assert hidden <= 1, f"{hidden}px of the tenant list's columns are scrolled out of view"
     box = page.get_by_role("link", name="query log").first.bounding_box()
     widths = page.evaluate(
         "() => [document.documentElement.scrollWidth, "

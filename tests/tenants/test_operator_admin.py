@@ -27,13 +27,13 @@ def test_tenant_list_shows_usage_from_each_schema(make_tenant, operator):
     assert (usage.documents, usage.chunks, usage.storage_bytes) == (2, 12, 4096)
     assert usage.queries_30d == 0
     html = operator.get(CHANGELIST).content.decode()
-    assert "Queries (30 days)" in html
+    assert "Queries (30 d)" in html
     assert "op-usage.localhost" in html
-    assert "2 · 12 · 4.0\xa0KB" in html
+    assert "4.0\xa0KB<br><small>2 documents · 12 chunks</small>" in html
     assert "/support/documents/" in html
     # The tenant's own page shows the same usage and the support links.
     change = operator.get(f"{CHANGELIST}{handle.tenant.pk}/change/").content.decode()
-    assert "2 · 12 · 4.0\xa0KB" in change
+    assert "4.0\xa0KB<br><small>2 documents · 12 chunks</small>" in change
     assert f"/admin/tenants/tenant/{handle.tenant.pk}/support/queries/" in change
 
 
