@@ -27,7 +27,7 @@ from queries.answerers import Answer, Answerer, Source, get_answerer
 from queries.models import Query, QueryFeedback, QueryKind
 from queries.querylog import Caller, Entry, PendingWrite, elapsed_ms
 from search import bm25, index
-from search.hits import ChunkHit, hydrate
+from search.hits import ChunkHit, hydrate, neighbour_context
 from search.retrieval import normalize_query, retrieve
 
 __all__ = [
@@ -180,6 +180,7 @@ def answerer() -> Answerer:
 
 
 def _sources(hits: list[ChunkHit]) -> list[Source]:
+    context = neighbour_context([hit.chunk_id for hit in hits])
     return [
         Source(
             chunk_id=hit.chunk_id,
@@ -188,6 +189,8 @@ def _sources(hits: list[ChunkHit]) -> list[Source]:
             page=hit.page,
             section=hit.section,
             text=hit.text,
+            before=context.get(hit.chunk_id, ("", ""))[0],
+            after=context.get(hit.chunk_id, ("", ""))[1],
         )
         for hit in hits
     ]

@@ -90,3 +90,36 @@ def document_of(chunk_ids: Sequence[int]) -> dict[int, int]:
     """chunk id -> document id, for collapsing chunk hits to documents."""
     rows = Chunk.objects.filter(id__in=list(chunk_ids)).values_list("id", "document_id")
     return dict(rows)
+
+
+CONTEXT_CHARS = 600  # how much of each neighbour an answerer may read to finish a sentence
+
+
+def neighbour_context(chunk_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+    """Per chunk, the document text just before and just after it (from the chunks at
+    ordinal ± 1, without what overlaps), so a sentence cut at a chunk's edge can be read
+    whole. Chunks are slices of one document text, so their offsets stitch exactly."""
+    if not chunk_ids:
+        return {}
+    sql = f"""
+        SELECT c.id, n.ordinal - c.ordinal, n.text, n.char_start, n.char_end,
+               c.char_start, c.char_end
+        FROM {_table()} AS c
+        JOIN {_table()} AS n ON n.document_id = c.document_id
+             AND n.ordinal IN (c.ordinal - 1, c.ordinal + 1)
+        WHERE c.id = ANY(%s)
+    """  # noqa: S608 - the table name comes from the model
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(chunk_ids)])
+        rows = cursor.fetchall()
+    context: dict[int, tuple[str, str]] = {}
+    for chunk_id, side, text, n_start, n_end, c_start, c_end in rows:
+        before, after = context.get(chunk_id, ("", ""))
+        if side < 0 and n_start < c_start:
+            own = text[: min(len(text), c_start - n_start)]
+            before = (own if n_end >= c_start else own + " ")[-CONTEXT_CHARS:]
+        elif side > 0 and n_end > c_end:
+            own = text[max(0, c_end - n_start) :]
+            after = (own if n_start <= c_end else " " + own)[:CONTEXT_CHARS]
+        context[chunk_id] = (before, after)
+    return context

@@ -25,6 +25,10 @@ class Source:
     page: int | None
     section: str
     text: str
+    # The document's text just before and after the chunk (empty at its ends, or when the
+    # caller did not read it): lets an answerer finish a sentence cut at the chunk's edge.
+    before: str = ""
+    after: str = ""
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,9 @@ generative provider fails. Scoring is term coverage (how much of the question a
 sentence contains, rare terms counting more) times a mild prior that prefers
 higher-ranked sources and earlier sentences. The relevance threshold ignores the
 prior, so "nothing relevant" does not depend on where a sentence sits. The best sentence
-leads the answer, whichever source it is in; headings and sentences cut at a chunk's edge
-(the rest of them is in the neighbouring chunk) are never quoted.
+leads the answer, whichever source it is in; headings are never quoted, and a sentence cut at
+a chunk's edge is quoted whole, read across the edge from the text beside the chunk (or left
+out when that text is not given).
 """
 
 from __future__ import annotations
@@ -146,7 +147,12 @@ class ExtractiveAnswerer:
                 if _is_heading(sentence):  # a heading names a topic, it answers nothing
                     continue
                 if _cut_at_chunk_edge(sentence, position, sentences):
-                    continue  # half a sentence: its other half is in the neighbouring chunk
+                    # Half a sentence: read its other half from the neighbouring text, or skip it.
+                    whole = _completed(sentence, position, source)
+                    if whole is None:
+                        continue
+                    sentence, sentence_terms = whole, frozenset(terms(whole))
+                    named.update(sentence_terms)
                 raw.append((rank, position, sentence, sentence_terms))
         if names_in(question) - named:
             return []  # the question is about someone or something the sources never name
@@ -205,6 +211,21 @@ def _cut_at_chunk_edge(sentence: str, position: int, sentences: Sequence[str]) -
         return any(other.strip()[:1].isupper() for other in sentences[1:])
     last = position == len(sentences) - 1
     return last and not _PLAIN_END.search(stripped.rstrip(CLOSERS))
+
+
+def _completed(sentence: str, position: int, source: Source) -> str | None:
+    """The whole sentence a chunk holds only part of, read across the chunk's edge from the
+    text beside it; None when that text does not finish it (or was not given)."""
+    cut = sentence.strip()
+    if position == 0 and source.before:
+        for whole in split_sentences(source.before + source.text):
+            if whole.endswith(cut) and len(whole) > len(cut):
+                return whole if whole[:1].isupper() or whole[:1].isdigit() else None
+    if position > 0 and source.after:
+        for whole in split_sentences(source.text + source.after):
+            if whole.startswith(cut) and len(whole) > len(cut):
+                return whole if _PLAIN_END.search(whole.rstrip(CLOSERS)) else None
+    return None
 
 
 def _prior(source_rank: int, position: int, word_count: int) -> float:

@@ -49,21 +49,52 @@
 
   // --- the cited passage panel --------------------------------------------------------------
   // The quote is shown at once; the whole passage (GET chunks/<id>/) replaces it when it
-  // arrives, with the quoted words marked. Text only: never parsed as HTML.
+  // arrives, with each quoted sentence marked where it stands. A quote joins sentences with
+  // " … " and reads line breaks as spaces; a sentence that runs on into the next passage (or
+  // began in the previous one) is marked for the words this passage holds. Text only: never
+  // parsed as HTML.
+  const escapeWord = (word) => word.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  function findWords(text, words) {
+    const match = new RegExp(words.map(escapeWord).join("\\s+")).exec(text);
+    return match ? [match.index, match.index + match[0].length] : null;
+  }
+  function findPiece(text, piece) {
+    const words = piece.split(/\s+/).filter(Boolean);
+    const whole = findWords(text, words);
+    if (whole) return whole;
+    for (let keep = words.length - 1; keep >= 4; keep -= 1) {
+      const found = findWords(text, words.slice(0, keep)) || findWords(text, words.slice(words.length - keep));
+      if (found) return found;
+    }
+    return null;
+  }
+  function quotedRanges(text, quote) {
+    const pieces = (quote || "").split(" \u2026 ").map((p) => p.replace(/^\u2026|\u2026$/g, "").trim()).filter(Boolean);
+    const ranges = pieces.map((piece) => findPiece(text, piece)).filter(Boolean).sort((a, b) => a[0] - b[0]);
+    const merged = [];
+    ranges.forEach((range) => {
+      const last = merged[merged.length - 1];
+      if (last && range[0] <= last[1]) last[1] = Math.max(last[1], range[1]);
+      else merged.push(range.slice());
+    });
+    return merged;
+  }
   function passageText(text, quote) {
     const box = $("passage-text");
     box.replaceChildren();
-    const core = (quote || "").replace(/^\u2026|\u2026$/g, "").trim();
-    if (!core) { box.appendChild(document.createTextNode(text)); return; }
-    const at = text.indexOf(core);
-    if (at < 0) {
-      box.appendChild(DI.el("mark", {}, quote));
-      if (text && text !== quote) box.appendChild(DI.el("p", { className: "small" }, text));
+    const ranges = quote ? quotedRanges(text, quote) : [];
+    if (!ranges.length) {
+      if (quote) box.appendChild(DI.el("mark", {}, quote));
+      if (text && text !== quote) box.appendChild(quote ? DI.el("p", { className: "small" }, text) : document.createTextNode(text));
       return;
     }
-    box.appendChild(document.createTextNode(text.slice(0, at)));
-    box.appendChild(DI.el("mark", {}, core));
-    box.appendChild(document.createTextNode(text.slice(at + core.length)));
+    let at = 0;
+    ranges.forEach(([start, end]) => {
+      box.appendChild(document.createTextNode(text.slice(at, start)));
+      box.appendChild(DI.el("mark", {}, text.slice(start, end)));
+      at = end;
+    });
+    box.appendChild(document.createTextNode(text.slice(at)));
   }
 
   let passageRequest = 0;

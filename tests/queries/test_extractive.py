@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from queries.answerers import NO_ANSWER_TEXT, Answer, Answerer, Source, get_answerer
@@ -306,6 +308,35 @@ def test_a_sentence_cut_at_a_chunk_edge_is_never_quoted():
     assert "len will contain" not in answer.text
     assert "returns the number of bytes written" not in answer.text
     assert answer.text == "The len argument gives the buffer size [1]."
+
+
+def test_a_sentence_cut_at_a_chunk_edge_is_quoted_whole_from_the_text_beside_it():
+    text = (
+        "returns the number of bytes written. The len argument gives the buffer size. "
+        "On success len will contain"
+    )
+    source = replace(
+        _source(1, text),
+        before="The write call ",
+        after=" the number of bytes read, and on failure -1.\n\nSee also read.",
+    )
+    question = "What will len contain on success?"
+    answer = ExtractiveAnswerer().answer(question, [source])
+    assert answer.text.startswith(
+        "On success len will contain the number of bytes read, and on failure -1 [1]."
+    )
+    # The chunk's first sentence, read with the end of the text before it.
+    first = ExtractiveAnswerer().answer("What does the write call return?", [source])
+    assert first.text.startswith("The write call returns the number of bytes written [1].")
+
+
+def test_text_beside_a_chunk_that_does_not_finish_the_sentence_leaves_it_out():
+    source = replace(
+        _source(1, "The len argument gives the buffer size. On success len will contain"),
+        after=" the number of bytes read and then the next chunk goes on and on",
+    )
+    answer = ExtractiveAnswerer().answer("What will len contain on success?", [source])
+    assert "len will contain" not in answer.text
 
 
 def test_a_heading_with_a_full_stop_is_not_quoted_beside_the_real_answer():
