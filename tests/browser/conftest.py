@@ -29,6 +29,7 @@ from queries.models import Query
 from tests.conftest import ROOT, TenantHandle, WorkerProcess, worker_environment
 
 CHROMIUM = "/usr/bin/chromium"
+SUPPORT_EMAIL = "support@platform.test"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -82,6 +83,8 @@ def web_server(
     env = worker_environment()
     # Several tests sign in from 127.0.0.1 within a minute; the limit itself has its own tests.
     env["RATELIMIT_LOGIN"] = "1000/m"
+    # A deactivated workspace's page then offers a mail link (test_accessibility.py).
+    env["SUPPORT_EMAIL"] = SUPPORT_EMAIL
     command = [
         sys.executable, "-m", "gunicorn", "config.wsgi:application",
         "--bind", f"127.0.0.1:{port}", "--workers", "2", "--worker-class", "gthread",

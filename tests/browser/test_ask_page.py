@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.a11y import assert_accessible
 from tests.browser.conftest import LiveServer, log_in
 from tests.conftest import TenantHandle
 
@@ -90,6 +91,7 @@ def test_errors_cut_streams_and_impatient_askers_get_clear_answers(
     _ask(page, "How can the contract be ended?")
     expect(answer.get_by_role("alert")).to_contain_text("stopped before it was complete")
     expect(answer).to_contain_text("Either party may terminate")
+    assert_accessible(page, "the ask page with an answer cut short")
     page.unroute("**/api/v1/ask/")
 
     # Asking again before the first answer arrived: the newer question's answer stays.
@@ -153,6 +155,7 @@ def test_small_screens_right_to_left_and_the_keyboard(
     page.reload()
     expect(page.locator("#recent-error")).to_be_visible()
     expect(page.locator("#recent-empty")).to_be_hidden()
+    assert_accessible(page, "the ask page whose recent questions failed to load")
 
 
 def test_the_cited_passage_links_to_its_original(

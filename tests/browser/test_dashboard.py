@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 from accounts.models import Role, User
 from tenants.models import OperatorAction, Tenant
 from tenants.services import delete_tenant
+from tests.browser.a11y import assert_accessible
 from tests.browser.conftest import LiveServer, log_in
 from tests.conftest import PASSWORD, TenantHandle
 from tests.factories import ApiKeyFactory, QueryFactory, QueryFeedbackFactory, UserFactory
@@ -51,10 +52,12 @@ def _wait_ready(page: Any, name: str) -> Any:
 def test_log_in_and_out(page, web_server, alpha):
     page.goto(web_server.tenant_url(alpha, "/documents/"))
     expect(page).to_have_url(re.compile(r"/login/\?next=/documents/"))
+    assert_accessible(page, "the login page")
     page.get_by_label("Email").fill(alpha.admin_email)
     page.get_by_label("Password").fill("wrong-password")
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("alert")).to_contain_text("didn't match")
+    assert_accessible(page, "the login page after a wrong password")
     page.get_by_label("Password").fill(alpha.password)
     page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(re.compile(r"/documents/$"))
@@ -81,6 +84,7 @@ def test_upload_becomes_ready_and_a_question_gets_a_cited_streamed_answer(
     # One date format whether the page or the server rendered the row (local time, no "UTC").
     when = re.compile(r"^\S+@\S+\s*\d{4}-\d{2}-\d{2} \d{2}:\d{2}$")
     expect(row.locator('[data-col="uploaded"]')).to_have_text(when)
+    assert_accessible(page, "the documents page after an upload")
     page.reload()
     row = page.locator("#documents-body tr", has_text="refund-policy.txt").first
     expect(row.locator('[data-col="uploaded"]')).to_have_text(when)
@@ -109,11 +113,13 @@ def test_upload_becomes_ready_and_a_question_gets_a_cited_streamed_answer(
     expect(page.locator("#feedback-status")).to_have_text("Thanks for the feedback.")
     expect(page.locator("#recent")).to_contain_text("Within how many days")
     screenshot(page, "ask")
+    assert_accessible(page, "the ask page with an answer and its cited passage open")
 
     page.get_by_text("Search only (power users)").click()
     page.get_by_label("Keyword").check()
     page.get_by_role("button", name="Search", exact=True).click()
     expect(page.locator("#results li").first).to_contain_text("refund-policy.txt")
+    assert_accessible(page, "the ask page with search results")
 
     page.get_by_label("Your question").fill("   ")  # nothing to ask: said, not ignored
     page.get_by_role("button", name="Ask", exact=True).click()
@@ -163,8 +169,10 @@ def test_a_viewer_cannot_see_the_upload_control(page, web_server, alpha, viewer)
     expect(page.get_by_text("Choose files")).to_have_count(0)
     expect(page.get_by_text("not upload documents")).to_be_visible()
     expect(page.get_by_role("link", name="Members")).to_have_count(0)
+    assert_accessible(page, "the documents page of a viewer")
     page.goto(web_server.tenant_url(alpha, "/settings/members/"))
     expect(page.get_by_role("heading", name="Access refused")).to_be_visible()
+    assert_accessible(page, "the 403 page")
 
 
 def test_delete_asks_for_confirmation(page, web_server, alpha, tmp_path):
@@ -176,6 +184,7 @@ def test_delete_asks_for_confirmation(page, web_server, alpha, tmp_path):
     row.get_by_role("button", name="Delete").click()
     dialog = page.locator("#confirm-dialog")
     expect(dialog).to_be_visible()
+    assert_accessible(page, "the documents page asking to confirm a delete")
     dialog.get_by_role("button", name="Cancel").click()
     expect(row).to_have_count(1)
     row.get_by_role("button", name="Delete").click()
@@ -219,6 +228,7 @@ def test_screenshots_of_the_main_pages(page, web_server, alpha, tmp_path, screen
     assert int(totals.nth(1).inner_text().replace(",", "")) >= 2  # chunks
     expect(totals.nth(2)).to_have_text(re.compile(r"^\d[\d.]*\s(bytes|KB|MB)$"))
     screenshot(page, "analytics")
+    assert_accessible(page, "the analytics page with data")
     # On a phone, turned from landscape or opened there, the charts shrink with their column.
     size = page.viewport_size
     for width, reload in ((375, False), (320, True)):
@@ -235,8 +245,10 @@ def test_screenshots_of_the_main_pages(page, web_server, alpha, tmp_path, screen
     page.get_by_role("button", name="Create key").click()
     expect(page.locator("#new-key-value")).to_contain_text("di_")
     screenshot(page, "api-keys")
+    assert_accessible(page, "the API keys page showing a new key")
     page.goto(web_server.tenant_url(alpha, "/settings/members/"))
     screenshot(page, "members")
+    assert_accessible(page, "the members page")
 
 
 GAP_QUERY = "<b>parking</b> rules for visitors?"

@@ -21,6 +21,7 @@ from django_tenants.utils import schema_context
 from documents import services
 from documents.models import Document, DocumentStatus
 from documents.services import delete_document
+from tests.browser.a11y import assert_accessible
 from tests.browser.conftest import log_in
 from tests.conftest import TenantHandle
 
@@ -203,6 +204,7 @@ def test_rows_deleted_elsewhere_are_announced_and_focus_stays_in_the_table(
         timeout=REFRESH_WAIT_MS,
     )
     expect(_names(page)).to_have_text([first.filename, last.filename])
+    assert_accessible(page, "the documents page announcing a row deleted elsewhere")
     # Focus moves to the same button one row down, not to the top of the page.
     expect(page.get_by_role("button", name=f"Delete {last.filename}")).to_be_focused()
     assert notices.get_attribute("aria-live") == "polite"
@@ -271,6 +273,7 @@ def test_a_failed_upload_is_announced_with_its_reason(
     expect(page.locator("#table-status")).to_contain_text(
         "announced-broken.pdf failed: The PDF is damaged or incomplete"
     )
+    assert_accessible(page, "the documents page with a failed document")
 
 
 def test_a_documents_name_downloads_its_original(
@@ -309,6 +312,7 @@ def test_each_uploaded_line_follows_its_document_and_can_be_dismissed(
     refused_line = page.locator("#upload-list li", has_text="empty.txt")
     expect(refused_line.locator(".upload-error")).to_contain_text("empty")
     assert refused_line.locator("progress").evaluate("bar => bar.value") == 0
+    assert_accessible(page, "the documents page with ready, failed and refused uploads")
 
     refused_line.get_by_role("button", name="Dismiss empty.txt").click()
     expect(page.locator("#upload-list li", has_text="empty.txt")).to_have_count(0)
