@@ -23,7 +23,7 @@ from config.errors import AppError
 from documents.embedder_choice import backend_for_current_tenant
 from documents.models import IndexState
 from queries import budget, cache, hints, querylog
-from queries.answerers import Answer, Answerer, Source, get_answerer
+from queries.answerers import Answer, Answerer, Source, get_answerer, support
 from queries.models import Query, QueryFeedback, QueryKind
 from queries.querylog import Caller, Entry, PendingWrite, elapsed_ms
 from search import bm25, index
@@ -165,6 +165,7 @@ def _build_answerer(backend: str, model: str, base_url: str, api_key: str) -> An
             "api_key": api_key or None,
             "timeout": float(settings.ANSWER_TIMEOUT_SECONDS),
             "max_retries": int(settings.ANSWER_MAX_RETRIES),
+            "min_supported_share": float(settings.ANSWER_MIN_SUPPORTED_SHARE),
         }
     return get_answerer(backend, **options)
 
@@ -208,11 +209,19 @@ def _answer_body(answer: Answer) -> dict[str, Any]:
                 "page": c.page,
                 "section": c.section,
                 "quote": c.quote,
+                "support": c.support,
             }
             for c in answer.citations
         ],
         "backend": answer.backend,
         "degraded": answer.degraded,
+        "support": {
+            "supported_share": support.supported_share(answer.claims),
+            "claims": [
+                {"start": c.start, "end": c.end, "markers": list(c.markers), "support": c.support}
+                for c in answer.claims
+            ],
+        },
     }
     if answer.usage:
         body["usage"] = answer.usage
@@ -277,7 +286,7 @@ def _finish_ask(prepared: _Prepared, answer: Answer, answer_started: float) -> d
     log.backend = answer.backend if not answer.degraded else prepared.answerer.name
     for name in ("prompt_tokens", "completion_tokens"):
         log.usage[name] = int((answer.usage or {}).get(name, 0))
-    body = _answer_body(answer)
+    body = _answer_body(support.verify(answer, prepared.sources))
     # An ask's result count is its citations, cached or not: an answer that cites nothing
     # found nothing, whatever retrieval returned (the analytics' content gaps count it).
     log.result_count = len(body.get("citations", []))

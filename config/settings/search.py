@@ -88,6 +88,9 @@ QUERY_LOG_RETENTION_DAYS = env.int("QUERY_LOG_RETENTION_DAYS", default=400)
 ANSWER_SOURCES = env.int("ANSWER_SOURCES", default=5)
 OPENAI_CHAT_MODEL = env.str("OPENAI_CHAT_MODEL", default="gpt-4o-mini")
 ANSWER_TIMEOUT_SECONDS = env.float("ANSWER_TIMEOUT_SECONDS", default=30.0)
+# A generated answer whose cited sentences are supported by their passages less often than
+# this (0..1) is replaced by the extractive answer (queries/answerers/support.py).
+ANSWER_MIN_SUPPORTED_SHARE = env.float("ANSWER_MIN_SUPPORTED_SHARE", default=0.5)
 ANSWER_MAX_RETRIES = env.int("ANSWER_MAX_RETRIES", default=2)
 # USD per million tokens, for the query log's cost estimate (defaults: gpt-4o-mini and
 # text-embedding-3-small list prices; set them to your provider's).

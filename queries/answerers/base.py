@@ -8,8 +8,8 @@ can pass configuration in and tests can run them without a project.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from typing import Literal, Protocol, TypeAlias, runtime_checkable
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, TypeAlias, runtime_checkable
 
 # One sentence for every backend, so clients can show the same message whoever answered.
 NO_ANSWER_TEXT = "I couldn't find an answer to that in your documents."
@@ -42,6 +42,9 @@ class Citation:
     page: int | None
     quote: str
     section: str = ""  # the passage's heading path ("Guide > Install"), "" when it has none
+    # Whether the passage supports the sentences citing it (queries/answerers/support.py):
+    # "supported", "partial" or "unsupported"; "" until checked.
+    support: str = ""
 
 
 @dataclass
@@ -59,6 +62,8 @@ class Answer:
     backend: str
     degraded: bool = False
     usage: dict[str, int] | None = None
+    # The cited sentences and their support (support.Claim), filled in by support.verify.
+    claims: list[Any] = field(default_factory=list)
 
 
 DeltaEvent: TypeAlias = tuple[Literal["delta"], str]

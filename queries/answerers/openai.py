@@ -3,9 +3,11 @@
 The model only sees the question and the numbered, sanitised sources; no tools
 are offered, so a prompt injected through a document can at worst change the
 wording of one answer. Every marker in the reply is checked against the sources
-that were sent. When the provider fails (timeout, 5xx after the SDK's retries,
-connection refused, a reply without text) the offline extractive answer is
-returned instead with degraded=True, never an error.
+that were sent, and each cited sentence against the passage it cites (support.py): markers
+a passage does not bear out are dropped, and an answer with too few supported sentences is
+replaced by the extractive one (degraded=True). When the provider fails (timeout, 5xx after
+the SDK's retries, connection refused, a reply without text) the offline extractive answer
+is returned instead with degraded=True, never an error.
 
 Streaming: markers are buffered, not retracted. An unfinished "[7" is held back
 until it closes, then shown if valid or dropped, so the ("delta", …) pieces
@@ -34,6 +36,12 @@ from queries.answerers.markers import (
     finalize_text,
 )
 from queries.answerers.sanitize import escape_attribute, sanitize_source_text
+from queries.answerers.support import (
+    claims,
+    drop_unsupported_markers,
+    supported_share,
+    verify,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +122,7 @@ class OpenAIAnswerer:
         max_source_chars: int = 8000,
         include_usage: bool = True,
         fallback: Answerer | None = None,
+        min_supported_share: float = 0.5,
     ) -> None:
         self.model = model
         self.temperature = temperature
@@ -121,6 +130,7 @@ class OpenAIAnswerer:
         self.max_source_chars = max_source_chars
         self.include_usage = include_usage
         self.fallback: Answerer = fallback or ExtractiveAnswerer()
+        self.min_supported_share = min_supported_share
         try:
             self._client = openai.OpenAI(
                 api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries
@@ -148,12 +158,7 @@ class OpenAIAnswerer:
             usage = _usage(getattr(completion, "usage", None))
         except _PROVIDER_ERRORS as error:
             return self._degraded(question, sources, error)
-        return Answer(
-            text=text,
-            citations=build_citations(text, sources),
-            backend=self.name,
-            usage=usage,
-        )
+        return self._checked(question, sources, text, usage)
 
     def stream(self, question: str, sources: Sequence[Source]) -> Iterator[AnswerEvent]:
         if not sources:
@@ -194,16 +199,29 @@ class OpenAIAnswerer:
             return
         if tail:
             yield ("delta", tail)
-        text = "".join(shown)
-        yield (
-            "done",
-            Answer(
-                text=text,
-                citations=build_citations(text, sources),
-                backend=self.name,
-                usage=usage,
-            ),
-        )
+        # The final answer is authoritative: markers its passages do not bear out are gone.
+        yield ("done", self._checked(question, sources, "".join(shown), usage))
+
+    def _checked(
+        self, question: str, sources: Sequence[Source], text: str, usage: dict[str, int] | None
+    ) -> Answer:
+        """The reply with markers to passages that do not support their sentence dropped, or
+        the extractive answer when too few cited sentences are supported."""
+        found = claims(text, sources)
+        share = supported_share(found)  # of the sentences the model cited, as it cited them
+        if share is None or share >= self.min_supported_share:
+            text = drop_unsupported_markers(text, found)
+            citations = build_citations(text, sources)
+            return verify(
+                Answer(text=text, citations=citations, backend=self.name, usage=usage), sources
+            )
+        logger.warning(
+            "Only %.0f%% of the generated answer's cited sentences are in their passages; "
+            "using the %s answerer instead.", 100 * share, self.fallback.name,
+        )  # fmt: skip
+        fallback = _mark_degraded(self.fallback.answer(question, sources))
+        fallback.usage = usage  # the provider's tokens were spent all the same
+        return fallback
 
     def _request(self, question: str, sources: Sequence[Source]) -> dict[str, Any]:
         request: dict[str, Any] = {

@@ -129,24 +129,41 @@
   $("passage").addEventListener("keydown", (event) => { if (event.key === "Escape") closePassage(); });
 
   // --- rendering the answer -----------------------------------------------------------------
-  // Plain text with "[n]" markers turned into buttons; never parsed as HTML.
-  function renderAnswer(text, citations) {
-    const byMarker = new Map(citations.map((c) => [String(c.marker), c]));
-    const answer = $("answer");
-    answer.replaceChildren();
-    const parts = text.split(/(\[\d+\])/);
-    parts.forEach((part) => {
+  // Plain text with "[n]" markers turned into buttons; never parsed as HTML. A cited sentence
+  // its passages do not bear out (support "partial" or "unsupported") is marked, with a
+  // title and a screen-reader note saying so.
+  const DOUBT = {
+    partial: "Only partly found in the cited passage",
+    unsupported: "Not found in the cited passage",
+  };
+  function appendWithMarkers(parent, text, byMarker) {
+    text.split(/(\[\d+\])/).forEach((part) => {
       const match = part.match(/^\[(\d+)\]$/);
       const citation = match && byMarker.get(match[1]);
       if (citation) {
         const label = "Source " + match[1] + ": " + citation.document_name + (citation.page ? ", page " + citation.page : "");
         const button = DI.el("button", { type: "button", className: "cite", "aria-label": label, "aria-expanded": "false", "data-marker": match[1] }, "[" + match[1] + "]");
         button.addEventListener("click", () => openPassage(citation, button));
-        answer.appendChild(button);
+        parent.appendChild(button);
       } else if (part) {
-        answer.appendChild(document.createTextNode(part));
+        parent.appendChild(document.createTextNode(part));
       }
     });
+  }
+  function renderAnswer(text, citations, claims) {
+    const byMarker = new Map(citations.map((c) => [String(c.marker), c]));
+    const answer = $("answer");
+    answer.replaceChildren();
+    let at = 0;
+    (claims || []).filter((c) => DOUBT[c.support] && c.start >= at && c.end <= text.length).forEach((claim) => {
+      appendWithMarkers(answer, text.slice(at, claim.start), byMarker);
+      const span = DI.el("span", { className: "claim-" + claim.support, title: DOUBT[claim.support] });
+      appendWithMarkers(span, text.slice(claim.start, claim.end), byMarker);
+      span.appendChild(DI.el("span", { className: "visually-hidden" }, " (" + DOUBT[claim.support].toLowerCase() + ")"));
+      answer.appendChild(span);
+      at = claim.end;
+    });
+    appendWithMarkers(answer, text.slice(at), byMarker);
   }
 
   function renderSources(citations) {
@@ -183,7 +200,7 @@
 
   function finish(done) {
     const citations = done.citations || [];
-    renderAnswer(done.answer || "", citations);
+    renderAnswer(done.answer || "", citations, (done.support || {}).claims);
     renderSources(citations);
     const notes = [];
     if (done.cached) notes.push("from cache");
