@@ -83,8 +83,9 @@
   // new document is on it, its neighbours there say where the row goes; when it is not,
   // asking for it by id with the filter says whether the filter hides it or it is on
   // another page. `doc` is the upload's 202 answer; `status` its line in the upload list.
-  async function placeUpload(doc, status) {
+  async function placeUpload(doc, status, attempt) {
     const id = String(doc.id);
+    const tries = attempt || 0;
     const page = await DI.api(view.api + "?" + listParams({ ordering: view.sort, page: view.page, page_size: view.pageSize }).toString());
     const results = page.ok && page.body && Array.isArray(page.body.results) ? page.body.results : null;
     const here = results ? results.find((item) => String(item.id) === id) : null;
@@ -102,13 +103,18 @@
     }
     // 404: this page number no longer exists (documents were deleted); it is elsewhere then.
     if (!results && page.status !== 404) { tell(status, "Reload the page to see it in the list."); return; }
-    let matches = true;
-    if (view.status || view.search) {
-      const check = await DI.api(view.api + "?" + listParams({ id: id }).toString());
-      if (!check.ok || !check.body) { tell(status, "Reload the page to see it in the list."); return; }
-      matches = check.body.count > 0;
+    const check = await DI.api(view.api + "?" + listParams({ id: id }).toString());
+    if (!check.ok || !check.body) { tell(status, "Reload the page to see it in the list."); return; }
+    const matches = check.body.count > 0;
+    // Another page only when this one is full; a page with room that lacks the new document
+    // was read a moment too early (or the document was removed since): look again shortly.
+    const pageFull = results === null || results.length >= Number(view.pageSize);
+    if (matches && !pageFull && tries < 3) {
+      setTimeout(() => placeUpload(doc, status, tries + 1), 400 * (tries + 1));
+      return;
     }
-    if (matches) tell(status, "Sorted by " + docs.sortLabel() + ", it is on another page of the list.");
+    if (matches && pageFull) tell(status, "Sorted by " + docs.sortLabel() + ", it is on another page of the list.");
+    else if (matches || !(view.status || view.search)) tell(status, "Reload the page to see it in the list.");
     else tell(status, "It is not listed below because it does not match the current filter.", { href: view.clearFilterHref, text: "Clear filter" });
   }
 

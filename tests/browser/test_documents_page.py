@@ -337,3 +337,31 @@ def test_on_a_phone_every_detail_and_action_of_a_row_is_on_screen(
     assert overflow <= 1
     header = page.locator("#documents-table thead")
     expect(header.get_by_role("link", name="Uploaded")).to_be_visible()  # sorting stays
+
+
+def test_an_upload_read_a_moment_too_early_is_still_placed_in_the_list(
+    page: Any, web_server: Any, alpha: TenantHandle, tmp_path: Path
+) -> None:
+    """The page asks the server where a new upload goes; if that first answer was read before
+    the upload showed in the list, the page asks again instead of sending it elsewhere."""
+    note = tmp_path / "placed-late.txt"
+    note.write_text("A note whose first placement answer comes back without it.")
+    log_in(page, web_server, alpha, alpha.admin_email, alpha.password)
+    stale: list[bool] = []
+
+    def first_answer_stale(route: Any) -> None:
+        if stale or "ordering=" not in route.request.url:
+            route.continue_()
+            return
+        stale.append(True)
+        route.fulfill(
+            status=200, content_type="application/json",
+            body='{"count": 0, "next": null, "previous": null, "results": []}',
+        )  # fmt: skip
+
+    page.route("**/api/v1/documents/?*", first_answer_stale)
+    page.locator("#file-input").set_input_files(str(note))
+    expect(page.locator("#documents-body tr", has_text=note.name)).to_have_count(1)
+    assert stale == [True]  # the stale answer was given, and the row came all the same
+    status = page.locator("#upload-list li", has_text=note.name).locator(".upload-status")
+    expect(status).not_to_contain_text("another page")
