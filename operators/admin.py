@@ -76,9 +76,22 @@ class TenantCreationForm(forms.ModelForm):
         return value
 
 
+class _LabelledDomainFormSet(forms.BaseInlineFormSet):
+    """A table row has column headers, not labels: each control names itself for screen
+    readers (axe-core: form elements must have labels)."""
+
+    def add_fields(self, form: forms.ModelForm[Any], index: int | None) -> None:
+        super().add_fields(form, index)
+        for name, label in (("domain", "Domain"), ("is_primary", "Primary domain"),
+                            ("DELETE", "Delete this domain")):  # fmt: skip
+            if name in form.fields:
+                form.fields[name].widget.attrs["aria-label"] = label
+
+
 class DomainInline(admin.TabularInline):
     model = Domain
     extra = 0
+    formset = _LabelledDomainFormSet
 
 
 def _plan_action(code: str, label: str) -> Callable[..., None]:

@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 
 from operators import usage
 from operators.models import UsageDay
+from tests.browser.a11y import assert_accessible
 from tests.browser.conftest import LiveServer
 from tests.browser.test_dashboard import operator
 from tests.conftest import TenantHandle
@@ -74,3 +75,20 @@ def test_operator_reads_a_tenants_usage_charts_and_downloads_the_month(
     text = Path(download.path()).read_text(encoding="utf-8")
     assert text.splitlines()[0].startswith("tenant_schema,tenant_name,days,searches")
     assert any(line.startswith(f"{alpha.schema},") for line in text.splitlines())
+
+
+def test_the_operator_admin_pages_are_accessible(page, web_server, operator, alpha, usage_rows):
+    """Zero serious or critical axe-core findings on the operator's pages, light and dark."""
+    _sign_in(page, web_server, operator)
+    for path, name in [
+        ("/admin/", "admin home"),
+        ("/admin/tenants/tenant/", "the tenant list"),
+        (f"/admin/tenants/tenant/{alpha.tenant.pk}/change/", "a tenant with its domains"),
+        ("/admin/tenants/tenant/add/", "adding a tenant"),
+        (f"/admin/tenants/tenant/{alpha.tenant.pk}/usage/", "a tenant's usage"),
+        ("/admin/tenants/tenant/usage/", "the usage report"),
+        (f"/admin/tenants/tenant/{alpha.tenant.pk}/support/queries/", "a support view"),
+        ("/admin/operators/backuprecord/", "the backups"),
+    ]:
+        page.goto(web_server.url("localhost", path))
+        assert_accessible(page, name)
