@@ -116,6 +116,7 @@ class _Collector:
         self.paragraphs: list[str] = []
         self.inline: list[str] = []
         self.cells_in_row = 0
+        self.term_open = False  # a <dt> just ended: its <dd> continues the same paragraph
 
     def end_paragraph(self) -> str:
         text = "\n".join(line.strip() for line in "".join(self.inline).split("\n"))
@@ -147,7 +148,10 @@ def _walk(root: etree._Element) -> list[TextBlock]:
     for event, element in etree.iterwalk(root, events=("start", "end")):
         tag = element.tag.lower() if isinstance(element.tag, str) else ""
         if event == "start":
-            if tag in BLOCKS:
+            if tag == "dd" and out.term_open:
+                out.term_open = False  # "term — definition": one paragraph, one sentence
+            elif tag in BLOCKS:
+                out.term_open = False
                 out.end_paragraph()
             if tag == "tr":
                 out.cells_in_row = 0
@@ -162,6 +166,9 @@ def _walk(root: etree._Element) -> list[TextBlock]:
             continue
         if tag in HEADINGS:
             out.heading(HEADINGS[tag])
+        elif tag == "dt" and "".join(out.inline).strip():
+            out.inline.append(" \u2014 ")
+            out.term_open = True
         elif tag in BLOCKS:
             out.end_paragraph()
         if element.tail:

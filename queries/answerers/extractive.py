@@ -34,6 +34,7 @@ _REDUNDANT_JACCARD = 0.7
 _PLAIN_END = re.compile(r"[.!?]$")
 _LIST_ITEM = re.compile(r"^(?:[-•*▪◦]|\(?[0-9a-z]{1,3}[.)])\s")
 _HEADING_MAX_WORDS = 5
+_LABELLED = re.compile(r"^[A-Z][A-Za-z]{1,20}(?: [a-z]{1,12})?: ")  # "Returns: …", "Usage: …"
 _FRAGMENT_WORDS = 4  # fewer words: a heading or label even with a full stop
 
 
@@ -138,7 +139,10 @@ class ExtractiveAnswerer:
         raw: list[tuple[int, int, str, frozenset[str]]] = []
         named: set[str] = set()  # every term of the sources, headings and sections too
         for rank, source in enumerate(sources):
-            named.update(terms(f"{source.document_name} {source.section}"))
+            # A table row reads "version: 10 | codename: buster": what the table is about is
+            # in its file or sheet name ("debian.csv"), which the row is matched with too.
+            table_terms = frozenset(terms(f"{_name_stem(source.document_name)} {source.section}"))
+            named.update(table_terms)
             # Invisible and bidi characters could make a quoted answer display differently.
             sentences = split_sentences(strip_invisible(source.text))
             for position, sentence in enumerate(sentences):
@@ -153,10 +157,16 @@ class ExtractiveAnswerer:
                         continue
                     sentence, sentence_terms = whole, frozenset(terms(whole))
                     named.update(sentence_terms)
+                if " | " in sentence:
+                    sentence_terms |= table_terms
+                elif position and _LABELLED.match(sentence):
+                    # "Returns: …" answers about what the line before it names (the function).
+                    sentence_terms |= frozenset(terms(sentences[position - 1]))
                 raw.append((rank, position, sentence, sentence_terms))
         if names_in(question) - named:
             return []  # the question is about someone or something the sources never name
         weights = TermWeights.from_pool(sentence_terms for *_, sentence_terms in raw)
+        wants = _expected_answer(question)
 
         candidates = []
         for rank, position, sentence, sentence_terms in raw:
@@ -165,6 +175,7 @@ class ExtractiveAnswerer:
             if relevance < self.min_coverage and matched < self.min_matched_terms:
                 continue
             score = relevance * _prior(rank, position, len(sentence.split()))
+            score *= _answer_type_bonus(wants, sentence)
             candidates.append(
                 _Candidate(rank, position, sentence, sentence_terms, relevance, score)
             )
@@ -211,6 +222,38 @@ def _cut_at_chunk_edge(sentence: str, position: int, sentences: Sequence[str]) -
         return any(other.strip()[:1].isupper() for other in sentences[1:])
     last = position == len(sentences) - 1
     return last and not _PLAIN_END.search(stripped.rstrip(CLOSERS))
+
+
+_WHEN = re.compile(r"^\s*(?:when|since when|until when|what (?:year|date|day))\b", re.I)
+_HOW_MUCH = re.compile(
+    r"^\s*(?:how (?:many|much|long|large|big|often|old)|what (?:size|number))\b", re.I
+)
+_DATE = re.compile(
+    r"\b(?:1[89]|20)\d\d\b|\b\d{4}-\d\d-\d\d\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct"
+    r"|nov|dec)[a-z]*\.? \d",
+    re.I,
+)
+_QUANTITY = re.compile(r"\d")
+ANSWER_TYPE_BONUS = 1.2  # a sentence holding the kind of answer the question asks for
+
+
+def _expected_answer(question: str) -> re.Pattern[str] | None:
+    """What a sentence must hold to answer the question's kind: a date for "when", a
+    number for "how many/much/long"; None for other questions."""
+    if _WHEN.match(question):
+        return _DATE
+    if _HOW_MUCH.match(question):
+        return _QUANTITY
+    return None
+
+
+def _answer_type_bonus(wants: re.Pattern[str] | None, sentence: str) -> float:
+    return ANSWER_TYPE_BONUS if wants is not None and wants.search(sentence) else 1.0
+
+
+def _name_stem(filename: str) -> str:
+    """'debian-releases.csv' → 'debian-releases'."""
+    return filename.rsplit(".", 1)[0] if "." in filename else filename
 
 
 def _completed(sentence: str, position: int, source: Source) -> str | None:

@@ -30,6 +30,9 @@ CLOSERS = "\"'\u201d\u2019)]"
 # A candidate boundary: terminal punctuation, optional closing quotes/brackets, then space.
 _BOUNDARY = re.compile(r"[.!?\u2026]+[" + re.escape(CLOSERS) + r"]*(?=\s+)")
 _WORD_BEFORE = re.compile(r"([\w.]+)\.$")
+# A line that opens with a short capitalised label and a colon, after a line that did not
+# end a sentence: reference manuals' "Returns: …", "Usage: …", "Note: …".
+_LABELLED_LINE = re.compile(r"(?<![.!?:;])\n(?=[A-Z][A-Za-z]{1,20}(?: [a-z]{1,12})?: )")
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n|\n\s*(?=[-•*▪◦]\s)")
 
 _STOPWORD_LIST = """
@@ -51,10 +54,12 @@ def split_sentences(text: str) -> list[str]:
     """Split prose into sentences, keeping abbreviations, initials and decimals intact."""
     sentences: list[str] = []
     for paragraph in _PARAGRAPH_BREAK.split(text):
-        # Single newlines inside a paragraph are line wrapping from PDF/DOCX extraction.
-        flat = " ".join(paragraph.split())
-        if flat:
-            sentences.extend(_split_paragraph(flat))
+        # Single newlines inside a paragraph are line wrapping from PDF/DOCX extraction,
+        # except before a labelled line ("Returns: …"), which starts a sentence of its own.
+        for part in _LABELLED_LINE.split(paragraph):
+            flat = " ".join(part.split())
+            if flat:
+                sentences.extend(_split_paragraph(flat))
     return sentences
 
 
@@ -77,6 +82,8 @@ def _split_paragraph(text: str) -> list[str]:
 
 def _is_false_boundary(before: str, after: str) -> bool:
     stripped = before.rstrip(CLOSERS)
+    if stripped.endswith(("..", "\u2026")) and after[:1].islower():
+        return True  # "(no data arrived, no interrupt occurred...) then it terminates."
     if not stripped.endswith(".") or stripped.endswith(".."):
         return False
     word_match = _WORD_BEFORE.search(stripped)

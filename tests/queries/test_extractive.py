@@ -367,3 +367,29 @@ def test_a_table_row_is_quoted_as_the_answer():
     )  # fmt: skip
     answer = ExtractiveAnswerer().answer("When was Debian 10 buster released?", [source])
     assert answer.text.startswith("version: 10 | codename: buster | released: 2019-07-06 [1]")
+
+
+def test_a_when_question_is_answered_by_the_sentence_with_a_date():
+    policy = _source(1, "Old packages stay only for upgrades from the Debian 10 release (buster).")
+    table = replace(
+        _source(2, "version: 10 | codename: Buster | release: 2019-07-06 | eol: 2022-09-10"),
+        document_name="debian.csv",
+    )
+    answer = ExtractiveAnswerer().answer("When was Debian 10 Buster released?", [policy, table])
+    # The row names no "Debian": its file does, and a "when" question wants the date.
+    assert answer.text.startswith("version: 10 | codename: Buster | release: 2019-07-06")
+    assert answer.citations[0].document_name == "debian.csv"
+
+
+def test_a_labelled_line_answers_for_what_the_line_before_it_names():
+    manual = _source(
+        1,
+        "asn1 der coding\nint asn1_der_coding (asn1 node element, void * der) [Function]\n"
+        "Returns: ASN1_SUCCESS if DER encoding OK, ASN1_VALUE_NOT_FOUND if there is an "
+        "element without value.\nasn1 expand any\nint asn1_expand_any (asn1 node element)\n"
+        "Returns: ASN1_SUCCESS if substitution OK.",
+    )
+    answer = ExtractiveAnswerer().answer(
+        "What does asn1_der_coding return when an element has no value?", [manual]
+    )
+    assert answer.text.startswith("Returns: ASN1_SUCCESS if DER encoding OK")
