@@ -81,7 +81,12 @@ def _spans(text: str) -> list[tuple[int, int, str]]:
     return spans
 
 
-def claims(text: str, sources: Sequence[Source]) -> list[Claim]:
+def claims(
+    text: str, sources: Sequence[Source], cited: dict[int, Source] | None = None
+) -> list[Claim]:
+    """The cited sentences of `text`. Marker n names `cited[n]` when given (an answerer that
+    numbers its markers by first use says which source each is), else `sources[n - 1]`."""
+    cited = cited if cited is not None else dict(enumerate(sources, start=1))
     found: list[Claim] = []
     previous = ""
     for start, end, sentence in _spans(text):
@@ -93,9 +98,7 @@ def claims(text: str, sources: Sequence[Source]) -> list[Claim]:
         if not terms(said) and previous:
             said = previous  # "Paris is the capital. [1]": the marker closes the sentence before
         levels = tuple(
-            (marker, level(said, _passage(sources[marker - 1])))
-            for marker in markers
-            if 1 <= marker <= len(sources)
+            (marker, level(said, _passage(cited[marker]))) for marker in markers if marker in cited
         )
         best = max((lv for _, lv in levels), key=_RANK.__getitem__, default=UNSUPPORTED)
         found.append(Claim(start, end, markers, best, levels))
@@ -109,7 +112,9 @@ def _passage(source: Source) -> str:
 
 def verify(answer: Answer, sources: Sequence[Source]) -> Answer:
     """The answer with each citation's support and the answer's claims filled in."""
-    found = claims(answer.text, sources)
+    by_chunk = {source.chunk_id: source for source in sources}
+    cited = {c.marker: by_chunk[c.chunk_id] for c in answer.citations if c.chunk_id in by_chunk}
+    found = claims(answer.text, sources, cited)
     weakest: dict[int, str] = {}
     for claim in found:
         for marker, lv in claim.by_marker:

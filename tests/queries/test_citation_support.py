@@ -11,6 +11,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from queries.answerers.base import Source
+from queries.answerers.extractive import ExtractiveAnswerer
 from queries.answerers.support import (
     PARTIAL,
     SUPPORTED,
@@ -18,6 +19,7 @@ from queries.answerers.support import (
     claims,
     level,
     supported_share,
+    verify,
 )
 from tests.accounts.helpers import fresh_rate_limits
 from tests.factories import DocumentFactory
@@ -124,3 +126,20 @@ def test_the_ask_api_reports_each_citations_support_and_the_supported_share(
 
 
 __all__ = ["fresh_rate_limits"]
+
+
+def test_markers_numbered_by_first_use_are_checked_against_the_source_they_name():
+    """The extractive answer numbers its markers in the order it quotes sources, so [1] may
+    be the second search result: the check follows the citation, not the rank."""
+    retries = Source(7, 70, "socat.html", None, "", "The retry option sets how many times "
+                     "socat tries to connect again.")  # fmt: skip
+    timeout = Source(9, 90, "socat.html", None, "", "The connect-timeout option sets the "
+                     "timeout for the connection attempt in seconds.")  # fmt: skip
+    sources = [retries, timeout]
+    answer = ExtractiveAnswerer().answer(
+        "How can I set a timeout for the connection attempt in socat?", sources
+    )
+    assert answer.citations[0].chunk_id == 9  # [1] is the second search result
+    checked = verify(answer, sources)
+    assert [c.support for c in checked.citations] == [SUPPORTED] * len(checked.citations)
+    assert supported_share(checked.claims) == 1.0
