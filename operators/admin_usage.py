@@ -116,8 +116,9 @@ def report_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpResp
         error = ""
     except MonthError as exc:
         lines, error = [], str(exc)
+    title = "Usage of every tenant" + ("" if error else f", {month}")
     context = {
-        **_context(model_admin, request, f"Usage of every tenant, {month}"),
+        **_context(model_admin, request, title),
         "month": month,
         "months": months,
         "lines": lines,

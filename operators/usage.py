@@ -81,6 +81,10 @@ def tenant_days(tenant: Tenant, first: dt.date, last: dt.date) -> list[UsageDay]
     if last < first:
         return []
     start, end = day_bounds(first, last)
+    if tenant.created_at and tenant.created_at > start:
+        # Activity older than the tenant is not its own: a restored copy (`restore --as`)
+        # brings the original's query log, which the original's rows already count.
+        start = tenant.created_at
     now = timezone.now()
     rows: dict[dt.date, UsageDay] = {}
     for day, documents, chunks, stored in _stored(first, last):

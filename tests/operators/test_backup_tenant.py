@@ -110,7 +110,8 @@ def test_a_tenant_restored_as_a_new_one_leaves_the_original_alone(
     alpha, _, _ = pair
     where = _backup(tmp_path, alpha.schema)
     copy = f"{alpha.schema[:5]}_{alpha.schema[-6:]}_copy"
-    _call("restore", "--from", where, "--tenant", alpha.schema, "--as", copy, "--noinput")
+    said = _call("restore", "--from", where, "--tenant", alpha.schema, "--as", copy, "--noinput")
+    assert f"it answers at {copy.replace('_', '-')}.localhost." in said  # where to look
     restored = Tenant.objects.get(schema_name=copy)
     assert restored.name.endswith("(restored)")
     assert restored.domains.get().domain == f"{copy.replace('_', '-')}.localhost"  # a valid host

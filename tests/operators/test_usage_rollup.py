@@ -179,3 +179,15 @@ def test_a_month_without_rows_says_how_to_fill_it_and_a_bad_month_is_refused():
 def test_the_rollup_sql_names_the_models_tables():
     assert Document._meta.db_table == "documents_document"
     assert Query._meta.db_table == "queries_query"
+
+
+def test_activity_older_than_the_tenant_is_not_counted_as_its_own(make_tenant):
+    """A copy restored with `--as` holds the original's query log; it must not bill it again."""
+    copy = make_tenant("usage_copy")
+    born = dt.datetime.combine(DAY1, dt.time(12), tzinfo=UTC)
+    Tenant.objects.filter(pk=copy.tenant.pk).update(created_at=born)
+    copy.tenant.refresh_from_db()
+    QueryFactory(tenant=copy, created_at=born - dt.timedelta(hours=2))  # the original's
+    QueryFactory(tenant=copy, created_at=born + dt.timedelta(hours=2))  # the copy's own
+    usage.rollup(DAY1, DAY1, tenants=[copy.tenant])
+    assert _row(copy.schema, DAY1).searches == 1

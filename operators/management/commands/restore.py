@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from operators.backups.postgres import BackupError
 from operators.backups.restore import restore_platform, restore_tenant
+from tenants.models import Domain
 
 
 class Command(BaseCommand):
@@ -63,9 +64,14 @@ class Command(BaseCommand):
                 f"Note: {len(done.missing_files)} stored file(s) were not in the backup (their "
                 "documents were deleted while it ran); those documents have no file."
             )
+        hosts = [
+            d.domain
+            for d in Domain.objects.filter(tenant__schema_name__in=done.schemas, is_primary=True)
+        ]
+        where = f"; it answers at {', '.join(hosts)}" if options.get("tenant") and hosts else ""
         self.stdout.write(
             f"Restored {', '.join(done.schemas) or 'the platform'} in {done.seconds:.1f} s "
-            f"(the recovery time)."
+            f"(the recovery time){where}."
         )
 
     def _confirm(self, question: str, interactive: bool) -> None:

@@ -53,7 +53,7 @@ class Command(StrictCommand):
             self.stderr.write(self.style.ERROR(f"{schema}: not rolled up ({reason})."))
         self.stdout.write(
             f"Rolled up {days} day(s) ({first} to {last}) for {total.tenants} tenant(s): "
-            f"{total.rows} row(s) written."
+            f"{total.rows} row(s) written (one per tenant and day it existed)."
         )
         if total.failures:
             raise CommandError(f"{len(total.failures)} tenant(s) failed; see the lines above.")
