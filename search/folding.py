@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 
 from documents.embeddings import Embedder
@@ -42,7 +42,6 @@ class Fold:
     added: int
     removed: int
     outcome: str  # "rebuilt" or "compacted"
-    mark: Any  # the chunks to mark in_snapshot once published (a queryset)
 
     @property
     def rebuilt(self) -> bool:
@@ -76,7 +75,7 @@ def rebuilt(
     snapshot = IndexSnapshot(
         index, version=row.version + 1, embedder_name=embedder.name, dimension=embedder.dimension
     )
-    return Fold(snapshot, ids, vectors, len(ids), 0, "rebuilt", mine)
+    return Fold(snapshot, ids, vectors, len(ids), 0, "rebuilt")
 
 
 def folded(
@@ -94,8 +93,18 @@ def folded(
     snapshot.remove(ids)  # re-embedded chunks replace their old vectors
     snapshot.add(ids, vectors)
     snapshot.version = row.version + 1
-    mark = Chunk.objects.filter(id__in=ids.tolist())
-    return Fold(snapshot, ids, vectors, len(ids), removed, "compacted", mark)
+    return Fold(snapshot, ids, vectors, len(ids), removed, "compacted")
+
+
+def _mark_in_snapshot(ids: np.ndarray) -> None:
+    """Exactly the chunks the new snapshot holds: a chunk written while it was being built
+    stays in the delta for the next compaction (marking "every chunk" lost such chunks)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {connection.ops.quote_name(Chunk._meta.db_table)} "  # noqa: S608
+            "SET in_snapshot = true WHERE id = ANY(%s) AND NOT in_snapshot",
+            [ids.astype(np.int64).tolist()],
+        )
 
 
 def link_and_publish(
@@ -121,7 +130,7 @@ def link_and_publish(
     )
     save_snapshot(snapshot, directory)
     with transaction.atomic():
-        fold.mark.update(in_snapshot=True)
+        _mark_in_snapshot(fold.ids)
         chunk_links.store(links)
         IndexTombstone.objects.filter(id__in=[t for t, _ in tombstones]).delete()
         IndexState.objects.filter(pk=row.pk).update(

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -229,3 +230,31 @@ def test_concurrent_writers_never_corrupt_the_index(committed_tenants):
         finally:
             Document.objects.all().delete()
             IndexState.objects.all().delete()
+
+
+@pytest.mark.django_db
+def test_a_chunk_written_while_the_index_is_rebuilt_stays_for_the_next_compaction(
+    make_tenant: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rebuild reads every chunk, then publishes; a chunk committed in between must not be
+    marked as indexed (it would never be searchable by vector)."""
+    handle = make_tenant("rebuildrace")
+    real_read = folding.read_vectors
+    late: list[int] = []
+
+    def read_then_someone_writes(*args: Any, **kwargs: Any) -> Any:
+        read = real_read(*args, **kwargs)
+        if not late:  # another upload lands while the snapshot is being built
+            document = DocumentFactory(filename="late.txt", chunks=["late arrival about flutter"])
+            late.append(document.chunks.get().pk)
+        return read
+
+    with schema_context(handle.schema):
+        DocumentFactory(filename="first.txt", chunks=TEXTS[:2])
+        monkeypatch.setattr(folding, "read_vectors", read_then_someone_writes)
+        assert index.compact(rebuild=True).outcome == "rebuilt"
+        monkeypatch.setattr(folding, "read_vectors", real_read)
+        assert Chunk.objects.get(pk=late[0]).in_snapshot is False  # still in the delta
+        index.compact()
+        assert Chunk.objects.get(pk=late[0]).in_snapshot is True
+        assert IndexState.objects.get().snapshot_count == 3
