@@ -29,10 +29,14 @@ from documents.formats import (
     DOCX,
     EXTENSIONS,
     HTML,
+    IMAGE_TYPES,
+    JPEG,
     MARKDOWN,
     PDF,
+    PNG,
     PPTX,
     TEXT,
+    TIFF,
     XLSX,
 )
 
@@ -41,11 +45,14 @@ __all__ = [
     "CSV",
     "DOCX",
     "HTML",
+    "JPEG",
     "MARKDOWN",
     "PDF",
+    "PNG",
     "PPTX",
     "SNIFF_BYTES",
     "TEXT",
+    "TIFF",
     "XLSX",
     "UnsupportedFileType",
     "detect_content_type",
@@ -65,12 +72,8 @@ _KNOWN_BINARIES: list[tuple[bytes, str]] = [
     (b"\xcf\xfa\xed\xfe", "a macOS executable"),
     (b"\xca\xfe\xba\xbe", "a macOS executable or Java class file"),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old-format Office file (DOC, XLS or PPT)"),
-    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
     (b"GIF87a", "a GIF image"),
     (b"GIF89a", "a GIF image"),
-    (b"II*\x00", "a TIFF image"),
-    (b"MM\x00*", "a TIFF image"),
     (b"\x1f\x8b", "a gzip archive"),
     (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
     (b"Rar!\x1a\x07", "a RAR archive"),
@@ -81,6 +84,13 @@ _KNOWN_BINARIES: list[tuple[bytes, str]] = [
     (b"SQLite format 3\x00", "an SQLite database"),
 ]
 
+# Pictures of pages we accept (read with OCR).
+_IMAGE_MAGIC: list[tuple[bytes, str]] = [
+    (b"\x89PNG\r\n\x1a\n", PNG),
+    (b"\xff\xd8\xff", JPEG),
+    (b"II*\x00", TIFF),
+    (b"MM\x00*", TIFF),
+]
 # Printable magics that ordinary text may start with; only trusted when the rest is binary.
 _WEAK_MAGIC = frozenset({b"MZ", b"BZh"})
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
@@ -136,7 +146,7 @@ def _decide(actual: str | None, head: bytes, filename: str) -> str:
             raise UnsupportedFileType(
                 f"This file looks like {_describe_binary(head)}, not {expected}. {ALLOWED_SENTENCE}"
             )
-        if claimed in {PDF, DOCX, PPTX, XLSX}:
+        if claimed in {PDF, DOCX, PPTX, XLSX, *IMAGE_TYPES}:
             raise UnsupportedFileType(
                 f"This file is named {extension} but contains plain text, not "
                 f"{_phrase(claimed)}. Check that the upload finished, or rename the file."
@@ -165,6 +175,9 @@ def _sniff_binary(head: bytes) -> str | None:
         return PDF
     if head.startswith(_ZIP_MAGIC):
         return _ooxml_type(head) or "a ZIP archive"
+    for magic, content_type in _IMAGE_MAGIC:
+        if head.startswith(magic):
+            return content_type
     for magic, description in _KNOWN_BINARIES:
         if head.startswith(magic) and not (magic in _WEAK_MAGIC and _looks_like_text(head)):
             return description

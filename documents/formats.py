@@ -25,12 +25,16 @@ __all__ = [
     "EXTENSIONS",
     "FORMATS",
     "HTML",
+    "IMAGE_TYPES",
+    "JPEG",
     "MARKDOWN",
     "PDF",
+    "PNG",
     "PPTX",
     "REUSABLE_TYPES",
     "STORED_EXTENSIONS",
     "TEXT",
+    "TIFF",
     "TYPE_LABELS",
     "UPLOAD_HINT",
     "XLSX",
@@ -73,6 +77,9 @@ HTML = "text/html"
 MARKDOWN = "text/markdown"
 TEXT = "text/plain"
 CSV = "text/csv"
+PNG = "image/png"
+JPEG = "image/jpeg"
+TIFF = "image/tiff"
 
 _WARMUP = "documents.extractors.warmup"
 
@@ -119,6 +126,25 @@ FORMATS: tuple[FileFormat, ...] = (
         phrase="a CSV file", noun="CSV file", extensions=(".csv",),
         extractor="documents.extractors.csv:CsvExtractor", sandbox="shared",
         sample=b"a,b\n1,2\n",
+    ),
+    # Pictures of pages: every page is read with OCR (documents/ocr_stage.py).
+    FileFormat(
+        content_type=PNG, label="PNG", hint_name="PNG", list_name="PNG",
+        phrase="a PNG image", noun="image", extensions=(".png",),
+        extractor="documents.extractors.image:ImageExtractor", sandbox="fresh",
+        sample=f"{_WARMUP}:png_sample",
+    ),
+    FileFormat(
+        content_type=JPEG, label="JPEG", hint_name="JPEG", list_name="JPEG",
+        phrase="a JPEG image", noun="image", extensions=(".jpg", ".jpeg"),
+        extractor="documents.extractors.image:ImageExtractor", sandbox="fresh",
+        sample=f"{_WARMUP}:jpeg_sample",
+    ),
+    FileFormat(
+        content_type=TIFF, label="TIFF", hint_name="TIFF", list_name="TIFF",
+        phrase="a TIFF image", noun="image", extensions=(".tif", ".tiff"),
+        extractor="documents.extractors.image:ImageExtractor", sandbox="fresh",
+        sample=f"{_WARMUP}:tiff_sample",
     ),
     FileFormat(
         content_type=TEXT, label="Text", hint_name="plain text", list_name="plain text",
@@ -167,5 +193,6 @@ EXTENSIONS: dict[str, str] = {
 STORED_EXTENSIONS: dict[str, str] = {e.content_type: e.stored_extension for e in FORMATS}
 TYPE_LABELS: dict[str, str] = {entry.content_type: entry.label for entry in FORMATS}
 REUSABLE_TYPES = frozenset(e.content_type for e in FORMATS if e.sandbox == "shared")
+IMAGE_TYPES = frozenset({PNG, JPEG, TIFF})  # read with OCR only
 ALLOWED_SENTENCE = f"Upload {spoken_list([entry.list_name for entry in FORMATS])} files."
 UPLOAD_HINT = spoken_list([entry.hint_name for entry in FORMATS])

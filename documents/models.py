@@ -59,6 +59,10 @@ class Document(models.Model):
     # a reindex replaces it, the daily usage rollup keeps what each day spent.
     embedding_tokens = models.PositiveIntegerField(default=0)
     embedding_cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    # Pages read with OCR by the last run that needed it, and when it began: the plan's
+    # monthly OCR allowance counts them by ocr_at's month (documents/ocr_stage.py).
+    ocr_pages = models.PositiveIntegerField(default=0)
+    ocr_at = models.DateTimeField(null=True, blank=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -76,6 +80,11 @@ class Document(models.Model):
         indexes: ClassVar[list[models.Index]] = [
             models.Index(fields=["status", "updated_at"], name="document_status_idx"),
             models.Index(fields=["created_at"], name="document_created_idx"),
+            models.Index(
+                fields=["ocr_at"],
+                name="document_ocr_at_idx",
+                condition=models.Q(ocr_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,12 +1,14 @@
-"""The ingestion pipeline: extract → chunk → embed → store (+ index), each stage timed.
+"""The ingestion pipeline: extract (→ OCR) → chunk → embed → store (+ index), each stage timed.
 
 `process_documents(ids)` handles a batch (one id for an API upload, dozens for bulk
 ingestion): every document is extracted and chunked on its own, the batch's chunks are
 embedded together, and everything is stored in one transaction. It is idempotent: a
 document's chunks are replaced wholesale, so running it twice yields the same chunks,
-never duplicates. A permanent problem with a file ends that document `failed` with a
-sentence; transient trouble (database, Redis, embedding provider, the sandbox itself)
-propagates so the task retries.
+never duplicates. Pages without a usable text layer are recognised by the OCR stage
+(documents/ocr_stage.py), only in a single-document task on the bulk queue: elsewhere such a
+document is queued again there (outcome "queued"). A permanent problem with a file ends that
+document `failed` with a sentence; transient trouble (database, Redis, embedding provider,
+the sandbox itself) propagates so the task retries.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from documents import index_changes
+from documents import index_changes, ocr_stage
 from documents.chunking import ChunkDraft, ChunkingTimeout, chunk_blocks
 from documents.embedder_choice import embedder_for_current_tenant
 from documents.embeddings import Embedder, EmbeddingError, TransientEmbeddingError
@@ -32,6 +36,7 @@ from documents.extractors.base import ExtractionError, ExtractionResult
 from documents.metrics import DOCUMENT_PROCESSING_SECONDS, DOCUMENTS_PROCESSED
 from documents.models import Chunk, Document, DocumentStatus
 from documents.sandbox import extract_in_sandbox
+from documents.services import enqueue_ingestion
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +44,7 @@ logger = logging.getLogger(__name__)
 @dataclass
 class IngestResult:
     document_id: int
-    outcome: str  # ready | failed | skipped | missing
+    outcome: str  # ready | failed | skipped | missing | queued (for OCR on the bulk queue)
     chunk_count: int = 0
     timings: dict[str, float] = field(default_factory=dict)
     error: str = ""
@@ -133,10 +138,15 @@ def extract(document: Document) -> ExtractionResult:
     )
 
 
-def _prepare(document: Document, *, report_progress: bool) -> _Prepared:
+def _prepare(document: Document, *, report_progress: bool, ocr_in_place: bool) -> _Prepared:
     timings: dict[str, float] = {}
     with _stage("extract", timings):
         result = extract(document)
+    if result.ocr_pages:
+        if ocr_stage.needs_ocr(result) and not ocr_in_place:
+            raise ocr_stage.NeedsBulkQueue
+        with _stage("ocr", timings):
+            result = ocr_stage.complete(document, result, _ocr_progress(document.pk))
     if report_progress:
         _set_progress(document.pk, 35)
     with _stage("chunk", timings):
@@ -160,6 +170,27 @@ def _prepare(document: Document, *, report_progress: bool) -> _Prepared:
             "layer (OCR) and upload it again."
         )
     return _Prepared(document, result, drafts, timings)
+
+
+def _ocr_progress(document_id: int) -> ocr_stage.Progress:
+    """Progress from 5 to 30 while pages are recognised (touching updated_at, so the sweep
+    sees a long scan is alive)."""
+
+    def report(done: int, total: int) -> None:
+        _set_progress(document_id, 5 + 25 * done // max(1, total))
+
+    return report
+
+
+def _queue_for_ocr(document_id: int) -> IngestResult:
+    """Give the document back, to be read alone on the bulk queue (docs/ingestion.md "OCR")."""
+    Document.objects.filter(pk=document_id).update(
+        status=DocumentStatus.PENDING,
+        attempts=Greatest(F("attempts") - 1, 0),  # this run does not count as an attempt
+        updated_at=timezone.now(),
+    )
+    transaction.on_commit(lambda: enqueue_ingestion(document_id, bulk=True))
+    return IngestResult(document_id, "queued")
 
 
 def embed_texts(embedder: Embedder, texts: list[str]) -> np.ndarray:
@@ -299,8 +330,14 @@ def mark_failed(document_id: int, reason: str) -> None:
     DOCUMENTS_PROCESSED.labels(outcome="failed").inc()
 
 
-def process_documents(document_ids: Sequence[int]) -> list[IngestResult]:
-    """Run the pipeline for a batch of the current tenant's documents."""
+def process_documents(
+    document_ids: Sequence[int], *, ocr_in_place: bool = True
+) -> list[IngestResult]:
+    """Run the pipeline for a batch of the current tenant's documents.
+
+    With ``ocr_in_place`` false (an interactive upload's task, a bulk batch), a document that
+    needs OCR is queued again alone on the bulk queue instead of being read here.
+    """
     claimed, results = _claim(document_ids)
     if not claimed:
         return results
@@ -308,8 +345,10 @@ def process_documents(document_ids: Sequence[int]) -> list[IngestResult]:
     prepared: list[_Prepared] = []
     for document in claimed:
         try:
-            prepared.append(_prepare(document, report_progress=single))
-        except (ExtractionError, PermanentIngestError) as exc:
+            prepared.append(_prepare(document, report_progress=single, ocr_in_place=ocr_in_place))
+        except ocr_stage.NeedsBulkQueue:
+            results.append(_queue_for_ocr(document.pk))
+        except (ExtractionError, PermanentIngestError, ocr_stage.OcrRefused) as exc:
             mark_failed(document.pk, str(exc))
             results.append(IngestResult(document.pk, "failed", error=str(exc)))
     if not prepared:

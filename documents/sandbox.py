@@ -18,6 +18,9 @@ crash signal) into one reply.
 - Text, Markdown and CSV are parsed by pure Python, which a file can exhaust but not
   corrupt, so they share one worker, re-armed with soft limits per file and
   recycled after 500 files or any failure.
+- OCR requests (``ocr=``: pages of a scanned PDF or an image, documents/ocr_stage.py) always
+  get a fresh worker, with the limits the caller sends for OCR; the OCR engine is loaded in
+  that worker, never in the host (a model loaded before fork would share its threads' state).
 
 Why this shape: a fresh interpreter per file costs ~1 s of imports here; even a bare
 fork costs ~8 ms on this (nested-virtualised) machine. Measured per call
@@ -57,6 +60,7 @@ __all__ = [
     "SandboxError",
     "SandboxHost",
     "extract_in_sandbox",
+    "recognise_in_sandbox",
     "shutdown_sandbox",
     "start_sandbox",
 ]
@@ -95,11 +99,14 @@ class SandboxHost:
         memory_bytes: int = 1_000_000_000,
         wall_seconds: float = 60,
         max_output_bytes: int = 64_000_000,
+        ocr: dict[str, object] | None = None,
     ) -> ExtractionResult:
+        """Extract the file's text; with ``ocr`` ({"pages": [...], **OcrOptions}), recognise
+        those pages instead (documents/extractors/ocr.py), under the limits given."""
         path = Path(path).resolve()
         if not path.is_file():
             raise FileNotFoundError(f"no file at {path}")  # storage trouble, not the document
-        request = {
+        request: dict[str, Any] = {
             "path": str(path),
             "content_type": content_type,
             "cpu_seconds": cpu_seconds,
@@ -107,6 +114,8 @@ class SandboxHost:
             "wall_seconds": wall_seconds,
             "max_output_bytes": max_output_bytes,
         }
+        if ocr is not None:
+            request["ocr"] = ocr
         with self._lock:
             process = self._ensure_started()
             try:
@@ -216,6 +225,26 @@ def extract_in_sandbox(
     )
 
 
+def recognise_in_sandbox(
+    path: Path,
+    content_type: str,
+    ocr: dict[str, object],
+    *,
+    cpu_seconds: int,
+    memory_bytes: int,
+    wall_seconds: float,
+) -> ExtractionResult:
+    """OCR the pages ``ocr["pages"]`` of ``path`` in this process's sandbox host."""
+    return _default_host().extract(
+        path,
+        content_type,
+        cpu_seconds=cpu_seconds,
+        memory_bytes=memory_bytes,
+        wall_seconds=wall_seconds,
+        ocr=ocr,
+    )
+
+
 def start_sandbox() -> None:
     """Start this process's default host now (e.g. from Celery's worker_process_init)."""
     _default_host().start()
@@ -299,20 +328,26 @@ def _interpret(reply: bytes, request: dict[str, Any]) -> ExtractionResult:
 def _sentence(kind: object, message: dict[str, Any], request: dict[str, Any]) -> str:
     if kind == "extraction" and isinstance(message.get("message"), str):
         return str(message["message"])
+    work = "Extraction"
+    if "ocr" in request:
+        pages = request["ocr"].get("pages") or []
+        work = f"Text recognition (OCR) of page{'s' if len(pages) > 1 else ''} " + ", ".join(
+            str(page) for page in pages
+        )
     if kind == "memory":
         megabytes = request["memory_bytes"] // 1_000_000
         return (
-            f"Extraction needed more than {megabytes} MB of memory, so it was stopped. "
+            f"{work} needed more than {megabytes} MB of memory, so it was stopped. "
             "Split the file into smaller parts or simplify it, then upload again."
         )
     if kind == "cpu":
         return (
-            f"Extraction took longer than {request['cpu_seconds']} s of CPU time, so it was "
+            f"{work} took longer than {request['cpu_seconds']} s of CPU time, so it was "
             "stopped. Split the file into smaller parts or simplify it, then upload again."
         )
     if kind == "timeout":
         return (
-            f"Extraction took longer than {request['wall_seconds']:g} s, so it was stopped. "
+            f"{work} took longer than {request['wall_seconds']:g} s, so it was stopped. "
             "Split the file into smaller parts or simplify it, then upload again."
         )
     if kind == "too_large":

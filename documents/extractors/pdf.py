@@ -4,7 +4,9 @@ Measured (bench/extract_compare.py, generated 300-page text PDF, 2 vCPUs, best o
 pypdfium2 0.53 s vs pypdf 2.20 s; truncated PDF: both refuse it, pypdfium2 in 2 ms, pypdf
 in 37 ms. So pypdfium2 (4x faster, same text). PDFium is C++: a hostile file can crash it,
 which is why extraction runs in the sandbox. Running headers and footers are dropped,
-hyphenated line ends joined and bookmarks read as sections (pdf_layout.py).
+hyphenated line ends joined and bookmarks read as sections (pdf_layout.py). Pages without a
+usable text layer (text_layer.py) that show something are listed in ``ocr_pages`` for the
+OCR stage; their text, if any, stays in the blocks until OCR replaces it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from documents.extractors.pdf_layout import (
     running_lines,
     sectioned_blocks,
 )
+from documents.extractors.text_layer import NO_TEXT_LAYER, usable_text
 
 __all__ = ["PdfExtractor"]
 MAX_OUTLINE_ENTRIES = 5_000
@@ -51,27 +54,30 @@ class PdfExtractor:
                     f"The PDF has {page_count:,} pages, which is over the "
                     f"{self.max_pages:,}-page limit. Split it into smaller files."
                 )
-            pages = [_page_text(document, index) for index in range(page_count)]
+            read = [_read_page(document, index) for index in range(page_count)]
             outline = _outline(document, page_count)
         finally:
             document.close()
-        blocks = _blocks(pages, outline)
-        if not blocks:
-            raise ExtractionError(
-                "The PDF has no extractable text (scanned?). Run it through OCR "
-                "(for example “Recognize text” in your PDF tool) and upload the result."
-            )
-        return ExtractionResult(blocks=blocks, page_count=page_count, extractor=self.name)
+        blocks = _blocks([text for text, _ in read], outline)
+        ocr_pages = [number for number, (_, scan) in enumerate(read, start=1) if scan]
+        if not blocks and not ocr_pages:
+            raise ExtractionError(NO_TEXT_LAYER)
+        return ExtractionResult(blocks, page_count, self.name, ocr_pages=ocr_pages)
 
 
-def _page_text(document: pdfium.PdfDocument, index: int) -> str:
+def _read_page(document: pdfium.PdfDocument, index: int) -> tuple[str, bool]:
+    """The page's text, and whether it needs OCR: no usable text but something to see."""
     page = document[index]
     try:
         textpage = page.get_textpage()
         try:
-            return normalize_text(textpage.get_text_range())
+            text = normalize_text(textpage.get_text_range())
         finally:
             textpage.close()
+        width, height = page.get_size()
+        if usable_text(text, width, height):
+            return text, False
+        return text, next(iter(page.get_objects(max_depth=1)), None) is not None
     finally:
         page.close()
 

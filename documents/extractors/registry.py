@@ -108,7 +108,7 @@ def extract_file(path: Path, content_type: str) -> ExtractionResult:
             f"The {label} could not be read; it may be damaged or incomplete. "
             "Open it in the application that created it, save it again and re-upload."
         ) from None
-    if not any(block.text.strip() for block in result.blocks):
+    if not result.ocr_pages and not any(block.text.strip() for block in result.blocks):
         raise ExtractionError(
             f"The {label} contains no extractable text, so there is nothing to search. "
             "Check that the right file was uploaded."

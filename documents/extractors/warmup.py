@@ -15,7 +15,17 @@ from documents import formats
 from documents.extractors.base import ExtractionError
 from documents.extractors.registry import extract_file
 
-__all__ = ["docx_sample", "pptx_sample", "sample_bytes", "tiny_pdf", "warm_up", "xlsx_sample"]
+__all__ = [
+    "docx_sample",
+    "jpeg_sample",
+    "png_sample",
+    "pptx_sample",
+    "sample_bytes",
+    "tiff_sample",
+    "tiny_pdf",
+    "warm_up",
+    "xlsx_sample",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +85,27 @@ def xlsx_sample() -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def _image_sample(image_format: str) -> bytes:
+    """A small white picture: warms Pillow's decoder (extraction never runs OCR)."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("L", (32, 32), 255).save(buffer, format=image_format)
+    return buffer.getvalue()
+
+
+def png_sample() -> bytes:
+    return _image_sample("PNG")
+
+
+def jpeg_sample() -> bytes:
+    return _image_sample("JPEG")
+
+
+def tiff_sample() -> bytes:
+    return _image_sample("TIFF")
 
 
 def sample_bytes(entry: formats.FileFormat) -> bytes:

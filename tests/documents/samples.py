@@ -88,6 +88,14 @@ def make_image_only_pdf(page_count: int = 2) -> bytes:
     return bytes(pdf.output())
 
 
+def make_blank_pdf(page_count: int = 2) -> bytes:
+    """Pages with nothing on them: no text, nothing for OCR to look at."""
+    pdf = FPDF()
+    for _ in range(page_count):
+        pdf.add_page()
+    return bytes(pdf.output())
+
+
 def make_truncated_pdf() -> bytes:
     data = make_pdf([page_text(1), page_text(2)])
     return data[: len(data) // 2]

@@ -62,9 +62,14 @@ def test_pdf_pages_are_numbered_from_one(tmp_path: Path) -> None:
         assert f"zq{block.page}x" in block.text
 
 
-def test_scanned_pdf_says_it_has_no_text(tmp_path: Path) -> None:
+def test_scanned_pdf_pages_are_left_to_ocr(tmp_path: Path) -> None:
+    result = extract(tmp_path, "scan.pdf", samples.make_image_only_pdf(), filetypes.PDF)
+    assert (result.blocks, result.page_count, result.ocr_pages) == ([], 2, [1, 2])
+
+
+def test_pdf_of_blank_pages_says_it_has_no_text(tmp_path: Path) -> None:
     with pytest.raises(ExtractionError, match=r"no extractable text \(scanned\?\)"):
-        extract(tmp_path, "scan.pdf", samples.make_image_only_pdf(), filetypes.PDF)
+        extract(tmp_path, "blank.pdf", samples.make_blank_pdf(), filetypes.PDF)
 
 
 def test_truncated_pdf_is_a_human_sentence(tmp_path: Path) -> None:

@@ -80,7 +80,9 @@ def test_file_detection_reads_the_zip_directory(tmp_path: Path) -> None:
         ("notes.txt", samples.make_pdf(["Hello"]), "named .txt but contains a PDF"),
         ("report.pdf", b"just some words", "named .pdf but contains plain text"),
         ("book.xlsx", samples.make_docx(), "named .xlsx but contains a Word document"),
-        ("photo.txt", b"\x89PNG\r\n\x1a\n" + bytes(100), "looks like a PNG image"),
+        ("photo.txt", b"\x89PNG\r\n\x1a\n" + bytes(100), "named .txt but contains a PNG image"),
+        ("scan.png", b"GIF89a" + bytes(100), "looks like a GIF image, not a PNG image"),
+        ("scan.tiff", b"just some words", "named .tiff but contains plain text"),
         ("old.docx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(100), "old-format Office"),
         ("setup.exe", PE, "Files ending in .exe are not supported"),
         ("blob.txt", bytes(range(256)) * 4, "a binary file, not a plain text file"),
@@ -99,7 +101,7 @@ def test_executable_message_lists_the_allowed_types() -> None:
         detect_content_type(PE, "invoice.pdf")
     assert caught.value.message == (
         "This file looks like a Windows executable, not a PDF. Upload PDF, DOCX, PPTX, XLSX, "
-        "HTML, Markdown, CSV or plain text files."
+        "HTML, Markdown, CSV, PNG, JPEG, TIFF or plain text files."
     )
 
 

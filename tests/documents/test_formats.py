@@ -53,7 +53,11 @@ def test_every_warm_up_sample_is_detected_and_read_as_its_format(entry, tmp_path
         assert filetypes.detect_content_type(data, f"sample{extension}") == entry.content_type
     path = tmp_path / f"sample{entry.stored_extension}"
     path.write_bytes(data)
-    assert any(block.text.strip() for block in extract_file(path, entry.content_type).blocks)
+    result = extract_file(path, entry.content_type)
+    if entry.content_type in formats.IMAGE_TYPES:
+        assert result.ocr_pages == [1]  # pictures are read by the OCR stage, never here
+    else:
+        assert any(block.text.strip() for block in result.blocks)
 
 
 def test_every_accepted_extension_maps_to_a_table_entry() -> None:
@@ -77,9 +81,11 @@ def test_the_derived_sentences_name_every_format_in_the_words_users_know() -> No
         assert entry.list_name in formats.ALLOWED_SENTENCE
         assert entry.hint_name in formats.UPLOAD_HINT
     assert formats.ALLOWED_SENTENCE == (
-        "Upload PDF, DOCX, PPTX, XLSX, HTML, Markdown, CSV or plain text files."
+        "Upload PDF, DOCX, PPTX, XLSX, HTML, Markdown, CSV, PNG, JPEG, TIFF or plain text files."
     )
-    assert formats.UPLOAD_HINT == "PDF, Word, PowerPoint, Excel, HTML, Markdown, CSV or plain text"
+    assert formats.UPLOAD_HINT == (
+        "PDF, Word, PowerPoint, Excel, HTML, Markdown, CSV, PNG, JPEG, TIFF or plain text"
+    )
     assert formats.spoken_list(["A"]) == "A"
     assert formats.spoken_list(["A", "B"]) == "A or B"
 
@@ -88,7 +94,8 @@ def test_labels_sandbox_policy_and_stored_extensions_keep_their_values() -> None
     assert formats.TYPE_LABELS == {
         formats.PDF: "PDF", formats.DOCX: "Word", formats.PPTX: "PowerPoint",
         formats.XLSX: "Excel", formats.HTML: "HTML", formats.MARKDOWN: "Markdown",
-        formats.TEXT: "Text", formats.CSV: "CSV",
+        formats.TEXT: "Text", formats.CSV: "CSV", formats.PNG: "PNG", formats.JPEG: "JPEG",
+        formats.TIFF: "TIFF",
     }  # fmt: skip
     assert {formats.TEXT, formats.MARKDOWN, formats.CSV} == formats.REUSABLE_TYPES
     assert sandbox_host.REUSABLE_TYPES is formats.REUSABLE_TYPES
@@ -122,7 +129,7 @@ def test_the_extractor_registry_refuses_an_unknown_type_with_a_sentence() -> Non
         get_extractor("application/x-nothing")
     assert caught.value.message == (
         "Files of type application/x-nothing cannot be read. Upload PDF, DOCX, PPTX, XLSX, "
-        "HTML, Markdown, CSV or plain text files."
+        "HTML, Markdown, CSV, PNG, JPEG, TIFF or plain text files."
     )
 
 
@@ -212,7 +219,10 @@ def test_the_documents_page_shows_the_table_labels_and_upload_hint(make_tenant) 
             filename="deck.pptx", content_type=formats.PPTX, size=10, sha256="1" * 64
         )
     page = signed_in(handle, Role.OWNER).get("/documents/").content.decode()
-    assert "PDF, Word, PowerPoint, Excel, HTML, Markdown, CSV or plain text, up to" in page
+    assert (
+        "PDF, Word, PowerPoint, Excel, HTML, Markdown, CSV, PNG, JPEG, TIFF or plain text, up to"
+        in page
+    )
     script = re.search(r'<script id="type-labels" type="application/json">(.*?)</script>', page)
     assert script is not None
     assert json.loads(script.group(1)) == formats.TYPE_LABELS

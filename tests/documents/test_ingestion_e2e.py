@@ -102,7 +102,8 @@ def test_page_numbers_survive_to_chunks(alpha):
         ("bomb.docx", lambda: samples.make_zip_bomb_docx(), "zip bomb"),
         ("truncated.pdf", lambda: samples.make_truncated_pdf(), ""),
         ("nested.pdf", lambda: samples.make_nested_pdf(), ""),
-        ("scan.pdf", lambda: samples.make_image_only_pdf(), "no extractable text (scanned?)"),
+        ("scan.pdf", lambda: samples.make_image_only_pdf(), "(OCR) found no text in this PDF"),
+        ("blank.pdf", lambda: samples.make_blank_pdf(), "no extractable text (scanned?)"),
     ],
 )
 def test_hostile_files_fail_with_a_reason_and_the_worker_keeps_serving(alpha, name, make, reason):

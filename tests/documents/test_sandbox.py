@@ -62,7 +62,7 @@ def test_sandbox_matches_in_process(
 
 
 def test_extraction_errors_cross_the_sandbox(host: SandboxHost, tmp_path: Path) -> None:
-    path = samples.write(tmp_path, "scan.pdf", samples.make_image_only_pdf())
+    path = samples.write(tmp_path, "blank.pdf", samples.make_blank_pdf())
     with pytest.raises(ExtractionError, match=r"no extractable text \(scanned\?\)"):
         host.extract(path, filetypes.PDF)
 

@@ -91,7 +91,7 @@ def test_a_soft_time_limit_in_a_batch_keeps_the_documents_already_ready(make_ten
         ready = DocumentFactory(filename="a.txt", status=DocumentStatus.READY)
         waiting = DocumentFactory(filename="b.txt", status=DocumentStatus.PROCESSING)
 
-        def overrun(ids):  # what Celery raises inside the task at the soft limit
+        def overrun(ids, **options):  # what Celery raises inside the task at the soft limit
             raise SoftTimeLimitExceeded()
 
         monkeypatch.setattr(tasks, "process_documents", overrun)
