@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from django_tenants.utils import schema_context
 from fpdf import FPDF
@@ -20,32 +19,19 @@ from documents.models import Document, DocumentStatus
 from tenants.models import Tenant
 from tests.conftest import TenantHandle, WorkerProcess
 from tests.documents import scans
+from tests.documents import test_ingestion_e2e as ingestion_e2e
+from tests.documents.test_ingestion_e2e import upload
 from tests.factories import DocumentFactory
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.usefixtures("celery_worker")]
 
 FIRST = ["Turbulent boundary layers on swept wings were measured in the wind tunnel."]
 SECOND = ["The zephyrometer calibration drifted by three percent after the storm."]
-FINAL = {DocumentStatus.READY, DocumentStatus.FAILED}
+OCR_SECONDS = 180  # recognition takes a few seconds a page on a busy 2-core machine
 
 
-def upload(handle: TenantHandle, name: str, data: bytes) -> int:
-    response = handle.logged_in_client().post(
-        "/api/v1/documents/?allow_duplicate=1", {"file": SimpleUploadedFile(name, data)}
-    )
-    assert response.status_code == 202, response.content
-    return int(response.json()["id"])
-
-
-def wait_final(handle: TenantHandle, document_id: int, timeout: float = 180) -> Document:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with schema_context(handle.schema):
-            document = Document.objects.get(pk=document_id)
-        if document.status in FINAL:
-            return document
-        time.sleep(0.3)
-    raise AssertionError(f"document {document_id} still {document.status} after {timeout}s")
+def wait_final(handle: TenantHandle, document_id: int) -> Document:
+    return ingestion_e2e.wait_final(handle, document_id, timeout=OCR_SECONDS)
 
 
 def cited_pages(handle: TenantHandle, document_id: int, word: str) -> set[int | None]:
