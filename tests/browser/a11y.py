@@ -33,6 +33,16 @@ HAS_DARK_SCHEME = """() => {
   return [...document.styleSheets].some((sheet) => walk(rules(sheet)));
 }"""
 
+# Colours change with a CSS transition when the scheme or width switches (Django admin's
+# buttons fade over 0.15 s): axe must read the settled colours, not one frame of the fade.
+# (An injected style sheet would be refused by the pages' content security policy.)
+SETTLE = """() => new Promise((done) => requestAnimationFrame(() => {
+  document.getAnimations().forEach((animation) => {
+    try { animation.finish(); } catch (endless) { /* a spinner never ends: leave it */ }
+  });
+  requestAnimationFrame(done);
+}))"""
+
 _axe = Axe()
 
 
@@ -71,6 +81,7 @@ def assert_accessible(page: Any, name: str, exclude: Sequence[str] = ()) -> None
             page.emulate_media(color_scheme=scheme)
             for label, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
                 page.set_viewport_size(viewport)
+                page.evaluate(SETTLE)
                 found += [
                     f"  {label}, {scheme}: {line}" for line in blocking_violations(page, exclude)
                 ]
