@@ -39,10 +39,11 @@ if not control_socket_disable:
 
 
 def post_worker_init(worker: Any) -> None:
-    # Single queries gain nothing from FAISS threads, and their p99 suffers from contention.
-    from search.vectorindex.faiss_loader import faiss
+    # Single queries gain nothing from BLAS or FAISS threads, and their p99 suffers from
+    # contention (search/threads.py).
+    from search.threads import serve_searches
 
-    faiss.omp_set_num_threads(1)
+    serve_searches()
     # Build the recently active tenants' search caches before accepting requests, for at
     # most SEARCH_WARMUP_SECONDS (search/warmup.py). Requests meanwhile wait for, or go to,
     # another worker; the heartbeat keeps the arbiter from taking this for a hang.

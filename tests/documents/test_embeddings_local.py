@@ -7,6 +7,7 @@ sets it after installing the model, so a broken install fails instead of skippin
 from __future__ import annotations
 
 import os
+import threading
 
 import numpy as np
 import pytest
@@ -54,3 +55,23 @@ def test_registry_builds_local_backend() -> None:
     embedder = get_embedder("local", torch_threads=1)
     assert embedder.dimension == 384
     assert get_embedder("local", torch_threads=1) is embedder
+
+
+def test_a_query_runs_on_one_thread_and_a_batch_on_torch_threads() -> None:
+    embedder = LocalEmbedder(torch_threads=2, query_threads=1)
+    encode = embedder._model.encode
+    threads_seen: list[int] = []
+
+    def recording(*args: object, **kwargs: object) -> object:
+        threads_seen.append(embedder._torch.get_num_threads())
+        return encode(*args, **kwargs)
+
+    embedder._model.encode = recording
+    embedder.embed_documents(["Supersonic wing flutter.", "Boundary layer transition."])
+    embedder.embed_query("wing flutter")
+    # torch keeps the count per OS thread: a request thread is set on its own first call.
+    request = threading.Thread(target=embedder.embed_query, args=("wing flutter",))
+    request.start()
+    request.join()
+    embedder.embed_documents(["Heat transfer in hypersonic flow."])
+    assert threads_seen == [2, 1, 1, 2]
