@@ -32,47 +32,36 @@ import json
 import os
 import re
 import secrets
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import scratch
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 ANSWERS = ROOT / "eval" / "answers"
 QUESTIONS = ANSWERS / "questions.json"
-SCRATCH = f"bench_answers_{secrets.token_hex(4)}"
-WORK = Path(tempfile.gettempdir()) / SCRATCH  # made by main()
+SCRATCH, WORK = scratch.names("bench_answers")  # WORK is made by main()
 if __name__ == "__main__":
     # Run as the bench: a platform of its own. Imported (by the test), it uses the caller's.
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("DEBUG", "0")  # as bench/query.py: production's settings
-    os.environ.update(
-        DATABASE_NAME=SCRATCH,
-        MEDIA_ROOT=str(WORK / "media"),
-        INDEX_ROOT=str(WORK / "indexes"),
-        CACHE_KEY_PREFIX=SCRATCH,
-        QUEUE_PREFIX=f"{SCRATCH}-",
-    )
+    os.environ.update(scratch.environment(SCRATCH, WORK))
     import django
 
     django.setup()
 
 from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.db import connection, connections  # noqa: E402
-from django_redis import get_redis_connection  # noqa: E402
 from django_tenants.utils import tenant_context  # noqa: E402
 from report import markdown_table, write_section  # noqa: E402
 
 from documents import services as documents  # noqa: E402
 from documents.pipeline import process_documents  # noqa: E402
 from documents.sandbox import shutdown_sandbox  # noqa: E402
-from operators.backups.create import connect  # noqa: E402
 from queries import services  # noqa: E402
 from search import index  # noqa: E402
 from tenants.services import provision_tenant  # noqa: E402
@@ -280,27 +269,13 @@ def say(message: str) -> None:
 
 
 def build() -> None:
-    """The scratch database, migrated, with the tenant the questions are asked in."""
-    if connection.settings_dict["NAME"] != SCRATCH:  # drop no database but our own
-        raise SystemExit(f"refusing to run against {connection.settings_dict['NAME']}")
-    with connect(database="postgres") as admin:  # the maintenance database, to create one
-        admin.autocommit = True
-        admin.execute(f'CREATE DATABASE "{SCRATCH}"')
-    say(f"migrating the scratch database {SCRATCH}")
-    call_command("migrate_schemas", interactive=False, verbosity=0)
+    """The scratch database, migrated, for the tenant the questions are asked in."""
+    scratch.create_database(SCRATCH)
 
 
 def cleanup() -> None:
     shutdown_sandbox()
-    connections.close_all()
-    with connect(database="postgres") as admin:
-        admin.autocommit = True
-        admin.execute(f'DROP DATABASE IF EXISTS "{SCRATCH}" WITH (FORCE)')
-    redis = get_redis_connection("default")  # the cache's and the broker's keys of this run
-    doomed = list(redis.scan_iter(f"*{SCRATCH}*"))
-    if doomed:
-        redis.delete(*doomed)
-    shutil.rmtree(WORK, ignore_errors=True)
+    scratch.remove(SCRATCH, WORK)
 
 
 def measure(questions: Sequence[Question], paths: Sequence[Path]) -> tuple[list[Scored], int]:

@@ -24,12 +24,12 @@ import argparse
 import os
 import re
 import secrets
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+import scratch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -37,24 +37,15 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("DEBUG", "0")  # as bench/query.py: production's settings
 # The platform under test lives in a database and folders of its own, which the
 # whole-platform restores replace; these variables reach the manage.py processes too.
-SCRATCH = f"bench_backup_{secrets.token_hex(4)}"
-WORK = Path(tempfile.gettempdir()) / SCRATCH  # made by main()
-os.environ.update(
-    DATABASE_NAME=SCRATCH,
-    MEDIA_ROOT=str(WORK / "media"),
-    INDEX_ROOT=str(WORK / "indexes"),
-    CACHE_KEY_PREFIX=SCRATCH,
-    QUEUE_PREFIX=f"{SCRATCH}-",
-)
+SCRATCH, WORK = scratch.names("bench_backup")  # WORK is made by main()
+os.environ.update(scratch.environment(SCRATCH, WORK))
 
 import django  # noqa: E402
 
 django.setup()
 
 from django.core.files.base import ContentFile  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.db import connection, connections  # noqa: E402
-from django_redis import get_redis_connection  # noqa: E402
+from django.db import connections  # noqa: E402
 from django_tenants.utils import tenant_context  # noqa: E402
 from query import fill  # noqa: E402 - bench/query.py's scratch corpus
 from report import markdown_table, write_section  # noqa: E402
@@ -67,20 +58,16 @@ from tenants.services import provision_tenant  # noqa: E402
 
 LARGE = "bench_large"
 BACKUP_LINE = re.compile(r"^Backed up \S+: .* in ([\d.]+) s to (.+)$")
-RESTORE_LINE = re.compile(r"^Restored .* in ([\d.]+) s \(the recovery time\)\.$")
+RESTORE_LINE = re.compile(
+    r"^Restored .* in ([\d.]+) s \(the recovery time\)(?:; it answers at .*)?\.$"
+)
 Census = dict[str, int]  # "schema.table": rows
 
 
 def build(tenants: list[tuple[str, int]], files: int) -> int:
     """The scratch database migrated, and each (schema, chunks) tenant filled; how many
     stored files they have."""
-    if connection.settings_dict["NAME"] != SCRATCH:  # the restores must replace no other
-        raise SystemExit(f"refusing to run against {connection.settings_dict['NAME']}")
-    with connect(database="postgres") as admin:  # the maintenance database, to create one
-        admin.autocommit = True
-        admin.execute(f'CREATE DATABASE "{SCRATCH}"')
-    print(f"migrating the scratch database {SCRATCH}", file=sys.stderr)
-    call_command("migrate_schemas", interactive=False, verbosity=0)
+    scratch.create_database(SCRATCH)  # the restores replace it, and no other
     stored = 0
     for seed, (schema, chunks) in enumerate(tenants):
         print(f"filling {schema}: {chunks:,} chunks", file=sys.stderr)
@@ -220,15 +207,7 @@ def tenant_rows() -> tuple[list[list[object]], dict[str, int]]:
 
 
 def cleanup() -> None:
-    connections.close_all()
-    with connect(database="postgres") as admin:
-        admin.autocommit = True
-        admin.execute(f'DROP DATABASE IF EXISTS "{SCRATCH}" WITH (FORCE)')
-    redis = get_redis_connection("default")  # the cache's and the broker's keys of this run
-    doomed = list(redis.scan_iter(f"*{SCRATCH}*"))
-    if doomed:
-        redis.delete(*doomed)
-    shutil.rmtree(WORK, ignore_errors=True)
+    scratch.remove(SCRATCH, WORK)
 
 
 def describe(args: argparse.Namespace, stored: int, parts: list[dict[str, int]]) -> str:

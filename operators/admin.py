@@ -151,7 +151,6 @@ class TenantAdmin(admin.ModelAdmin):
             obj._operator_usage = usage
         return usage
 
-    @admin.display(description="Domain")
     def primary_domain(self, obj: Tenant) -> str:
         domains = [d.domain for d in obj.domains.all() if d.is_primary]
         return domains[0] if domains else "-"

@@ -92,11 +92,12 @@ def tenant_days(tenant: Tenant, first: dt.date, last: dt.date) -> list[UsageDay]
             tenant_schema=tenant.schema_name, tenant_name=tenant.name, day=day,
             documents=documents, chunks=chunks, stored_bytes=stored, computed_at=now,
         )  # fmt: skip
-    for day, values in _queries(tenant.schema_name, start, end):
+    logged = _has_query_log(tenant.schema_name)
+    for day, values in _queries(start, end) if logged else []:
         _assign(rows[day], values)
     for day, values in _ingestion(start, end):
         _assign(rows[day], values)
-    for day, users in _active_users(tenant.schema_name, start, end):
+    for day, users in _active_users(start, end, with_queries=logged):
         rows[day].active_users = users
     return list(rows.values())
 
@@ -140,9 +141,7 @@ _QUERY_SQL = (
 )
 
 
-def _queries(schema: str, start: dt.datetime, end: dt.datetime) -> list[tuple[dt.date, dict]]:
-    if not _has_query_log(schema):
-        return []
+def _queries(start: dt.datetime, end: dt.datetime) -> list[tuple[dt.date, dict]]:
     out = []
     for row in _fetch(_QUERY_SQL, [start, end]):
         day, searches, asks, failed, cached, p50, p95, prompt, completion, embed, cost, keys = row
@@ -182,14 +181,16 @@ def _ingestion(start: dt.datetime, end: dt.datetime) -> list[tuple[dt.date, dict
     ]
 
 
-def _active_users(schema: str, start: dt.datetime, end: dt.datetime) -> list[tuple[dt.date, int]]:
+def _active_users(
+    start: dt.datetime, end: dt.datetime, *, with_queries: bool
+) -> list[tuple[dt.date, int]]:
     """People who searched, asked or uploaded that day (API keys are counted apart)."""
     parts = [
         "SELECT created_at, uploaded_by_id AS who FROM documents_document "
         "WHERE created_at >= %s AND created_at < %s"
     ]
     params: list[Any] = [start, end]
-    if _has_query_log(schema):
+    if with_queries:
         parts.append(
             "SELECT created_at, user_id FROM queries_query "
             "WHERE created_at >= %s AND created_at < %s"

@@ -13,10 +13,9 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from decimal import Decimal
 
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models import Count, Max, QuerySet, Sum
 
 from operators.models import UsageDay
-from operators.usage import today
 
 
 class MonthError(ValueError):
@@ -122,8 +121,3 @@ def days_csv(rows: Iterable[UsageDay]) -> str:
     for row in rows:
         writer.writerow([getattr(row, name) for name in DAY_COLUMNS])
     return buffer.getvalue()
-
-
-def recent_filter(days: int = 30) -> Q:
-    """Rows of the last `days` days (today included), for `UsageDay` reverse lookups."""
-    return Q(day__gt=today() - dt.timedelta(days=days))

@@ -286,7 +286,9 @@ def _finish_ask(prepared: _Prepared, answer: Answer, answer_started: float) -> d
     log.backend = answer.backend if not answer.degraded else prepared.answerer.name
     for name in ("prompt_tokens", "completion_tokens"):
         log.usage[name] = int((answer.usage or {}).get(name, 0))
-    body = _answer_body(support.verify(answer, prepared.sources))
+    # The openai answerer checks its own citations; the extractive one's are checked here.
+    checked = answer if answer.claims else support.verify(answer, prepared.sources)
+    body = _answer_body(checked)
     # An ask's result count is its citations, cached or not: an answer that cites nothing
     # found nothing, whatever retrieval returned (the analytics' content gaps count it).
     log.result_count = len(body.get("citations", []))

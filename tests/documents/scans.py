@@ -12,6 +12,7 @@ import io
 import random
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
@@ -61,27 +62,10 @@ def wrap(paragraph: str, face: FontType, width_px: float) -> list[str]:
     return lines
 
 
-def page_image(
-    paragraphs: Sequence[str],
-    *,
-    dpi: int = 200,
-    points: float = 12,
-    family: str = "sans",
-    rotate: float = 0.0,
-    noise: float = 0.0,
-    blur: float = 0.0,
-    seed: int = 0,
-) -> Image.Image:
-    """A grey page (A4 at ``dpi``) with the paragraphs typeset on it, top to bottom.
-
-    ``rotate`` tilts the page by that many degrees, ``noise`` sprinkles that share of
-    pixels with dark specks and ``blur`` softens it, like a photo of a page.
-    """
-    image, _ = typeset(
-        paragraphs, dpi=dpi, points=points, family=family, rotate=rotate, noise=noise,
-        blur=blur, seed=seed,
-    )  # fmt: skip
-    return image
+def page_image(paragraphs: Sequence[str], **options: Any) -> Image.Image:
+    """A grey page (A4 at ``dpi``) with the paragraphs typeset on it, top to bottom; the
+    options are ``typeset``'s (``rotate``, ``noise`` and ``blur`` make it look photographed)."""
+    return typeset(paragraphs, **options)[0]
 
 
 def typeset(
