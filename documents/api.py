@@ -381,10 +381,20 @@ class DocumentReindexView(APIView):
 class ChunkSerializer(serializers.ModelSerializer[Chunk]):
     chunk_id = serializers.IntegerField(source="id", read_only=True)
     document_name = serializers.CharField(source="document.filename", read_only=True)
+    document_content_type = serializers.CharField(source="document.content_type", read_only=True)
 
     class Meta:
         model = Chunk
-        fields = ("chunk_id", "document_id", "document_name", "ordinal", "page", "section", "text")
+        fields = (
+            "chunk_id",
+            "document_id",
+            "document_name",
+            "document_content_type",
+            "ordinal",
+            "page",
+            "section",
+            "text",
+        )
         read_only_fields = fields
 
 

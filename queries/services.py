@@ -26,6 +26,7 @@ from queries import budget, cache, hints, querylog
 from queries.answerers import Answer, Answerer, Source, get_answerer, support
 from queries.models import Query, QueryFeedback, QueryKind
 from queries.querylog import Caller, Entry, PendingWrite, elapsed_ms
+from queries.sentence_similarity import sentence_similarity
 from search import bm25, index
 from search.hits import ChunkHit, hydrate, neighbour_context
 from search.retrieval import normalize_query, retrieve
@@ -158,6 +159,8 @@ def search(
 @lru_cache(maxsize=8)
 def _build_answerer(backend: str, model: str, base_url: str, api_key: str) -> Answerer:
     options: dict[str, Any] = {}
+    if backend == "extractive":
+        options = {"similarity": sentence_similarity}
     if backend == "openai":
         options = {
             "model": model,

@@ -12,8 +12,8 @@ the last compaction stored (search/bm25_store.py), or built here. A query is the
 sparse rows and an argpartition: a few milliseconds for 100k chunks. Section words
 (tsvector weight A) count double, a small BM25F-style boost for headings.
 
-k1 = 1.5 and b = 0.75 are bm25s's defaults (the reference implementation the quality goals are
-set against), not tuned on the evaluation collections. Query term frequency counts: a word
+k1 and b are QUERY_BM25_K1 / QUERY_BM25_B (`saturation()`); docs/search.md says how the
+defaults were chosen. Query term frequency counts: a word
 that occurs twice in a question weighs twice (`QUERY_LEXEMES_SQL` repeats each lexeme per
 occurrence); long natural-language questions depend on it (CACM: +0.04 nDCG@10). Pairs of
 adjacent words are rows of the matrix too, below the words (search/phrases.py,
@@ -52,8 +52,6 @@ from search import expansion, phrases
 from search.chunk_links import LINK
 from search.settings import search_settings
 
-K1 = 1.5
-B = 0.75
 ANALYSIS_VERSION = 2  # of Chunk.search_vector's text analysis
 SECTION_BOOST = 2  # tf contribution of a lexeme occurrence in the section (weight A)
 FEEDBACK_DOCS = 10
@@ -294,7 +292,7 @@ def build(change_seq: int) -> Bm25Index:
         )
     built = _weighted(counts, idf, chunk_ids, document_ids, terms, change_seq)
     pair_columns, pair_keys = occurrences.pairs()
-    pairs, pair_weights = phrases.weighted(pair_columns, pair_keys, n, K1, B)
+    pairs, pair_weights = phrases.weighted(pair_columns, pair_keys, n, *saturation())
     return dataclasses.replace(
         built, weights=sparse.vstack([built.weights, pair_weights], format="csr"), pairs=pairs
     )
@@ -334,11 +332,18 @@ def _term_frequency(positions: str) -> int:
     return positions.count(",") + 1 + (SECTION_BOOST - 1) * positions.count("A")
 
 
+def saturation() -> tuple[float, float]:
+    """BM25's (k1, b): QUERY_BM25_K1 and QUERY_BM25_B."""
+    current = search_settings()
+    return current.bm25_k1, current.bm25_b
+
+
 def build_settings() -> dict[str, float | int]:
     """Everything besides the chunks that decides the matrix `build` makes."""
+    k1, b = saturation()
     return {
-        "k1": K1,
-        "b": B,
+        "k1": k1,
+        "b": b,
         "section_boost": SECTION_BOOST,
         # 2: angle brackets read as spaces (documents/migrations/0004); matrices stored from
         # version 1's vectors are not used.
@@ -362,8 +367,9 @@ def _weighted(
     tf_array = entries.data.astype(np.float32)
     length_array = np.asarray(counts.sum(axis=1), dtype=np.float32).ravel()
     average = float(length_array.mean()) if n else 1.0
-    norm = K1 * (1 - B + B * length_array / max(average, 1e-9))
-    data = idf[entries.col] * tf_array * (K1 + 1) / (tf_array + norm[entries.row])
+    k1, b = saturation()
+    norm = k1 * (1 - b + b * length_array / max(average, 1e-9))
+    data = idf[entries.col] * tf_array * (k1 + 1) / (tf_array + norm[entries.row])
     weights = sparse.csr_matrix(
         (data.astype(np.float32), (entries.col, entries.row)), shape=(len(terms), n)
     )

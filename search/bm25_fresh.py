@@ -138,8 +138,9 @@ def weigh(base: bm25.Bm25Index, parsed: Mapping[int, Parsed]) -> FreshChunks:
         frequency = np.bincount(row_array, minlength=terms)[distinct.size :].astype(np.float64)
         idf[distinct.size :] = np.log1p((total - frequency + 0.5) / (frequency + 0.5))
     lengths = np.bincount(column_array, weights=tf_array, minlength=len(chunks))
-    norm = bm25.K1 * (1 - bm25.B + bm25.B * lengths / max(base.average_length, 1e-9))
-    data = idf[row_array] * tf_array * (bm25.K1 + 1) / (tf_array + norm[column_array])
+    k1, b = bm25.saturation()
+    norm = k1 * (1 - b + b * lengths / max(base.average_length, 1e-9))
+    data = idf[row_array] * tf_array * (k1 + 1) / (tf_array + norm[column_array])
     weights = sparse.csr_matrix(
         (data.astype(np.float32), (row_array, column_array)), shape=(terms, len(chunks))
     )

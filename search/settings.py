@@ -27,6 +27,8 @@ class SearchSettings:
     expansion_terms: int  # QUERY_EXPANSION_TERMS
     lexical_feedback: bool  # QUERY_LEXICAL_FEEDBACK (RM3)
     phrase_weight: float  # QUERY_PHRASE_WEIGHT (adjacent word pairs; 0: off)
+    bm25_k1: float  # QUERY_BM25_K1
+    bm25_b: float  # QUERY_BM25_B
     dense_idf: bool  # QUERY_DENSE_IDF (hashing embedder's query weighting)
     parallel_hybrid: bool  # QUERY_PARALLEL_HYBRID
     max_top_k: int  # QUERY_MAX_TOP_K
@@ -61,6 +63,8 @@ def search_settings() -> SearchSettings:
         expansion_terms=int(settings.QUERY_EXPANSION_TERMS),
         lexical_feedback=bool(settings.QUERY_LEXICAL_FEEDBACK),
         phrase_weight=float(settings.QUERY_PHRASE_WEIGHT),
+        bm25_k1=float(settings.QUERY_BM25_K1),
+        bm25_b=float(settings.QUERY_BM25_B),
         dense_idf=bool(settings.QUERY_DENSE_IDF),
         parallel_hybrid=bool(settings.QUERY_PARALLEL_HYBRID),
         max_top_k=int(settings.QUERY_MAX_TOP_K),

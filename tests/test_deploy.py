@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import structlog
 import yaml
+from django.conf import settings
 from django.test import Client
 from django_tenants.utils import schema_context
 
@@ -153,8 +154,12 @@ def test_k8s_objects_are_complete_and_namespace_less() -> None:
             "Deployment",
             "Deployment",
             "HorizontalPodAutoscaler",
+            "Ingress",
             "Job",
             "PersistentVolumeClaim",
+            "PodDisruptionBudget",
+            "PodDisruptionBudget",
+            "ScaledObject",
             "Secret",
             "Service",
         ]
@@ -261,6 +266,84 @@ def test_k8s_processes_worker_beat_and_migrate() -> None:
         "--noinput",
         "--executor=multiprocessing",
     ]
+
+
+def _labels(objects: list[dict[str, Any]], deployment: str) -> dict[str, str]:
+    return dict(_one(objects, "Deployment", deployment)["spec"]["template"]["metadata"]["labels"])
+
+
+def test_k8s_ingress_serves_the_operator_host_and_every_tenant_over_tls() -> None:
+    objects = _k8s_objects()
+    config = _one(objects, "ConfigMap", "di-platform-config")["data"]
+    ingress = _one(objects, "Ingress", "di-platform")
+    assert ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"]
+    hosts = [rule["host"] for rule in ingress["spec"]["rules"]]
+    assert sorted(hosts) == sorted([config["PUBLIC_DOMAIN"], f"*.{config['TENANT_BASE_DOMAIN']}"])
+    (tls,) = ingress["spec"]["tls"]
+    assert set(tls["hosts"]) == set(hosts)
+    assert tls["secretName"]
+    service = _one(objects, "Service", "di-platform-web")
+    port_names = {port["name"] for port in service["spec"]["ports"]}
+    for rule in ingress["spec"]["rules"]:
+        (path,) = rule["http"]["paths"]
+        assert (path["path"], path["pathType"]) == ("/", "Prefix")
+        assert path["backend"]["service"]["name"] == service["metadata"]["name"]
+        assert path["backend"]["service"]["port"]["name"] in port_names
+    # A whole upload request (20 files of DOCUMENT_MAX_MB) fits the proxy's body limit.
+    body = ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"]
+    assert int(body.removesuffix("m")) >= 20 * 50
+
+
+def test_k8s_disruption_budgets_keep_web_and_a_worker_running() -> None:
+    objects = _k8s_objects()
+    budgets = {o["metadata"]["name"]: o for o in objects if o["kind"] == "PodDisruptionBudget"}
+    assert set(budgets) == {"di-platform-web", "di-platform-worker"}
+    for name, budget in budgets.items():
+        selector = budget["spec"]["selector"]["matchLabels"]
+        assert selector.items() <= _labels(objects, name).items()
+    web = _one(objects, "HorizontalPodAutoscaler", "di-platform-web")
+    assert budgets["di-platform-web"]["spec"]["minAvailable"] < web["spec"]["minReplicas"]
+    assert budgets["di-platform-worker"]["spec"]["maxUnavailable"] == 1
+
+
+def test_keda_scales_workers_on_the_backlog_of_every_celery_queue() -> None:
+    from urllib.parse import urlsplit
+
+    objects = _k8s_objects()
+    scaled = _one(objects, "ScaledObject", "di-platform-worker")
+    assert scaled["spec"]["scaleTargetRef"]["name"] == "di-platform-worker"
+    _one(objects, "Deployment", "di-platform-worker")
+    assert 1 <= scaled["spec"]["minReplicaCount"] <= scaled["spec"]["maxReplicaCount"]
+    triggers = scaled["spec"]["triggers"]
+    assert {t["type"] for t in triggers} == {"redis"}
+    assert sorted(t["metadata"]["listName"] for t in triggers) == sorted(settings.TASK_QUEUE_NAMES)
+    redis_url = urlsplit(_one(objects, "Secret", "di-platform-secrets")["stringData"]["REDIS_URL"])
+    for trigger in triggers:
+        assert trigger["metadata"]["address"] == redis_url.netloc.rsplit("@", 1)[-1]
+        assert trigger["metadata"]["databaseIndex"] == redis_url.path.strip("/")
+        assert int(trigger["metadata"]["listLength"]) >= 1
+
+
+def test_a_waiting_task_is_a_redis_list_named_after_its_queue() -> None:
+    """What KEDA reads: with the Redis broker, a queue's waiting tasks are the list `<queue>`
+    (here a queue of this test's own, declared as the settings declare theirs)."""
+    import redis
+    from kombu import Connection, Exchange, Queue
+
+    name = f"kedaprobe{os.getpid()}-ingest"
+    queue = Queue(name, Exchange(name), name)
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    try:
+        with Connection(settings.CELERY_BROKER_URL) as broker:
+            producer = broker.Producer()
+            for _ in range(3):
+                producer.publish({"x": 1}, exchange=queue.exchange, routing_key=name,
+                                 declare=[queue], serializer="json")  # fmt: skip
+        assert client.type(name) == b"list"
+        assert client.llen(name) == 3
+    finally:
+        client.delete(name, f"_kombu.binding.{name}", f"_kombu.binding_permanent.{name}")
+        client.close()
 
 
 # --- prometheus and grafana -----------------------------------------------------------------

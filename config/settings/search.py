@@ -60,6 +60,15 @@ if not 0.0 <= QUERY_PHRASE_WEIGHT <= 1.0:
     raise ImproperlyConfigured(
         f"QUERY_PHRASE_WEIGHT is {QUERY_PHRASE_WEIGHT}; give a weight from 0 (off) to 1."
     )
+# Okapi BM25's term saturation (k1) and length normalisation (b) for lexical search. Changing
+# either rebuilds each tenant's BM25 matrix at its next use (docs/search.md, "BM25").
+QUERY_BM25_K1 = env.float("QUERY_BM25_K1", default=1.5)
+QUERY_BM25_B = env.float("QUERY_BM25_B", default=0.75)
+if QUERY_BM25_K1 < 0 or not 0.0 <= QUERY_BM25_B <= 1.0:
+    raise ImproperlyConfigured(
+        f"QUERY_BM25_K1 is {QUERY_BM25_K1} and QUERY_BM25_B is {QUERY_BM25_B}; give k1 >= 0 "
+        "and b from 0 to 1."
+    )
 # Weight the hashing embedder's query vector by idf over the tenant's chunks (stored vectors
 # stay tf-only); other embedders ignore it. docs/search.md has the measurements.
 QUERY_DENSE_IDF = env.bool("QUERY_DENSE_IDF", default=True)
@@ -92,6 +101,9 @@ ANSWER_TIMEOUT_SECONDS = env.float("ANSWER_TIMEOUT_SECONDS", default=30.0)
 # this (0..1) is replaced by the extractive answer (queries/answerers/support.py).
 ANSWER_MIN_SUPPORTED_SHARE = env.float("ANSWER_MIN_SUPPORTED_SHARE", default=0.5)
 ANSWER_MAX_RETRIES = env.int("ANSWER_MAX_RETRIES", default=2)
+# The extractive answerer weighs candidate sentences by their similarity of meaning to the
+# question when the tenant's embedder is the local model (queries/sentence_similarity.py).
+ANSWER_SENTENCE_SIMILARITY = env.bool("ANSWER_SENTENCE_SIMILARITY", default=True)
 # USD per million tokens, for the query log's cost estimate (defaults: gpt-4o-mini and
 # text-embedding-3-small list prices; set them to your provider's).
 PRICE_PROMPT_PER_MTOK = env.float("PRICE_PROMPT_PER_MTOK", default=0.15)

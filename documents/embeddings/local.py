@@ -85,6 +85,9 @@ class LocalEmbedder:
         self.name = f"local:{MODEL_NAME}"
         self.batch_size = batch_size
         self.usage_tokens = 0  # runs on our CPU; nothing is billed
+        # The extractive answerer may rank its candidate sentences by meaning with this model
+        # (queries/sentence_similarity.py): it runs here, at no cost per token.
+        self.sentence_similarity = True
         self._lock = threading.Lock()
 
     def embed_documents(self, texts: Sequence[str]) -> FloatMatrix:

@@ -102,6 +102,7 @@
     $("passage-document").textContent = source.document_name;
     $("passage-page").textContent = source.page ? "Page " + source.page : "";
     $("passage-file").hidden = true;
+    $("passage-open").hidden = true;
     passageText(source.text || source.quote || "", source.quote || "");
     const panel = $("passage");
     panel.hidden = false;
@@ -117,6 +118,15 @@
     file.href = DOCUMENTS + result.body.document_id + "/file/";
     file.setAttribute("aria-label", "Download the original of " + result.body.document_name);
     file.hidden = false;
+    // A PDF opens in the browser's own viewer at the passage's page (#page=N); other formats
+    // only download.
+    const open = $("passage-open");
+    if (result.body.document_content_type === "application/pdf") {
+      const page = result.body.page || source.page;
+      open.href = DOCUMENTS + result.body.document_id + "/file/?inline=1" + (page ? "#page=" + page : "");
+      open.textContent = page ? "Open the PDF at page " + page : "Open the PDF";
+      open.hidden = false;
+    }
     if (result.body.section) $("passage-page").textContent = [source.page ? "Page " + source.page : "", result.body.section].filter(Boolean).join(" \u00b7 ");
     passageText(result.body.text || "", source.quote || "");
   }

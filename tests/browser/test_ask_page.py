@@ -192,6 +192,57 @@ def test_the_cited_passage_links_to_its_original(
         document.delete()
 
 
+def test_a_cited_pdf_passage_opens_the_pdf_at_its_page(
+    page: Any, web_server: LiveServer, alpha: TenantHandle
+) -> None:
+    from django.core.files.base import ContentFile
+    from django_tenants.utils import schema_context
+
+    from tests.factories import DocumentFactory
+
+    body = b"%PDF-1.4\n" + b"0" * 2_000 + b"\n%%EOF\n"
+    with schema_context(alpha.schema):
+        document = DocumentFactory(
+            filename="handbook.pdf", content_type="application/pdf", chunks=["Leave is 30 days."]
+        )
+        document.file.save("handbook.pdf", ContentFile(body))
+        chunk = document.chunks.get()
+        chunk.page = 7
+        chunk.save(update_fields=["page"])
+    done = _done("Leave is 30 days.")
+    done["citations"][0].update(
+        chunk_id=chunk.pk, document_id=document.pk, document_name="handbook.pdf", page=7
+    )
+    log_in(page, web_server, alpha, alpha.admin_email, alpha.password)
+    page.goto(web_server.tenant_url(alpha, "/ask/"))
+    page.route(
+        "**/api/v1/ask/",
+        lambda route: route.fulfill(
+            status=200, content_type="text/event-stream", body=_sse(("done", done))
+        ),
+    )
+    _ask(page, "How long is leave?")
+    page.locator("#answer button.cite").click()
+    opener = page.get_by_role("link", name="Open the PDF at page 7")
+    expect(opener).to_be_visible()
+    expected = f"/api/v1/documents/{document.pk}/file/?inline=1#page=7"
+    expect(opener).to_have_attribute("href", expected)
+    served = page.evaluate(
+        """async (url) => {
+          const response = await fetch(url);
+          return [response.headers.get("content-type"),
+                  response.headers.get("content-disposition"), (await response.text()).length];
+        }""",
+        expected.split("#")[0],
+    )
+    assert served[0] == "application/pdf"
+    assert served[1].startswith("inline")
+    assert served[2] == len(body)
+    expect(page.locator("#passage-file")).to_be_visible()  # the download stays beside it
+    with schema_context(alpha.schema):
+        document.delete()
+
+
 def test_focus_stays_where_the_keyboard_user_left_it(
     page: Any, web_server: LiveServer, alpha: TenantHandle
 ) -> None:

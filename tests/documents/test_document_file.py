@@ -85,3 +85,19 @@ def test_a_missing_original_or_document_is_a_json_404_with_a_sentence(tenant: Te
 def test_without_credentials_it_is_401(tenant: TenantHandle) -> None:
     document = _stored("a.txt", b"hello", "text/plain")
     assert _client(tenant).get(f"/api/v1/documents/{document.pk}/file/").status_code == 401
+
+
+def test_a_pdf_opens_inline_on_request_and_nothing_else_does(tenant: TenantHandle) -> None:
+    """The Ask page opens a cited PDF at its page (`?inline=1#page=N`); HTML stays a download."""
+    headers = bearer(tenant, UserFactory())
+    pdf = _stored("manual.pdf", PDF, "application/pdf")
+    response = _client(tenant).get(f"/api/v1/documents/{pdf.pk}/file/?inline=1", **headers)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"].startswith("inline;")
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert _body(response) == PDF
+    page = _stored("page.html", b"<script>alert(1)</script>", "text/html")
+    response = _client(tenant).get(f"/api/v1/documents/{page.pk}/file/?inline=1", **headers)
+    assert response["Content-Disposition"].startswith("attachment;")
+    assert "sandbox" in response["Content-Security-Policy"]
