@@ -20,6 +20,7 @@ from django_tenants.utils import schema_context, schema_exists
 
 from tenants import cloning
 from tenants.db import use_public_schema
+from tenants.migration_state import expected_tenant_migrations
 from tenants.models import Domain, Tenant, normalise_domain
 from tenants.plans import DEFAULT_PLAN, PLANS
 from tenants.time_zones import DEFAULT_TIME_ZONE, canonical_time_zone, unknown_time_zone_message
@@ -91,14 +92,6 @@ def migrate_template(*, verbosity: int = 0) -> None:
     )
 
 
-def _expected_tenant_migrations() -> set[tuple[str, str]]:
-    from django.db.migrations.loader import MigrationLoader
-
-    tenant_labels = {app.rsplit(".", 1)[-1] for app in settings.TENANT_APPS}
-    loader = MigrationLoader(None, ignore_no_migrations=True)
-    return {key for key in loader.disk_migrations if key[0] in tenant_labels}
-
-
 _template_verified = False
 
 
@@ -117,7 +110,7 @@ def _template_ready(name: str) -> bool:
         # `name` is the configured template schema, not user input.
         cursor.execute(f'SELECT app, name FROM "{name}".django_migrations')  # noqa: S608
         applied = {(app, migration) for app, migration in cursor.fetchall()}
-    ready = _expected_tenant_migrations() <= applied
+    ready = expected_tenant_migrations() <= applied
     # Remember only what is committed: inside a transaction the schema may yet roll back.
     _template_verified = ready and not connection.in_atomic_block
     return ready
