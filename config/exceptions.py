@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from typing import Any
 
 import structlog
 from django.conf import settings
 from django.core import signals
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.db import InterfaceError, OperationalError
 from django.http import (
     Http404,
     HttpRequest,
@@ -27,6 +29,7 @@ from django.http import (
     HttpResponsePermanentRedirect,
     JsonResponse,
 )
+from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve
 from django.utils.log import log_response
 from django.views import defaults
@@ -49,6 +52,12 @@ _REWORDED = {
         "(Authorization: Api-Key …)."
     ),
 }
+
+
+# The database refused or dropped the connection (a restart, a failover, a full connection
+# table) or did not answer within DB_CONNECT_TIMEOUT: a 503 the client may retry soon.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+DATABASE_RETRY_AFTER_SECONDS = 5
 
 
 def error_body(code: str, message: str, fields: Any = None) -> dict[str, Any]:
@@ -180,6 +189,10 @@ def api_exception_handler(
         exc = exceptions.ValidationError("The request has too many fields.")
     elif isinstance(exc, TooManyFilesSent):
         exc = _too_many_files()
+    elif isinstance(exc, DATABASE_UNAVAILABLE) and context.get("request") is not None:
+        set_rollback()
+        logger.warning("database unavailable: %s", exc)
+        return database_unavailable(context["request"]._request)
     elif isinstance(exc, AppError):
         set_rollback()  # as DRF does for the errors it handles
         refusal = Response(error_body(exc.code, exc.message), status=exc.status)
@@ -290,7 +303,28 @@ def no_api_route(request: HttpRequest, rest: str = "") -> HttpResponse:
     return not_found(request, Http404())
 
 
+def database_unavailable(request: HttpRequest) -> HttpResponse:
+    """503 with Retry-After: JSON under /api/, a small page (rendered without the database:
+    no request context, so no session or user lookup) elsewhere."""
+    message = (
+        "The service cannot reach its database right now; nothing was changed. "
+        f"Try again in {DATABASE_RETRY_AFTER_SECONDS} seconds."
+    )
+    if _is_api(request) or "application/json" in request.headers.get("Accept", ""):
+        response: HttpResponse = JsonResponse(
+            error_body("database_unavailable", message), status=503
+        )
+    else:
+        page = render_to_string("errors/unavailable.html", {"message": message})
+        response = HttpResponse(page, status=503)
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    return response
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
+    # handler500 runs inside Django's `except`: the exception is the one being handled.
+    if isinstance(sys.exc_info()[1], DATABASE_UNAVAILABLE):
+        return database_unavailable(request)
     if _is_api(request):
         message = "Something went wrong on our side; it has been logged. Try again shortly."
         request_id = _request_id()

@@ -4,7 +4,9 @@ tenant-schemas-celery switches to the task's tenant before it runs; when that te
 deleted meanwhile (a compaction scheduled seconds before `evaluate` dropped its scratch
 tenant, say), its lookup raised inside the signal (logged as an error) and the task then
 failed as "sent without a tenant". Here the task is marked instead, and
-tenants.tasks.require_tenant skips it with an info line. Then the task's id, name and schema
+tenants.tasks.require_tenant skips it with an info line. When the database does not answer
+the lookup (a restart, a failover), the task is marked too, and require_tenant has it retried
+later instead of failing it as "sent without a tenant". Then the task's id, name and schema
 are bound to every log line it writes.
 """
 
@@ -16,6 +18,7 @@ from typing import Any
 
 import structlog
 from celery.signals import task_postrun, task_prerun
+from django.db import InterfaceError, OperationalError
 from tenant_schemas_celery.app import get_schema_name_from_task, switch_schema
 
 from tenants.db import current_schema, use_public_schema
@@ -32,6 +35,9 @@ def _enter_task(task_id: str, task: Any, kwargs: Any = None, **rest: Any) -> Non
     except Tenant.DoesNotExist:
         use_public_schema()
         task.request.tenant_gone = get_schema_name_from_task(task, kwargs)
+    except (OperationalError, InterfaceError) as exc:
+        use_public_schema()
+        task.request.tenant_unreachable = exc
     bind_log_context(task_id, task)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Callable
 from functools import wraps
 from typing import ParamSpec, TypeVar, cast
@@ -30,7 +31,11 @@ def require_tenant(func: Callable[P, R]) -> Callable[P, R]:
     @wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         if current_schema_name() == "public":
-            gone = getattr(getattr(current_task, "request", None), "tenant_gone", None)
+            request = getattr(current_task, "request", None)
+            unreachable = getattr(request, "tenant_unreachable", None)
+            if unreachable is not None:  # the database did not answer (tenants/celery_signals.py)
+                raise current_task.retry(exc=unreachable, countdown=_backoff(request))
+            gone = getattr(request, "tenant_gone", None)
             if gone:  # sent for a tenant deleted since (config/celery.py)
                 logger.info("Task %s skipped: the tenant %r no longer exists.", func.__name__, gone)
                 return cast("R", None)
@@ -41,6 +46,12 @@ def require_tenant(func: Callable[P, R]) -> Callable[P, R]:
         return func(*args, **kwargs)
 
     return wrapper
+
+
+def _backoff(request: object) -> float:
+    """Seconds before trying again: doubling with each retry, jittered, at most a minute."""
+    retries = int(getattr(request, "retries", 0) or 0)
+    return random.uniform(0.5, min(60.0, 2.0 ** (retries + 1)))  # noqa: S311 - not for secrets
 
 
 @shared_task(name="tenants.report_schema")

@@ -18,6 +18,12 @@ if env.str("DATABASE_NAME", default=""):
 _db["ENGINE"] = "config.dbbackend"  # django-tenants' backend, cheaper health check
 _db.setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
 _db["CONN_HEALTH_CHECKS"] = True
+# A server that does not answer (a host gone, a black-holed failover address) fails the
+# request within this many seconds, as a 503 (config/exceptions.py), instead of holding a
+# web thread for the operating system's TCP timeout of minutes.
+_db.setdefault("OPTIONS", {}).setdefault(
+    "connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=3)
+)
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
