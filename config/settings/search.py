@@ -101,9 +101,11 @@ ANSWER_TIMEOUT_SECONDS = env.float("ANSWER_TIMEOUT_SECONDS", default=30.0)
 # this (0..1) is replaced by the extractive answer (queries/answerers/support.py).
 ANSWER_MIN_SUPPORTED_SHARE = env.float("ANSWER_MIN_SUPPORTED_SHARE", default=0.5)
 ANSWER_MAX_RETRIES = env.int("ANSWER_MAX_RETRIES", default=2)
-# The extractive answerer weighs candidate sentences by their similarity of meaning to the
-# question when the tenant's embedder is the local model (queries/sentence_similarity.py).
-ANSWER_SENTENCE_SIMILARITY = env.bool("ANSWER_SENTENCE_SIMILARITY", default=True)
+# The extractive answerer also weighs candidate sentences by their similarity of meaning to
+# the question when the tenant's embedder is the local model (queries/sentence_similarity.py).
+# An option, off: on the answer-quality set it changed which sentence leads on 3 of 20
+# questions and did not improve the total (docs/benchmarks.md, "Answer quality").
+ANSWER_SENTENCE_SIMILARITY = env.bool("ANSWER_SENTENCE_SIMILARITY", default=False)
 # USD per million tokens, for the query log's cost estimate (defaults: gpt-4o-mini and
 # text-embedding-3-small list prices; set them to your provider's).
 PRICE_PROMPT_PER_MTOK = env.float("PRICE_PROMPT_PER_MTOK", default=0.15)

@@ -218,7 +218,6 @@ class ExtractiveAnswerer:
             picks.append(candidate)
         return picks
 
-
     def _weigh_meaning(self, question: str, candidates: list[_Candidate]) -> list[_Candidate]:
         """The best candidates re-scored by their similarity of meaning to the question."""
         if self.similarity is None or len(candidates) < 2:
@@ -227,9 +226,17 @@ class ExtractiveAnswerer:
         similarities = self.similarity(question, [c.text for c in head])
         if similarities is None:
             return candidates
+        # A table row ("version: 10 | codename: buster") is not prose: a sentence model places
+        # it badly, so it counts as the middle of the others, neither pushed nor held back.
+        pairs = list(zip(head, map(float, similarities), strict=True))
+        prose = sorted(sim for c, sim in pairs if " | " not in c.text)
+        middle = prose[len(prose) // 2] if prose else 0.0
         weighed = [
-            dataclasses.replace(c, score=c.score * (SIMILARITY_FLOOR + max(0.0, float(sim))))
-            for c, sim in zip(head, similarities, strict=True)
+            dataclasses.replace(
+                c,
+                score=c.score * (SIMILARITY_FLOOR + max(0.0, middle if " | " in c.text else sim)),
+            )
+            for c, sim in pairs
         ]
         weighed.sort(key=lambda c: (-c.score, c.source_rank, c.position))
         # The rest, not embedded, count as unrelated in meaning (and scored lower on words).
