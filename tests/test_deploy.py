@@ -346,6 +346,65 @@ def test_a_waiting_task_is_a_redis_list_named_after_its_queue() -> None:
         client.close()
 
 
+def _postgres_settings() -> dict[str, str]:
+    command = yaml.safe_load((DEPLOY / "docker-compose.prod.yml").read_text())["services"][
+        "postgres"
+    ]["command"]
+    assert command[0] == "postgres"
+    flags, values = command[1::2], command[2::2]
+    assert set(flags) == {"-c"}
+    return dict(value.split("=", 1) for value in values)
+
+
+def _documented_postgres_settings() -> dict[str, tuple[str, str]]:
+    """{setting: (compose, managed)} from docs/scaling.md's table."""
+    rows: dict[str, tuple[str, str]] = {}
+    text = (ROOT / "docs" / "scaling.md").read_text()
+    table = text.split("## PostgreSQL settings", 1)[1].split("\n\n| setting |", 1)[1]
+    for line in table.splitlines()[2:]:
+        if not line.startswith("| `"):
+            break
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        rows[cells[0].strip("`")] = (cells[1], cells[2])
+    return rows
+
+
+def test_compose_postgres_runs_with_the_documented_settings() -> None:
+    settings_ = _postgres_settings()
+    documented = _documented_postgres_settings()
+    assert {"max_connections", "shared_buffers", "effective_cache_size", "work_mem"} <= set(
+        documented
+    )
+    assert settings_ == {name: compose for name, (compose, _managed) in documented.items()}
+
+
+def test_compose_postgres_has_room_for_every_process_and_a_whole_platform_dump() -> None:
+    settings_ = _postgres_settings()
+    example = dict(
+        line.split("=", 1)
+        for line in (DEPLOY / "env.prod.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    threads = 4  # GUNICORN_THREADS' default (gunicorn.conf.py)
+    web_processes = int(example["WEB_CONCURRENCY"])
+    budget = (
+        web_processes * (threads + 1)  # a thread's connection each, and warm-up or rebuilds
+        + int(example["WORKER_CONCURRENCY"])
+        + 3  # migrate: main process and django-tenants' two executor processes
+        + 2  # backup: the snapshot's transaction and pg_dump
+        + 1  # postgres_exporter
+        + 3 + 5  # reserved for superusers, people with psql
+    )  # fmt: skip
+    connections = int(settings_["max_connections"])
+    assert budget <= connections
+    # pg_dump locks every table of 1,000 tenants (about 40 each) in one transaction.
+    assert int(settings_["max_locks_per_transaction"]) * connections >= 1000 * 40
+    # A quarter of the machine's 8 GB for PostgreSQL, shared buffers a quarter of that.
+    assert settings_["shared_buffers"] == "1GB"
+    compose = yaml.safe_load((DEPLOY / "docker-compose.prod.yml").read_text())
+    assert compose["services"]["postgres"]["shm_size"] == "1g"
+
+
 # --- prometheus and grafana -----------------------------------------------------------------
 
 

@@ -1,0 +1,272 @@
+"""PostgreSQL connections as the processes hold them, on real PostgreSQL, gunicorn and Celery.
+
+Each web thread and each Celery pool process keeps one persistent connection
+(DB_CONN_MAX_AGE), which serves one tenant after another: schema routing sets the
+connection's `search_path` for each request. These tests count the connections a process
+type opens (the budget in docs/scaling.md) and check that a connection which served one
+tenant never shows that tenant's rows to the next request. Each server process is told
+apart in `pg_stat_activity` by its own `application_name` (libpq's PGAPPNAME).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connection
+from django_tenants.utils import schema_context
+
+from documents.models import Document
+from tests.accounts.helpers import key_header
+from tests.conftest import ROOT, TenantHandle, WorkerProcess, worker_environment
+from tests.factories import ApiKeyFactory, DocumentFactory
+
+pytestmark = [pytest.mark.slow]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _backends(application: str) -> list[int]:
+    """Server process ids of the connections opened under `application`."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = %s ORDER BY pid",
+            [application],
+        )
+        return [int(row[0]) for row in cursor.fetchall()]
+
+
+def _application(kind: str) -> str:
+    return f"di-{kind}-{os.getpid()}-{time.monotonic_ns() % 10**6}"
+
+
+class Gunicorn:
+    """deploy/gunicorn.conf.py as the image runs it, with `workers` x `threads`."""
+
+    def __init__(self, *, workers: int, threads: int, log: Path) -> None:
+        self.port = _free_port()
+        self.application = _application("web")
+        env = {
+            **worker_environment(),
+            "PGAPPNAME": self.application,
+            "WEB_CONCURRENCY": str(workers),
+            "GUNICORN_THREADS": str(threads),
+            "DB_CONN_MAX_AGE": "60",
+        }
+        env.pop("METRICS_PORT", None)
+        self.log = log.open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "config.wsgi:application",
+             "-c", "deploy/gunicorn.conf.py", "--bind", f"127.0.0.1:{self.port}"],
+            cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, env=env,
+        )  # fmt: skip
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                urllib.request.urlopen(self.url("/health/live"), timeout=2)
+                return
+            except OSError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    self.stop()
+                    raise RuntimeError(f"gunicorn did not start; see {log}") from None
+                time.sleep(0.3)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def call(self, host: str, path: str, headers: dict[str, str], body: bytes | None = None):
+        request = urllib.request.Request(
+            self.url(path), data=body,
+            headers={"Host": host, "Content-Type": "application/json", **headers},
+        )  # fmt: skip
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+
+
+@pytest.fixture
+def two_tenants(
+    committed_db: None, committed_tenants: tuple[TenantHandle, TenantHandle]
+) -> Iterator[list[tuple[TenantHandle, dict[str, str], str]]]:
+    """(tenant, API key header, the name of its one document) for both committed tenants."""
+    tenants = []
+    for handle in committed_tenants:
+        name = f"only-in-{handle.schema}.txt"
+        with schema_context(handle.schema):
+            DocumentFactory(filename=name, chunks=[f"turbine blade report of {handle.schema}"])
+            key = ApiKeyFactory(tenant=handle, scopes=["read"]).raw
+        header = {"Authorization": key_header(key)["HTTP_AUTHORIZATION"]}
+        tenants.append((handle, header, name))
+    yield tenants
+    for handle, _header, _name in tenants:
+        with schema_context(handle.schema):
+            Document.objects.all().delete()
+
+
+@pytest.fixture
+def start_gunicorn(tmp_path: Path) -> Iterator[Callable[..., Gunicorn]]:
+    servers: list[Gunicorn] = []
+
+    def start(**kwargs: Any) -> Gunicorn:
+        servers.append(Gunicorn(log=tmp_path / f"gunicorn{len(servers)}.log", **kwargs))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def _documents_seen(server: Gunicorn, tenant: tuple[TenantHandle, dict[str, str], str]):
+    handle, header, _name = tenant
+    status, body = server.call(handle.domain, "/api/v1/documents/", header)
+    assert status == 200, body
+    return sorted(row["filename"] for row in body["results"])
+
+
+def test_one_connection_serves_tenant_after_tenant_without_sharing_a_search_path(
+    start_gunicorn: Callable[..., Gunicorn], two_tenants: list[Any]
+) -> None:
+    """One gunicorn worker with one thread: every request below runs on the same persistent
+    connection, and each tenant sees its own document only, whatever came before it (the
+    other tenant, a routing-cache hit, a health probe in the public schema, an unknown host,
+    a search, a refused key)."""
+    server = start_gunicorn(workers=1, threads=1)
+    alpha, beta = two_tenants
+    (alpha_handle, alpha_key, alpha_doc), (beta_handle, beta_key, beta_doc) = alpha, beta
+    search = json.dumps({"query": "turbine blade report"}).encode()
+    served = []
+    for _round in range(3):
+        assert _documents_seen(server, alpha) == [alpha_doc]
+        assert _documents_seen(server, beta) == [beta_doc]
+        status, body = server.call(beta_handle.domain, "/api/v1/search/", beta_key, search)
+        assert status == 200
+        assert {hit["document_name"] for hit in body["results"]} == {beta_doc}
+        assert server.call("localhost", "/health/ready", {})[0] == 200
+        assert _documents_seen(server, alpha) == [alpha_doc]
+        assert server.call("nowhere.localhost", "/api/v1/documents/", alpha_key)[0] == 404
+        # Alpha's key on beta's host is refused, and beta's next request is beta's again.
+        assert server.call(beta_handle.domain, "/api/v1/documents/", alpha_key)[0] == 401
+        assert _documents_seen(server, beta) == [beta_doc]
+        status, body = server.call(alpha_handle.domain, "/api/v1/search/", alpha_key, search)
+        assert {hit["document_name"] for hit in body["results"]} == {alpha_doc}
+        served.append(_backends(server.application))
+    # The same single backend served every request: one connection, reused, never reopened.
+    assert len(served[0]) == 1, served
+    assert served[0] == served[1] == served[2]
+
+
+def test_web_opens_at_most_one_connection_per_thread(
+    start_gunicorn: Callable[..., Gunicorn], two_tenants: list[Any]
+) -> None:
+    """The budget's web row: WEB_CONCURRENCY x GUNICORN_THREADS connections per container,
+    however many requests arrive at once (here 3x the threads, searches and lists of both
+    tenants), each of which still sees its own tenant's document only."""
+    workers, threads = 2, 4
+    server = start_gunicorn(workers=workers, threads=threads)
+    search = json.dumps({"query": "turbine blade report"}).encode()
+    wrong: list[str] = []
+    peak = [0]
+
+    def client(index: int) -> None:
+        handle, key, name = two_tenants[index % 2]
+        for round_ in range(6):
+            if round_ % 2:
+                status, body = server.call(handle.domain, "/api/v1/search/", key, search)
+                seen = {hit["document_name"] for hit in body["results"]}
+            else:
+                status, body = server.call(handle.domain, "/api/v1/documents/", key)
+                seen = {row["filename"] for row in body["results"]}
+            if status != 200 or seen != {name}:
+                wrong.append(f"{handle.schema}: {status} {seen}")
+
+    def sample(stop: threading.Event) -> None:
+        while not stop.is_set():
+            peak[0] = max(peak[0], len(_backends(server.application)))
+            time.sleep(0.02)
+        connection.close()  # this thread's own
+
+    stop = threading.Event()
+    sampler = threading.Thread(target=sample, args=(stop,))
+    sampler.start()
+    clients = [threading.Thread(target=client, args=(i,)) for i in range(3 * workers * threads)]
+    for thread in clients:
+        thread.start()
+    for thread in clients:
+        thread.join()
+    stop.set()
+    sampler.join()
+    held = len(_backends(server.application))
+    print(f"\nweb {workers}x{threads}: peak {peak[0]} connections, {held} held after the burst")
+    assert not wrong, wrong[:5]
+    assert 2 <= held <= peak[0] <= workers * threads
+
+
+def test_a_worker_holds_a_connection_only_while_a_task_runs(
+    committed_db: None, committed_tenants: tuple[TenantHandle, TenantHandle], tmp_path: Path
+) -> None:
+    """The budget's worker row: at most WORKER_CONCURRENCY connections per worker container,
+    and none between tasks: Celery's Django fixup closes the connection before and after
+    every task (whatever DB_CONN_MAX_AGE says), and the main process opens none."""
+    from config.celery import app
+
+    application = _application("worker")
+    prefix = f"budget{time.monotonic_ns() % 10**8}-"
+    concurrency = 2
+    worker = WorkerProcess(
+        tmp_path / "worker.log", concurrency=concurrency, name="budget",
+        env={"QUEUE_PREFIX": prefix, "PGAPPNAME": application},
+    )  # fmt: skip
+    peak = [0]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            peak[0] = max(peak[0], len(_backends(application)))
+            time.sleep(0.005)
+        connection.close()  # this thread's own
+
+    worker.start()
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        results = [  # each visits every tenant's schema
+            app.send_task("documents.sweep_stuck_documents", queue=f"{prefix}maintenance")
+            for _ in range(40)
+        ]
+        for result in results:
+            result.get(timeout=60)
+        time.sleep(0.5)
+        held = _backends(application)
+    finally:
+        stop.set()
+        sampler.join()
+        worker.stop()
+    print(f"\nworker --concurrency={concurrency}: peak {peak[0]}, {len(held)} held between tasks")
+    assert peak[0] <= concurrency
+    assert held == []
