@@ -4,9 +4,9 @@
 
 Every process runs the one image with the same settings as on Kubernetes: the environment is
 the ConfigMap's (deploy/k8s/configmap.yaml) and the secrets are the Secret's keys
-(deploy/k8s/secret.example.yaml), read here from Secrets Manager (one JSON secret) and SSM
-Parameter Store. Edit the constants below (account, region, file system, roles) and render
-again; tests/test_deploy_ecs.py fails when the stored JSON and this script disagree.
+(deploy/k8s/secret.example.yaml), read here from one Secrets Manager secret. Edit the
+constants below (account, region, file system, roles) and render again;
+tests/test_deploy_ecs.py fails when the stored JSON and this script disagree.
 """
 
 from __future__ import annotations
@@ -30,11 +30,11 @@ FILE_SYSTEM = "fs-0123456789abcdef0"
 ACCESS_POINTS = {"media": "fsap-0123456789abcdef1", "indexes": "fsap-0123456789abcdef2"}
 EXECUTION_ROLE = f"arn:aws:iam::{ACCOUNT}:role/di-platform-task-execution"
 TASK_ROLE = f"arn:aws:iam::{ACCOUNT}:role/di-platform-task"
-# A Secrets Manager secret holding a JSON object (SECRET_KEY, DATABASE_URL, REDIS_URL) and
-# SSM SecureString parameters for the optional provider keys. Use the secret's full ARN.
+# One Secrets Manager secret holding a JSON object with every key of the Kubernetes Secret
+# (SECRET_KEY, DATABASE_URL, REDIS_URL, OPENAI_API_KEY, SENTRY_DSN; empty values allowed).
+# Use the secret's full ARN (with its six-character suffix). An SSM parameter works the same
+# way (`valueFrom` its ARN) for values that are never empty.
 SECRET_ARN = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:di-platform-AbCdEf"
-PARAMETER_PREFIX = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/di-platform/"
-IN_SECRETS_MANAGER = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL")
 
 WEB_PORT = 8000
 METRICS_PORT = 9808
@@ -113,15 +113,7 @@ def environment() -> list[dict[str, str]]:
 
 def secrets() -> list[dict[str, str]]:
     names = sorted(_k8s("secret.example.yaml")["stringData"])
-    return [
-        {
-            "name": name,
-            "valueFrom": f"{SECRET_ARN}:{name}::"
-            if name in IN_SECRETS_MANAGER
-            else f"{PARAMETER_PREFIX}{name}",
-        }
-        for name in names
-    ]
+    return [{"name": name, "valueFrom": f"{SECRET_ARN}:{name}::"} for name in names]
 
 
 def _container(process: str, spec: dict[str, Any]) -> dict[str, Any]:
