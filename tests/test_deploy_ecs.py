@@ -62,7 +62,9 @@ def _k8s_container(name: str) -> dict[str, Any]:
 
 
 def _renderer() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("render_ecs", ECS / "render.py")
+    spec = importlib.util.spec_from_file_location(
+        "ecs_task_definitions", ECS / "task_definitions.py"
+    )
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -86,7 +88,7 @@ def test_every_ecs_file_parses_and_the_task_definitions_are_rendered() -> None:
     rendered = _renderer().render()
     assert sorted(rendered) == sorted(f"task-{p}.json" for p in PROCESSES)
     for name, text in rendered.items():
-        assert (ECS / name).read_text() == text, "run: python deploy/ecs/render.py"
+        assert (ECS / name).read_text() == text, "run: python deploy/ecs/task_definitions.py"
 
 
 def test_task_definitions_carry_every_setting_the_deployment_sets() -> None:

@@ -1,6 +1,6 @@
 """Write the ECS/Fargate task definitions beside this file: web, worker, beat and migrate.
 
-    python deploy/ecs/render.py
+    python deploy/ecs/task_definitions.py
 
 Every process runs the one image with the same settings as on Kubernetes: the environment is
 the ConfigMap's (deploy/k8s/configmap.yaml) and the secrets are the Secret's keys
