@@ -207,7 +207,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_gunicorn(port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_gunicorn(port: int, log: Path, workers: int = 2) -> subprocess.Popen[bytes]:
     env = dict(os.environ)
     # The bench sends far more than a person would; lift the per-key API limit for it.
     env.update(
@@ -218,7 +218,7 @@ def start_gunicorn(port: int, log: Path) -> subprocess.Popen[bytes]:
     )
     command = [
         *(sys.executable, "-m", "gunicorn", "config.wsgi:application"),
-        *("-c", "deploy/gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "--workers", "2"),
+        *("-c", "deploy/gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)),
         *("--access-logfile", "/dev/null"),
     ]
     process = subprocess.Popen(

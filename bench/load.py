@@ -1,0 +1,189 @@
+"""Sustained load: a workspace's request mix over HTTP against gunicorn and a Celery worker.
+
+    .venv/bin/python bench/load.py                  # steps of 2, 4, 8, 16 users, 75 s each
+    .venv/bin/python bench/load.py --web-workers 1  # one web process instead of two
+    .venv/bin/python bench/load.py --ci             # 60 s; exit 1 on a 5xx or memory growth
+
+Builds a platform of its own (bench/scratch.py) with --tenants tenants of --chunks chunks each
+(Cranfield sentences, hashing embedder, index compacted, as bench/query.py fills one), an API
+key and a signed-in owner each. Starts gunicorn as deployed (deploy/gunicorn.conf.py, DEBUG
+off, --web-workers processes) and one Celery worker (concurrency 1) on the run's own queues.
+Virtual users are client threads, spread over the tenants, each sending the next request as
+soon as the last one is answered (loopback only; every step and the whole run end by
+themselves). The mix, by share of requests: searches 55 % (hybrid, lexical and dense, half of
+them repeated and so cached), asks 10 % (a third of them streamed), document-list polls 20 %,
+chunk reads 5 %, the analytics view 5 %, uploads of a real file 5 % (one of eval/answers/, a
+line added so each is new).
+
+After a 15-second warm-up, each step reports requests per second, p50 / p99 per kind of
+request, responses by status, the most PostgreSQL connections the platform held (sampled
+every second) and the resident memory of every process. At the end, one upload's time from
+the request to `ready` while the last step's users keep going (its queue latency). The
+memory goal is RSS growth of at most 10 % from after the warm-up to the end; `--ci` runs one
+50-second step of 6 users and fails on any 5xx or on growth past that. Writes the table into
+docs/benchmarks.md ("Load") unless --ci.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+import threading
+import time
+from pathlib import Path
+
+import scratch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("DEBUG", "0")
+SCRATCH, WORK = scratch.names("bench_load")
+os.environ.update(scratch.environment(SCRATCH, WORK))
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.db import connections  # noqa: E402
+from django_tenants.utils import tenant_context  # noqa: E402
+from ingest import start_worker  # noqa: E402 - bench/ingest.py's worker
+from load_client import Step, Tenant, VirtualUser, queue_latency  # noqa: E402
+from load_processes import connections_used, resident  # noqa: E402
+from query import fill, free_port, start_gunicorn  # noqa: E402
+from report import markdown_table, write_section  # noqa: E402
+
+from accounts.models import User  # noqa: E402
+from accounts.services import create_api_key  # noqa: E402
+from accounts.tokens import issue_tokens  # noqa: E402
+from tenants.services import provision_tenant  # noqa: E402
+
+MEMORY_GOAL = 0.10  # growth of resident memory from after the warm-up to the end
+SEARCH_P99_GOAL_MS = 100.0
+
+
+def build(count: int, chunks: int) -> list[Tenant]:
+    scratch.create_database(SCRATCH)
+    made = []
+    for n in range(count):
+        schema = f"load{n}"
+        host = f"load{n}.localhost"
+        provisioned = provision_tenant(
+            schema_name=schema,
+            name=f"Load {n}",
+            domain=host,
+            plan="enterprise",
+            admin_email=f"owner@load{n}.invalid",
+            admin_password=secrets.token_urlsafe(16),
+        )
+        with tenant_context(provisioned.tenant):
+            fill(chunks, seed=n)
+            owner = User.objects.get(email=provisioned.admin_email)
+            _key, raw = create_api_key(name="load", scopes=["read", "write"], created_by=owner)
+            access = issue_tokens(user=owner, schema=schema)["access"]
+        made.append(Tenant(host=host, key=raw, access=access))
+    connections.close_all()
+    return made
+
+
+def run_step(port: int, tenants: list[Tenant], users: int, seconds: float) -> Step:
+    stop = time.monotonic() + seconds
+    crowd = [VirtualUser(port, tenants[i % len(tenants)], seed=i) for i in range(users)]
+    threads = [threading.Thread(target=user.run, args=(stop,)) for user in crowd]
+    step = Step(users=users)
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    while any(thread.is_alive() for thread in threads):
+        step.connections = max(step.connections, connections_used(SCRATCH))
+        time.sleep(1.0)
+    step.seconds = time.monotonic() - started
+    for user in crowd:
+        step.add(user)
+    return step
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tenants", type=int, default=3)
+    parser.add_argument("--chunks", type=int, default=5_000)
+    parser.add_argument("--users", type=int, nargs="+", default=[2, 4, 8, 16])
+    parser.add_argument("--seconds", type=float, default=75.0, help="per step")
+    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--ci", action="store_true", help="60 s; exit 1 on a 5xx or growth")
+    args = parser.parse_args()
+    if args.ci:
+        args.tenants, args.chunks, args.users, args.seconds = 2, 1_000, [6], 50.0
+    WORK.mkdir(parents=True)
+    gunicorn = worker = None
+    try:
+        tenants = build(args.tenants, args.chunks)
+        port = free_port()
+        os.environ["GUNICORN_WORKERS"] = str(args.web_workers)
+        os.environ["RATELIMIT_API"] = "1000000/m"
+        gunicorn = start_gunicorn(port, WORK / "gunicorn.log", workers=args.web_workers)
+        worker = start_worker(1, WORK / "worker.log")
+        print("warming up for 15 s…", file=sys.stderr, flush=True)
+        run_step(port, tenants, max(args.users), 15.0)
+        before = resident([gunicorn.pid, worker.pid])
+        steps = []
+        for users in args.users:
+            print(f"{users} users for {args.seconds:.0f} s…", file=sys.stderr, flush=True)
+            steps.append(run_step(port, tenants, users, args.seconds))
+        latency = queue_latency(port, tenants[0], lambda: run_step(port, tenants, 4, 20.0))
+        after = resident([gunicorn.pid, worker.pid])
+    finally:
+        for process in (gunicorn, worker):
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=60)
+        scratch.remove(SCRATCH, WORK)
+    return report(args, steps, before, after, latency)
+
+
+def report(
+    args: argparse.Namespace,
+    steps: list[Step],
+    before: dict[str, float],
+    after: dict[str, float],
+    latency: float,
+) -> int:
+    header = ["users", "requests/s", "request", "count", "p50 ms", "p99 ms", "statuses",
+              "PostgreSQL connections (most)"]  # fmt: skip
+    table = markdown_table(header, [row for step in steps for row in step.rows()])
+    growth = {name: after.get(name, 0.0) / mb - 1 for name, mb in before.items() if mb}
+    memory = markdown_table(
+        ["process", "RSS after warm-up (MB)", "RSS at the end (MB)", "growth"],
+        [(name, f"{mb:.0f}", f"{after.get(name, 0.0):.0f}", f"{growth[name] * 100:+.1f} %")
+         for name, mb in before.items()],
+    )  # fmt: skip
+    server_errors = sum(step.server_errors() for step in steps)
+    within = [step.rate for step in steps if step.p99("search") <= SEARCH_P99_GOAL_MS]
+    best = f"{max(within):.0f} requests/s" if within else "none of the steps"
+    worst_growth = max(growth.values(), default=0.0)
+    summary = (
+        f"Highest rate with search p99 ≤ {SEARCH_P99_GOAL_MS:.0f} ms: {best}. "
+        f"5xx (or no answer): {server_errors}. Largest memory growth: "
+        f"{worst_growth * 100:+.1f} % (goal ≤ {MEMORY_GOAL * 100:.0f} %). An upload's "
+        f"time from the request to ready under load: {latency:.1f} s."
+    )
+    print(table, memory, summary, sep="\n\n")
+    failed = server_errors > 0 or worst_growth > MEMORY_GOAL
+    if args.ci:
+        if failed:
+            print("The short load run failed: a 5xx, or memory growth past the goal.")
+        return 1 if failed else 0
+    notes = (
+        f"{args.tenants} tenants of {args.chunks:,} chunks, gunicorn with {args.web_workers} "
+        "web processes and one Celery worker on the same 2 cores as the client threads; "
+        "mix and method in the docstring of bench/load.py. " + summary
+    )
+    write_section(f"load-{args.web_workers}", f"Load ({args.web_workers} web processes)",
+                  table + "\n\n" + memory, notes=notes)  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
