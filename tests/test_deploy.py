@@ -20,6 +20,7 @@ import structlog
 import yaml
 from django.conf import settings
 from django.test import Client
+from django.urls import Resolver404, resolve
 from django_tenants.utils import schema_context
 
 from config.logging import build_formatter, log_format
@@ -284,11 +285,29 @@ def test_k8s_ingress_serves_the_operator_host_and_every_tenant_over_tls() -> Non
     assert tls["secretName"]
     service = _one(objects, "Service", "di-platform-web")
     port_names = {port["name"] for port in service["spec"]["ports"]}
+    routed: dict[str, list[str]] = {}
     for rule in ingress["spec"]["rules"]:
-        (path,) = rule["http"]["paths"]
-        assert (path["path"], path["pathType"]) == ("/", "Prefix")
-        assert path["backend"]["service"]["name"] == service["metadata"]["name"]
-        assert path["backend"]["service"]["port"]["name"] in port_names
+        for path in rule["http"]["paths"]:
+            assert path["pathType"] == "Prefix"
+            assert path["backend"]["service"]["name"] == service["metadata"]["name"]
+            assert path["backend"]["service"]["port"]["name"] in port_names
+            routed.setdefault(rule["host"], []).append(path["path"])
+    # Tenants' hosts: everything, and the tenant URLconf serves no metrics.
+    assert routed[f"*.{config['TENANT_BASE_DOMAIN']}"] == ["/"]
+    with pytest.raises(Resolver404):
+        resolve("/metrics", urlconf="config.urls_tenant")
+    # The operator host: admin, static files (whitenoise serves them before any URLconf) and
+    # health, and nothing else: not the single pod's /metrics.
+    public = routed[config["PUBLIC_DOMAIN"]]
+    served = ("/admin/", "/health/ready", "/health/live")
+    for path in served:
+        assert any(path.startswith(prefix) for prefix in public), path
+        resolve(path, urlconf="config.urls_public")
+    assert all(
+        any(p.startswith(prefix) for p in (*served, settings.STATIC_URL)) for prefix in public
+    )
+    assert resolve("/metrics", urlconf="config.urls_public")
+    assert not any("/metrics".startswith(prefix) for prefix in public)
     # A whole upload request (20 files of DOCUMENT_MAX_MB) fits the proxy's body limit.
     body = ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"]
     assert int(body.removesuffix("m")) >= 20 * 50
