@@ -12,13 +12,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -29,85 +24,11 @@ from django_tenants.utils import schema_context
 
 from documents.models import Document
 from tests.accounts.helpers import key_header
-from tests.conftest import ROOT, TenantHandle, WorkerProcess, worker_environment
+from tests.conftest import TenantHandle, WorkerProcess
 from tests.factories import ApiKeyFactory, DocumentFactory
+from tests.live_servers import Gunicorn, PgBouncer, application_name, backends, pgbouncer_binary
 
 pytestmark = [pytest.mark.slow]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _backends(application: str) -> list[int]:
-    """Server process ids of the connections opened under `application`."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pid FROM pg_stat_activity WHERE application_name = %s ORDER BY pid",
-            [application],
-        )
-        return [int(row[0]) for row in cursor.fetchall()]
-
-
-def _application(kind: str) -> str:
-    return f"di-{kind}-{os.getpid()}-{time.monotonic_ns() % 10**6}"
-
-
-class Gunicorn:
-    """deploy/gunicorn.conf.py as the image runs it, with `workers` x `threads`."""
-
-    def __init__(self, *, workers: int, threads: int, log: Path) -> None:
-        self.port = _free_port()
-        self.application = _application("web")
-        env = {
-            **worker_environment(),
-            "PGAPPNAME": self.application,
-            "WEB_CONCURRENCY": str(workers),
-            "GUNICORN_THREADS": str(threads),
-            "DB_CONN_MAX_AGE": "60",
-        }
-        env.pop("METRICS_PORT", None)
-        self.log = log.open("w")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "config.wsgi:application",
-             "-c", "deploy/gunicorn.conf.py", "--bind", f"127.0.0.1:{self.port}"],
-            cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, env=env,
-        )  # fmt: skip
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                urllib.request.urlopen(self.url("/health/live"), timeout=2)
-                return
-            except OSError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    self.stop()
-                    raise RuntimeError(f"gunicorn did not start; see {log}") from None
-                time.sleep(0.3)
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def call(self, host: str, path: str, headers: dict[str, str], body: bytes | None = None):
-        request = urllib.request.Request(
-            self.url(path), data=body,
-            headers={"Host": host, "Content-Type": "application/json", **headers},
-        )  # fmt: skip
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                return response.status, json.loads(response.read() or b"null")
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"null")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.log.close()
 
 
 @pytest.fixture
@@ -175,7 +96,7 @@ def test_one_connection_serves_tenant_after_tenant_without_sharing_a_search_path
         assert _documents_seen(server, beta) == [beta_doc]
         status, body = server.call(alpha_handle.domain, "/api/v1/search/", alpha_key, search)
         assert {hit["document_name"] for hit in body["results"]} == {alpha_doc}
-        served.append(_backends(server.application))
+        served.append(backends(server.application))
     # The same single backend served every request: one connection, reused, never reopened.
     assert len(served[0]) == 1, served
     assert served[0] == served[1] == served[2]
@@ -207,7 +128,7 @@ def test_web_opens_at_most_one_connection_per_thread(
 
     def sample(stop: threading.Event) -> None:
         while not stop.is_set():
-            peak[0] = max(peak[0], len(_backends(server.application)))
+            peak[0] = max(peak[0], len(backends(server.application)))
             time.sleep(0.02)
         connection.close()  # this thread's own
 
@@ -221,7 +142,7 @@ def test_web_opens_at_most_one_connection_per_thread(
         thread.join()
     stop.set()
     sampler.join()
-    held = len(_backends(server.application))
+    held = len(backends(server.application))
     print(f"\nweb {workers}x{threads}: peak {peak[0]} connections, {held} held after the burst")
     assert not wrong, wrong[:5]
     assert 2 <= held <= peak[0] <= workers * threads
@@ -235,7 +156,7 @@ def test_a_worker_holds_a_connection_only_while_a_task_runs(
     every task (whatever DB_CONN_MAX_AGE says), and the main process opens none."""
     from config.celery import app
 
-    application = _application("worker")
+    application = application_name("worker")
     prefix = f"budget{time.monotonic_ns() % 10**8}-"
     concurrency = 2
     worker = WorkerProcess(
@@ -247,7 +168,7 @@ def test_a_worker_holds_a_connection_only_while_a_task_runs(
 
     def sample() -> None:
         while not stop.is_set():
-            peak[0] = max(peak[0], len(_backends(application)))
+            peak[0] = max(peak[0], len(backends(application)))
             time.sleep(0.005)
         connection.close()  # this thread's own
 
@@ -262,7 +183,7 @@ def test_a_worker_holds_a_connection_only_while_a_task_runs(
         for result in results:
             result.get(timeout=60)
         time.sleep(0.5)
-        held = _backends(application)
+        held = backends(application)
     finally:
         stop.set()
         sampler.join()
@@ -270,3 +191,62 @@ def test_a_worker_holds_a_connection_only_while_a_task_runs(
     print(f"\nworker --concurrency={concurrency}: peak {peak[0]}, {len(held)} held between tasks")
     assert peak[0] <= concurrency
     assert held == []
+
+
+# --- PgBouncer: session mode keeps tenants apart, transaction mode does not ---------------------
+
+
+@pytest.fixture
+def start_pgbouncer() -> Iterator[Callable[..., PgBouncer]]:
+    if pgbouncer_binary() is None:
+        if os.environ.get("REQUIRE_PGBOUNCER"):
+            pytest.fail("pgbouncer is missing: apt-get install -y pgbouncer")
+        pytest.skip("pgbouncer is missing: apt-get update && apt-get install -y pgbouncer")
+    bouncers: list[PgBouncer] = []
+
+    def start(mode: str) -> PgBouncer:
+        bouncers.append(PgBouncer(mode=mode, alias=f"budget_{mode}"))
+        return bouncers[-1]
+
+    yield start
+    for bouncer in bouncers:
+        bouncer.stop()
+
+
+def test_pgbouncer_in_session_mode_hands_one_server_connection_from_tenant_to_tenant(
+    start_gunicorn: Callable[..., Gunicorn],
+    start_pgbouncer: Callable[..., PgBouncer],
+    two_tenants: list[Any],
+) -> None:
+    """The setup docs/scaling.md gives for budgets beyond max_connections: two web servers
+    (one per tenant here) through PgBouncer in session mode with DB_CONN_MAX_AGE=0 share a
+    single server connection, and each tenant still sees its own document only."""
+    bouncer = start_pgbouncer("session")
+    environment = bouncer.environment(conn_max_age=0)
+    servers = [start_gunicorn(workers=1, threads=1, env=environment) for _ in two_tenants]
+    for _round in range(3):
+        for server, tenant in zip(servers, two_tenants, strict=True):
+            assert _documents_seen(server, tenant) == [tenant[2]]
+    assert bouncer.server_connections() == 1
+
+
+def test_pgbouncer_in_transaction_mode_would_show_a_tenant_another_tenants_rows(
+    start_gunicorn: Callable[..., Gunicorn],
+    start_pgbouncer: Callable[..., PgBouncer],
+    two_tenants: list[Any],
+) -> None:
+    """Why docs/scaling.md rules transaction mode out: the search path is per connection,
+    and routing remembers the one it set. Behind one pooled server connection, alpha's
+    server sets alpha's path, beta's server then sets beta's on the same server connection,
+    and alpha's next request, sure its path is still set, runs in beta's schema."""
+    bouncer = start_pgbouncer("transaction")
+    environment = bouncer.environment(conn_max_age=60)
+    alpha_server, beta_server = (
+        start_gunicorn(workers=1, threads=1, env=environment) for _ in two_tenants
+    )
+    alpha, beta = two_tenants
+    assert _documents_seen(alpha_server, alpha) == [alpha[2]]
+    assert _documents_seen(beta_server, beta) == [beta[2]]
+    handle, key, _name = alpha
+    status, _body = alpha_server.call(handle.domain, "/api/v1/documents/", key)
+    assert status == 401  # alpha's key looked up among beta's keys

@@ -45,6 +45,9 @@ def test_tests_and_lint_still_run_through_the_ci_script() -> None:
     assert "bash .ci/run" in _runs(test)
     assert {"postgres", "redis"} <= set(test["services"])
     assert "make lint" in (ROOT / ".ci" / "run").read_text()
+    # The tools .ci/run would otherwise apt-get as root are installed with sudo beforehand.
+    for package in ("chromium", "prometheus", "pgbouncer"):
+        assert re.search(rf"sudo apt-get install -y [^\n]*\b{package}\b", _runs(test)), package
 
 
 def test_the_image_is_built_and_answers_ready_against_postgres_and_redis() -> None:
