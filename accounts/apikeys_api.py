@@ -22,18 +22,27 @@ class ApiKeySerializer(serializers.ModelSerializer):
     scopes = serializers.ListField(child=serializers.ChoiceField(choices=ApiKeyScope.choices))
     created_by = serializers.EmailField(source="created_by.email")
     is_active = serializers.SerializerMethodField()
+    collection_ids = serializers.SerializerMethodField(
+        help_text="The collections the key reads (of those its creator reads); null: every "
+        "collection its creator reads."
+    )
 
     class Meta:
         model = ApiKey
         fields = [
             "id", "name", "prefix", "scopes", "expires_at", "last_used_at", "revoked_at",
-            "created_by", "created_at", "is_active",
+            "created_by", "created_at", "is_active", "collection_ids",
         ]  # fmt: skip
         read_only_fields = fields
 
     def get_is_active(self, api_key: ApiKey) -> bool:
         expired = api_key.expires_at is not None and api_key.expires_at <= timezone.now()
         return api_key.revoked_at is None and not expired
+
+    def get_collection_ids(self, api_key: ApiKey) -> list[int] | None:
+        if not api_key.collections_limited:
+            return None
+        return sorted(collection.pk for collection in api_key.collections.all())
 
 
 class NewApiKeySerializer(ApiKeySerializer):
@@ -49,6 +58,15 @@ class ApiKeyCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     scopes = serializers.MultipleChoiceField(choices=ApiKeyScope.choices, allow_empty=False)
     expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    collection_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        required=False,
+        allow_null=True,
+        default=None,
+        max_length=1000,
+        help_text="Only these collections: the key reads nothing else. Absent or null: every "
+        "collection its creator reads.",
+    )
 
     def validate_expires_at(self, value: Any) -> Any:
         if value is not None and value <= timezone.now():
@@ -71,7 +89,7 @@ class ApiKeyListView(generics.ListCreateAPIView[ApiKey]):
     serializer_class = ApiKeySerializer
 
     def get_queryset(self) -> QuerySet[ApiKey]:
-        return ApiKey.objects.select_related("created_by")
+        return ApiKey.objects.select_related("created_by").prefetch_related("collections")
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = ApiKeyCreateSerializer(data=request.data)
@@ -82,6 +100,7 @@ class ApiKeyListView(generics.ListCreateAPIView[ApiKey]):
             scopes=sorted(data.validated_data["scopes"]),
             expires_at=data.validated_data["expires_at"],
             created_by=request.user,
+            collection_ids=data.validated_data["collection_ids"],
         )
         body = {**ApiKeySerializer(api_key).data, "key": raw_key}
         return Response(body, status=status.HTTP_201_CREATED)
@@ -101,7 +120,7 @@ class ApiKeyDetailView(generics.RetrieveDestroyAPIView[ApiKey]):
     serializer_class = ApiKeySerializer
 
     def get_queryset(self) -> QuerySet[ApiKey]:
-        return ApiKey.objects.select_related("created_by")
+        return ApiKey.objects.select_related("created_by").prefetch_related("collections")
 
     def perform_destroy(self, instance: ApiKey) -> None:
         revoke_api_key(api_key=instance)

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -99,6 +100,10 @@ class ApiKey(models.Model):
     # The key acts as this person (request.user); it stops working with their account.
     created_by = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_keys")
     created_at = models.DateTimeField(default=timezone.now)
+    # True: the key reads only `collections` (of those its creator may read), none once they
+    # are all deleted; False: whatever its creator may read.
+    collections_limited = models.BooleanField(default=False)
+    collections = models.ManyToManyField("accounts.Collection", blank=True, related_name="api_keys")
 
     class Meta:
         ordering: ClassVar[list[str]] = ["-created_at", "-id"]
@@ -109,3 +114,48 @@ class ApiKey(models.Model):
     @property
     def display_prefix(self) -> str:
         return f"di_{self.prefix}"
+
+
+class Collection(models.Model):
+    """A named group of a workspace's documents that decides who may read them.
+
+    Every workspace has one default collection (`is_default`) that all its people read;
+    owners and admins read every collection, others the default one and those they are a
+    member of (accounts/collection_access.py).
+    """
+
+    name = models.CharField(max_length=100)
+    is_default = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-is_default", "name", "id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(Lower("name"), name="collection_name_unique"),
+            models.UniqueConstraint(
+                fields=["is_default"],
+                condition=models.Q(is_default=True),
+                name="collection_one_default",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CollectionMember(models.Model):
+    """A person who reads a collection, and may upload into it with `can_upload`."""
+
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="collection_memberships")
+    can_upload = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["collection_id", "user__email"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["collection", "user"], name="collection_member_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.collection_id}"

@@ -6,6 +6,7 @@ change with `ActionRefused` (config.errors: a sentence, a code and the HTTP stat
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from django.db import transaction
@@ -14,7 +15,8 @@ from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts.authentication import generate_api_key, hash_api_key
-from accounts.models import ApiKey, Role, User
+from accounts.collection_access import UnknownCollection
+from accounts.models import ApiKey, Collection, Role, User
 from config.errors import Refused
 
 
@@ -158,9 +160,18 @@ def revoke_refresh_tokens(*, user: User) -> int:
 
 @transaction.atomic
 def create_api_key(
-    *, name: str, scopes: list[str], created_by: User, expires_at: datetime | None = None
+    *,
+    name: str,
+    scopes: list[str],
+    created_by: User,
+    expires_at: datetime | None = None,
+    collection_ids: Sequence[int] | None = None,
 ) -> tuple[ApiKey, str]:
-    """A new key and its plaintext, which is returned only this once."""
+    """A new key and its plaintext, which is returned only this once.
+
+    With `collection_ids` the key reads only those collections (accounts/collection_access.py).
+    """
+    collections = _key_collections(collection_ids)
     prefix, raw_key = generate_api_key()
     api_key = ApiKey(
         name=name,
@@ -169,10 +180,33 @@ def create_api_key(
         scopes=sorted(set(scopes)),
         expires_at=expires_at,
         created_by=created_by,
+        collections_limited=collections is not None,
     )
     api_key.full_clean()
-    api_key.save()
+    with transaction.atomic():
+        api_key.save()
+        if collections:
+            api_key.collections.set(collections)
     return api_key, raw_key
+
+
+def _key_collections(collection_ids: Sequence[int] | None) -> list[Collection] | None:
+    if collection_ids is None:
+        return None
+    wanted = sorted(set(collection_ids))
+    if not wanted:
+        raise UnknownCollection(
+            "collection_ids is empty, so the key could read nothing; leave it out for a key "
+            "that reads every collection its creator reads."
+        )
+    found = {c.pk: c for c in Collection.objects.filter(pk__in=wanted)}
+    missing = [str(i) for i in wanted if i not in found]
+    if missing:
+        raise UnknownCollection(
+            f"There is no collection {', '.join(missing)} in this workspace; list the "
+            "collections to get their ids."
+        )
+    return [found[i] for i in wanted]
 
 
 @transaction.atomic

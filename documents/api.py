@@ -9,8 +9,6 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import (
     OpenApiParameter,
-    OpenApiResponse,
-    PolymorphicProxySerializer,
     extend_schema,
     extend_schema_view,
     inline_serializer,
@@ -20,162 +18,20 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from accounts.collection_access import key_of, upload_targets
+from accounts.models import User
 from accounts.permissions import CanRead, CanWrite
 from config.exceptions import invalid_parameter
 from config.openapi import ERROR_RESPONSES, LIST_ERROR_RESPONSES, error_response
 from documents import selectors, services, upload_handlers
-from documents.errors import DocumentError
+from documents.api_access import ReadableView, form_ids, requested_collection
+from documents.api_serializers import UPLOAD_RESPONSES, DocumentSerializer, error_body
 from documents.models import Chunk, Document, DocumentStatus
 from documents.upload_handlers import MAX_FILES_PER_REQUEST
 
 MAX_IDS = 200  # as many as one page can hold (StandardPagination.max_page_size)
 IN_FLIGHT = frozenset({DocumentStatus.PENDING, DocumentStatus.PROCESSING})
-
-
-class DocumentSerializer(serializers.ModelSerializer[Document]):
-    uploaded_by = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Document
-        fields = [
-            "id",
-            "filename",
-            "content_type",
-            "size",
-            "sha256",
-            "status",
-            "error",
-            "progress",
-            "page_count",
-            "chunk_count",
-            "timings",
-            "embedding_tokens",
-            "embedding_cost_usd",
-            "uploaded_by",
-            "created_at",
-            "updated_at",
-            "processed_at",
-        ]
-        read_only_fields = fields
-
-    def get_uploaded_by(self, obj: Document) -> str | None:
-        return obj.uploaded_by.email if obj.uploaded_by else None
-
-
-class UploadErrorDetailSerializer(serializers.Serializer[Any]):
-    """Why an upload, or one of its files, was refused (documentation only)."""
-
-    code = serializers.CharField(
-        help_text="`empty_file`, `file_too_large`, `unsupported_type`, `duplicate`, "
-        "`quota_exceeded`; for the request as a whole also e.g. `no_file`, `too_many_files`, "
-        "`all_rejected`, `permission_denied`, `throttled`."
-    )
-    message = serializers.CharField(help_text="What went wrong, as a sentence for people.")
-    existing_id = serializers.IntegerField(
-        required=False, help_text="`duplicate` only: the document already holding this file."
-    )
-    existing_filename = serializers.CharField(
-        required=False, help_text="`duplicate` only: that document's file name."
-    )
-    limit = serializers.CharField(
-        required=False,
-        help_text="`quota_exceeded` only: the plan limit reached, `max_documents` or "
-        "`max_storage_bytes`.",
-    )
-    usage = serializers.IntegerField(
-        required=False,
-        help_text="`quota_exceeded` only: the workspace's documents or stored bytes so far.",
-    )
-
-
-class RejectedFileSerializer(UploadErrorDetailSerializer):
-    """One refused file of a multi-file upload (documentation only)."""
-
-    filename = serializers.CharField(help_text="The file's name as uploaded.")
-
-
-class UploadBatchSerializer(serializers.Serializer[Any]):
-    """A multi-file upload's answer (documentation only)."""
-
-    documents = DocumentSerializer(many=True, help_text="The files accepted, now pending.")
-
-    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
-        # "errors" is also the name of Serializer's own attribute, so it is added here.
-        fields = super().get_fields()
-        fields["errors"] = RejectedFileSerializer(
-            many=True, help_text="The files refused, and why."
-        )
-        return fields
-
-
-class UploadErrorSerializer(serializers.Serializer[Any]):
-    """An upload's error body (documentation only).
-
-    One file: `{"error": {...}}`. Several files all refused: also `documents` (empty) and
-    `errors` (one entry per file), with `error.code` `all_rejected`; the status is the first
-    refusal's.
-    """
-
-    error = UploadErrorDetailSerializer()
-    documents = DocumentSerializer(
-        many=True, required=False, help_text="Several files only: always empty here."
-    )
-
-    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
-        # "errors" is also the name of Serializer's own attribute, so it is added here.
-        fields = super().get_fields()
-        fields["errors"] = RejectedFileSerializer(
-            many=True, required=False, help_text="Several files only: why each file was refused."
-        )
-        return fields
-
-
-def _upload_error(description: str) -> OpenApiResponse:
-    return OpenApiResponse(UploadErrorSerializer, description=description)
-
-
-UPLOAD_RESPONSES: dict[int, Any] = {
-    202: OpenApiResponse(
-        PolymorphicProxySerializer(
-            component_name="DocumentUploadAccepted",
-            serializers=[DocumentSerializer, UploadBatchSerializer],
-            resource_type_field_name=None,
-        ),
-        description="Accepted; processing continues in the background. One file: the "
-        "document. Several: `{documents, errors}`, the accepted documents and the refused "
-        "files (at least one was accepted).",
-    ),
-    **ERROR_RESPONSES,
-    400: _upload_error(
-        "No `file` field (`no_file`), over 20 files (`too_many_files`), an empty file "
-        "(`empty_file`), or a body that cannot be read (`parse_error`, `invalid`)."
-    ),
-    403: _upload_error(
-        "Not allowed to upload (`permission_denied`), or the plan's document or storage "
-        "quota is reached (`quota_exceeded`, with `limit` and `usage`)."
-    ),
-    409: _upload_error(
-        "The file was already uploaded (`duplicate`, with `existing_id` and "
-        "`existing_filename`); add `?allow_duplicate=1` to store it again."
-    ),
-    413: _upload_error(
-        "A file, or the whole upload, is too large (`file_too_large`), or the form fields "
-        "besides the files are (`payload_too_large`)."
-    ),
-    415: _upload_error(
-        "A file's type is not supported (`unsupported_type`), or the body is not "
-        "multipart/form-data (`unsupported_media_type`)."
-    ),
-}
-
-
-def error_body(error: DocumentError, filename: str | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"code": error.code, "message": error.message, **error.extra}
-    if filename is not None:
-        body["filename"] = filename
-    return body
 
 
 def _as_upload(uploaded: UploadedFile) -> services.Upload:
@@ -223,12 +79,13 @@ def _requested_ids(values: list[str]) -> list[int] | None:
                 description=f"only these documents: up to {MAX_IDS} ids separated by commas; "
                 "an id missing from the answer was deleted (or is filtered out)",
             ),
+            OpenApiParameter("collection", int, description="only this collection's documents"),
         ],
         responses={200: DocumentSerializer(many=True), **LIST_ERROR_RESPONSES},
     ),
 )
 @extend_schema(tags=["documents"])
-class DocumentListCreateView(generics.ListAPIView[Document]):
+class DocumentListCreateView(ReadableView, generics.ListAPIView[Document]):
     """List the workspace's documents, or upload new ones (multipart field `file`)."""
 
     permission_classes = [CanWrite]
@@ -241,6 +98,9 @@ class DocumentListCreateView(generics.ListAPIView[Document]):
         if request.method == "POST":
             upload_handlers.install(request)
         return super().initialize_request(request, *args, **kwargs)
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "readable": self.readable}
 
     def get_queryset(self) -> Any:
         status_filter = self.request.query_params.get("status")
@@ -266,8 +126,13 @@ class DocumentListCreateView(generics.ListAPIView[Document]):
             )
         ids = _requested_ids(self.request.query_params.getlist("id"))
         documents = selectors.document_list(
-            status=status_filter, search=self.request.query_params.get("search"), ordering=ordering
+            status=status_filter,
+            search=self.request.query_params.get("search"),
+            ordering=ordering,
+            readable=self.readable,
+            collection=requested_collection(self.request.query_params.get("collection")),
         )
+        documents = documents.prefetch_related(selectors.COLLECTION_IDS)
         # The dashboard asks which of the rows it shows still exist, and for their status.
         return documents if ids is None else documents.filter(id__in=ids)
 
@@ -279,7 +144,15 @@ class DocumentListCreateView(generics.ListAPIView[Document]):
         request={
             "multipart/form-data": inline_serializer(
                 "DocumentUpload",
-                {"file": serializers.ListField(child=serializers.FileField(), max_length=20)},
+                {
+                    "file": serializers.ListField(child=serializers.FileField(), max_length=20),
+                    "collection_ids": serializers.ListField(
+                        child=serializers.IntegerField(),
+                        required=False,
+                        help_text="The collections the files go into (the field repeated); "
+                        "the default collection when absent.",
+                    ),
+                },
             )
         },
         responses=UPLOAD_RESPONSES,
@@ -304,20 +177,28 @@ class DocumentListCreateView(generics.ListAPIView[Document]):
                 {"error": {"code": "too_many_files", "message": message}},
                 status=status.HTTP_400_BAD_REQUEST,
             )
-        user = request.user if request.user.is_authenticated else None
+        assert isinstance(request.user, User)  # CanWrite: a person, or a key acting as one
+        targets = upload_targets(
+            request.user, key_of(request.auth), form_ids(request.POST.getlist("collection_ids"))
+        )
         accepted, rejections = services.create_documents(
             uploads=[_as_upload(uploaded) for uploaded in files],
-            uploaded_by=user,
+            uploaded_by=request.user,
             allow_duplicate=_truthy(request.query_params.get("allow_duplicate")),
+            collections=targets,
+            readable=self.readable,
         )
         rejected = [(r.error, r.name) for r in rejections]
         if len(files) == 1:
             if rejected:
                 error, _name = rejected[0]
                 return Response({"error": error_body(error)}, status=error.status)
-            return Response(DocumentSerializer(accepted[0]).data, status=status.HTTP_202_ACCEPTED)
+            data = DocumentSerializer(accepted[0], context={"readable": self.readable}).data
+            return Response(data, status=status.HTTP_202_ACCEPTED)
         body = {
-            "documents": DocumentSerializer(accepted, many=True).data,
+            "documents": DocumentSerializer(
+                accepted, many=True, context={"readable": self.readable}
+            ).data,
             "errors": [error_body(error, name) for error, name in rejected],
         }
         if not accepted:
@@ -326,27 +207,23 @@ class DocumentListCreateView(generics.ListAPIView[Document]):
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
 
-class DocumentDetailView(APIView):
+class DocumentDetailView(ReadableView):
     """One document with its processing status; DELETE removes it everywhere at once."""
 
     permission_classes = [CanWrite]
 
-    def get_object(self, pk: int) -> Document:
-        document = get_object_or_404(Document.objects.select_related("uploaded_by"), pk=pk)
-        self.check_object_permissions(self.request, document)
-        return document
-
     @extend_schema(tags=["documents"], responses={200: DocumentSerializer, **ERROR_RESPONSES})
     def get(self, request: Request, pk: int) -> Response:
-        return Response(DocumentSerializer(self.get_object(pk)).data)
+        document = self.readable_document(pk)
+        return Response(DocumentSerializer(document, context={"readable": self.readable}).data)
 
     @extend_schema(tags=["documents"], responses={204: None, **ERROR_RESPONSES})
     def delete(self, request: Request, pk: int) -> Response:
-        services.delete_document(document=self.get_object(pk))
+        services.delete_document(document=self.readable_document(pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class DocumentReindexView(APIView):
+class DocumentReindexView(ReadableView):
     """Run the pipeline again for one document."""
 
     permission_classes = [CanWrite]
@@ -361,8 +238,7 @@ class DocumentReindexView(APIView):
         },
     )
     def post(self, request: Request, pk: int) -> Response:
-        document = get_object_or_404(Document, pk=pk)
-        self.check_object_permissions(request, document)
+        document = self.readable_document(pk)
         if document.status in IN_FLIGHT:
             # A second run beside the first would redo all its work on a worker another upload
             # needs; the sweep re-queues a document that is really stuck.
@@ -375,7 +251,8 @@ class DocumentReindexView(APIView):
                 status=status.HTTP_409_CONFLICT,
             )
         document = services.request_reindex(document=document)
-        return Response(DocumentSerializer(document).data, status=status.HTTP_202_ACCEPTED)
+        data = DocumentSerializer(document, context={"readable": self.readable}).data
+        return Response(data, status=status.HTTP_202_ACCEPTED)
 
 
 class ChunkSerializer(serializers.ModelSerializer[Chunk]):
@@ -398,12 +275,13 @@ class ChunkSerializer(serializers.ModelSerializer[Chunk]):
         read_only_fields = fields
 
 
-class ChunkDetailView(APIView):
+class ChunkDetailView(ReadableView):
     """One indexed passage, whole: what a citation or search hit points at (`chunk_id`)."""
 
     permission_classes = [CanRead]
 
     @extend_schema(tags=["documents"], responses={200: ChunkSerializer, **ERROR_RESPONSES})
     def get(self, request: Request, pk: int) -> Response:
-        chunk = get_object_or_404(Chunk.objects.select_related("document"), pk=pk)
+        chunks = Chunk.objects.filter(document__in=selectors.readable_documents(self.readable))
+        chunk = get_object_or_404(chunks.select_related("document"), pk=pk)
         return Response(ChunkSerializer(chunk).data)

@@ -17,22 +17,20 @@ origin (no access to this site's cookies or DOM). docs/api.md says the same.
 from __future__ import annotations
 
 from django.http import FileResponse, HttpResponseBase
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.permissions import CanRead
 from config.openapi import ERROR_RESPONSES
+from documents.api_access import ReadableView
 from documents.formats import BY_CONTENT_TYPE
-from documents.models import Document
 
 PDF = "application/pdf"
 
 
-class DocumentFileView(APIView):
+class DocumentFileView(ReadableView):
     """Download the original of one document."""
 
     permission_classes = [CanRead]
@@ -56,8 +54,7 @@ class DocumentFileView(APIView):
         },
     )
     def get(self, request: Request, pk: int) -> HttpResponseBase:
-        document = get_object_or_404(Document, pk=pk)
-        self.check_object_permissions(request, document)
+        document = self.readable_document(pk)
         name = str(document.file.name or "")
         if not name or not document.file.storage.exists(name):
             message = f"The original of '{document.filename}' is not stored any more."

@@ -52,3 +52,9 @@ def reset_for_reindex() -> None:
             embedder="", dimension=0, change_seq=F("change_seq") + 1
         )
         Chunk.objects.update(in_snapshot=False)
+
+
+def access_changed() -> None:
+    """Record that documents changed collections (call inside the writing transaction): the
+    response cache keys on `access_seq`, so no cached answer outlives who may read what."""
+    IndexState.objects.filter(singleton=True).update(access_seq=F("access_seq") + 1)

@@ -70,6 +70,10 @@ class Document(models.Model):
         on_delete=models.SET_NULL,
         related_name="documents",
     )
+    # Who may read it (accounts.Collection); at least one, the default when none was chosen.
+    collections = models.ManyToManyField(
+        "accounts.Collection", related_name="documents", blank=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     processing_started_at = models.DateTimeField(null=True, blank=True)
@@ -159,6 +163,9 @@ class IndexState(models.Model):
     snapshot_count = models.PositiveIntegerField(default=0)
     # Bumped whenever chunks are added or removed, so readers refresh their delta cheaply.
     change_seq = models.BigIntegerField(default=0)
+    # Bumped whenever documents change collections, so cached responses (keyed on it) never
+    # show a document to someone who may no longer read it.
+    access_seq = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

@@ -12,7 +12,8 @@ from django.core.files import File
 from django.db import connection, transaction
 from django.db.models import Count, Sum
 
-from accounts.models import User
+from accounts.collection_access import default_collection
+from accounts.models import Collection, User
 from config.queueing import send_task
 from documents import index_changes
 from documents.errors import (
@@ -26,6 +27,7 @@ from documents.errors import (
 from documents.filetypes import UnsupportedFileType, detect_content_type, sanitize_filename
 from documents.formats import IMAGE_TYPES, STORED_EXTENSIONS
 from documents.models import Document, DocumentStatus
+from documents.selectors import readable_documents
 from tenants.db import current_tenant
 from tenants.plans import get_plan
 
@@ -138,12 +140,17 @@ def create_documents(
     uploaded_by: User | None,
     allow_duplicate: bool = False,
     enqueue: bool = True,
+    collections: list[Collection] | None = None,
+    readable: frozenset[int] | None = None,
 ) -> tuple[list[Document], list[Rejection]]:
     """Validate and store uploads as pending Documents, then queue their ingestion.
 
     Each file is accepted or rejected on its own (size, type, duplicate, quota). A row and
     its stored file exist together or not at all: files are removed when the transaction
-    fails.
+    fails. The documents go into `collections` (checked by the caller,
+    accounts.collection_access.upload_targets), else the default collection; duplicates are
+    looked for among the documents of the `readable` collections only (None: all), so an
+    upload never names a document its uploader may not read.
     """
     batch = _UploadBatch(uploaded_by=uploaded_by, allow_duplicate=allow_duplicate)
     candidates = batch.validated(uploads)
@@ -152,11 +159,12 @@ def create_documents(
     try:
         with transaction.atomic():
             _lock_uploads()
-            batch.known = {} if allow_duplicate else _known_by_hash(candidates)
+            batch.known = {} if allow_duplicate else _known_by_hash(candidates, readable)
             usage = _Usage.current()
             for candidate in candidates:
                 batch.store(candidate, usage)
             Document.objects.bulk_create(batch.accepted)
+            add_to_collections(batch.accepted, collections or [default_collection()])
             batch.reject_same_batch()
             if enqueue and batch.accepted:
                 ids = [d.pk for d in batch.accepted]
@@ -186,10 +194,25 @@ def _lock_uploads() -> None:
         )
 
 
-def _known_by_hash(candidates: list[_Candidate]) -> dict[str, Document]:
+def _known_by_hash(
+    candidates: list[_Candidate], readable: frozenset[int] | None
+) -> dict[str, Document]:
     hashes = [c.sha256 for c in candidates]
-    found = Document.objects.filter(sha256__in=hashes).only("id", "filename", "sha256")
-    return {d.sha256: d for d in found}
+    found = readable_documents(readable).filter(sha256__in=hashes)
+    return {d.sha256: d for d in found.only("id", "filename", "sha256")}
+
+
+def add_to_collections(documents: list[Document], collections: list[Collection]) -> None:
+    """Put new documents into collections (one INSERT)."""
+    through = Document.collections.through
+    through.objects.bulk_create(
+        [
+            through(document_id=document.pk, collection_id=collection.pk)
+            for document in documents
+            for collection in collections
+        ],
+        ignore_conflicts=True,
+    )
 
 
 class _UploadBatch:
@@ -276,6 +299,7 @@ def create_document(
     uploaded_by: User | None,
     allow_duplicate: bool = False,
     enqueue: bool = True,
+    collections: list[Collection] | None = None,
 ) -> Document:
     """One upload; raises the DocumentError that refused it."""
     accepted, rejected = create_documents(
@@ -283,6 +307,7 @@ def create_document(
         uploaded_by=uploaded_by,
         allow_duplicate=allow_duplicate,
         enqueue=enqueue,
+        collections=collections,
     )
     if rejected:
         raise rejected[0].error

@@ -10,6 +10,8 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
 
+from accounts.collection_access import readable_collection_ids
+from accounts.models import User
 from accounts.permissions import ADMIN_ROLES, WRITER_ROLES
 from config import workers
 from documents import formats, selectors
@@ -27,7 +29,13 @@ def document_list(request: HttpRequest) -> HttpResponse:
     sort = request.GET.get("sort", "")
     if not selectors.valid_ordering(sort):
         sort = selectors.DEFAULT_ORDERING
-    documents = selectors.document_list(status=status or None, search=search or None, ordering=sort)
+    user = request.user if isinstance(request.user, User) else None
+    documents = selectors.document_list(
+        status=status or None,
+        search=search or None,
+        ordering=sort,
+        readable=readable_collection_ids(user),
+    )
     page = Paginator(documents, PAGE_SIZE).get_page(request.GET.get("page"))
     for document in page.object_list:
         document.type_label = formats.TYPE_LABELS.get(document.content_type, document.content_type)  # type: ignore[attr-defined]

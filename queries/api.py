@@ -22,6 +22,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.collection_access import key_of, readable_collection_ids
+from accounts.models import User
 from accounts.permissions import CanRead
 from accounts.ratelimits import check_ask_rate
 from config.openapi import BODY_ERROR_RESPONSES, ERROR_RESPONSES, LIST_ERROR_RESPONSES
@@ -117,8 +119,12 @@ def _json_or_event(responses: dict[int, Any]) -> dict[Any, Any]:
 
 def caller_of(request: Request) -> services.Caller:
     prefix = getattr(request.auth, "display_prefix", "") if hasattr(request.auth, "scopes") else ""
-    user = request.user if request.user and request.user.is_authenticated else None
-    return services.Caller(user=user, api_key_prefix=str(prefix or ""))
+    user = request.user if isinstance(request.user, User) else None
+    return services.Caller(
+        user=user,
+        api_key_prefix=str(prefix or ""),
+        collection_ids=readable_collection_ids(user, key_of(request.auth)),
+    )
 
 
 def _run(call: Any, **kwargs: Any) -> Any:

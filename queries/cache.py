@@ -2,7 +2,10 @@
 
 Keys go through django-tenants' key function (the tenant's schema is in every key) and
 also carry the tenant index's generation, version and change_seq, so a new, changed or
-deleted document invalidates every cached response of that tenant without a purge.
+deleted document invalidates every cached response of that tenant without a purge, and its
+access_seq, bumped when documents change collections. The caller's readable collections are
+among the hashed parameters (queries/services.py): callers who read different collections
+never share a response.
 """
 
 from __future__ import annotations
@@ -32,11 +35,12 @@ def _warn(action: str, exc: Exception) -> None:
 
 
 def response_key(kind: str, state: IndexState, params: dict[str, Any]) -> str:
-    """`q:<kind>:<generation>:<version>:<change_seq>:<sha256 of the normalised params>`."""
+    """`q:<kind>:<generation>:<version>:<change_seq>.<access_seq>:<sha256 of the params>`."""
     digest = hashlib.sha256(
         json.dumps(params, sort_keys=True, separators=(",", ":")).encode("utf-8")
     ).hexdigest()
-    return f"q:{kind}:{state.generation}:{state.version}:{state.change_seq}:{digest}"
+    seqs = f"{state.change_seq}.{state.access_seq}"
+    return f"q:{kind}:{state.generation}:{state.version}:{seqs}:{digest}"
 
 
 def get(key: str) -> dict[str, Any] | None:

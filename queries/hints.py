@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from django.db.models import QuerySet
+
 from documents.models import Document, DocumentStatus
 
 NO_DOCUMENTS_HINT = (
@@ -17,18 +19,27 @@ EMPTY_FILTER_HINT = (
 )
 
 
-def has_searchable_documents() -> bool:
-    return Document.objects.filter(status=DocumentStatus.READY).exists()
+def _searchable(readable: Sequence[int] | None) -> QuerySet[Document]:
+    ready = Document.objects.filter(status=DocumentStatus.READY)
+    return ready if readable is None else ready.filter(pk__in=list(readable))
 
 
-def filter_hint(document_ids: Sequence[int] | None) -> str | None:
-    """Why a document filter found nothing, when it names no searchable document."""
+def has_searchable_documents(readable: Sequence[int] | None = None) -> bool:
+    """Whether any document (of the `readable` ones; None: all) can be searched."""
+    return _searchable(readable).exists()
+
+
+def filter_hint(
+    document_ids: Sequence[int] | None, readable: Sequence[int] | None = None
+) -> str | None:
+    """Why a document filter found nothing, when it names no searchable document; one the
+    caller may not read counts as one that does not exist."""
     if document_ids is None:
         return None
     if not document_ids:
         return EMPTY_FILTER_HINT
     wanted = sorted(set(document_ids))
-    ready = Document.objects.filter(pk__in=wanted, status=DocumentStatus.READY)
+    ready = _searchable(readable).filter(pk__in=wanted)
     if ready.exists():
         return None
     shown = ", ".join(str(i) for i in wanted[:10]) + (", …" if len(wanted) > 10 else "")
@@ -39,9 +50,12 @@ def filter_hint(document_ids: Sequence[int] | None) -> str | None:
     )
 
 
-def hint_for(found: int, document_ids: Sequence[int] | None = None) -> str | None:
+def hint_for(
+    found: int, document_ids: Sequence[int] | None = None, readable: Sequence[int] | None = None
+) -> str | None:
+    """`readable`: the documents the caller may read (None: all)."""
     if found:
         return None
-    if not has_searchable_documents():
+    if not has_searchable_documents(readable):
         return NO_DOCUMENTS_HINT
-    return filter_hint(document_ids) or NO_MATCH_HINT
+    return filter_hint(document_ids, readable) or NO_MATCH_HINT

@@ -41,10 +41,12 @@ PendingWrite = Callable[[], None]
 
 @dataclass(frozen=True)
 class Caller:
-    """Who asked: a person, or an API key (which acts as its creator)."""
+    """Who asked: a person, or an API key (which acts as its creator), and what they may read:
+    the collection ids from accounts.collection_access.readable_collection_ids (None: all)."""
 
     user: User | None = None
     api_key_prefix: str = ""
+    collection_ids: frozenset[int] | None = None
 
 
 @dataclass

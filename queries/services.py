@@ -22,6 +22,7 @@ from accounts.models import User
 from config.errors import AppError
 from documents.embedder_choice import backend_for_current_tenant
 from documents.models import IndexState
+from documents.selectors import readable_document_ids
 from queries import budget, cache, hints, querylog
 from queries.answerers import Answer, Answerer, Source, get_answerer, support
 from queries.models import Query, QueryFeedback, QueryKind
@@ -90,6 +91,34 @@ def _ids(document_ids: Sequence[int] | None) -> list[int] | None:
     return sorted(set(document_ids)) if document_ids is not None else None
 
 
+@dataclass(frozen=True)
+class _Scope:
+    """What one search may read: the caller's filter within what their collections allow."""
+
+    wanted: list[int] | None  # the request's document_ids
+    readable: list[int] | None  # every document the caller may read; None: all
+    searched: list[int] | None  # what retrieval filters on: both of the above
+
+    def hint(self, found: int) -> str | None:
+        return hints.hint_for(found, self.wanted, self.readable)
+
+
+def _scope(caller: Caller, document_ids: Sequence[int] | None) -> _Scope:
+    """The document filter applied inside retrieval (readable documents -> allowed ids), so
+    a caller who reads only some collections still gets top_k results they may read."""
+    wanted = _ids(document_ids)
+    readable = readable_document_ids(caller.collection_ids)
+    if readable is None:
+        return _Scope(wanted, None, wanted)
+    searched = readable if wanted is None else sorted(set(wanted).intersection(readable))
+    return _Scope(wanted, readable, searched)
+
+
+def _access_params(caller: Caller) -> list[int] | None:
+    """The caller's readable collections as the cache key holds them (None: all)."""
+    return sorted(caller.collection_ids) if caller.collection_ids is not None else None
+
+
 # --- search -------------------------------------------------------------------------------
 
 
@@ -106,6 +135,7 @@ def _search_body(
         "mode": mode,
         "top_k": top_k,
         "document_ids": _ids(document_ids),
+        "collections": _access_params(log.caller),
         "embedder": backend_for_current_tenant(),
     }
     key = cache.response_key("search", state, params)
@@ -113,15 +143,16 @@ def _search_body(
     if body is not None:
         log.cached = True
     else:
+        scope = _scope(log.caller, document_ids)
         retrieval = retrieve(
-            text, mode=mode, top_k=top_k, document_ids=_ids(document_ids), state=state,
+            text, mode=mode, top_k=top_k, document_ids=scope.searched, state=state,
             lexemes=lexemes,
         )  # fmt: skip
         log.timings, log.embedder = retrieval.timings, retrieval.embedder
         log.usage["embedding_tokens"] = retrieval.embedding_tokens
         results = [hit.as_dict() for hit in hydrate(retrieval.hits, text)]
         body = {"results": results}
-        hint = hints.hint_for(len(results), document_ids)
+        hint = scope.hint(len(results))
         if hint:
             body["hint"] = hint
         if use_cache and after_response is not None:
@@ -239,7 +270,7 @@ class _Prepared:
     sources: list[Source]
     answerer: Answerer
     after_response: list[PendingWrite] | None = None
-    document_ids: list[int] | None = None
+    scope: _Scope | None = None
 
 
 def _prepare_ask(
@@ -258,6 +289,7 @@ def _prepare_ask(
             "q": normalize_query(question),
             "top_k": top_k,
             "document_ids": _ids(document_ids),
+            "collections": _access_params(caller),
             "embedder": backend_for_current_tenant(),
             "answerer": chosen.name,
             "model": str(settings.OPENAI_CHAT_MODEL) if chosen.name == "openai" else "",
@@ -265,20 +297,21 @@ def _prepare_ask(
         key = cache.response_key("ask", state, params)
         cached_body = cache.get(key) if use_cache else None
         sources: list[Source] = []
+        scope: _Scope | None = None
         if cached_body is not None:
             log.cached = True
             log.result_count = len(cached_body.get("citations", []))
         else:
+            scope = _scope(caller, document_ids)
             retrieval = retrieve(
-                question, mode="hybrid", top_k=top_k, document_ids=_ids(document_ids), state=state,
+                question, mode="hybrid", top_k=top_k, document_ids=scope.searched, state=state,
                 lexemes=lexemes,
             )  # fmt: skip
             log.timings, log.embedder = retrieval.timings, retrieval.embedder
             log.usage["embedding_tokens"] = retrieval.embedding_tokens
             sources = _sources(hydrate(retrieval.hits, question, highlight=False))
     return _Prepared(
-        log, key if use_cache else "", cached_body, sources, chosen, after_response,
-        _ids(document_ids),
+        log, key if use_cache else "", cached_body, sources, chosen, after_response, scope
     )  # fmt: skip
 
 
@@ -298,7 +331,7 @@ def _finish_ask(prepared: _Prepared, answer: Answer, answer_started: float) -> d
     if not body["citations"]:
         # As search says it (the answer itself says nothing was found), unless the only
         # reason is that the question found no words in common.
-        hint = hints.hint_for(0, prepared.document_ids)
+        hint = prepared.scope.hint(0) if prepared.scope is not None else None
         if hint and hint != hints.NO_MATCH_HINT:
             body["hint"] = hint
     if prepared.key and not answer.degraded:

@@ -6,6 +6,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from accounts.collection_access import readable_collection_ids
+from accounts.models import User
 from documents.models import DocumentStatus
 from documents.selectors import document_list
 
@@ -22,13 +24,16 @@ IN_PROGRESS = [DocumentStatus.PENDING, DocumentStatus.PROCESSING]
 
 @login_required
 def ask_page(request: HttpRequest) -> HttpResponse:
-    ready = document_list(status=DocumentStatus.READY).order_by("filename", "id")
+    readable = readable_collection_ids(request.user if isinstance(request.user, User) else None)
+    ready = document_list(status=DocumentStatus.READY, readable=readable)
+    ready = ready.order_by("filename", "id")
     documents = list(ready.values("id", "filename")[:FILTER_CHOICES])
     context = {
         "active": "ask",
         "modes": SEARCH_MODES,
         "documents": documents,
         "more_documents": len(documents) == FILTER_CHOICES and ready.count() > FILTER_CHOICES,
-        "in_progress": not documents and document_list().filter(status__in=IN_PROGRESS).exists(),
+        "in_progress": not documents
+        and document_list(readable=readable).filter(status__in=IN_PROGRESS).exists(),
     }
     return render(request, "queries/ask.html", context)

@@ -26,7 +26,8 @@ from django.db import models
 from django_tenants.utils import schema_context
 from factory.django import DjangoModelFactory
 
-from accounts.models import ApiKey, Role, User
+from accounts.collection_access import default_collection
+from accounts.models import ApiKey, Collection, Role, User
 from accounts.services import create_api_key
 from documents import index_changes
 from documents.embedder_choice import embedder_for_current_tenant
@@ -100,6 +101,12 @@ class DocumentFactory(TenantRowFactory[Document]):
     size = 10
     sha256 = factory.LazyAttribute(lambda document: _sha256(document.filename))
     status = DocumentStatus.READY
+
+    @factory.post_generation
+    def collections(document: Document, create: bool, chosen: list[Collection] | None) -> None:
+        """`collections=[…]`: where the document is; the default collection otherwise."""
+        if create:
+            document.collections.set(chosen or [default_collection()])
 
     @factory.post_generation
     def chunks(

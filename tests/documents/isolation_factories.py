@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.files.base import ContentFile
 
-from accounts.models import User
-from tests.factories import ChunkFactory, DocumentFactory
+from accounts.models import Collection, CollectionMember, Role, User
+from tests.factories import ChunkFactory, DocumentFactory, UserFactory
 from tests.isolation_registry import route_objects
 
 
@@ -25,3 +25,18 @@ def a_chunk(owner: User) -> dict[str, Any]:
     document = DocumentFactory(filename="tenant-b-chunk.txt", uploaded_by=owner, chunk_count=1)
     chunk = ChunkFactory(document=document, ordinal=0, text="tenant B's secret passage")
     return {"pk": chunk.pk}
+
+
+@route_objects("collection-detail", "collection-members")
+def a_collection(owner: User) -> dict[str, Any]:
+    collection = Collection.objects.create(name="tenant B's secret collection")
+    DocumentFactory(filename="tenant-b-collected.txt", uploaded_by=owner, collections=[collection])
+    return {"pk": collection.pk}
+
+
+@route_objects("collection-member")
+def a_collection_member(owner: User) -> dict[str, Any]:
+    collection = Collection.objects.create(name="tenant B's members-only collection")
+    member = UserFactory(role=Role.MEMBER, email="collected@tenant-b.test")
+    CollectionMember.objects.create(collection=collection, user=member, can_upload=True)
+    return {"pk": collection.pk, "user_id": member.pk}
