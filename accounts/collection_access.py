@@ -85,6 +85,16 @@ def readable_collection_ids(
     return None if len(readable) == len(rows) else readable
 
 
+def narrowed(
+    readable: frozenset[int] | None, wanted: Sequence[int] | None
+) -> frozenset[int] | None:
+    """The collections a call reads when it asks for `wanted` only (None: no narrowing);
+    ids the caller cannot read are dropped, as if they did not exist."""
+    if wanted is None:
+        return readable
+    return frozenset(wanted) if readable is None else readable.intersection(wanted)
+
+
 def can_read(readable: frozenset[int] | None, collection_id: int) -> bool:
     return readable is None or collection_id in readable
 

@@ -22,7 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.collection_access import key_of, readable_collection_ids
+from accounts.collection_access import key_of, narrowed, readable_collection_ids
 from accounts.models import User
 from accounts.permissions import CanRead
 from accounts.ratelimits import check_ask_rate
@@ -117,13 +117,15 @@ def _json_or_event(responses: dict[int, Any]) -> dict[Any, Any]:
     return documented
 
 
-def caller_of(request: Request) -> services.Caller:
+def caller_of(request: Request, narrowed_to: list[int] | None = None) -> services.Caller:
+    """Who asks, and the collections this call reads: the caller's readable ones, narrowed to
+    `narrowed_to` (the body's `collection_ids`) when given."""
     prefix = getattr(request.auth, "display_prefix", "") if hasattr(request.auth, "scopes") else ""
     user = request.user if isinstance(request.user, User) else None
     return services.Caller(
         user=user,
         api_key_prefix=str(prefix or ""),
-        collection_ids=readable_collection_ids(user, key_of(request.auth)),
+        collection_ids=narrowed(readable_collection_ids(user, key_of(request.auth)), narrowed_to),
     )
 
 
@@ -176,7 +178,7 @@ class SearchView(APIView):
         return _answer_then_log(
             services.search,
             text=values["query"],
-            caller=caller_of(request),
+            caller=caller_of(request, values.get("collection_ids")),
             mode=values["mode"],
             top_k=values["top_k"] or DEFAULT_SEARCH_TOP_K,
             document_ids=values.get("document_ids"),
@@ -217,7 +219,7 @@ class AskView(APIView):
         values = read_body(AskInput, request, ASK_EXAMPLE)
         arguments = {
             "question": values["question"],
-            "caller": caller_of(request),
+            "caller": caller_of(request, values.get("collection_ids")),
             "top_k": values.get("top_k"),
             "document_ids": values.get("document_ids"),
             "use_cache": not values["no_cache"],

@@ -43,6 +43,14 @@ class _Filters(serializers.Serializer[Any]):
         max_length=MAX_DOCUMENT_FILTER,
         help_text="Only these documents; an empty list searches nothing.",
     )
+    collection_ids = _CappedListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        required=False,
+        allow_null=True,
+        max_length=MAX_DOCUMENT_FILTER,
+        help_text="Only these collections (of those the caller reads); an empty list searches "
+        "nothing.",
+    )
     no_cache = serializers.BooleanField(required=False, default=False)
 
 

@@ -175,3 +175,30 @@ def test_a_document_filter_naming_an_unreadable_document_says_nothing_of_it(tena
     assert answer["results"] == []
     assert "can be searched" in answer["hint"]  # as for a document that does not exist
     assert SECRET not in str(answer)
+
+
+def test_collection_ids_narrow_a_search_to_collections_the_caller_reads(tenant):
+    hr, _document_id = hr_canary(tenant)
+    owner = tenant.logged_in_client()
+    default_id = owner.get("/api/v1/collections/").json()["results"][0]["id"]
+    for mode in ("lexical", "dense", "hybrid"):
+        body = {"query": PROBE, "mode": mode, "collection_ids": [hr.pk]}
+        names = {
+            hit["document_name"] for hit in post(owner, "/api/v1/search/", body).json()["results"]
+        }
+        assert names == {"pay.txt"}, mode
+        body["collection_ids"] = [default_id]
+        names = {
+            hit["document_name"] for hit in post(owner, "/api/v1/search/", body).json()["results"]
+        }
+        assert names == {"wing.txt"}, mode
+    # Asking for a collection one cannot read reads nothing more.
+    _user, outsider = person(tenant)
+    body = {"question": f"What is the {PROBE}?", "collection_ids": [hr.pk, default_id]}
+    answer = post(outsider, "/api/v1/ask/", body).json()
+    assert SECRET not in str(answer)
+    assert {c["document_name"] for c in answer["citations"]} <= {"wing.txt"}
+    assert (
+        post(owner, "/api/v1/search/", {"query": PROBE, "collection_ids": []}).json()["results"]
+        == []
+    )
