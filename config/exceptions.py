@@ -94,7 +94,11 @@ def _validation_error(exc: exceptions.ValidationError) -> dict[str, Any]:
     detail = exc.detail
     if isinstance(detail, dict):
         non_field = detail.get("non_field_errors")
-        fields = {name: problems for name, problems in detail.items() if name != "non_field_errors"}
+        fields = {
+            name: _problem_list(problems)
+            for name, problems in detail.items()
+            if name != "non_field_errors"
+        }
         if non_field:
             message = _first_message(non_field)
         elif len(fields) == 1:
@@ -107,6 +111,24 @@ def _validation_error(exc: exceptions.ValidationError) -> dict[str, Any]:
             message = f"Some fields are missing or invalid ({names}); see `fields`."
         return error_body("invalid", message, fields)
     return error_body("invalid", _first_message(detail))
+
+
+def _problem_list(problems: Any) -> list[str]:
+    """A field's problems as the schema declares them, a list of sentences, also for a list
+    field's items ({"0": [...]}) or a nested object's fields: "Item 1: ...", "name: ..."."""
+    if isinstance(problems, dict):
+        items: Any = problems.items()
+    elif isinstance(problems, list) and any(isinstance(p, dict | list) for p in problems):
+        items = ((index, p) for index, p in enumerate(problems) if p)
+    elif isinstance(problems, list):
+        return [str(problem) for problem in problems]
+    else:
+        return [str(problems)]
+    flat: list[str] = []
+    for where, nested in items:
+        label = f"Item {int(where) + 1}" if str(where).isdigit() else str(where)
+        flat.extend(f"{label}: {problem}" for problem in _problem_list(nested))
+    return flat
 
 
 def _is_stock(exc: exceptions.APIException, message: str) -> bool:

@@ -7,7 +7,7 @@ on views that read a request body (413 too large, 415 wrong Content-Type), and
 
 What every operation shares is added by the postprocessing hook `document_common_responses`
 (SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] in config/settings.py), not by hand on each
-view: 500, 405, 406, the rate-limit headers, Retry-After on 429 and 503, and Allow on 405.
+view: 500, 503, 405, 406, the rate-limit headers, Retry-After on 429 and 503, and Allow on 405.
 """
 
 from __future__ import annotations
@@ -116,6 +116,10 @@ SERVER_ERROR_DESCRIPTION = (
     "Something failed on our side (`server_error`); it is logged under the response's "
     "`X-Request-ID`, which the message quotes. Try again shortly."
 )
+UNAVAILABLE_DESCRIPTION = (
+    "The database could not be reached (`database_unavailable`; a restart or failover): "
+    "nothing was changed. Send the request again after `Retry-After` seconds."
+)
 METHOD_NOT_ALLOWED_DESCRIPTION = (
     "This path does not accept the method that was sent (`method_not_allowed`); "
     "the `Allow` header lists those it does."
@@ -124,6 +128,24 @@ NOT_ACCEPTABLE_DESCRIPTION = (
     "The `Accept` header allows none of the media types this operation answers "
     "(`not_acceptable`); the message names them. Send one of them, or leave the header out."
 )
+
+
+# A server-sent event stream is described event by event (as OpenAPI 3.2's itemSchema does,
+# and as Schemathesis validates it): views declare the media type, this says what each holds.
+EVENT_STREAM = "text/event-stream"
+SERVER_SENT_EVENT = {
+    "type": "object",
+    "description": (
+        'One server-sent event. `delta` events carry `{"text": ...}`, the next piece of '
+        "the answer; one `done` event carries the whole JSON body; an `error` event carries "
+        "the JSON error body instead."
+    ),
+    "properties": {
+        "event": {"type": "string", "enum": ["delta", "done", "error"]},
+        "data": {"type": "string", "description": "The event's payload, as JSON."},
+    },
+    "required": ["event", "data"],
+}
 
 
 def _rate_limited_operations(generator: SchemaGenerator) -> set[tuple[str, str]]:
@@ -163,6 +185,7 @@ def document_common_responses(
         for method in methods:
             responses: dict[str, Any] = path_item[method].setdefault("responses", {})
             responses.setdefault("500", _error_response(SERVER_ERROR_DESCRIPTION))
+            responses.setdefault("503", _error_response(UNAVAILABLE_DESCRIPTION))
             if len(methods) < len(_METHODS):
                 responses.setdefault("405", _error_response(METHOD_NOT_ALLOWED_DESCRIPTION))
             # DRF negotiates the response's media type for every view before running it.
@@ -170,6 +193,8 @@ def document_common_responses(
             for status, response in responses.items():
                 if "$ref" in response:
                     continue
+                if EVENT_STREAM in response.get("content", {}):
+                    response["content"][EVENT_STREAM] = {"schema": copy.deepcopy(SERVER_SENT_EVENT)}
                 if status in ("429", "503"):
                     _add_headers(response, {"Retry-After": "RetryAfter"})
                 if status == "405":

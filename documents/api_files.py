@@ -46,10 +46,14 @@ class DocumentFileView(ReadableView):
             )
         ],
         responses={
-            (200, "application/octet-stream"): OpenApiResponse(
-                OpenApiTypes.BINARY,
-                description="The file, as an attachment (a PDF inline with `?inline=1`).",
-            ),
+            # Sent as the type the upload check recognised (documents/formats.py).
+            **{
+                (200, media_type): OpenApiResponse(
+                    OpenApiTypes.BINARY,
+                    description="The file, as an attachment (a PDF inline with `?inline=1`).",
+                )
+                for media_type in [*BY_CONTENT_TYPE, "application/octet-stream"]
+            },
             **ERROR_RESPONSES,
         },
     )

@@ -36,7 +36,7 @@ from queries.api_inputs import (
     body_of,
     read_body,
 )
-from queries.models import Query
+from queries.models import Query, QueryError
 from queries.negotiation import EVENT_STREAM, EventStreamRenderer, QualityNegotiation, sse_event
 from tenants.db import current_schema
 
@@ -270,6 +270,8 @@ class FeedbackSummary(serializers.Serializer[Any]):
 
 class QuerySerializer(serializers.ModelSerializer[Query]):
     feedback = serializers.SerializerMethodField()
+    # Read-only model fields lose allow_blank; a query that succeeded has no error ("").
+    error = serializers.ChoiceField(choices=QueryError.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = Query

@@ -28,6 +28,7 @@ import time
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
 from django.db import connection, transaction
 from django.db.models.signals import post_delete, post_save
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -142,6 +143,19 @@ class TenantRoutingMiddleware(TenantMainMiddleware):
             request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
             set_urlconf(request.urlconf)
             return None
+        try:
+            request.get_host()
+        except DisallowedHost:
+            # django-tenants answers an empty HTML 404; say it as every other refusal does.
+            use_public_schema()
+            request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
+            return refusal(
+                request,
+                status=404,
+                code="unknown_host",
+                message="There is no workspace at the address in the Host header. "
+                "Check the address you typed.",
+            )
         in_effect = getattr(connection, "search_path_set_schemas", None)
         _routing.queried = False
         response: HttpResponse | None = super().process_request(request)

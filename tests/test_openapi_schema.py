@@ -8,6 +8,7 @@ and media type.
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import jsonschema  # type: ignore[import-untyped]  # no stubs installed
@@ -15,6 +16,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from drf_spectacular.generators import SchemaGenerator
 
+from config.openapi import SERVER_SENT_EVENT
 from tests.accounts.helpers import bearer, fresh_rate_limits, owner_of
 from tests.conftest import TenantHandle
 from tests.factories import UserFactory
@@ -311,11 +313,11 @@ def test_real_body_refusals_match_the_schema(schema: dict[str, Any], make_tenant
 # --- ask: JSON or server-sent events ----------------------------------------------------------
 
 
-def test_ask_declares_its_event_stream_as_text(schema: dict[str, Any]) -> None:
+def test_ask_declares_its_event_stream_event_by_event(schema: dict[str, Any]) -> None:
     responses = _operation(schema, "/api/v1/ask/", "post")["responses"]
     for status in ("200", "400", "429", "503"):
         content = responses[status]["content"]
-        assert content["text/event-stream"]["schema"] == {"type": "string"}, status
+        assert content["text/event-stream"]["schema"] == SERVER_SENT_EVENT, status
     assert responses["200"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/AskOutput"
     }
@@ -335,5 +337,8 @@ def test_real_ask_error_as_an_event_is_declared(schema: dict[str, Any], make_ten
     assert bad.status_code == 400
     assert bad["Content-Type"].startswith("text/event-stream")
     declared = _declared_body(schema, "/api/v1/ask/", "post", 400, "text/event-stream")
-    assert declared == {"type": "string"}  # not the JSON error object
+    assert declared == SERVER_SENT_EVENT  # each event, not the JSON error object
     assert bad.content.decode().startswith("event: error\n")
+    fields = dict(line.split(": ", 1) for line in bad.content.decode().strip().splitlines())
+    jsonschema.validate(fields, declared)
+    assert json.loads(fields["data"])["error"]["code"] == "empty_query"
