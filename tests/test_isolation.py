@@ -7,7 +7,10 @@ For each route and each HTTP method it serves:
   host → 401 (no credentials is allowed only on the sign-in routes in PUBLIC_ROUTES);
 - on A's host, with A's owner signed in, tenant B's object ids → 404 (B's ids are pushed past
   anything A has, so a 404 cannot come from a lucky collision);
-- list routes are paginated.
+- list routes are paginated;
+- in B, a member, a member's key and an owner's key limited to the default collection get,
+  for every object moved into a collection they do not read, what a missing id gets (404, or
+  the same refusal when the route is not theirs at all).
 
 Also here: every model is tenant-scoped or on a reviewed allowlist. Cache keys and Celery tasks
 staying in their tenant are tested in tests/tenants/test_isolation_basics.py.
@@ -27,9 +30,11 @@ from django_tenants.utils import schema_context
 from rest_framework.mixins import ListModelMixin
 
 from accounts.authentication import ApiKeyAuthentication, TenantJWTAuthentication
+from accounts.models import Collection, Role
+from documents.models import Document
 from tests.accounts.helpers import bearer, fresh_rate_limits, key_header, owner_of
 from tests.conftest import TenantHandle
-from tests.factories import ApiKeyFactory, DocumentFactory
+from tests.factories import ApiKeyFactory, DocumentFactory, UserFactory
 from tests.isolation_registry import (
     FACTORIES,
     PUBLIC_ROUTES,
@@ -154,6 +159,55 @@ def test_other_tenants_object_ids_are_404_on_every_route(two_tenants, capsys):
     if generic:
         with capsys.disabled():
             print(f"\n[isolation] no object factory, generic ids used for: {', '.join(generic)}")
+    assert not failures, "\n".join(failures)
+
+
+def _restrict_every_document(handle: TenantHandle) -> None:
+    """Move every document of `handle` out of the default collection into one nobody joins."""
+    with schema_context(handle.schema):
+        restricted = Collection.objects.create(name="restricted")
+        for document in Document.objects.all():
+            document.collections.set([restricted])
+
+
+def test_a_member_cannot_tell_objects_of_collections_they_cannot_read_from_missing_ones(
+    two_tenants,
+):
+    """Every route with an id, tried in B by people and keys of B who do not read the
+    collection holding the object: the answer is the one a missing id gets (404, or the same
+    refusal when the route is not theirs at all), never the object."""
+    _alpha, beta = two_tenants
+    routes = [route for route in api_routes() if route.params]
+    kwargs = _objects_of(beta, routes)
+    _restrict_every_document(beta)
+    member = UserFactory(tenant=beta, role=Role.MEMBER)
+    with schema_context(beta.schema):
+        default_id = Collection.objects.get(is_default=True).pk
+    credentials = {
+        "a member": bearer(beta, member),
+        "a member's key": key_header(
+            ApiKeyFactory(tenant=beta, scopes=["read", "write"], created_by=member).raw
+        ),
+        "an owner's key for the default collection": key_header(
+            ApiKeyFactory(tenant=beta, scopes=["read", "write"], collection_ids=[default_id]).raw
+        ),
+    }
+    failures = []
+    for route in routes:
+        if route.label not in kwargs:
+            continue
+        real, missing = route.url(kwargs[route.label]), route.url()
+        for method in route.methods:
+            for label, headers in credentials.items():
+                got = _request(beta, route, method, real, **headers)
+                expected = _request(beta, route, method, missing, **headers)
+                if got.status_code != expected.status_code or got.status_code < 400:
+                    failures.append(
+                        f"{method.upper()} {real} by {label}: {got.status_code} "
+                        f"(a missing id: {expected.status_code})"
+                    )
+                elif "tenant-b" in got.content.decode() or "tenant B" in got.content.decode():
+                    failures.append(f"{method.upper()} {real} by {label}: names the object")
     assert not failures, "\n".join(failures)
 
 
