@@ -11,9 +11,11 @@ off, --web-workers processes) and one Celery worker (concurrency 1) on the run's
 Virtual users are client threads, spread over the tenants, each sending the next request as
 soon as the last one is answered (loopback only; every step and the whole run end by
 themselves). The mix, by share of requests: searches 55 % (hybrid, lexical and dense, half of
-them repeated and so cached), asks 10 % (a third of them streamed), document-list polls 20 %,
-chunk reads 5 %, the analytics view 5 %, uploads of a real file 5 % (one of eval/answers/, a
-line added so each is new).
+them repeated and so cached), asks 10 % (a third of them streamed), document-list polls 25 %,
+chunk reads 5 %, the analytics view 5 %; besides them, each tenant uploads a real file (one of
+eval/answers/, a line added so each is new) every 10 seconds, a person's pace whatever the
+number of users (at the crowd's pace each tenant would grow by thousands of chunks a minute,
+and memory with it).
 
 After a 15-second warm-up, each step reports requests per second, p50 / p99 per kind of
 request, responses by status, the most PostgreSQL connections the platform held (sampled
@@ -50,7 +52,7 @@ django.setup()
 from django.db import connections  # noqa: E402
 from django_tenants.utils import tenant_context  # noqa: E402
 from ingest import start_worker  # noqa: E402 - bench/ingest.py's worker
-from load_client import Step, Tenant, VirtualUser, queue_latency  # noqa: E402
+from load_client import Step, Tenant, Uploader, VirtualUser, queue_latency  # noqa: E402
 from load_processes import connections_used, resident  # noqa: E402
 from query import fill, free_port, start_gunicorn  # noqa: E402
 from report import markdown_table, write_section  # noqa: E402
@@ -91,6 +93,7 @@ def build(count: int, chunks: int) -> list[Tenant]:
 def run_step(port: int, tenants: list[Tenant], users: int, seconds: float) -> Step:
     stop = time.monotonic() + seconds
     crowd = [VirtualUser(port, tenants[i % len(tenants)], seed=i) for i in range(users)]
+    crowd += [Uploader(port, tenant, seed=1000 + n) for n, tenant in enumerate(tenants)]
     threads = [threading.Thread(target=user.run, args=(stop,)) for user in crowd]
     step = Step(users=users)
     started = time.monotonic()
@@ -132,6 +135,9 @@ def main() -> int:
         for users in args.users:
             print(f"{users} users for {args.seconds:.0f} s…", file=sys.stderr, flush=True)
             steps.append(run_step(port, tenants, users, args.seconds))
+            steps[-1].web_mb = sum(
+                mb for name, mb in resident([gunicorn.pid]).items() if "child" in name
+            )
         latency = queue_latency(port, tenants[0], lambda: run_step(port, tenants, 4, 20.0))
         after = resident([gunicorn.pid, worker.pid])
     finally:
@@ -151,7 +157,7 @@ def report(
     latency: float,
 ) -> int:
     header = ["users", "requests/s", "request", "count", "p50 ms", "p99 ms", "statuses",
-              "PostgreSQL connections (most)"]  # fmt: skip
+              "PostgreSQL connections (most)", "web workers' RSS after the step (MB)"]  # fmt: skip
     table = markdown_table(header, [row for step in steps for row in step.rows()])
     growth = {name: after.get(name, 0.0) / mb - 1 for name, mb in before.items() if mb}
     memory = markdown_table(

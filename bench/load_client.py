@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-UPLOADS = [*sorted((ROOT / "eval" / "answers").glob("*.html")), ROOT / "eval/answers/debian.csv"]
+UPLOADS = [ROOT / "eval" / "answers" / name for name in ("zlib_how.html", "debian.csv")]
 QUESTIONS = [
     json.loads(line)["text"]
     for line in (ROOT / "eval" / "cranfield" / "queries.jsonl").read_text().splitlines()
@@ -23,11 +23,13 @@ QUESTIONS = [
 MIX = (
     ("search", 55),
     ("ask", 10),
-    ("documents", 20),
+    ("documents", 25),
     ("chunk", 5),
     ("analytics", 5),
-    ("upload", 5),
 )
+# Uploads come at a person's pace, not the crowd's: one file per tenant every UPLOAD_EVERY
+# seconds (`Uploader`), whatever the number of users.
+UPLOAD_EVERY = 10.0
 REPEATED = QUESTIONS[:20]  # half the searches ask one of these again: the response cache
 TIMEOUT = 30.0
 
@@ -70,10 +72,15 @@ class VirtualUser:
         self.connection.close()
 
     def request(
-        self, kind: str, method: str, path: str, body: bytes | None = None, **headers: str
+        self,
+        kind: str,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
     ) -> tuple[int, bytes]:
         sent = {"Host": self.tenant.host, "Authorization": f"Api-Key {self.tenant.key}"}
-        sent.update(headers)
+        sent.update(headers or {})
         started = time.perf_counter()
         try:
             self.connection.request(method, path, body, sent)
@@ -90,7 +97,7 @@ class VirtualUser:
 
     def _json(self, kind: str, path: str, body: dict[str, object]) -> tuple[int, bytes]:
         data = json.dumps(body).encode()
-        return self.request(kind, "POST", path, data, **{"Content-Type": "application/json"})
+        return self.request(kind, "POST", path, data, {"Content-Type": "application/json"})
 
     def _search(self) -> None:
         mode = self.rng.choice(("hybrid", "hybrid", "lexical", "dense"))
@@ -117,10 +124,7 @@ class VirtualUser:
 
     def _analytics(self) -> None:
         headers = {"Authorization": f"Bearer {self.tenant.access}"}
-        self.request("analytics", "GET", "/api/v1/analytics/queries/", **headers)
-
-    def _upload(self) -> None:
-        self.upload()
+        self.request("analytics", "GET", "/api/v1/analytics/queries/", None, headers)
 
     def upload(self) -> int | None:
         """Upload one of the real files, made new by a line of its own; the document's id."""
@@ -140,7 +144,7 @@ class VirtualUser:
         )
         content_type = f"multipart/form-data; boundary={boundary}"
         status, payload = self.request(
-            "upload", "POST", "/api/v1/documents/", body, **{"Content-Type": content_type}
+            "upload", "POST", "/api/v1/documents/", body, {"Content-Type": content_type}
         )
         if status not in (201, 202):
             return None
@@ -149,11 +153,24 @@ class VirtualUser:
         return int(documents[0]["id"])
 
 
+class Uploader(VirtualUser):
+    """One tenant's uploads during a step: a real file every UPLOAD_EVERY seconds."""
+
+    def run(self, stop: float) -> None:
+        while time.monotonic() < stop:
+            started = time.monotonic()
+            self.upload()
+            time.sleep(max(0.0, min(UPLOAD_EVERY - (time.monotonic() - started),
+                                    stop - time.monotonic())))  # fmt: skip
+        self.connection.close()
+
+
 @dataclass
 class Step:
     users: int
     seconds: float = 0.0
     connections: int = 0
+    web_mb: float = 0.0
     latencies: dict[str, list[float]] = field(default_factory=dict)
     statuses: dict[int, int] = field(default_factory=dict)
 
@@ -185,6 +202,7 @@ class Step:
                 str(self.users), f"{self.rate:.0f}" if first else "", kind, str(len(samples)),
                 f"{percentile(samples, 0.5):.0f}", f"{percentile(samples, 0.99):.0f}",
                 by_status if first else "", str(self.connections) if first else "",
+                f"{self.web_mb:.0f}" if first else "",
             ))  # fmt: skip
         return rows
 

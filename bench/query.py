@@ -218,7 +218,8 @@ def start_gunicorn(port: int, log: Path, workers: int = 2) -> subprocess.Popen[b
     )
     command = [
         *(sys.executable, "-m", "gunicorn", "config.wsgi:application"),
-        *("-c", "deploy/gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)),
+        *("-c", "deploy/gunicorn.conf.py", "--bind", f"127.0.0.1:{port}"),
+        *("--workers", str(workers)),
         *("--access-logfile", "/dev/null"),
     ]
     process = subprocess.Popen(

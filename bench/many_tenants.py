@@ -1,7 +1,7 @@
 """A thousand tenants: provisioning, migrations, cold tenants, a web process's memory, beat tasks.
 
-    .venv/bin/python bench/tenants.py                    # 1,000 tenants
-    .venv/bin/python bench/tenants.py --tenants 50       # quick
+    .venv/bin/python bench/many_tenants.py                    # 1,000 tenants
+    .venv/bin/python bench/many_tenants.py --tenants 50       # quick
 
 Builds a platform of its own (bench/scratch.py: a scratch database on the server of
 DATABASE_URL, folders in a temporary directory, its own cache keys and queues; all removed at
@@ -317,7 +317,8 @@ def main() -> None:
         "Many tenants",
         table,
         notes=f"{args.tenants} tenants of one document (3 chunks), an API key and 3 logged "
-        "queries each, on one PostgreSQL; steps and method in the docstring of bench/tenants.py.",
+        "queries each, on one PostgreSQL; steps and method: the docstring of "
+        "bench/many_tenants.py.",
     )
 
 
