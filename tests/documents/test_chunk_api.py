@@ -33,6 +33,7 @@ def test_every_reader_gets_the_whole_chunk(make_tenant: Any) -> None:
         "chunk_id": chunk.pk,
         "document_id": document.pk,
         "document_name": "manual.txt",
+        "document_content_type": "text/plain",
         "ordinal": chunk.ordinal,
         "page": chunk.page,
         "section": chunk.section,
