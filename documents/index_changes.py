@@ -16,7 +16,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 
-from config.queueing import send_task
+from config.queueing import QueueUnavailable, send_task
 from documents.models import Chunk, IndexState, IndexTombstone
 
 logger = logging.getLogger(__name__)
@@ -42,7 +42,11 @@ def schedule_compaction() -> None:
         logger.warning("could not debounce index compaction; scheduling it anyway")
         first = True
     if first:
-        send_task(COMPACT_INDEX, queue="maintenance", countdown=delay)
+        try:
+            send_task(COMPACT_INDEX, queue="maintenance", countdown=delay)
+        except QueueUnavailable:
+            # Search reads new chunks from the delta meanwhile; a later change schedules it.
+            logger.warning("could not queue index compaction: the task queue is unreachable")
 
 
 def reset_for_reindex() -> None:

@@ -14,7 +14,7 @@ from django.db.models import Count, Sum
 
 from accounts.collection_access import default_collection
 from accounts.models import Collection, User
-from config.queueing import send_task
+from config.queueing import QueueUnavailable, send_task
 from documents import index_changes
 from documents.errors import (
     DocumentError,
@@ -168,7 +168,7 @@ def create_documents(
             batch.reject_same_batch()
             if enqueue and batch.accepted:
                 ids = [d.pk for d in batch.accepted]
-                transaction.on_commit(lambda: enqueue_ingestion_batch(ids))
+                transaction.on_commit(lambda: _queue_or_withdraw(ids))
     except Exception:
         batch.delete_stored_files()
         raise
@@ -312,6 +312,17 @@ def create_document(
     if rejected:
         raise rejected[0].error
     return accepted[0]
+
+
+def _queue_or_withdraw(ids: list[int]) -> None:
+    """Queue new uploads' ingestion; if the queue cannot be reached, withdraw them (rows
+    here, stored files by the caller) so the upload is refused whole instead of accepted and
+    left waiting for work that was never queued."""
+    try:
+        enqueue_ingestion_batch(ids)
+    except QueueUnavailable:
+        Document.objects.filter(pk__in=ids).delete()
+        raise
 
 
 def enqueue_ingestion_batch(ids: list[int]) -> None:
