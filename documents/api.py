@@ -14,17 +14,22 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.collection_access import key_of, upload_targets
-from accounts.models import User
-from accounts.permissions import CanRead, CanWrite
+from accounts.models import Collection, User
+from accounts.permissions import CanRead, CanWrite, IsTenantAdmin
 from config.exceptions import invalid_parameter
-from config.openapi import ERROR_RESPONSES, LIST_ERROR_RESPONSES, error_response
-from documents import selectors, services, upload_handlers
+from config.openapi import (
+    BODY_ERROR_RESPONSES,
+    ERROR_RESPONSES,
+    LIST_ERROR_RESPONSES,
+    error_response,
+)
+from documents import collection_services, selectors, services, upload_handlers
 from documents.api_access import ReadableView, form_ids, requested_collection
 from documents.api_serializers import UPLOAD_RESPONSES, DocumentSerializer, error_body
 from documents.models import Chunk, Document, DocumentStatus
@@ -207,13 +212,49 @@ class DocumentListCreateView(ReadableView, generics.ListAPIView[Document]):
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
 
+class DocumentCollectionsInput(serializers.Serializer[Any]):
+    collection_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        max_length=1000,
+        help_text="Every collection the document is to be in (at least one).",
+    )
+
+
 class DocumentDetailView(ReadableView):
-    """One document with its processing status; DELETE removes it everywhere at once."""
+    """One document with its processing status; PATCH moves it between collections (owners and
+    admins); DELETE removes it everywhere at once."""
 
     permission_classes = [CanWrite]
 
     @extend_schema(tags=["documents"], responses={200: DocumentSerializer, **ERROR_RESPONSES})
     def get(self, request: Request, pk: int) -> Response:
+        document = self.readable_document(pk)
+        return Response(DocumentSerializer(document, context={"readable": self.readable}).data)
+
+    @extend_schema(
+        tags=["documents"],
+        request=DocumentCollectionsInput,
+        responses={200: DocumentSerializer, **ERROR_RESPONSES, **BODY_ERROR_RESPONSES},
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        admin = IsTenantAdmin()
+        if not admin.has_permission(request, self):
+            raise PermissionDenied(admin.message)
+        document = self.readable_document(pk)
+        data = DocumentCollectionsInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        wanted = data.validated_data["collection_ids"]
+        found = {c.pk: c for c in Collection.objects.filter(pk__in=wanted)}
+        missing = sorted(set(wanted) - set(found))
+        if missing:
+            raise invalid_parameter(
+                "collection_ids",
+                f"There is no collection {', '.join(map(str, missing))} in this workspace; list "
+                "the collections to get their ids.",
+            )
+        collection_services.set_document_collections(
+            document=document, collections=[found[i] for i in sorted(found)]
+        )
         document = self.readable_document(pk)
         return Response(DocumentSerializer(document, context={"readable": self.readable}).data)
 

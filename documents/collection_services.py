@@ -127,3 +127,16 @@ def set_member(
 
 def remove_member(*, collection: Collection, user: User) -> None:
     CollectionMember.objects.filter(collection=collection, user=user).delete()
+
+
+def set_document_collections(*, document: Document, collections: list[Collection]) -> Document:
+    """Put a document in exactly these collections (at least one)."""
+    if not collections:
+        raise InvalidCollection(
+            f"'{document.filename}' must stay in at least one collection; name one, such as "
+            "the default collection."
+        )
+    with transaction.atomic():
+        document.collections.set(collections)
+        index_changes.access_changed()
+    return document

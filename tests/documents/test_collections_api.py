@@ -249,3 +249,26 @@ def test_an_api_key_needs_existing_collections(tenant):
     unlimited = ApiKeyFactory(tenant=tenant, scopes=["read"])
     listed = owner.get(f"/api/v1/api-keys/{unlimited.pk}/").json()
     assert listed["collection_ids"] is None
+
+
+def test_owners_move_a_document_between_collections(tenant):
+    hr = collection(tenant, "hr")
+    with schema_context(tenant.schema):
+        document = DocumentFactory(filename="contract.txt")
+        IndexState.objects.get_or_create(singleton=True)
+    _user, member = person(tenant)
+    url = f"{DOCUMENTS}{document.pk}/"
+    assert member.get(url).status_code == 200
+    owner = tenant.logged_in_client()
+    moved = owner.patch(url, {"collection_ids": [hr.pk]}, content_type="application/json")
+    assert moved.status_code == 200, moved.content
+    assert moved.json()["collection_ids"] == [hr.pk]
+    assert member.get(url).status_code == 404
+    with schema_context(tenant.schema):
+        assert IndexState.objects.get().access_seq == 1  # cached answers expire
+    refused = member.patch(url, {"collection_ids": [hr.pk]}, content_type="application/json")
+    assert refused.status_code == 403
+    for ids in ([], [999999]):
+        wrong = owner.patch(url, {"collection_ids": ids}, content_type="application/json")
+        assert wrong.status_code == 400, ids
+        assert wrong.json()["error"]["message"].endswith(".")
