@@ -199,6 +199,7 @@ def _build_answerer(backend: str, model: str, base_url: str, api_key: str) -> An
             "api_key": api_key or None,
             "timeout": float(settings.ANSWER_TIMEOUT_SECONDS),
             "max_retries": int(settings.ANSWER_MAX_RETRIES),
+            "max_tokens": int(settings.ANSWER_MAX_TOKENS),
             "min_supported_share": float(settings.ANSWER_MIN_SUPPORTED_SHARE),
         }
     return get_answerer(backend, **options)

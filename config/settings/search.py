@@ -101,6 +101,9 @@ ANSWER_TIMEOUT_SECONDS = env.float("ANSWER_TIMEOUT_SECONDS", default=30.0)
 # this (0..1) is replaced by the extractive answer (queries/answerers/support.py).
 ANSWER_MIN_SUPPORTED_SHARE = env.float("ANSWER_MIN_SUPPORTED_SHARE", default=0.5)
 ANSWER_MAX_RETRIES = env.int("ANSWER_MAX_RETRIES", default=2)
+# The longest generated answer, in tokens (sent as max_tokens); a reply past 8 characters a
+# token is cut off and replaced by the extractive answer (queries/answerers/openai.py).
+ANSWER_MAX_TOKENS = env.int("ANSWER_MAX_TOKENS", default=1024)
 # The extractive answerer also weighs candidate sentences by their similarity of meaning to
 # the question when the tenant's embedder is the local model (queries/sentence_similarity.py).
 # An option, off: on the answer-quality set it changed which sentence leads on 3 of 20

@@ -96,6 +96,10 @@ def build_messages(
     ]
 
 
+# A bound, not an estimate: a token of English is ~4 characters; twice that leaves room.
+CHARS_PER_TOKEN_BOUND = 8
+
+
 class OpenAIAnswerer:
     """Answer with a chat model, citing sources as [n]; fall back to extractive on failure.
 
@@ -104,7 +108,10 @@ class OpenAIAnswerer:
     request), max_retries (the SDK's own backoff), temperature and max_tokens
     (None leaves them to the server; some reasoning models refuse temperature),
     max_source_chars (bounds the prompt), include_usage (ask for token counts
-    when streaming; turn off for servers that reject stream_options).
+    when streaming; turn off for servers that reject stream_options). A reply longer than
+    max_tokens words' worth of text (CHARS_PER_TOKEN_BOUND characters a token: a server that
+    ignores max_tokens, or a runaway stream) is cut off and the extractive answer replaces it,
+    so no request thread spends longer reading or checking it.
     """
 
     name = "openai"
@@ -146,12 +153,24 @@ class OpenAIAnswerer:
         """Readiness: the provider answers for the model (one request, no retries, 5 s)."""
         self._client.with_options(timeout=5.0, max_retries=0).models.retrieve(self.model)
 
+    @property
+    def max_reply_chars(self) -> int | None:
+        return None if self.max_tokens is None else self.max_tokens * CHARS_PER_TOKEN_BOUND
+
+    def _check_length(self, length: int) -> None:
+        limit = self.max_reply_chars
+        if limit is not None and length > limit:
+            raise ProviderResponseError(
+                f"The reply ran past {limit:,} characters, more than the answer length allows."
+            )
+
     def answer(self, question: str, sources: Sequence[Source]) -> Answer:
         if not sources:
             return no_answer(self.name)
         try:
             completion = self._client.chat.completions.create(**self._request(question, sources))
             content = _completion_text(completion)
+            self._check_length(len(content))
             text = finalize_text(clean_markers(content, len(sources)).strip())
             if not text:
                 raise ProviderResponseError("The reply held no answer text.")
@@ -179,6 +198,7 @@ class OpenAIAnswerer:
                     piece = cleaner.feed(_chunk_text(chunk))
                     if piece:
                         shown.append(piece)
+                        self._check_length(sum(map(len, shown)))
                         yield ("delta", piece)
             tail = cleaner.finish()
             if tail:

@@ -336,6 +336,32 @@ def test_stream_broken_midway_ends_with_the_degraded_fallback(httpserver: HTTPSe
     assert "25 days of paid leave" in final.text
 
 
+def test_an_oversized_reply_is_replaced_by_the_extractive_answer(httpserver: HTTPServer):
+    """A server that ignores max_tokens: the answer is the extractive one, and the request
+    carried the limit."""
+    endless = "You get 25 days of paid leave [1]. " * 2_000  # ~70,000 characters
+    httpserver.expect_request(PATH, method="POST").respond_with_json(_completion(endless))
+
+    answer = _answerer(httpserver, max_tokens=256).answer("How many days of paid leave?", SOURCES)
+
+    assert _sent_body(httpserver)["max_tokens"] == 256
+    assert answer.degraded is True
+    assert answer.backend == "extractive"
+    assert len(answer.text) < 1_000
+
+
+def test_a_runaway_stream_is_cut_off_and_ends_with_the_fallback(httpserver: HTTPServer):
+    pieces = ["You get 25 days of paid leave [1]. "] * 400  # ~14,000 characters streamed
+    httpserver.expect_request(PATH, method="POST").respond_with_handler(_stream_handler(pieces))
+
+    answerer = _answerer(httpserver, max_tokens=64)  # 512 characters at most
+    deltas, final = _drain(answerer.stream("How many days of paid leave?", SOURCES))
+
+    assert sum(map(len, deltas)) <= 512 + len(pieces[0])  # stopped reading at the limit
+    assert final.degraded is True
+    assert final.backend == "extractive"
+
+
 def test_registry_builds_the_openai_answerer(httpserver: HTTPServer):
     answerer = get_answerer("openai", base_url=httpserver.url_for("/v1"), api_key="k")
 
