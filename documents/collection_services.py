@@ -7,6 +7,7 @@ so the response cache never answers from before the change.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -22,6 +23,7 @@ from documents.services import delete_document
 
 MAX_NAME = 100
 DocumentsChoice = Literal["move", "delete"]
+Call = Callable[[], object]  # a service call a page runs, showing its refusal if it raises
 
 
 class InvalidCollection(AppError):
