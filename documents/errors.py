@@ -33,3 +33,10 @@ class DuplicateDocument(DocumentError):
 class QuotaExceeded(DocumentError):
     status = 403
     code = "quota_exceeded"
+
+
+class StorageFull(DocumentError):
+    """The disk that holds uploaded files has no room: nothing of the upload is kept."""
+
+    status = 507
+    code = "storage_full"

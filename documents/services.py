@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import IO
@@ -22,6 +24,7 @@ from documents.errors import (
     EmptyFile,
     FileTooLarge,
     QuotaExceeded,
+    StorageFull,
     UnsupportedType,
 )
 from documents.filetypes import UnsupportedFileType, detect_content_type, sanitize_filename
@@ -31,6 +34,7 @@ from documents.selectors import readable_documents
 from tenants.db import current_tenant
 from tenants.plans import get_plan
 
+logger = logging.getLogger(__name__)
 _HEAD_BYTES = 64 * 1024
 _EXTENSIONS = STORED_EXTENSIONS  # the extension a stored file gets, from documents/formats.py
 # Serialises quota and duplicate checks with the insert, per tenant schema.
@@ -265,7 +269,7 @@ class _UploadBatch:
             uploaded_by=self.uploaded_by,
         )
         generated = f"{uuid.uuid4().hex}{_EXTENSIONS.get(content_type, '')}"
-        document.file.save(generated, File(upload.stream), save=False)
+        _save_file(document, generated, upload)
         self.stored_names.append(str(document.file.name))
         self.accepted.append(document)
         if not self.allow_duplicate:
@@ -282,6 +286,23 @@ class _UploadBatch:
         storage = Document._meta.get_field("file").storage
         for name in self.stored_names:
             storage.delete(name)
+
+
+def _save_file(document: Document, generated: str, upload: Upload) -> None:
+    """Store the upload's bytes; a full disk leaves no partial file and refuses the request
+    (507) with a sentence, as the files stored before it in the batch are removed too."""
+    try:
+        document.file.save(generated, File(upload.stream), save=False)
+    except OSError as error:
+        if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        field = Document._meta.get_field("file")
+        field.storage.delete(field.generate_filename(document, generated))
+        logger.warning("upload refused: the file storage is full (%s)", error)
+        raise StorageFull(
+            "There is no room left to store uploaded files right now, so nothing was "
+            "uploaded; try again later, and tell your operator if it keeps happening."
+        ) from error
 
 
 def _same_as_earlier(first: Document) -> DuplicateDocument:
