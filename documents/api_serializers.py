@@ -155,6 +155,10 @@ UPLOAD_RESPONSES: dict[int, Any] = {
         "A file's type is not supported (`unsupported_type`), or the body is not "
         "multipart/form-data (`unsupported_media_type`)."
     ),
+    507: _upload_error(
+        "The disk for uploaded files is full (`storage_full`): nothing was stored; try again "
+        "later."
+    ),
 }
 
 
