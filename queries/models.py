@@ -26,6 +26,9 @@ class QueryError(models.TextChoices):
 
 
 class Query(models.Model):
+    """One search or ask. The table is partitioned by month on `created_at` (tenants/partitions.py,
+    docs/operations.md): its database key is (id, created_at); Django addresses rows by id."""
+
     kind = models.CharField(max_length=8, choices=QueryKind.choices, default=QueryKind.SEARCH)
     text = models.TextField()
     # sha256 of the normalised text: finds repeated questions without comparing long texts.
@@ -77,7 +80,11 @@ class Query(models.Model):
 class QueryFeedback(models.Model):
     """Whether an answer or result list helped; one per query (sending again replaces it)."""
 
-    query = models.OneToOneField(Query, on_delete=models.CASCADE, related_name="feedback")
+    # No database foreign key: the partitioned query log has no unique `id` to point at
+    # (its key is (id, created_at)); deletes and retention remove feedback first.
+    query = models.OneToOneField(
+        Query, on_delete=models.CASCADE, related_name="feedback", db_constraint=False
+    )
     helpful = models.BooleanField()
     comment = models.TextField(blank=True)
     user = models.ForeignKey(

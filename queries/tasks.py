@@ -1,4 +1,4 @@
-"""Query-log retention (scheduled in settings.CELERY_BEAT_SCHEDULE)."""
+"""Query-log upkeep: monthly partitions ahead, and retention (both in CELERY_BEAT_SCHEDULE)."""
 
 from __future__ import annotations
 
@@ -9,46 +9,49 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from queries.models import Query
+from queries import log_partitions
 from tenants.each import for_each_tenant
 
 logger = logging.getLogger(__name__)
-_BATCH = 5_000  # rows per DELETE, so a first purge of a big log never holds one huge lock
-
-
-def purge_current_tenant(*, older_than: timedelta) -> int:
-    """Delete the current tenant's Query rows (and their feedback) older than `older_than`."""
-    cutoff = timezone.now() - older_than
-    deleted = 0
-    while True:
-        ids = list(
-            Query.objects.filter(created_at__lt=cutoff)
-            .order_by("created_at", "id")
-            .values_list("id", flat=True)[:_BATCH]
-        )
-        if not ids:
-            return deleted
-        Query.objects.filter(id__in=ids).delete()  # QueryFeedback goes with its query
-        deleted += len(ids)
 
 
 @shared_task(name="queries.purge_query_log")
 def purge_query_log() -> dict[str, int]:
     """Beat task (public schema): drop query-log rows past QUERY_LOG_RETENTION_DAYS everywhere.
 
-    0 days keeps the log forever. Inactive tenants are purged too (their logs still age).
+    Whole months past the cut-off go as partitions (detached, dropped); only the month the
+    cut-off falls in loses rows by DELETE. 0 days keeps the log forever. Inactive tenants
+    are purged too (their logs still age).
     """
     days = int(settings.QUERY_LOG_RETENTION_DAYS)
-    totals = {"tenants": 0, "deleted": 0}
+    totals = {"tenants": 0, "deleted": 0, "partitions_dropped": 0}
     if days <= 0:
         return totals
+    cutoff = timezone.now() - timedelta(days=days)
     purged = for_each_tenant(
-        lambda _tenant: purge_current_tenant(older_than=timedelta(days=days)),
+        lambda _tenant: log_partitions.purge_before(cutoff),
         job_name="query log purge",
         include_inactive=True,
     )
     totals["tenants"] = len(purged.results)
-    totals["deleted"] = sum(purged.results.values())
+    totals["deleted"] = sum(result.rows for result in purged.results.values())
+    totals["partitions_dropped"] = sum(r.partitions_dropped for r in purged.results.values())
     if totals["deleted"]:
         logger.info("Purged %d query-log rows older than %d days.", totals["deleted"], days)
     return totals
+
+
+@shared_task(name="queries.maintain_query_log_partitions")
+def maintain_query_log_partitions() -> dict[str, int]:
+    """Beat task (public schema): every tenant's query log gets its partitions for this month
+    and the next two, and rows that fell into the DEFAULT partition move to their month's."""
+    now = timezone.now()
+    done = for_each_tenant(
+        lambda _tenant: log_partitions.maintain(now=now),
+        job_name="query log partitions",
+        include_inactive=True,
+    )
+    created = sum(len(names) for names in done.results.values())
+    if created:
+        logger.info("Created %d query-log partitions.", created)
+    return {"tenants": len(done.results), "created": created, "failed": len(done.failures)}

@@ -12,6 +12,11 @@ copies exactly those, keeping every object's name (later migrations refer to nam
 3. primary key, unique, check and exclusion constraints, then plain indexes, then foreign
    keys, each from the template's own definition with the schema name swapped.
 
+A partitioned table (the query log) is created with its partition key, its partitions as
+`PARTITION OF` it with their bounds; constraints and indexes are declared on the parent
+only (with `ON ONLY` removed) and PostgreSQL gives every partition its own, named as in the
+template.
+
 Everything runs in the caller's transaction. `tests/tenants/test_cloning.py` compares a
 clone's catalog with the template's, so a new kind of object cannot slip through unseen.
 """
@@ -48,7 +53,7 @@ def _check_supported(source: str) -> None:
         """
         SELECT c.relname, c.relkind FROM pg_class c
         JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE n.nspname = %s AND c.relkind NOT IN ('r', 'i', 'S')
+        WHERE n.nspname = %s AND c.relkind NOT IN ('r', 'p', 'i', 'I', 'S')
         UNION ALL
         SELECT p.proname, 'f' FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
         WHERE n.nspname = %s
@@ -74,26 +79,30 @@ def clone_schema(source: str, target: str) -> None:
     """Create schema `target` as a copy of `source` (structure and rows)."""
     _check_supported(source)
     src, dst = _quote(source), _quote(target)
-    tables = [
-        str(row[0])
-        for row in _rows(
-            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = %s AND c.relkind = 'r' ORDER BY c.relname",
-            [source],
-        )
-    ]
+    tables = _rows(
+        "SELECT c.relname, CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END "
+        "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s AND c.relkind IN ('r', 'p') AND NOT c.relispartition "
+        "ORDER BY c.relname",
+        [source],
+    )
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE SCHEMA {dst}")
-        for table in tables:
-            name = _quote(table)
-            cursor.execute(f"CREATE TABLE {dst}.{name} (LIKE {src}.{name} {_LIKE_OPTIONS})")
-        _copy_rows(cursor, source, target, tables)
+        for table, partition_key in tables:
+            name = _quote(str(table))
+            partitioned = f" PARTITION BY {partition_key}" if partition_key else ""
+            cursor.execute(
+                f"CREATE TABLE {dst}.{name} (LIKE {src}.{name} {_LIKE_OPTIONS}){partitioned}"
+            )
+        _create_partitions(cursor, source, target)
+        _copy_rows(cursor, source, target, [str(row[0]) for row in tables])
         constraints = _rows(
             """
             SELECT c.relname, con.conname, con.contype, pg_get_constraintdef(con.oid)
             FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid
             JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE n.nspname = %s AND con.contype IN ('p', 'u', 'c', 'x', 'f')
+            AND con.conparentid = 0 AND NOT (con.contype = 'c' AND con.coninhcount > 0)
             ORDER BY con.contype = 'f', c.relname, con.conname
             """,
             [source],
@@ -109,12 +118,34 @@ def clone_schema(source: str, target: str) -> None:
             JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace
             WHERE n.nspname = %s AND NOT EXISTS (
                 SELECT 1 FROM pg_constraint con WHERE con.conindid = i.indexrelid
-            )
+            ) AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = i.indexrelid)
             """,
             [source],
         )
         for (definition,) in indexes:
-            cursor.execute(_swap_schema(str(definition), source, target))
+            # A partitioned table's index reads `ON ONLY parent`; without ONLY it reaches
+            # every partition, as it does in the template.
+            definition = re.sub(r" ON ONLY ", " ON ", str(definition), count=1)
+            cursor.execute(_swap_schema(definition, source, target))
+
+
+def _create_partitions(cursor: Any, source: str, target: str) -> None:
+    partitions = _rows(
+        """
+        SELECT c.relname, p.relname, pg_get_expr(c.relpartbound, c.oid)
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        JOIN pg_inherits h ON h.inhrelid = c.oid JOIN pg_class p ON p.oid = h.inhparent
+        WHERE n.nspname = %s AND c.relkind IN ('r', 'p') AND c.relispartition
+        ORDER BY c.relname
+        """,
+        [source],
+    )
+    dst = _quote(target)
+    for name, parent, bounds in partitions:
+        cursor.execute(
+            f"CREATE TABLE {dst}.{_quote(str(name))} PARTITION OF {dst}.{_quote(str(parent))} "
+            f"{bounds}"
+        )
 
 
 def _copy_rows(cursor: Any, source: str, target: str, tables: list[str]) -> None:

@@ -15,10 +15,11 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.validators import validate_email
 from django.db import IntegrityError, ProgrammingError, connection, transaction
+from django.utils import timezone
 from django_tenants.clone import CloneSchema
 from django_tenants.utils import schema_context, schema_exists
 
-from tenants import cloning
+from tenants import cloning, partitions
 from tenants.db import use_public_schema
 from tenants.migration_state import expected_tenant_migrations
 from tenants.models import Domain, Tenant, normalise_domain
@@ -272,6 +273,8 @@ def _create_in_one_transaction(request: _ProvisioningRequest) -> tuple[Tenant, D
         _clone_schema(template_schema_name(), request.schema_name)
         _assert_schema_has_users_table(request.schema_name)
         with schema_context(request.schema_name):
+            # The template's monthly partitions may be older than this month.
+            partitions.ensure_upcoming(now=timezone.now(), months=2)
             get_user_model().objects.create_user(
                 request.admin_email,
                 request.admin_password,

@@ -79,4 +79,10 @@ CELERY_BEAT_SCHEDULE["queries-purge-query-log"] = {
     "schedule": timedelta(hours=24),
     "options": {"queue": f"{QUEUE_PREFIX}maintenance"},
 }
+# Partitions for this month and the next two; daily, so a failed night has a month to recover.
+CELERY_BEAT_SCHEDULE["queries-maintain-query-log-partitions"] = {
+    "task": "queries.maintain_query_log_partitions",
+    "schedule": timedelta(hours=24),
+    "options": {"queue": f"{QUEUE_PREFIX}maintenance"},
+}
 CELERY_TASK_ALWAYS_EAGER = False

@@ -21,7 +21,6 @@ from queries import services
 from queries.api import AskView, SearchView
 from queries.models import Query
 from tests.conftest import TenantHandle, libpq_params
-from tests.factories import QueryFactory
 from tests.queries.helpers import add_corpus
 
 
@@ -104,8 +103,9 @@ def test_a_failed_write_is_logged_not_raised(
 ) -> None:
     response = _call(SearchView, tenant, "/api/v1/search/", {"query": "wing"})
     query_id = response.data["query_id"]
-    # Something else took the reserved id: the INSERT fails in the database.
-    QueryFactory(id=query_id, text="squatter")
+    # The INSERT fails in the database (a constraint made up for the test, rolled back).
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE queries_query ADD CONSTRAINT no_wing CHECK (text <> 'wing')")
     with caplog.at_level(logging.ERROR, logger="queries.querylog"):
         _close(response)  # does not raise
     assert f"query log row {query_id} of {tenant.schema} could not be written" in caplog.text
