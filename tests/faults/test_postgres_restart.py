@@ -12,9 +12,10 @@ import socket
 import time
 
 import pytest
-from django.db import connection, connections
+from django.db import OperationalError, connection, connections
+from django.test import RequestFactory
 
-from config.exceptions import DATABASE_UNAVAILABLE
+from config.exceptions import DATABASE_UNAVAILABLE, server_error
 from tests.faults.load import REQUEST_BOUND_SECONDS, Client, refusal_problems
 from tests.faults.platform import PrivatePlatform
 
@@ -88,3 +89,14 @@ def test_a_database_that_accepts_but_never_answers_fails_within_the_connect_time
         waited = time.monotonic() - began
     print(f"\nconnecting to a silent database gave up after {waited:.1f} s")
     assert timeout - 0.5 <= waited < REQUEST_BOUND_SECONDS
+
+
+def test_a_dashboard_page_says_the_database_is_unreachable_in_a_503_page() -> None:
+    request = RequestFactory().get("/documents/", HTTP_ACCEPT="text/html")
+    try:
+        raise OperationalError("connection to server failed: Connection refused")
+    except OperationalError:  # handler500 runs inside Django's `except`
+        page = server_error(request)
+    assert (page.status_code, page["Retry-After"]) == (503, "5")
+    assert page["Content-Type"].startswith("text/html")
+    assert b"The service cannot reach its database right now" in page.content
