@@ -11,6 +11,7 @@ import os
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,21 @@ def small_volume() -> Iterator[Path]:
         folder.rmdir()
 
 
+@contextmanager
+def _media_root(folder: Path) -> Iterator[None]:
+    """MEDIA_ROOT on `folder`. django-tenants' storage caches the folder it derives from
+    MEDIA_ROOT and does not drop it when the setting changes, so it is dropped here."""
+    field_storage = Document._meta.get_field("file").storage
+    assert field_storage.location  # sets up the lazy default storage
+    cached = vars(getattr(field_storage, "_wrapped", field_storage))  # default_storage is lazy
+    cached.pop("relative_media_root", None)
+    try:
+        with override_settings(MEDIA_ROOT=str(folder)):
+            yield
+    finally:
+        cached.pop("relative_media_root", None)
+
+
 def _files(root: Path) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file()]
 
@@ -59,7 +75,7 @@ def test_a_full_disk_refuses_the_upload_whole_and_keeps_nothing(make_tenant, sma
     filler = small_volume / "filler.bin"
     filler.write_bytes(b"\0" * (VOLUME_KB - 64) * 1024)  # 64 KB left
     client = tenant.logged_in_client()
-    with override_settings(MEDIA_ROOT=str(small_volume)):
+    with _media_root(small_volume):
         response = _upload(client, "report.txt", b"Quarterly revenue grew. " * 8_000)  # 190 KB
 
         assert response.status_code == 507
