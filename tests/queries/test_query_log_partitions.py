@@ -174,3 +174,14 @@ def test_a_time_bounded_analytics_query_reads_only_its_months_partitions(
 def _partitions_of(schema: str) -> list[Any]:
     with schema_context(schema):
         return partitions("queries_query")
+
+
+def test_deleting_a_query_deletes_its_feedback_without_a_database_key(make_tenant: Any) -> None:
+    handle = make_tenant("part_feedback")
+    gone = QueryFactory(tenant=handle, text="deleted by its asker")
+    QueryFeedbackFactory(tenant=handle, query=gone, comment="about the deleted one")
+    stays = QueryFeedbackFactory(tenant=handle, comment="about another")
+    with schema_context(handle.schema):
+        Query.objects.filter(id=gone.id).delete()
+        assert list(QueryFeedback.objects.values_list("comment", flat=True)) == ["about another"]
+        assert QueryFeedback.objects.get().query_id == stays.query_id
