@@ -183,19 +183,13 @@ def add_column(executor: str, copy: Path, field: str) -> float:
 
 
 def code_copy() -> Path:
-    """The repository's tracked files in a temporary folder (the bench adds migrations there)."""
+    """The committed code (HEAD) in a temporary folder, where the bench adds its migrations;
+    work in progress in the checkout stays out of the measurement."""
     copy = Path(tempfile.mkdtemp(prefix="bench-tenants-code-"))
-    files = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    for name in files:
-        if (ROOT / name).is_file():
-            (copy / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, copy / name)
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", "HEAD"], cwd=ROOT, capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(copy)], input=archive, check=True)
     return copy
 
 
