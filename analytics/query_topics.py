@@ -28,10 +28,11 @@ TOPIC_SAMPLE = 5000  # the newest queries of the window that topics are computed
 TOPIC_MIN_COUNT = 2  # a single query is not a popular topic
 TOPIC_WORDINGS = 4  # the label and up to three other wordings
 
-# Steps: the window's newest rows; their key terms (sorted, distinct lexemes, the parts of a
-# hyphenated word and not the whole); one row per wording (normalized_hash, as in "Most
-# repeated") with its latest text; one row per set of terms, wordings most frequent first,
-# then the latest first.
+# Steps: the window's newest rows; one row per wording (normalized_hash, as in "Most
+# repeated") with its latest text; that text's key terms (sorted, distinct lexemes, the parts
+# of a hyphenated word and not the whole), analysed once per wording rather than once per
+# query (the same normalised text has the same terms); one row per set of terms, wordings
+# most frequent first, then the latest first.
 # Angle brackets read as spaces, as in documents.models.words_of.
 _TOPICS_SQL = """
 WITH recent AS (
@@ -40,8 +41,13 @@ WITH recent AS (
     WHERE created_at >= %(start)s AND created_at < %(end)s
     ORDER BY created_at DESC, id DESC
     LIMIT %(sample)s
+), wordings AS (
+    SELECT count(*) AS n, max(created_at) AS last_seen, max(id) AS latest_id,
+        (array_agg(text ORDER BY created_at DESC, id DESC))[1] AS text
+    FROM recent
+    GROUP BY normalized_hash
 ), keyed AS (
-    SELECT id, text, normalized_hash, created_at,
+    SELECT n, last_seen, latest_id, text,
         ARRAY(
             SELECT lexeme
             FROM unnest(tsvector_to_array(to_tsvector('english', translate(text, '<>', '  '))))
@@ -49,17 +55,12 @@ WITH recent AS (
             WHERE lexeme !~ '.-.'
             ORDER BY lexeme COLLATE "C"
         ) AS terms
-    FROM recent
-), wordings AS (
-    SELECT terms, count(*) AS n, max(created_at) AS last_seen, max(id) AS latest_id,
-        (array_agg(text ORDER BY created_at DESC, id DESC))[1] AS text
-    FROM keyed
-    WHERE cardinality(terms) > 0
-    GROUP BY terms, normalized_hash
+    FROM wordings
 )
 SELECT terms, sum(n)::integer AS queries, max(last_seen) AS topic_last_seen,
     (array_agg(text ORDER BY n DESC, last_seen DESC, latest_id DESC))[1:%(wordings)s] AS texts
-FROM wordings
+FROM keyed
+WHERE cardinality(terms) > 0
 GROUP BY terms
 HAVING sum(n) >= %(min_count)s
 ORDER BY queries DESC, topic_last_seen DESC, terms
