@@ -10,13 +10,14 @@ from __future__ import annotations
 import copy
 import socket
 import time
+from pathlib import Path
 
 import pytest
 from django.db import OperationalError, connection, connections
 from django.test import RequestFactory
 
 from config.exceptions import DATABASE_UNAVAILABLE, server_error
-from tests.faults.load import REQUEST_BOUND_SECONDS, Client, refusal_problems
+from tests.faults.load import REQUEST_BOUND_SECONDS, Client, Sample, refusal_problems
 from tests.faults.platform import PrivatePlatform
 
 OUTAGE_SECONDS = 4.0
@@ -24,6 +25,10 @@ HANDBOOK = (
     b"Holidays. Everyone gets 25 days of paid holiday a year.\n\n"
     b"Notice. After the probation period of six months, the notice period is three months.\n"
 )
+
+
+def stored_files(platform: PrivatePlatform) -> list[Path]:
+    return sorted(path for path in (platform.root / "media").rglob("*") if path.is_file())
 
 
 @pytest.mark.slow
@@ -46,7 +51,9 @@ def test_requests_fail_fast_during_a_postgres_restart_and_recover_by_themselves(
         assert late.status == 202, late.body
         down = time.monotonic()
         platform.postgres.stop()
-        time.sleep(OUTAGE_SECONDS)
+        stored_before = stored_files(platform)
+        upload = platform.upload("refused.txt", b"Uploaded while the database was down.\n")
+        time.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - down)))
         platform.postgres.start()
         up = time.monotonic()
         recovery = client.first_ok_after(up)
@@ -64,6 +71,10 @@ def test_requests_fail_fast_during_a_postgres_restart_and_recover_by_themselves(
     assert refusal_problems(client.samples) == []
     assert recovery < 5
     assert all(platform.alive().values()), platform.alive()
+    # An upload during the outage is refused with the same sentence, and keeps no file.
+    assert refusal_problems([Sample(down, "upload", upload)]) == []
+    assert upload.status == 503
+    assert stored_files(platform) == stored_before
     # The upload made just before the outage was retried to ready, by the same worker.
     document = platform.wait_final(late.json()["id"], timeout=90)
     assert (document["status"], document["error"]) == ("ready", "")
