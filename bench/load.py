@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/load.py                  # steps of 2, 4, 8, 16 users, 75 s each
     .venv/bin/python bench/load.py --web-workers 1  # one web process instead of two
-    .venv/bin/python bench/load.py --ci             # 60 s; exit 1 on a 5xx or memory growth
+    .venv/bin/python bench/load.py --ci             # ~75 s; exit 1 on a 5xx or memory growth
 
 Builds a platform of its own (bench/scratch.py) with --tenants tenants of --chunks chunks each
 (Cranfield sentences, hashing embedder, index compacted, as bench/query.py fills one), an API
@@ -17,12 +17,14 @@ eval/answers/, a line added so each is new) every 10 seconds, a person's pace wh
 number of users (at the crowd's pace each tenant would grow by thousands of chunks a minute,
 and memory with it).
 
-After a 15-second warm-up, each step reports requests per second, p50 / p99 per kind of
-request, responses by status, the most PostgreSQL connections the platform held (sampled
-every second) and the resident memory of every process. At the end, one upload's time from
-the request to `ready` while the last step's users keep going (its queue latency). The
-memory goal is RSS growth of at most 10 % from after the warm-up to the end; `--ci` runs one
-50-second step of 6 users and fails on any 5xx or on growth past that. Writes the table into
+After a warm-up (--warmup, 60 s: every kind of request many times, so each process has
+reached its working size), each step reports
+requests per second, p50 / p99 per kind of request, responses by status, the most
+PostgreSQL connections the platform held (sampled every second) and the resident memory of
+every process. At the end, one upload's time from the request to `ready` while users keep
+going (its queue latency). The memory goal is RSS growth of at most 10 % from after the
+warm-up to the end; `--ci` runs the warm-up and one 30-second step of 6 users and
+fails on any 5xx or on growth past that. Writes the table into
 docs/benchmarks.md ("Load") unless --ci.
 """
 
@@ -31,7 +33,9 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import shutil
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -114,11 +118,12 @@ def main() -> int:
     parser.add_argument("--chunks", type=int, default=5_000)
     parser.add_argument("--users", type=int, nargs="+", default=[2, 4, 8, 16])
     parser.add_argument("--seconds", type=float, default=75.0, help="per step")
+    parser.add_argument("--warmup", type=float, default=60.0, help="seconds before measuring")
     parser.add_argument("--web-workers", type=int, default=2)
-    parser.add_argument("--ci", action="store_true", help="60 s; exit 1 on a 5xx or growth")
+    parser.add_argument("--ci", action="store_true", help="a short run; exit 1 on a 5xx or growth")
     args = parser.parse_args()
     if args.ci:
-        args.tenants, args.chunks, args.users, args.seconds = 2, 1_000, [6], 50.0
+        args.tenants, args.chunks, args.users, args.seconds = 2, 1_000, [6], 30
     WORK.mkdir(parents=True)
     gunicorn = worker = None
     try:
@@ -128,8 +133,8 @@ def main() -> int:
         os.environ["RATELIMIT_API"] = "1000000/m"
         gunicorn = start_gunicorn(port, WORK / "gunicorn.log", workers=args.web_workers)
         worker = start_worker(1, WORK / "worker.log")
-        print("warming up for 15 s…", file=sys.stderr, flush=True)
-        run_step(port, tenants, max(args.users), 15.0)
+        print(f"warming up for {args.warmup:.0f} s…", file=sys.stderr, flush=True)
+        run_step(port, tenants, max(args.users), args.warmup)
         before = resident([gunicorn.pid, worker.pid])
         steps = []
         for users in args.users:
@@ -138,13 +143,18 @@ def main() -> int:
             steps[-1].web_mb = sum(
                 mb for name, mb in resident([gunicorn.pid]).items() if "child" in name
             )
-        latency = queue_latency(port, tenants[0], lambda: run_step(port, tenants, 4, 20.0))
+        latency = queue_latency(port, tenants[0], lambda: run_step(port, tenants, 4, 10.0))
         after = resident([gunicorn.pid, worker.pid])
     finally:
         for process in (gunicorn, worker):
             if process is not None:
                 process.terminate()
                 process.wait(timeout=60)
+        kept = Path(tempfile.gettempdir()) / "bench-load-logs"
+        kept.mkdir(exist_ok=True)
+        for log in WORK.glob("*.log"):
+            shutil.copy(log, kept / log.name)
+        print(f"the web and worker logs are in {kept}", file=sys.stderr)
         scratch.remove(SCRATCH, WORK)
     return report(args, steps, before, after, latency)
 

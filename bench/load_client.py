@@ -159,6 +159,10 @@ class Uploader(VirtualUser):
     def run(self, stop: float) -> None:
         while time.monotonic() < stop:
             started = time.monotonic()
+            # A connection idle for UPLOAD_EVERY seconds is past gunicorn's keep-alive and
+            # closed by the server, so each upload opens its own, as a browser would.
+            self.connection.close()
+            self.connection = self._connect()
             self.upload()
             time.sleep(max(0.0, min(UPLOAD_EVERY - (time.monotonic() - started),
                                     stop - time.monotonic())))  # fmt: skip
