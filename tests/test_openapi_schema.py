@@ -29,7 +29,10 @@ PAGINATED_LISTS = [
     "/api/v1/queries/",
     "/api/v1/members/",
     "/api/v1/api-keys/",
+    "/api/v1/collections/",
 ]
+# Paginated lists under an object (checked against the schema, not requested as they are).
+PAGINATED_LISTS_OF_AN_OBJECT = ["/api/v1/collections/{id}/members/"]
 # Views that read a JSON body refuse oversized bodies (413) and other Content-Types (415).
 BODY_OPERATIONS = [
     ("/api/v1/members/", "post"),

@@ -72,4 +72,4 @@ def test_the_cap_itself_is_unchanged(tenant: TenantHandle) -> None:
     bad = client.post(SEARCH, {"query": "wing", "document_ids": [3, 0]}, content_type=JSON)
     assert bad.status_code == 400
     problems = bad.json()["error"]["fields"]["document_ids"]
-    assert problems == {"1": ["Ensure this value is greater than or equal to 1."]}
+    assert problems == ["Item 2: Ensure this value is greater than or equal to 1."]
