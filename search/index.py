@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -205,11 +206,9 @@ def search_dense(
     row = state_row or state()
     _check_embedder(row, embedder)
     delta = _load_delta(row, embedder)
-    allowed: set[int] | None = None
+    allowed: frozenset[int] | None = None
     if document_ids is not None:
-        allowed = set(
-            Chunk.objects.filter(document_id__in=list(document_ids)).values_list("id", flat=True)
-        )
+        allowed = _allowed_chunks(row, document_ids)
         if not allowed:
             return []
     fetch = k + len(delta.tombstones)
@@ -218,6 +217,30 @@ def search_dense(
     if snapshot is not None:
         hits = merge_results(hits, snapshot.search(query_vector, fetch, allowed_ids=allowed), fetch)
     return [hit for hit in hits if hit[0] not in delta.tombstones][:k]
+
+
+_ALLOWED_CACHED = 32
+_allowed_lock = threading.Lock()
+_allowed: OrderedDict[tuple[str, str, int, tuple[int, ...]], frozenset[int]] = OrderedDict()
+
+
+def _allowed_chunks(row: IndexState, document_ids: Sequence[int]) -> frozenset[int]:
+    """The chunk ids of `document_ids`, remembered per process until the tenant's chunks
+    change (`change_seq`): a caller who reads some collections sends the same documents with
+    every search, and reading 10,000 ids from PostgreSQL cost more than the search itself."""
+    key = (current_schema(), str(row.generation), row.change_seq, tuple(sorted(document_ids)))
+    with _allowed_lock:
+        found = _allowed.get(key)
+        if found is not None:
+            _allowed.move_to_end(key)
+            return found
+    chunks = Chunk.objects.filter(document_id__in=list(key[3])).values_list("id", flat=True)
+    found = frozenset(chunks)
+    with _allowed_lock:
+        _allowed[key] = found
+        while len(_allowed) > _ALLOWED_CACHED:
+            _allowed.popitem(last=False)
+    return found
 
 
 def stored_vectors(

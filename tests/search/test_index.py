@@ -14,6 +14,7 @@ import pytest
 from django.db import connection
 from django_tenants.utils import schema_context
 
+from documents import index_changes
 from documents.embedder_choice import embedder_for_current_tenant
 from documents.models import Chunk, Document, IndexState
 from search import folding, index
@@ -258,3 +259,23 @@ def test_a_chunk_written_while_the_index_is_rebuilt_stays_for_the_next_compactio
         index.compact()
         assert Chunk.objects.get(pk=late[0]).in_snapshot is True
         assert IndexState.objects.get().snapshot_count == 3
+
+
+@pytest.mark.django_db
+def test_a_document_filter_finds_chunks_added_to_its_documents_after_a_search(tenant):
+    # The filter's chunk ids are remembered per process; new chunks must still be found.
+    wings = DocumentFactory(filename="wings.txt", chunks=TEXTS[:1])
+    other = DocumentFactory(filename="later.txt")
+    ids = [wings.pk, other.pk]
+    assert top_texts("heat transfer in laminar boundary layers", k=2, document_ids=ids) == [
+        TEXTS[0]
+    ]
+    embedder = embedder_for_current_tenant()
+    Document.objects.filter(pk=other.pk).update(embedder=embedder.name)  # as ingestion does
+    vector = embedder.embed_documents([TEXTS[1]])[0]
+    Chunk.objects.create(
+        document=other, ordinal=0, text=TEXTS[1], embedding=vector.astype("<f4").tobytes()
+    )
+    index_changes.chunks_changed()
+    found = top_texts("heat transfer in laminar boundary layers", k=2, document_ids=ids)
+    assert found[0] == TEXTS[1]
