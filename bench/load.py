@@ -17,8 +17,9 @@ eval/answers/, a line added so each is new) every 10 seconds, a person's pace wh
 number of users (at the crowd's pace each tenant would grow by thousands of chunks a minute,
 and memory with it).
 
-After a warm-up (--warmup, 60 s: every kind of request many times, so each process has
-reached its working size), each step reports
+After a warm-up (--warmup, at least 60 s, then 15-second rounds until no process grew more
+than 3 % in a round, at most 4 minutes: each process has reached its working size), each
+step reports
 requests per second, p50 / p99 per kind of request, responses by status, the most
 PostgreSQL connections the platform held (sampled every second) and the resident memory of
 every process. At the end, one upload's time from the request to `ready` while users keep
@@ -68,6 +69,8 @@ from tenants.services import provision_tenant  # noqa: E402
 
 MEMORY_GOAL = 0.10  # growth of resident memory from after the warm-up to the end
 SEARCH_P99_GOAL_MS = 100.0
+WARM_GROWTH = 0.03  # a round of the warm-up that grows no process more than this ends it
+WARM_LIMIT = 240.0
 
 
 def build(count: int, chunks: int) -> list[Tenant]:
@@ -112,6 +115,27 @@ def run_step(port: int, tenants: list[Tenant], users: int, seconds: float) -> St
     return step
 
 
+def warm_up(
+    port: int, tenants: list[Tenant], users: int, seconds: float, roots: list[int]
+) -> dict[str, float]:
+    """Load for at least `seconds`, then in rounds of 15 s until no process grows by more
+    than WARM_GROWTH in a round (at most WARM_LIMIT seconds in all): each process has reached
+    its working size (caches, pools, the allocator's arenas). Its memory then, by process."""
+    print(f"warming up for {seconds:.0f} s or more…", file=sys.stderr, flush=True)
+    started = time.monotonic()
+    run_step(port, tenants, users, seconds)
+    last = resident(roots)
+    while time.monotonic() - started < WARM_LIMIT:
+        run_step(port, tenants, users, 15.0)
+        now = resident(roots)
+        grown = max((now.get(k, 0.0) / mb - 1 for k, mb in last.items() if mb), default=0.0)
+        last = now
+        if grown <= WARM_GROWTH:
+            break
+    print(f"warm after {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+    return last
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tenants", type=int, default=3)
@@ -133,9 +157,7 @@ def main() -> int:
         os.environ["RATELIMIT_API"] = "1000000/m"
         gunicorn = start_gunicorn(port, WORK / "gunicorn.log", workers=args.web_workers)
         worker = start_worker(1, WORK / "worker.log")
-        print(f"warming up for {args.warmup:.0f} s…", file=sys.stderr, flush=True)
-        run_step(port, tenants, max(args.users), args.warmup)
-        before = resident([gunicorn.pid, worker.pid])
+        before = warm_up(port, tenants, max(args.users), args.warmup, [gunicorn.pid, worker.pid])
         steps = []
         for users in args.users:
             print(f"{users} users for {args.seconds:.0f} s…", file=sys.stderr, flush=True)
