@@ -16,10 +16,10 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _rss_mb(pid: int) -> float:
+def _rss_mb(pid: int, field: str = "VmRSS") -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
@@ -39,15 +39,16 @@ def _name(pid: int) -> str:
     return words[0].decode(errors="replace").rsplit("/", 1)[-1]
 
 
-def resident(roots: list[int]) -> dict[str, float]:
-    """Resident memory (MB) of each process of the trees under `roots`, by a readable name:
-    'gunicorn master', 'gunicorn worker 1', 'celery worker', …"""
+def resident(roots: list[int], field: str = "VmRSS") -> dict[str, float]:
+    """Resident memory (MB) of each process of the trees under `roots`, by a readable name
+    ('gunicorn (main)', 'gunicorn child 1', 'celery child 1', …): now (VmRSS), or the most
+    it has held since it started (field="VmHWM")."""
     found: dict[str, float] = {}
     for root in roots:
         kind = _name(root)
-        found[f"{kind} (main)"] = _rss_mb(root)
+        found[f"{kind} (main)"] = _rss_mb(root, field)
         for n, child in enumerate(sorted(_children(root)), start=1):
-            found[f"{kind} child {n}"] = _rss_mb(child)
+            found[f"{kind} child {n}"] = _rss_mb(child, field)
     return found
 
 
