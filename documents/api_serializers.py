@@ -156,8 +156,7 @@ UPLOAD_RESPONSES: dict[int, Any] = {
         "multipart/form-data (`unsupported_media_type`)."
     ),
     507: _upload_error(
-        "The disk for uploaded files is full (`storage_full`): nothing was stored; try again "
-        "later."
+        "The disk for uploaded files is full (`storage_full`): nothing was stored; try again later."
     ),
 }
 
