@@ -272,3 +272,18 @@ def test_owners_move_a_document_between_collections(tenant):
         wrong = owner.patch(url, {"collection_ids": ids}, content_type="application/json")
         assert wrong.status_code == 400, ids
         assert wrong.json()["error"]["message"].endswith(".")
+
+
+def test_the_documents_list_filters_by_collection(tenant):
+    hr = collection(tenant, "hr")
+    with schema_context(tenant.schema):
+        DocumentFactory(filename="salaries.txt", collections=[hr])
+        DocumentFactory(filename="handbook.txt")
+    owner = tenant.logged_in_client()
+    listed = owner.get(f"{DOCUMENTS}?collection={hr.pk}").json()["results"]
+    assert [d["filename"] for d in listed] == ["salaries.txt"]
+    _user, member = person(tenant)
+    assert member.get(f"{DOCUMENTS}?collection={hr.pk}").json()["results"] == []
+    wrong = owner.get(f"{DOCUMENTS}?collection=hr")
+    assert wrong.status_code == 400
+    assert wrong.json()["error"]["message"].startswith("collection takes one collection id")
