@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Value
+from django.db.models import Exists, OuterRef, Q, Value
 
 from accounts.models import ApiKey, Collection, CollectionMember, Role, User
 from config.errors import AppError, Forbidden
@@ -97,6 +97,21 @@ def narrowed(
 
 def can_read(readable: frozenset[int] | None, collection_id: int) -> bool:
     return readable is None or collection_id in readable
+
+
+def upload_collection_ids(user: User) -> frozenset[int]:
+    """The collections a person may upload into: every one for owners and admins; for
+    members the default one and those where their membership has `can_upload`; none for
+    viewers."""
+    if str(user.role) == Role.VIEWER:
+        return frozenset()
+    collections = Collection.objects.all()
+    if not _reads_everything(user):
+        mine = CollectionMember.objects.filter(user=user, can_upload=True)
+        collections = collections.filter(
+            Q(is_default=True) | Q(pk__in=mine.values("collection_id"))
+        )
+    return frozenset(collections.values_list("pk", flat=True))
 
 
 def upload_targets(

@@ -160,6 +160,8 @@
       });
       const form = new FormData();
       form.append("file", file, file.name);
+      const into = document.getElementById("upload-collection");
+      if (into) form.append("collection_ids", into.value);
       xhr.send(form);
     });
   }

@@ -23,6 +23,7 @@
     sort: table.getAttribute("data-sort") || "-created",
     status: table.getAttribute("data-filter-status") || "",
     search: table.getAttribute("data-filter-search") || "",
+    collection: table.getAttribute("data-filter-collection") || "",
     page: table.getAttribute("data-page") || "1",
     pageSize: table.getAttribute("data-page-size") || "25",
     clearFilterHref: table.getAttribute("data-clear-filter") || window.location.pathname,

@@ -66,6 +66,7 @@
     const params = new URLSearchParams(extra);
     if (view.status) params.set("status", view.status);
     if (view.search) params.set("search", view.search);
+    if (view.collection) params.set("collection", view.collection);
     return params;
   }
 
@@ -114,7 +115,7 @@
       return;
     }
     if (matches && pageFull) tell(status, "Sorted by " + docs.sortLabel() + ", it is on another page of the list.");
-    else if (matches || !(view.status || view.search)) tell(status, "Reload the page to see it in the list.");
+    else if (matches || !(view.status || view.search || view.collection)) tell(status, "Reload the page to see it in the list.");
     else tell(status, "It is not listed below because it does not match the current filter.", { href: view.clearFilterHref, text: "Clear filter" });
   }
 

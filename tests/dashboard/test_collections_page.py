@@ -82,3 +82,31 @@ def test_the_default_collection_cannot_be_deleted_from_the_page(tenant):
     assert "cannot be deleted" in page.content.decode()
     with schema_context(tenant.schema):
         assert Collection.objects.filter(pk=default.pk).exists()
+
+
+def test_the_documents_page_filters_by_collection_and_offers_where_to_upload(tenant):
+    owner = tenant.logged_in_client()
+    assert 'id="doc-collection"' not in owner.get("/documents/").content.decode()
+    with schema_context(tenant.schema):
+        hr = Collection.objects.create(name="hr")
+        legal = Collection.objects.create(name="legal")
+        DocumentFactory(filename="salaries.txt", collections=[hr])
+        DocumentFactory(filename="handbook.txt")
+    page = owner.get(f"/documents/?collection={hr.pk}").content.decode()
+    assert "salaries.txt" in page
+    assert "handbook.txt" not in page
+    assert 'id="upload-collection"' in page
+    user, member = person(tenant)
+    with schema_context(tenant.schema):
+        CollectionMember.objects.create(collection=hr, user=user, can_upload=False)
+        CollectionMember.objects.create(collection=legal, user=user, can_upload=True)
+    mine = member.get("/documents/").content.decode()
+    picker = mine.split('id="upload-collection"')[1].split("</select>")[0]
+    assert ">legal<" in picker
+    assert ">General<" in picker
+    assert ">hr<" not in picker  # reads it, may not upload into it
+    # A collection the member does not read is no filter: the whole readable list shows.
+    _other, outsider = person(tenant, Role.VIEWER)
+    shown = outsider.get(f"/documents/?collection={hr.pk}").content.decode()
+    assert "handbook.txt" in shown
+    assert "salaries.txt" not in shown
