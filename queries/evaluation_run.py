@@ -114,13 +114,19 @@ def run_evaluation(
 
 
 def _upload_body(title: str, text: str) -> str:
-    body = f"{title}\n\n{text}".strip() if title.strip() else text.strip()
+    """An entry with a title is a Markdown document whose heading is the title, as a document
+    with a title is read (its words weigh as a section's, search/bm25.py); one without is
+    plain text."""
+    if title.strip():
+        return f"# {' '.join(title.split())}\n\n{text.strip()}".rstrip()
+    body = text.strip()
     # The upload check reads a body that starts with "%PDF-" as a PDF file; a space keeps the words.
     return f"% {body[1:]}" if body.startswith("%PDF-") else body
 
 
-def _upload_name(corpus_id: str) -> str:
-    return corpus_id.replace("/", "_").replace("\\", "_")[:200] + ".txt"
+def _upload_name(corpus_id: str, title: str) -> str:
+    stem = corpus_id.replace("/", "_").replace("\\", "_")[:200]
+    return stem + (".md" if title.strip() else ".txt")
 
 
 def _ingest(dataset: BeirDataset, progress: Progress) -> _Ingested:
@@ -154,7 +160,7 @@ def _ingest(dataset: BeirDataset, progress: Progress) -> _Ingested:
         data = body.encode("utf-8")
         try:
             document = services.create_document(
-                upload=services.Upload(io.BytesIO(data), _upload_name(corpus_id), len(data)),
+                upload=services.Upload(io.BytesIO(data), _upload_name(corpus_id, title), len(data)),
                 uploaded_by=None,
                 allow_duplicate=True,
                 enqueue=False,

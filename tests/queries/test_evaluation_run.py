@@ -370,3 +370,26 @@ def test_two_datasets_of_the_same_name_are_refused(committed_db: None, tmp_path:
             "--dataset",
             str(tmp_path / "b" / ".." / "a"),
         )
+
+
+def test_a_title_is_read_as_the_entry_s_heading(committed_db: None, tmp_path: Path) -> None:
+    """A titled entry is uploaded as Markdown under its title, so the title is the section its
+    chunks carry (and weighs as a heading's words do); an untitled one stays plain text."""
+    from django_tenants.utils import tenant_context
+
+    from documents.models import Chunk
+
+    corpus: list[dict[str, Any]] = [
+        {"_id": "d1", "title": "Supersonic  wing flutter", "text": "Panels vibrate at speed."},
+        {"_id": "d2", "text": "An entry without a title."},
+    ]
+    dataset = _write(tmp_path / "titled", corpus, {"q1": "flutter"}, "q1\td1\t1\n")
+    report = run_evaluation(dataset, keep=True)
+    tenant = Tenant.objects.get(schema_name=report.schema)
+    try:
+        with tenant_context(tenant):
+            sections = dict(Chunk.objects.values_list("document__filename", "section"))
+    finally:
+        delete_tenant(tenant=tenant)
+    assert sections == {"d1.md": "Supersonic wing flutter", "d2.txt": ""}
+    assert report.scores["lexical"]["ndcg@10"] == 1.0
