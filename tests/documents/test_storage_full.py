@@ -52,7 +52,7 @@ def _media_root(folder: Path) -> Iterator[None]:
     """MEDIA_ROOT on `folder`. django-tenants' storage caches the folder it derives from
     MEDIA_ROOT and does not drop it when the setting changes, so it is dropped here."""
     field_storage = Document._meta.get_field("file").storage
-    assert field_storage.location  # sets up the lazy default storage
+    assert field_storage.path("x")  # sets up the lazy default storage
     cached = vars(getattr(field_storage, "_wrapped", field_storage))  # default_storage is lazy
     cached.pop("relative_media_root", None)
     try:
