@@ -14,7 +14,7 @@
   const askButton = $("ask-button");
   const searchButton = $("search-button");
   const KINDS = { ask: "Question", search: "Search" };
-  const FIELDS = { question: "Question", query: "Search text", document_ids: "Documents", comment: "Comment" };
+  const FIELDS = { question: "Question", query: "Search text", document_ids: "Documents", collection_ids: "Collections", comment: "Comment" };
   let currentQueryId = null;
   let lastTrigger = null;
   let running = null; // the AbortController of the ask or search on screen
@@ -243,14 +243,23 @@
     return { name, payload };
   }
 
+  // The collection picker's ticked collections (none ticked: every collection one reads).
+  function chosenCollections() {
+    return [...form.querySelectorAll('input[name="collection"]:checked')].map((box) => Number(box.value));
+  }
+
   function filters() {
     const select = $("document-filter");
-    return select && select.value ? { document_ids: [Number(select.value)] } : {};
+    const chosen = select && select.value ? { document_ids: [Number(select.value)] } : {};
+    const collections = chosenCollections();
+    if (collections.length) chosen.collection_ids = collections;
+    return chosen;
   }
 
   // Back / forward to this page shows the last answer or results again without asking anew.
   function remember(text, view) {
-    history.replaceState({ askPage: Object.assign({ text: text, document: ($("document-filter") || {}).value || "" }, view) }, "");
+    const state = { text: text, document: ($("document-filter") || {}).value || "", collections: chosenCollections() };
+    history.replaceState({ askPage: Object.assign(state, view) }, "");
   }
 
   // A busy button is aria-disabled, not disabled: a disabled button loses keyboard focus (it
@@ -447,6 +456,8 @@
     question.value = saved.text || "";
     const select = $("document-filter");
     if (select && [...select.options].some((o) => o.value === saved.document)) select.value = saved.document;
+    const ticked = (saved.collections || []).map(String);
+    form.querySelectorAll('input[name="collection"]').forEach((box) => { box.checked = ticked.includes(box.value); });
     if (saved.done) { resetAnswer(); finish(saved.done); }
     else if (saved.results) { $("answer-section").hidden = true; $("results-section").hidden = false; showResults(saved.results); }
     updateCount();
