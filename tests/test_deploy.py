@@ -351,7 +351,9 @@ def test_a_waiting_task_is_a_redis_list_named_after_its_queue() -> None:
 
     name = f"kedaprobe{os.getpid()}-ingest"
     queue = Queue(name, Exchange(name), name)
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    # The same Redis as the broker: kombu's URL for a socket is redis+socket://, redis-py's
+    # unix:// (the embedded Redis of `make test` listens on a socket).
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL.replace("redis+socket://", "unix://"))
     try:
         with Connection(settings.CELERY_BROKER_URL) as broker:
             producer = broker.Producer()
