@@ -66,24 +66,37 @@ def _continue_identity(cursor):
     )
 
 
+def _rebuild(cursor, *, partition_by: str, primary_key: str, index_on: str) -> None:
+    """queries_query renamed to OLD and created again with OLD's columns, constraints and
+    indexes (same names), `partition_by` appended and the primary key `primary_key`; each
+    index definition's `index_on` read as " ON " (a partitioned table's are " ON ONLY ")."""
+    cursor.execute(f"ALTER TABLE queries_query RENAME TO {OLD}")
+    constraints, indexes = _definitions(cursor)
+    for name, _kind, _definition in constraints:
+        cursor.execute(f'ALTER TABLE {OLD} DROP CONSTRAINT "{name}"')
+    for name, _definition in indexes:
+        cursor.execute(f'DROP INDEX "{name}"')
+    cursor.execute(
+        f"CREATE TABLE queries_query (LIKE {OLD} INCLUDING DEFAULTS INCLUDING GENERATED "
+        f"INCLUDING STORAGE INCLUDING COMMENTS){partition_by}"
+    )
+    for name, kind, definition in constraints:
+        if kind == "p":
+            definition = primary_key
+        cursor.execute(f'ALTER TABLE queries_query ADD CONSTRAINT "{name}" {definition}')
+    for _name, definition in indexes:
+        plain = definition.replace(index_on, " ON ", 1)
+        cursor.execute(plain.replace(f"{OLD} ", "queries_query ", 1))
+
+
 def partition_query_log(apps, schema_editor):
     with schema_editor.connection.cursor() as cursor:
-        cursor.execute(f"ALTER TABLE queries_query RENAME TO {OLD}")
-        constraints, indexes = _definitions(cursor)
-        for name, _kind, _definition in constraints:
-            cursor.execute(f'ALTER TABLE {OLD} DROP CONSTRAINT "{name}"')
-        for name, _definition in indexes:
-            cursor.execute(f'DROP INDEX "{name}"')
-        cursor.execute(
-            f"CREATE TABLE queries_query (LIKE {OLD} INCLUDING DEFAULTS INCLUDING GENERATED "
-            "INCLUDING STORAGE INCLUDING COMMENTS) PARTITION BY RANGE (created_at)"
+        _rebuild(
+            cursor,
+            partition_by=" PARTITION BY RANGE (created_at)",
+            primary_key="PRIMARY KEY (id, created_at)",
+            index_on=" ON ",
         )
-        for name, kind, definition in constraints:
-            if kind == "p":
-                definition = "PRIMARY KEY (id, created_at)"
-            cursor.execute(f'ALTER TABLE queries_query ADD CONSTRAINT "{name}" {definition}')
-        for _name, definition in indexes:
-            cursor.execute(definition.replace(f"{OLD} ", "queries_query ", 1))
         for month in _months(cursor):
             cursor.execute(
                 f"CREATE TABLE queries_query_y{month:%Y}m{month:%m} PARTITION OF queries_query "
@@ -99,23 +112,7 @@ def partition_query_log(apps, schema_editor):
 def unpartition_query_log(apps, schema_editor):
     """Back to one plain table (the rows kept), for a rollback to the previous release."""
     with schema_editor.connection.cursor() as cursor:
-        cursor.execute(f"ALTER TABLE queries_query RENAME TO {OLD}")
-        constraints, indexes = _definitions(cursor)
-        for name, _kind, _definition in constraints:
-            cursor.execute(f'ALTER TABLE {OLD} DROP CONSTRAINT "{name}"')
-        for name, _definition in indexes:
-            cursor.execute(f'DROP INDEX "{name}"')
-        cursor.execute(
-            f"CREATE TABLE queries_query (LIKE {OLD} INCLUDING DEFAULTS INCLUDING GENERATED "
-            "INCLUDING STORAGE INCLUDING COMMENTS)"
-        )
-        for name, kind, definition in constraints:
-            if kind == "p":
-                definition = "PRIMARY KEY (id)"
-            cursor.execute(f'ALTER TABLE queries_query ADD CONSTRAINT "{name}" {definition}')
-        for _name, definition in indexes:
-            plain = definition.replace(" ON ONLY ", " ON ", 1)
-            cursor.execute(plain.replace(f"{OLD} ", "queries_query ", 1))
+        _rebuild(cursor, partition_by="", primary_key="PRIMARY KEY (id)", index_on=" ON ONLY ")
         _continue_identity(cursor)
         cursor.execute(f"INSERT INTO queries_query SELECT * FROM {OLD}")  # noqa: S608
         cursor.execute(f"DROP TABLE {OLD} CASCADE")
