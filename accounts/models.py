@@ -116,6 +116,12 @@ class ApiKey(models.Model):
         return f"di_{self.prefix}"
 
 
+# Collections are listed default first, then by name. Queries that aggregate (document counts)
+# repeat it with order_by(*COLLECTION_ORDER): Django leaves Meta.ordering out of GROUP BY
+# queries, and a paginated list needs a deterministic order.
+COLLECTION_ORDER = ("-is_default", "name", "id")
+
+
 class Collection(models.Model):
     """A named group of a workspace's documents that decides who may read them.
 
@@ -129,7 +135,7 @@ class Collection(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        ordering: ClassVar[list[str]] = ["-is_default", "name", "id"]
+        ordering: ClassVar[list[str]] = list(COLLECTION_ORDER)
         constraints: ClassVar[list[models.BaseConstraint]] = [
             models.UniqueConstraint(Lower("name"), name="collection_name_unique"),
             models.UniqueConstraint(

@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.models import Collection, CollectionMember, Role, User
+from accounts.models import COLLECTION_ORDER, Collection, CollectionMember, Role, User
 from accounts.workspace_views import admin_required
 from config.errors import AppError
 from documents import collection_services
@@ -34,8 +34,10 @@ def collections_page(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"The collection '{made.name}' is created.")
         return redirect(PAGE)
     members = CollectionMember.objects.select_related("user").order_by("user__email")
-    collections = Collection.objects.annotate(document_count=Count("documents")).prefetch_related(
-        Prefetch("members", queryset=members)
+    collections = (
+        Collection.objects.annotate(document_count=Count("documents"))
+        .order_by(*COLLECTION_ORDER)
+        .prefetch_related(Prefetch("members", queryset=members))
     )
     # Owners and admins read every collection already; the others can be added.
     people = User.objects.filter(is_active=True).exclude(role__in=[Role.OWNER, Role.ADMIN])

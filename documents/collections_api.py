@@ -14,7 +14,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.models import Collection, CollectionMember, User
+from accounts.models import COLLECTION_ORDER, Collection, CollectionMember, User
 from accounts.permissions import CanRead, IsTenantAdmin
 from config.openapi import (
     BODY_ERROR_RESPONSES,
@@ -68,7 +68,9 @@ class _CollectionView(ReadableView):
         return _by_method(self.request)
 
     def readable_collections(self) -> QuerySet[Collection]:
-        collections = Collection.objects.annotate(document_count=Count("documents"))
+        collections = Collection.objects.annotate(document_count=Count("documents")).order_by(
+            *COLLECTION_ORDER
+        )
         if self.readable is not None:
             collections = collections.filter(pk__in=sorted(self.readable))
         return collections
