@@ -12,6 +12,27 @@ class ForgotPasswordForm(forms.Form):
     email = forms.EmailField(max_length=254)
 
 
+# What a new key reads: every collection (also those made later) or only the ticked ones.
+ALL_COLLECTIONS = "all"
+CHOSEN_COLLECTIONS = "chosen"
+
+
+class CollectionIdsField(forms.Field):
+    """The ticked collections' ids; whether they exist is the service's sentence to say, as
+    the API says it (accounts/services.py)."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def to_python(self, value: object) -> list[int]:
+        values = value if isinstance(value, list) else []
+        try:
+            return [int(str(item)) for item in values]
+        except ValueError:
+            raise forms.ValidationError(
+                "Tick collections from the list: one of the values sent is not a collection id."
+            ) from None
+
+
 class ApiKeyForm(forms.Form):
     name = forms.CharField(max_length=100, help_text="What uses the key, e.g. 'nightly import'.")
     scopes = forms.MultipleChoiceField(
@@ -20,6 +41,31 @@ class ApiKeyForm(forms.Form):
         initial=[ApiKeyScope.READ],
         error_messages={"required": "Choose at least one scope."},
     )
+    reads = forms.ChoiceField(
+        choices=[
+            (ALL_COLLECTIONS, "All collections, also those made later"),
+            (CHOSEN_COLLECTIONS, "Only the ticked collections"),
+        ],
+        required=False,
+        initial=ALL_COLLECTIONS,
+    )
+    collection_ids = CollectionIdsField(required=False)
+
+    def clean(self) -> dict[str, object]:
+        """`key_collections` is what create_api_key takes: None (all) or the ticked ids."""
+        cleaned = super().clean() or {}
+        ticked = cleaned.get("collection_ids") or []
+        if cleaned.get("reads") == CHOSEN_COLLECTIONS:
+            cleaned["key_collections"] = ticked
+        elif ticked:
+            self.add_error(
+                "collection_ids",
+                "Choose “Only the ticked ones” to limit the key to the ticked "
+                "collections, or untick them for a key that reads all collections.",
+            )
+        else:
+            cleaned["key_collections"] = None
+        return cleaned
 
 
 class InviteForm(forms.Form):

@@ -196,8 +196,9 @@ def _key_collections(collection_ids: Sequence[int] | None) -> list[Collection] |
     wanted = sorted(set(collection_ids))
     if not wanted:
         raise UnknownCollection(
-            "collection_ids is empty, so the key could read nothing; leave it out for a key "
-            "that reads every collection its creator reads."
+            "No collection is chosen, so the key could read nothing; choose at least one, or "
+            "all collections (no collection_ids) for a key that reads every collection its "
+            "creator reads."
         )
     found = {c.pk: c for c in Collection.objects.filter(pk__in=wanted)}
     missing = [str(i) for i in wanted if i not in found]

@@ -17,9 +17,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts.collection_access import UnknownCollection
 from accounts.forms import ApiKeyForm, InviteForm, RoleForm, TimeZoneForm
 from accounts.invitations import deliver_invitation, password_set_link
-from accounts.models import ApiKey, Role, User
+from accounts.models import ApiKey, Collection, Role, User
 from accounts.permissions import ADMIN_ROLES
 from accounts.services import (
     ActionRefused,
@@ -81,19 +82,30 @@ def api_keys(request: HttpRequest) -> HttpResponse:
     """Create (POST, then redirect: a reload does not create another key) and list keys."""
     form = ApiKeyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        _api_key, raw_key = create_api_key(
-            name=form.cleaned_data["name"],
-            scopes=sorted(form.cleaned_data["scopes"]),
-            created_by=_actor(request),
-        )
-        request.session[NEW_KEY_SESSION] = raw_key
-        return _no_store(redirect("api-keys-page"))
+        try:
+            _api_key, raw_key = create_api_key(
+                name=form.cleaned_data["name"],
+                scopes=sorted(form.cleaned_data["scopes"]),
+                created_by=_actor(request),
+                collection_ids=form.cleaned_data["key_collections"],
+            )
+        except UnknownCollection as exc:  # the API's sentence: none ticked, or one deleted
+            form.add_error("collection_ids", exc.message)
+        else:
+            request.session[NEW_KEY_SESSION] = raw_key
+            return _no_store(redirect("api-keys-page"))
     new_key = request.session.pop(NEW_KEY_SESSION, None) if request.method == "GET" else None
+    keys = ApiKey.objects.select_related("created_by").prefetch_related("collections")
+    collections = list(Collection.objects.all())
     context = {
         "active": "api-keys",
         "form": form,
         "new_key": new_key,
-        "keys": ApiKey.objects.select_related("created_by"),
+        "keys": keys,
+        # The picker, when there is a choice; the column, when a key or the picker needs it.
+        "collections": collections if len(collections) > 1 else [],
+        "ticked": {str(value) for value in form["collection_ids"].value() or []},
+        "show_collections": len(collections) > 1 or keys.filter(collections_limited=True).exists(),
     }
     return _no_store(render(request, "accounts/api_keys.html", context))
 
