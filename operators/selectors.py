@@ -11,10 +11,11 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Sum
+from django.db.models import Count, Prefetch, Sum
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from accounts.models import Collection
 from documents.models import Document
 from documents.selectors import clean_search
 from queries.models import Query
@@ -60,10 +61,26 @@ def tenant_usage(tenant: Tenant) -> TenantUsage:
     )
 
 
-def support_documents(tenant: Tenant, *, search: str = "") -> list[dict[str, Any]]:
-    """The tenant's newest documents as plain rows (evaluated inside the schema)."""
+def restricted_collections(tenant: Tenant) -> list[str]:
+    """The names of the tenant's collections that not everyone reads (all but the default)."""
     with tenant_context(tenant):
-        documents = Document.objects.select_related("uploaded_by").order_by("-created_at")
+        return list(Collection.objects.filter(is_default=False).values_list("name", flat=True))
+
+
+def support_documents(tenant: Tenant, *, search: str = "") -> list[dict[str, Any]]:
+    """The tenant's newest documents as plain rows (evaluated inside the schema).
+
+    Each row names its collections; `restricted` is true for a document that is not in the
+    default collection, so only owners, admins and its collections' members read it."""
+    in_collections = Prefetch(
+        "collections", queryset=Collection.objects.only("id", "name", "is_default")
+    )
+    with tenant_context(tenant):
+        documents = (
+            Document.objects.select_related("uploaded_by")
+            .prefetch_related(in_collections)
+            .order_by("-created_at", "-id")
+        )
         search = clean_search(search)  # no NUL: PostgreSQL text cannot hold it
         if search:
             documents = documents.filter(filename__icontains=search)
@@ -82,9 +99,18 @@ def support_documents(tenant: Tenant, *, search: str = "") -> list[dict[str, Any
                 "uploaded_by": d.uploaded_by.email if d.uploaded_by else "",
                 "created_at": d.created_at,
                 "processed_at": d.processed_at,
+                **_access(d),
             }
             for d in documents[:SUPPORT_ROWS]
         ]
+
+
+def _access(document: Document) -> dict[str, Any]:
+    collections = list(document.collections.all())
+    return {
+        "collections": [c.name for c in collections],
+        "restricted": not any(c.is_default for c in collections),
+    }
 
 
 def support_queries(tenant: Tenant) -> list[dict[str, Any]] | None:
