@@ -25,7 +25,9 @@ def _support(handle: TenantHandle, view: str) -> str:
 
 
 def _last(action: str, schema: str) -> OperatorAction:
-    return OperatorAction.objects.filter(action=action, tenant_schema=schema).first()
+    entry = OperatorAction.objects.filter(action=action, tenant_schema=schema).first()
+    assert entry is not None, f"no {action} entry for {schema}"
+    return entry
 
 
 def test_documents_of_a_restricted_collection_are_marked_and_the_visit_recorded(
