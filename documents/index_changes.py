@@ -21,6 +21,7 @@ from documents.models import Chunk, IndexState, IndexTombstone
 
 logger = logging.getLogger(__name__)
 COMPACT_INDEX = "search.compact_index"  # search/tasks.py
+_SCHEDULED = "index:compaction-scheduled"
 
 
 def chunks_changed(*, removed_ids: Sequence[int] = ()) -> None:
@@ -37,7 +38,7 @@ def schedule_compaction() -> None:
     """Queue one compaction per tenant per INDEX_COMPACT_DELAY_SECONDS window."""
     delay = max(1, int(settings.INDEX_COMPACT_DELAY_SECONDS))
     try:
-        first = cache.add("index:compaction-scheduled", 1, timeout=delay)
+        first = cache.add(_SCHEDULED, 1, timeout=delay)
     except Exception:  # Redis trouble: compact anyway rather than never
         logger.warning("could not debounce index compaction; scheduling it anyway")
         first = True
@@ -47,6 +48,15 @@ def schedule_compaction() -> None:
         except QueueUnavailable:
             # Search reads new chunks from the delta meanwhile; a later change schedules it.
             logger.warning("could not queue index compaction: the task queue is unreachable")
+
+
+def hold_compactions(seconds: int) -> None:
+    """Schedule no compaction for `seconds`: one that will run then folds in every change
+    made meanwhile (search/tasks.py, when the index volume is full)."""
+    try:
+        cache.set(_SCHEDULED, 1, timeout=max(1, int(seconds)))
+    except Exception:  # Redis trouble: changes schedule compactions as usual
+        logger.warning("could not hold index compactions back")
 
 
 def reset_for_reindex() -> None:

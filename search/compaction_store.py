@@ -42,6 +42,11 @@ def persist_current() -> Path:
 
 
 def store_after_compaction(sender: object, *, schema: str, **kwargs: Any) -> None:
-    """`search.index.index_compacted` receiver (runs in the tenant's schema)."""
-    if bm25_store.enabled():
+    """`search.index.index_compacted` receiver (runs in the tenant's schema). A compaction
+    that found nothing to fold announces too: it stores the matrix if an earlier one could
+    not (a full disk), and does nothing when the current state's is there."""
+    if not bm25_store.enabled():
+        return
+    row = state()
+    if not bm25_store.exists(schema, str(row.generation), row.change_seq):
         persist_current()

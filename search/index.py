@@ -35,7 +35,7 @@ from documents.embedder_choice import embedder_for_current_tenant
 from documents.embeddings import Embedder
 from documents.models import Chunk, IndexState, IndexTombstone
 from search import chunk_links, folding
-from search.index_io import TenantIndexLock, read_vectors
+from search.index_io import IndexVolumeFull, TenantIndexLock, no_space, read_vectors
 from search.settings import search_settings
 from search.vectorindex import (
     Hit,
@@ -307,14 +307,22 @@ def compact(
             fold = folding.rebuilt(mine, row, embedder, progress)
         else:
             folded = folding.folded(snapshot, mine, row, embedder, tombstones)
-            if folded is None:
+            if folded is None:  # what is stored beside it may be missing (a full disk)
+                _announce_compaction(schema)
                 return CompactionResult("unchanged", row.version, snapshot.count)
             if folded.snapshot.kind == "flat" and (
                 folded.snapshot.count > search_settings().index_approx_threshold
             ):
                 return compact(rebuild=True, progress=progress, link_progress=link_progress)
             fold = folded
-        folding.link_and_publish(fold, row, embedder, mine, tombstones, link_progress, directory)
+        try:
+            folding.link_and_publish(
+                fold, row, embedder, mine, tombstones, link_progress, directory
+            )
+        except OSError as exc:
+            if no_space(exc):
+                raise volume_full(schema, "its new vector index was not written") from exc
+            raise
         # Still under the lock: what is built next to the snapshot (the BM25 matrix, see
         # search/compaction_store.py) is written by one process at a time too.
         _announce_compaction(schema)
@@ -323,8 +331,27 @@ def compact(
 
 
 def _announce_compaction(schema: str) -> None:
+    """Tell the receivers (they store the BM25 matrix); IndexVolumeFull if one had no room."""
+    full: Exception | None = None
     for receiver, failure in index_compacted.send_robust(sender=compact, schema=schema):
-        if isinstance(failure, Exception):
+        if isinstance(failure, Exception) and no_space(failure):
+            full = failure
+        elif isinstance(failure, Exception):
             logger.error(
                 "After compacting %s, %s failed: %s", schema, receiver, failure, exc_info=failure
             )
+    if full is not None:
+        raise volume_full(
+            schema, "its new vector index is in use, but its BM25 matrix was not stored"
+        ) from full
+
+
+def volume_full(schema: str, what: str) -> IndexVolumeFull:
+    """The sentence for an operator when a compaction found no room under INDEX_ROOT."""
+    return IndexVolumeFull(
+        f"The index volume (INDEX_ROOT, {search_settings().index_root}) is full, so the search "
+        f"index of workspace {schema} could not be updated: {what}. Nothing half-written was "
+        "left; searches keep answering from the files already there and read newer documents "
+        "from the database. Free space on that volume; the update is retried every few "
+        f"minutes, or run `python manage.py rebuild_index --tenant {schema}`."
+    )

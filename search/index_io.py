@@ -1,7 +1,9 @@
-"""Compaction's PostgreSQL side: the per-tenant writer lock and reading stored vectors."""
+"""Compaction's PostgreSQL side: the per-tenant writer lock and reading stored vectors; and
+what a compaction raises when the index volume is full."""
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable
 
 import numpy as np
@@ -9,6 +11,20 @@ from django.db import connection
 
 _LOCK_NAMESPACE = 0x7E4A_0003
 _READ_BATCH = 5_000
+_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+class IndexVolumeFull(Exception):
+    """A compaction could not write the tenant's index files: INDEX_ROOT has no room left.
+
+    Nothing half-written stays behind and the previous files keep serving; the message says
+    so and what the operator does (search/tasks.py retries the compaction meanwhile).
+    """
+
+
+def no_space(exc: BaseException) -> bool:
+    """Whether `exc` is a write refused for lack of room (a full disk, or a quota)."""
+    return isinstance(exc, OSError) and exc.errno in _NO_SPACE
 
 
 class TenantIndexLock:

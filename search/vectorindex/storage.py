@@ -1,10 +1,11 @@
 """Snapshot files: ``index-v{N}.faiss`` plus an ``index-v{N}.json`` sidecar, written atomically.
 
-Write order is index file, then sidecar, each via temp file + fsync + rename +
-directory fsync. The sidecar is the commit marker: a version without one was
-never finished and is not loadable, and its checksum catches an index file
-replaced under an old sidecar. A crash at any point therefore leaves every
-previously saved version intact and loadable.
+Both files are written to temporary names (and fsynced) first, then renamed into
+place, the index file before its sidecar, and the directory fsynced. The sidecar is
+the commit marker: a version without one was never finished and is not loadable, and
+its checksum catches an index file replaced under an old sidecar. A crash at any point
+therefore leaves every previously saved version intact and loadable; a write that fails
+(a full disk) removes what it wrote.
 """
 
 from __future__ import annotations
@@ -62,14 +63,6 @@ def _fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -82,50 +75,68 @@ def _temp_path(final: Path) -> Path:
     return final.with_name(f".{final.name}.{secrets.token_hex(6)}.tmp")
 
 
+def _write_index(index: Any, path: Path) -> None:
+    """Write a FAISS index through a Python file, so a full disk raises.
+
+    faiss.write_index(index, filename) raises a bare RuntimeError when a write fails, and
+    reports a failed final flush only on stderr (its FileIOWriter ignores fclose's error):
+    on a full disk it could return normally with the file's tail missing, and the checksum
+    taken next would have vouched for the truncated file. Here every failed write raises
+    OSError (ENOSPC) with the file still a temporary one.
+    """
+    with path.open("wb") as handle:
+        faiss.write_index(index, faiss.PyCallbackIOWriter(handle.write))
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _write_sidecar(meta: dict[str, Any], path: Path) -> None:
+    with path.open("w", encoding="utf-8") as handle:
+        json.dump(meta, handle, indent=2, sort_keys=True)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
 def save_snapshot(snapshot: IndexSnapshot, directory: Path) -> Path:
     """Write ``snapshot`` as its version under ``directory``; return the index file's path.
 
-    Re-saving an existing version replaces it atomically (a retried compaction
-    that crashed before the database recorded the version must be able to redo it).
+    Both files are written to temporary names first; only when both are complete are they
+    renamed into place, the index before its sidecar. A failure (a full disk) removes what
+    this call wrote, so the directory holds what it held before. Re-saving an existing
+    version replaces it (a retried compaction that crashed before the database recorded the
+    version must be able to redo it); its old sidecar goes first, so the old sidecar never
+    vouches for the new file.
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    final = index_path(directory, snapshot.version)
-    temp = _temp_path(final)
+    final, side = index_path(directory, snapshot.version), sidecar_path(directory, snapshot.version)
+    temp, side_temp = _temp_path(final), _temp_path(side)
+    renamed = False
     try:
-        faiss.write_index(snapshot.index, str(temp))
-        _fsync_file(temp)
-        checksum = _sha256(temp)
-        size = temp.stat().st_size
+        _write_index(snapshot.index, temp)
+        meta: dict[str, Any] = {
+            "format": FORMAT,
+            "version": snapshot.version,
+            "embedder_name": snapshot.embedder_name,
+            "dimension": snapshot.dimension,
+            "count": snapshot.count,
+            "kind": snapshot.kind,
+            "nprobe": int(getattr(snapshot.index, "nprobe", 0)),
+            "index_file": final.name,
+            "bytes": temp.stat().st_size,
+            "sha256": _sha256(temp),
+            "created_at": time.time(),
+        }
+        _write_sidecar(meta, side_temp)
+        side.unlink(missing_ok=True)
         os.replace(temp, final)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    _fsync_directory(directory)
-
-    meta: dict[str, Any] = {
-        "format": FORMAT,
-        "version": snapshot.version,
-        "embedder_name": snapshot.embedder_name,
-        "dimension": snapshot.dimension,
-        "count": snapshot.count,
-        "kind": snapshot.kind,
-        "nprobe": int(getattr(snapshot.index, "nprobe", 0)),
-        "index_file": final.name,
-        "bytes": size,
-        "sha256": checksum,
-        "created_at": time.time(),
-    }
-    side = sidecar_path(directory, snapshot.version)
-    side_temp = _temp_path(side)
-    try:
-        with side_temp.open("w", encoding="utf-8") as handle:
-            json.dump(meta, handle, indent=2, sort_keys=True)
-            handle.flush()
-            os.fsync(handle.fileno())
+        renamed = True
         os.replace(side_temp, side)
     except BaseException:
+        temp.unlink(missing_ok=True)
         side_temp.unlink(missing_ok=True)
+        if renamed:
+            final.unlink(missing_ok=True)
         raise
     _fsync_directory(directory)
     return final
@@ -181,7 +192,13 @@ def load_snapshot(
             f"The index file {path} does not match its checksum; rebuild it with "
             f"`python manage.py reindex --tenant {tenant}`."
         )
-    index = faiss.read_index(str(path))
+    try:
+        index = faiss.read_index(str(path))
+    except RuntimeError as exc:  # faiss's own errors: a truncated or garbled file
+        raise SnapshotCorrupt(
+            f"The index file {path} cannot be read ({str(exc).splitlines()[-1][:200]}); rebuild "
+            f"it with `python manage.py reindex --tenant {tenant}`."
+        ) from exc
     if index.ntotal != meta["count"] or index.d != meta["dimension"]:
         raise SnapshotCorrupt(f"The index file {path} disagrees with its sidecar.")
     return IndexSnapshot(

@@ -18,6 +18,7 @@ from documents.management.tenant_option import (
 )
 from documents.models import Chunk, IndexState
 from search import index
+from search.index_io import IndexVolumeFull
 from search.settings import search_settings
 
 
@@ -44,6 +45,8 @@ class Command(StrictCommand):
                     result = index.compact(
                         rebuild=True, progress=bars.reading, link_progress=bars.linking
                     )
+                except IndexVolumeFull as exc:
+                    raise CommandError(str(exc)) from exc
                 finally:
                     bars.close()
                 self.stdout.write(
