@@ -272,10 +272,16 @@ def _decode_head(head: bytes) -> str | None:
         return head.decode("utf-8") if len(head) < 4 else head[:-3].decode("utf-8")
     except UnicodeDecodeError:
         pass
-    from charset_normalizer import from_bytes  # imported lazily: costs ~50 ms to import
+    # As the text extractor will read it: a legacy code page, or UTF-8 with stray bytes (a
+    # UTF-8 file with one Latin-1 byte was refused as binary). Imported lazily: charset
+    # detection costs ~50 ms to import.
+    from documents.extractors.base import ExtractionError
+    from documents.extractors.text import decode_text
 
-    best = from_bytes(head).best()
-    return None if best is None else str(best)
+    try:
+        return decode_text(head)
+    except ExtractionError:
+        return None
 
 
 def _describe_binary(head: bytes) -> str:

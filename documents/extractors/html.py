@@ -97,11 +97,40 @@ def _limit_sentence(message: str) -> str:
 def _decode(data: bytes) -> str:
     match = _META_CHARSET.search(data[:4096])
     if match and not data.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return data.decode(match.group(1).decode("ascii"), "replace")
-        except LookupError:
-            pass
+        encoding = _meta_encoding(match.group(1).decode("ascii"))
+        if encoding is not None:
+            return data.decode(encoding, "replace")
     return decode_text(data)
+
+
+# The encodings a browser applies from a <meta charset> (the WHATWG Encoding Standard's), by
+# Python's codec name, and the labels it reads as a superset (Latin-1 and ASCII as
+# windows-1252). Any other label is ignored and the bytes are read as plain text is: UTF-16
+# and UTF-32, which a page found by reading its bytes as ASCII cannot be (browsers read it
+# as UTF-8; read as UTF-16 it became a page of CJK nonsense), and codecs no browser has
+# (UTF-7, idna, unicode_escape: one failed the page as damaged).
+_BROWSER_ENCODINGS = frozenset(
+    {
+        *("utf-8", "cp866", "koi8-r", "koi8-u", "mac-roman", "cp874", "gbk", "gb18030"),
+        *("big5hkscs", "euc_jp", "iso2022_jp", "cp932", "cp949"),
+        *(f"cp{number}" for number in range(1250, 1259)),
+        *(f"iso8859-{number}" for number in (2, 3, 4, 5, 6, 7, 8, 10, 13, 14, 15, 16)),
+    }
+)
+_READ_AS = {
+    **dict.fromkeys(("iso8859-1", "ascii"), "cp1252"),
+    **{"iso8859-9": "cp1254", "iso8859-11": "cp874", "tis-620": "cp874", "gb2312": "gbk"},
+    **{"big5": "big5hkscs", "shift_jis": "cp932", "euc_kr": "cp949"},
+}
+
+
+def _meta_encoding(label: str) -> str | None:
+    try:
+        name = codecs.lookup(label).name
+    except LookupError:
+        return None
+    name = _READ_AS.get(name, name)
+    return name if name in _BROWSER_ENCODINGS else None
 
 
 _LINK_MARKS = " \u00b6\u00a7\U0001f517"  # space, pilcrow, section sign, link symbol

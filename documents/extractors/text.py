@@ -1,10 +1,13 @@
 """Plain-text extraction: BOM first, then strict UTF-8, then charset-normalizer's guess
 (among the legacy code pages it finds as likely, the one whose letters are plausible:
-see charsets.py)."""
+see charsets.py). A file that is UTF-8 but for some stray bytes (lines of a legacy code
+page pasted in) keeps its UTF-8 and has only the stray bytes read in a legacy code page."""
 
 from __future__ import annotations
 
 import codecs
+import re
+from itertools import islice
 from pathlib import Path
 
 from documents import filetypes
@@ -14,7 +17,7 @@ from documents.extractors.base import (
     TextBlock,
     normalize_text,
 )
-from documents.extractors.charsets import choose_encoding
+from documents.extractors.charsets import choose_encoding, plausibility
 
 __all__ = ["TextExtractor", "decode_text", "read_text"]
 
@@ -36,6 +39,26 @@ def decode_text(data: bytes) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    text = data.decode("utf-8", "surrogateescape")  # bytes that are not UTF-8: U+DC80-U+DCFF
+    utf8_bytes = len(data) - len(text)  # one per continuation byte of a multi-byte character
+    stray_bytes = _stray_count(text)
+    if utf8_bytes >= 2 * stray_bytes:
+        return _mixed(text)  # mostly UTF-8
+    try:
+        legacy = _legacy(data)
+    except ExtractionError:
+        if not utf8_bytes:
+            raise
+        return _mixed(text)
+    if 4 * utf8_bytes < stray_bytes:
+        return legacy  # a legacy text with a few byte pairs that happen to be UTF-8
+    # UTF-8 and a legacy code page in comparable parts, or a legacy text with many such
+    # pairs (Chinese in GBK): the reading whose letters are more plausible.
+    mixed = _mixed(text)
+    return mixed if plausibility(_ends(mixed)) > plausibility(_ends(legacy)) else legacy
+
+
+def _legacy(data: bytes) -> str:
     from charset_normalizer import from_bytes  # lazy: only legacy encodings need it
 
     matches = from_bytes(data)
@@ -55,6 +78,42 @@ def decode_text(data: bytes) -> str:
         return data.decode(encoding)
     except UnicodeDecodeError:  # only the sample was checked
         return str(best)
+
+
+# Mixed files: UTF-8 with lines of a legacy code page pasted in, or a stray byte. Read whole
+# in one legacy code page, the UTF-8 part became mojibake; often the detector found none
+# and the file was refused. A legacy file has few byte pairs that happen to be UTF-8
+# (Chinese in GBK, the most: one continuation byte for three stray bytes).
+_STRAY = re.compile("[\udc80-\udcff]+")
+_STRAY_SAMPLE_RUNS = 200  # the stray runs whose surroundings choose their code page
+_STRAY_CONTEXT = 24  # characters each side
+_ENDS_CHARS = 64 * 1024  # of each end, to compare the two readings' plausibility
+
+
+def _ends(text: str) -> str:
+    """Its start and end (a mixed file is often files joined: one encoding each)."""
+    if len(text) <= 2 * _ENDS_CHARS:
+        return text
+    return text[:_ENDS_CHARS] + "\n" + text[-_ENDS_CHARS:]
+
+
+def _stray_count(text: str) -> int:
+    return sum(run.end() - run.start() for run in _STRAY.finditer(text))
+
+
+def _mixed(text: str) -> str:
+    """The UTF-8 as it is, and the stray bytes in the legacy code page that reads the words
+    around them best (Western European on a tie)."""
+    sample = []
+    for run in islice(_STRAY.finditer(text), _STRAY_SAMPLE_RUNS):
+        window = text[max(0, run.start() - _STRAY_CONTEXT) : run.end() + _STRAY_CONTEXT]
+        kept = "".join(ch for ch in window if ch < "\x80" or "\udc80" <= ch <= "\udcff")
+        sample.append(kept.encode("utf-8", "surrogateescape"))
+    encoding = choose_encoding(b"\n".join(sample), [])
+    return _STRAY.sub(
+        lambda run: run.group().encode("utf-8", "surrogateescape").decode(encoding, "replace"),
+        text,
+    )
 
 
 def read_text(path: Path, *, max_bytes: int) -> str:

@@ -179,6 +179,14 @@ def test_html_charset_from_meta(tmp_path: Path) -> None:
     assert all_text(extract(tmp_path, "a.html", page, filetypes.HTML)) == "Café crème"
 
 
+@pytest.mark.parametrize("label", ["utf-16", "utf-16be", "utf-32", "utf-7", "idna", "bogus"])
+def test_html_charset_labels_no_browser_applies_are_ignored(tmp_path: Path, label: str) -> None:
+    # Read as UTF-16 the page was CJK nonsense; read as idna it failed as damaged.
+    page = f'<meta charset="{label}"><p>Café crème, +ADw-script+AD4-</p>'.encode()
+    text = all_text(extract(tmp_path, "a.html", page, filetypes.HTML))
+    assert text == "Café crème, +ADw-script+AD4-"
+
+
 def test_markdown_headings_become_sections(tmp_path: Path) -> None:
     data = samples.MARKDOWN_SAMPLE.encode()
     result = extract(tmp_path, "a.md", data, filetypes.MARKDOWN)

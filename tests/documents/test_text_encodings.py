@@ -134,6 +134,28 @@ def test_other_encodings_are_still_detected(text: str, encoding: str) -> None:
     assert decode_text(text.encode(encoding)) == text
 
 
+GERMAN = "Grüße aus Köln: die Straße ist groß. "
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (GERMAN.encode() * 30 + b"caf\xe9 " + GERMAN.encode(), GERMAN * 30 + "café " + GERMAN),
+        (GERMAN.encode() * 20 + "Crème brûlée. ".encode("latin-1") * 20, None),
+        (GERMAN.encode() * 20 + "Привет, как дела? ".encode("cp1251") * 20, None),
+    ],
+    ids=["one stray byte", "latin-1 lines", "cp1251 lines"],
+)
+def test_utf8_with_lines_in_a_legacy_code_page_keeps_both(
+    data: bytes, expected: str | None
+) -> None:
+    text = decode_text(data)
+    if expected is not None:
+        assert text == expected
+    assert text.startswith(GERMAN * 20)  # never read as mojibake ("GrÃ¼ÃŸe")
+    assert text.endswith(("café " + GERMAN, "Crème brûlée. ", "Привет, как дела? "))
+
+
 def test_plausibility_prefers_one_alphabet_over_a_mix() -> None:
     assert plausibility("Café crème brûlée naïve") == 1.0
     assert plausibility("Café crčme brűlée naďve") < 1.0
