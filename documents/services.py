@@ -31,6 +31,7 @@ from documents.filetypes import UnsupportedFileType, detect_content_type, saniti
 from documents.formats import IMAGE_TYPES, STORED_EXTENSIONS
 from documents.models import Document, DocumentStatus
 from documents.selectors import readable_documents
+from documents.upload_handlers import human_bytes
 from tenants.db import current_tenant
 from tenants.plans import get_plan
 
@@ -64,15 +65,6 @@ def _fingerprint(stream: IO[bytes]) -> str:
     return digest.hexdigest()
 
 
-def _human_bytes(count: int) -> str:
-    value = float(count)
-    for unit in ("bytes", "KB", "MB", "GB", "TB"):
-        if value < 1024 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{count} bytes"
-
-
 @dataclass
 class _Usage:
     """The tenant's document count and stored bytes, kept current while a batch is added."""
@@ -96,9 +88,9 @@ class _Usage:
             )
         if self.stored + size > plan.max_storage_bytes:
             raise QuotaExceeded(
-                f"Your {plan.label} plan allows {_human_bytes(plan.max_storage_bytes)} of "
-                f"storage; you use {_human_bytes(self.stored)} and this file needs "
-                f"{_human_bytes(size)} more. Delete documents or upgrade your plan.",
+                f"Your {plan.label} plan allows {human_bytes(plan.max_storage_bytes)} of "
+                f"storage; you use {human_bytes(self.stored)} and this file needs "
+                f"{human_bytes(size)} more. Delete documents or upgrade your plan.",
                 limit="max_storage_bytes",
                 usage=self.stored,
             )
@@ -117,7 +109,7 @@ def validate_upload(upload: Upload) -> tuple[str, str]:
     if upload.size > limit:
         raise FileTooLarge(
             f"The file '{sanitize_filename(upload.name)}' is {upload.size:,} bytes, "
-            f"{upload.size - limit:,} over the limit of {_human_bytes(limit)} "
+            f"{upload.size - limit:,} over the limit of {human_bytes(limit)} "
             f"({limit:,} bytes). Split it or compress its images."
         )
     filename = sanitize_filename(upload.name)

@@ -35,7 +35,7 @@ class UploadTooLarge(APIException):
 
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_code = "file_too_large"
-    default_detail = "The upload is larger than this server accepts at once."
+    default_detail = "The upload is larger than this server accepts in one request."
 
 
 def request_limit() -> int:
@@ -43,11 +43,24 @@ def request_limit() -> int:
     return int(settings.DOCUMENT_MAX_BYTES) * MAX_FILES_PER_REQUEST + _FORM_ALLOWANCE
 
 
+def human_bytes(count: int) -> str:
+    """A size as people read it: 812 bytes, 64.0 KB, 50.0 MB (binary units)."""
+    value = float(count)
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{count} bytes"
+
+
 def _too_large(limit: int) -> UploadTooLarge:
+    # Also what a single file far over the per-file limit gets (it is refused unread): the
+    # sentence names that limit too, as "send fewer files" alone would not help.
     return UploadTooLarge(
-        f"The upload is larger than this server accepts at once ({limit / 2**20:,.1f} MB in "
-        f"one request); send the files in several requests of at most "
-        f"{MAX_FILES_PER_REQUEST} files."
+        f"The upload is larger than this server accepts in one request "
+        f"({limit / 2**20:,.1f} MB). A file may be at most "
+        f"{human_bytes(int(settings.DOCUMENT_MAX_BYTES))}; send more files in several "
+        f"requests of at most {MAX_FILES_PER_REQUEST} files."
     )
 
 

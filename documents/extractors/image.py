@@ -51,7 +51,14 @@ class ImageExtractor:
                 for number in range(1, frames + 1):
                     image.seek(number - 1)
                     check_size(image, number)
-        except (UnidentifiedImageError, Image.DecompressionBombError, EOFError):
+        except Image.DecompressionBombError:
+            # Pillow refuses (before our own check can) an image over twice its own limit.
+            raise ExtractionError(
+                f"The image is over the {MAX_PIXELS // 1_000_000}-megapixel limit (it claims "
+                "far more pixels than a page needs). Scale it down (300 dpi is plenty for "
+                "text) and upload it again."
+            ) from None
+        except (UnidentifiedImageError, EOFError):
             raise ExtractionError(
                 "The image could not be opened; it may be damaged or incomplete. Check that "
                 "the upload finished, or save the picture again as PNG or JPEG."

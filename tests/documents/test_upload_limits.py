@@ -157,8 +157,9 @@ def test_a_request_over_the_total_cap_is_refused_before_anything_is_stored(
     error = response.json()["error"]
     assert error["code"] == "file_too_large"
     assert error["message"] == (
-        "The upload is larger than this server accepts at once (2.2 MB in one request); "
-        f"send the files in several requests of at most {MAX_FILES_PER_REQUEST} files."
+        "The upload is larger than this server accepts in one request (2.2 MB). A file may "
+        f"be at most 64.0 KB; send more files in several requests of at most "
+        f"{MAX_FILES_PER_REQUEST} files."
     )
     assert temp_files.left_on_disk() == []
     assert _documents(tenant) == []
