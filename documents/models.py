@@ -53,6 +53,9 @@ class Document(models.Model):
     chunk_count = models.PositiveIntegerField(default=0)
     timings = models.JSONField(default=dict, blank=True, help_text="Milliseconds per stage.")
     attempts = models.PositiveSmallIntegerField(default=0)
+    # The run (Celery task id) that last took it for processing: while it is `processing`,
+    # only that run takes it again (documents/pipeline.py), so no two work on it at once.
+    claimed_by = models.CharField(max_length=64, blank=True, default="")
     extractor = models.CharField(max_length=60, blank=True)
     embedder = models.CharField(max_length=120, blank=True)
     # What embedding the current chunks cost at a billing provider (0 for local embedders);

@@ -16,15 +16,17 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -80,30 +82,38 @@ def _set_progress(document_id: int, progress: int) -> None:
     Document.objects.filter(pk=document_id).update(progress=progress, updated_at=timezone.now())
 
 
-def _claim(document_ids: Sequence[int]) -> tuple[list[Document], list[IngestResult]]:
-    """Mark the batch's pending documents `processing` (one statement); report the others.
+def _claim(document_ids: Sequence[int], claim: str) -> tuple[list[Document], list[IngestResult]]:
+    """Mark the batch's documents `processing` under `claim` (one statement); report the others.
 
-    A document already `processing` is taken again (its task was redelivered after a worker
-    died), unless it was taken INGEST_MAX_ATTEMPTS times: a file that kills its worker every
-    time (or passes the hard time limit) then fails instead of coming back for ever.
+    A pending document is taken. A `processing` one is taken again only by the same claim
+    (the task's own message, redelivered after its worker died, or retried) or once it has
+    not moved for INGEST_STUCK_MINUTES (its holder is gone): never while another task works
+    on it, as a document the sweep re-queued would be when the dead worker's message comes
+    back too. One taken again INGEST_MAX_ATTEMPTS times fails instead: a file that kills its
+    worker every time (or passes the hard time limit) does not come back for ever.
     """
     table = Document._meta.db_table
-    attempts = int(settings.INGEST_MAX_ATTEMPTS)
+    stale = timezone.now() - timedelta(minutes=float(settings.INGEST_STUCK_MINUTES))
+    retaken = Q(status=DocumentStatus.PROCESSING) & (Q(claimed_by=claim) | Q(updated_at__lt=stale))
     for pk, taken in Document.objects.filter(
-        pk__in=document_ids, status=DocumentStatus.PROCESSING, attempts__gte=attempts
+        retaken, pk__in=document_ids, attempts__gte=int(settings.INGEST_MAX_ATTEMPTS)
     ).values_list("pk", "attempts"):
         mark_failed(pk, interrupted_reason(taken))
     with connection.cursor() as cursor:
         # Plain SQL: Django's bulk_update builds CASE expressions that cost ~5 ms per row.
         cursor.execute(
             f"UPDATE {table} SET status = %s, attempts = attempts + 1, progress = 5, "  # noqa: S608
-            "error = '', processing_started_at = now(), updated_at = now() "
-            "WHERE id = ANY(%s) AND status IN (%s, %s) RETURNING id",
+            "error = '', claimed_by = %s, processing_started_at = now(), updated_at = now() "
+            "WHERE id = ANY(%s) AND (status = %s OR (status = %s AND (claimed_by = %s "
+            "OR updated_at < %s))) RETURNING id",
             [
                 DocumentStatus.PROCESSING,
+                claim,
                 list(document_ids),
                 DocumentStatus.PENDING,
                 DocumentStatus.PROCESSING,
+                claim,
+                stale,
             ],
         )
         claimed_ids = {row[0] for row in cursor.fetchall()}
@@ -331,14 +341,16 @@ def mark_failed(document_id: int, reason: str) -> None:
 
 
 def process_documents(
-    document_ids: Sequence[int], *, ocr_in_place: bool = True
+    document_ids: Sequence[int], *, ocr_in_place: bool = True, claim: str = ""
 ) -> list[IngestResult]:
     """Run the pipeline for a batch of the current tenant's documents.
 
     With ``ocr_in_place`` false (an interactive upload's task, a bulk batch), a document that
-    needs OCR is queued again alone on the bulk queue instead of being read here.
+    needs OCR is queued again alone on the bulk queue instead of being read here. ``claim``
+    names the run (a Celery task's id, the same when its message is delivered again); a
+    run without one gets a name of its own.
     """
-    claimed, results = _claim(document_ids)
+    claimed, results = _claim(document_ids, claim or uuid.uuid4().hex)
     if not claimed:
         return results
     single = len(claimed) == 1

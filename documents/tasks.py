@@ -42,7 +42,9 @@ def backoff_seconds(retries: int, *, base: float = 2.0, cap: float = 300.0) -> f
 
 def _run(task: Task, document_ids: list[int], *, ocr_in_place: bool) -> dict[str, Any]:
     try:
-        results = process_documents(document_ids, ocr_in_place=ocr_in_place)
+        results = process_documents(
+            document_ids, ocr_in_place=ocr_in_place, claim=task.request.id or ""
+        )
     except SoftTimeLimitExceeded:
         # The limits travel with the message (the sender's settings), else the worker's.
         limit = (task.request.timelimit or (None, None))[1] or task.soft_time_limit
@@ -107,25 +109,27 @@ def sweep_tenant(*, older_than: timedelta) -> dict[str, int]:
     cutoff = timezone.now() - older_than
     stuck = Document.objects.filter(
         status__in=[DocumentStatus.PENDING, DocumentStatus.PROCESSING], updated_at__lt=cutoff
-    ).only("id", "attempts")
+    ).only("id", "status", "attempts")
     requeued = failed = 0
     for document in stuck:
         if document.attempts >= int(settings.INGEST_MAX_ATTEMPTS):
             mark_failed(document.pk, interrupted_reason(document.attempts))
             failed += 1
             continue
-        Document.objects.filter(pk=document.pk).update(
-            status=DocumentStatus.PENDING, updated_at=timezone.now()
-        )
-        enqueue_ingestion(document.pk)
-        requeued += 1
+        # Only if still stuck: a worker may have taken it since it was read (the dead
+        # worker's message, given back by the broker), and must keep it to itself.
+        if Document.objects.filter(
+            pk=document.pk, status=document.status, updated_at__lt=cutoff
+        ).update(status=DocumentStatus.PENDING, updated_at=timezone.now()):
+            enqueue_ingestion(document.pk)
+            requeued += 1
     return {"requeued": requeued, "failed": failed}
 
 
 @shared_task(name="documents.sweep_stuck_documents")
 def sweep_stuck_documents() -> dict[str, int]:
     """Beat task (public schema): find documents stuck in every active tenant."""
-    older_than = timedelta(minutes=int(settings.INGEST_STUCK_MINUTES))
+    older_than = timedelta(minutes=float(settings.INGEST_STUCK_MINUTES))
     totals = {"requeued": 0, "failed": 0}
     swept = for_each_tenant(
         lambda _tenant: sweep_tenant(older_than=older_than), job_name="sweep of stuck documents"

@@ -22,8 +22,9 @@ CHUNK_SECONDS = env.float("CHUNK_SECONDS", default=120.0)
 EXTRACT_CPU_SECONDS = env.int("EXTRACT_CPU_SECONDS", default=30)
 EXTRACT_MEMORY_MB = env.int("EXTRACT_MEMORY_MB", default=1024)
 EXTRACT_WALL_SECONDS = env.int("EXTRACT_WALL_SECONDS", default=60)
-# A document pending/processing for longer than this is re-queued by the sweep.
-INGEST_STUCK_MINUTES = env.int("INGEST_STUCK_MINUTES", default=15)
+# A document pending/processing for longer than this is re-queued by the sweep (fractions
+# allowed), which beat runs every INGEST_SWEEP_SECONDS (config/settings/tasks.py).
+INGEST_STUCK_MINUTES = env.float("INGEST_STUCK_MINUTES", default=15.0)
 INGEST_MAX_ATTEMPTS = env.int("INGEST_MAX_ATTEMPTS", default=3)
 # Vector index: exact (flat) up to this many vectors, approximate (IVF) past it.
 INDEX_APPROX_THRESHOLD = env.int("INDEX_APPROX_THRESHOLD", default=20_000)

@@ -66,8 +66,13 @@ CELERY_TASK_ROUTES = {
     "search.compact_index": {"queue": f"{QUEUE_PREFIX}maintenance"},
     "search.rebuild_index": {"queue": f"{QUEUE_PREFIX}maintenance"},
 }
+# How often beat runs the stuck-document sweep (INGEST_STUCK_MINUTES says what is stuck).
+INGEST_SWEEP_SECONDS = env.float("INGEST_SWEEP_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
-    "sweep-stuck-documents": {"task": "documents.sweep_stuck_documents", "schedule": 60.0},
+    "sweep-stuck-documents": {
+        "task": "documents.sweep_stuck_documents",
+        "schedule": INGEST_SWEEP_SECONDS,
+    },
 }
 CELERY_BEAT_SCHEDULE["accounts-flush-expired-tokens"] = {
     "task": "accounts.flush_expired_tokens",

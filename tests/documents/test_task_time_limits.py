@@ -111,8 +111,9 @@ def test_a_redelivered_document_interrupted_too_often_fails_instead_of_running_a
             filename="a.txt",
             status=DocumentStatus.PROCESSING,
             attempts=settings.INGEST_MAX_ATTEMPTS,
+            claimed_by="the-task",
         )
-        results = pipeline.process_documents([document.pk])
+        results = pipeline.process_documents([document.pk], claim="the-task")
         document.refresh_from_db()
     assert document.status == DocumentStatus.FAILED
     assert document.error.startswith(

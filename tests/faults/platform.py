@@ -13,11 +13,13 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from dataclasses import dataclass
@@ -114,6 +116,10 @@ class PrivatePlatform:
         self.email = f"owner@{self.host}"
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.token = ""
+        # Settings of the processes started from now on. Beat, when a test starts it, sweeps
+        # every 3 s for documents in flight for 15 s, so what a killed worker held comes back
+        # within the test rather than after INGEST_STUCK_MINUTES' quarter of an hour.
+        self.overrides = {"INGEST_SWEEP_SECONDS": "3", "INGEST_STUCK_MINUTES": "0.25"}
 
     def environment(self) -> dict[str, str]:
         env = {
@@ -134,6 +140,7 @@ class PrivatePlatform:
             WEB_CONCURRENCY="2",
             GUNICORN_THREADS="4",
         )
+        env.update(self.overrides)
         return env
 
     def manage(self, *args: str) -> None:
@@ -158,11 +165,30 @@ class PrivatePlatform:
         self.start_web()
         self.sign_in()
 
-    def _spawn(self, name: str, command: list[str]) -> None:
-        log = open(self.root / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the process
+    def _spawn(self, name: str, command: list[str]) -> int:
+        """Start a process in a session of its own (so `kill` reaches its children too);
+        returns where its log stood, for `_wait_for_line`."""
+        path = self.root / f"{name}.log"
+        offset = path.stat().st_size if path.exists() else 0
+        log = open(path, "ab")  # noqa: SIM115 - lives as long as the process
         self.processes[name] = subprocess.Popen(
-            command, cwd=ROOT, env=self.environment(), stdout=log, stderr=subprocess.STDOUT
+            command,
+            cwd=ROOT,
+            env=self.environment(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
+        return offset
+
+    def log(self, name: str, offset: int = 0) -> bytes:
+        """What a process (and the ones of the same name before it) wrote from `offset`."""
+        with open(self.root / f"{name}.log", "rb") as log:
+            log.seek(offset)
+            return log.read()
+
+    def _wait_for_line(self, name: str, line: bytes, offset: int) -> None:
+        self._wait_for(name, lambda: line in self.log(name, offset))
 
     def start_web(self) -> None:
         self._spawn(
@@ -175,12 +201,36 @@ class PrivatePlatform:
         )
         self._wait_for("web", lambda: self.get("/health/live", host="127.0.0.1").status == 200)
 
-    def start_worker(self) -> None:
+    def start_worker(self, concurrency: int = 1) -> None:
         node = f"fault-{uuid.uuid4().hex[:8]}@%h"
         command = [PYTHON, "-m", "celery", "-A", "config", "worker", "-l", "INFO"]
-        self._spawn("worker", [*command, "--concurrency", "1", "--without-gossip", "-n", node])
-        log = self.root / "worker.log"
-        self._wait_for("worker", lambda: b" ready." in log.read_bytes())
+        command += ["--concurrency", str(concurrency), "--without-gossip", "-n", node]
+        self._wait_for_line("worker", b" ready.", self._spawn("worker", command))
+
+    def start_beat(self) -> None:
+        """Celery beat as production runs it, with its schedule file in the test's folder."""
+        schedule = self.root / "celerybeat-schedule"
+        command = [PYTHON, "-m", "celery", "-A", "config", "beat", "-l", "INFO"]
+        offset = self._spawn("beat", [*command, "-s", str(schedule)])
+        self._wait_for_line("beat", b"beat: Starting", offset)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL the process and its children at once, as a lost machine or the kernel's
+        out-of-memory killer would: nothing gets to clean up."""
+        process = self.processes[name]
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+
+    def stop_process(self, name: str) -> None:
+        """Stop one process the way its supervisor would (SIGTERM, then wait)."""
+        process = self.processes.pop(name)
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
 
     def _wait_for(self, name: str, ready: Any, timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout
@@ -194,6 +244,20 @@ class PrivatePlatform:
                 pass
             time.sleep(0.2)
         raise RuntimeError(f"the {name} process did not start; see {self.root / name}.log")
+
+    def redeliver_unacknowledged(self, delivered_before: float) -> int:
+        """Put back in their queues the task messages delivered before `delivered_before`
+        (time.time()) and never acknowledged, as the broker does on its own once
+        CELERY_VISIBILITY_TIMEOUT (15 minutes) has passed; returns how many there were."""
+        from kombu import Connection
+
+        url = "redis+socket://" + self.redis.url.removeprefix("unix://")
+        timeout = max(0.0, time.time() - delivered_before)
+        with Connection(url, transport_options={"visibility_timeout": timeout}) as broker:
+            channel: Any = broker.default_channel
+            held = int(channel.client.zcount(channel.unacked_index_key, 0, delivered_before))
+            channel.qos.restore_visible(num=None, interval=1)
+        return held
 
     def alive(self) -> dict[str, bool]:
         return {name: process.poll() is None for name, process in self.processes.items()}
@@ -257,22 +321,53 @@ class PrivatePlatform:
         return answer
 
     def upload(self, name: str, data: bytes) -> Answer:
+        return self.upload_many([(name, data)])
+
+    def upload_many(self, files: list[tuple[str, bytes]]) -> Answer:
+        """One request with every (name, bytes) in the `file` field (at most 20)."""
         boundary = uuid.uuid4().hex
-        body = (
+        body = b"".join(
             (
                 f"--{boundary}\r\n"
                 f'Content-Disposition: form-data; name="file"; filename="{name}"\r\n'
                 "Content-Type: application/octet-stream\r\n\r\n"
             ).encode()
             + data
-            + f"\r\n--{boundary}--\r\n".encode()
+            + b"\r\n"
+            for name, data in files
         )
         return self.request(
             "POST",
             "/api/v1/documents/?allow_duplicate=1",
-            body=body,
+            body=body + f"--{boundary}--\r\n".encode(),
             headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
         )
+
+    def documents(self, query: str = "") -> list[dict[str, Any]]:
+        """Every document the list shows (all its pages), with `query` filters (status=...)."""
+        found: list[dict[str, Any]] = []
+        path: str | None = f"/api/v1/documents/?page_size=200&{query}"
+        while path:
+            answer = self.get(path)
+            assert answer.status == 200, answer.body
+            page = answer.json()
+            found.extend(page["results"])
+            following = urllib.parse.urlsplit(page["next"] or "")
+            path = following.path and f"{following.path}?{following.query}"
+        return found
+
+    def count(self, query: str) -> int:
+        answer = self.get(f"/api/v1/documents/?page_size=1&{query}")
+        assert answer.status == 200, answer.body
+        return int(answer.json()["count"])
+
+    def sql(self, query: str, *params: object) -> list[tuple[Any, ...]]:
+        """Rows of one query in the tenant's schema, read straight from PostgreSQL."""
+        import psycopg
+
+        with psycopg.connect(self.postgres.url, connect_timeout=5) as connection:
+            connection.execute(f'SET search_path TO "{self.schema}"')
+            return connection.execute(query, params).fetchall()
 
     def document(self, document_id: int) -> dict[str, Any]:
         answer = self.get(f"/api/v1/documents/{document_id}/")
