@@ -85,7 +85,7 @@ def _write_index(index: Any, path: Path) -> None:
     OSError (ENOSPC) with the file still a temporary one.
     """
     with path.open("wb") as handle:
-        faiss.write_index(index, faiss.PyCallbackIOWriter(handle.write))
+        faiss.write_index(index, faiss.PyCallbackIOWriter(handle.write))  # type: ignore[attr-defined]
         handle.flush()
         os.fsync(handle.fileno())
 
