@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from analytics import query_lists, query_stats, query_topics, selectors
+from analytics import query_lists, query_stats, query_summary, query_topics, selectors
 from analytics.query_lists import ApiKeyUsage, FeedbackComment, RepeatedQuery
 from analytics.query_stats import DayStats, FeedbackCounts, KindLatency, Totals, Window
 from analytics.query_topics import TOPIC_SAMPLE, Topic
@@ -44,11 +44,12 @@ class QueryReport:
 
 def query_report(window: Window, *, include_texts: bool) -> QueryReport:
     """The window's aggregates; with `include_texts`, also texts, topics, comments and keys."""
+    summary = query_summary.summarize(window)
     report = QueryReport(
         window=window,
-        totals=query_stats.totals(window),
-        per_day=query_stats.per_day(window),
-        latency_by_kind=query_stats.latency_by_kind(window),
+        totals=summary.totals,
+        per_day=summary.per_day,
+        latency_by_kind=summary.latency_by_kind,
         feedback=query_stats.feedback_counts(window),
         documents=selectors.document_totals(),
         token_budget=current_budget(),
@@ -56,11 +57,12 @@ def query_report(window: Window, *, include_texts: bool) -> QueryReport:
     )
     if not include_texts or report.totals.queries == 0:
         return report
+    lists = query_lists.text_lists(window)
     return replace(
         report,
-        content_gaps=query_lists.content_gaps(window),
-        top_repeated=query_lists.top_repeated(window),
+        content_gaps=lists.content_gaps,
+        top_repeated=lists.top_repeated,
         popular_topics=query_topics.popular_topics(window),
         not_helpful_comments=query_lists.not_helpful_comments(window),
-        api_keys=query_lists.api_key_usage(window),
+        api_keys=lists.api_keys,
     )

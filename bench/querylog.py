@@ -11,6 +11,8 @@ percent failed, cached or found nothing, 0.5 % with feedback), partitioned by mo
 migrations and the beat task leave it. Then measures, in this process through Django's
 test client (the whole request: routing, authentication, view, serialisation):
 
+- the first count of the whole log into the quarter-hour slots analytics adds up (once per
+  workspace; afterwards only the slots that ended since);
 - GET /api/v1/analytics/queries/ (30 days, the default, and 365 days), p50 / p95;
 - GET /api/v1/queries/ (one person's history, first page), p50 / p95;
 - retention: the purge with its cut-off at the start of the second month (the oldest month
@@ -59,9 +61,10 @@ from report import markdown_table, write_section  # noqa: E402
 
 from accounts.models import User  # noqa: E402
 from accounts.tokens import issue_tokens  # noqa: E402
-from analytics import query_lists, query_stats, query_topics  # noqa: E402
+from analytics import query_lists, query_stats, query_summary, query_topics, selectors  # noqa: E402
 from analytics.query_stats import Window, queries_in  # noqa: E402
-from queries import log_partitions  # noqa: E402
+from queries import log_partitions, log_rollups  # noqa: E402
+from queries.models import QuerySlot  # noqa: E402
 from search.retrieval import normalize_query  # noqa: E402
 from tenants import partitions  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
@@ -161,9 +164,11 @@ SELECT
 FROM params, generate_series(1, (SELECT total FROM params)) AS g
 """
 FEEDBACK_SQL = """
-INSERT INTO queries_queryfeedback (query_id, helpful, comment, user_id, created_at, updated_at)
+INSERT INTO queries_queryfeedback (
+    query_id, helpful, comment, user_id, created_at, updated_at, query_created_at
+)
 SELECT id, id % 3 <> 0, CASE WHEN id % 3 = 0 THEN 'Quoted the wrong policy.' ELSE '' END,
-       user_id, created_at, created_at
+       user_id, created_at, created_at, created_at
 FROM queries_query WHERE id % 200 = 0
 """
 
@@ -204,15 +209,12 @@ def report_parts_row(tenant: Tenant, runs: int) -> Row:
     """Where a 30-day analytics request spends its time: each read of the report, median."""
     window = Window.ending(30)
     parts: dict[str, Callable[[], object]] = {
-        "totals": lambda: query_stats.totals(window),
-        "per day": lambda: query_stats.per_day(window),
-        "latency by kind": lambda: query_stats.latency_by_kind(window),
+        "totals, days and latency by kind (slots)": lambda: query_summary.summarize(window),
         "feedback": lambda: query_stats.feedback_counts(window),
-        "content gaps": lambda: query_lists.content_gaps(window),
-        "top repeated": lambda: query_lists.top_repeated(window),
+        "content gaps, repeated and API keys": lambda: query_lists.text_lists(window),
         "topics": lambda: query_topics.popular_topics(window),
         "comments": lambda: query_lists.not_helpful_comments(window),
-        "API keys": lambda: query_lists.api_key_usage(window),
+        "document totals": selectors.document_totals,
     }
     medians = {}
     with tenant_context(tenant):
@@ -220,6 +222,20 @@ def report_parts_row(tenant: Tenant, runs: int) -> Row:
             medians[name] = statistics.median(timed(part)[1] * 1000 for _ in range(runs))
     spent = ", ".join(f"{name} {ms:.0f}" for name, ms in medians.items())
     return ("the 30-day report's reads, median ms each", f"{sum(medians.values()):.0f} ms", spent)
+
+
+def first_rollup_row(tenant: Tenant, rows: int) -> Row:
+    """The first report after the log was filled counts all of it into quarter-hour slots;
+    afterwards each report (and the daily upkeep) adds only the slots that ended since."""
+    with tenant_context(tenant):
+        _until, took = timed(log_rollups.roll_up)
+        slots = QuerySlot.objects.count()
+        _until, again = timed(log_rollups.roll_up)
+    return (
+        f"the whole log ({rows:,} rows) counted into {slots:,} quarter-hour slots, once",
+        f"{took:.1f} s",
+        f"then {again * 1000:.0f} ms when no slot has ended since",
+    )
 
 
 def access_token(tenant: Tenant, person_id: int) -> str:
@@ -297,6 +313,7 @@ def main() -> None:
             (f"{args.rows:,} rows over {DAYS} days inserted (one INSERT … SELECT)",
              f"{filled:.1f} s", ""),
         ]  # fmt: skip
+        rows.append(first_rollup_row(tenant, args.rows))
         owner_token, person_token = (access_token(tenant, pk) for pk in (owner_id, person_id))
         rows += request_rows(host, owner_token, person_token, args.runs)
         rows.append(report_parts_row(tenant, max(5, args.runs // 4)))

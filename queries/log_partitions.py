@@ -5,7 +5,8 @@ mechanics). The maintenance beat task keeps this month and the next two ready an
 rows that landed in the DEFAULT partition into a partition of their month; retention drops
 whole months past the cut-off and deletes, bounded to one partition, only the rows of the
 month the cut-off falls in. Feedback has no database foreign key to its query (the log's
-key is (id, created_at)), so every path that removes queries removes their feedback first.
+key is (id, created_at)), so every path that removes queries removes their feedback first,
+and the quarter-hour rollups analytics reads (queries/log_rollups.py) go with their queries.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import datetime
 
 from django.db import connection, transaction
 
+from queries import log_rollups
 from queries.models import Query, QueryFeedback
 from tenants import partitions
 
@@ -35,12 +37,14 @@ class Purged:
 
 
 def maintain(*, now: datetime) -> list[str]:
-    """Create the partitions ahead and empty the DEFAULT partition; returns those created."""
+    """Create the partitions ahead, empty the DEFAULT partition and bring the analytics
+    rollups up to date; returns the partitions created."""
     table = _table()
     created = partitions.ensure_months(table, COLUMN, first=now, count=AHEAD_MONTHS)
     for month in partitions.months_in_default(table, COLUMN):
         if partitions.ensure_month(table, COLUMN, month):
             created.append(partitions.partition_name(table, month))
+    log_rollups.roll_up()  # by the real clock, whatever `now` the partitions are made for
     return created
 
 
@@ -80,4 +84,5 @@ def purge_before(cutoff: datetime) -> Purged:
             dropped += 1
         elif partition.start is None or partition.start < cutoff:
             rows += _delete_before(partition, cutoff)  # straddles the cut-off, or DEFAULT
+    log_rollups.forget_before(cutoff)
     return Purged(rows=rows, partitions_dropped=dropped)

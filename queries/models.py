@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 
@@ -96,6 +97,57 @@ class QueryFeedback(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The query's own `created_at`, copied: analytics counts the feedback on a window's
+    # queries from this table alone, without joining the (partitioned) log.
+    query_created_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{'helpful' if self.helpful else 'not helpful'}: query {self.query_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.query_created_at is None:
+            self.query_created_at = self.query.created_at
+        super().save(*args, **kwargs)
+
+
+class QuerySlot(models.Model):
+    """Fifteen minutes of the query log, one row per kind: the figures the analytics report
+    adds up, so a month's report reads a few thousand of these instead of every query.
+
+    Written once the slot is over (queries/log_rollups.py) and removed with the log's
+    retention. Slots start at whole quarter hours of UTC, so every time zone's midnight is a
+    slot's start and a day in any zone is a whole number of slots.
+    """
+
+    start = models.DateTimeField()
+    kind = models.CharField(max_length=8, choices=QueryKind.choices)
+    queries = models.PositiveIntegerField(default=0)
+    cached = models.PositiveIntegerField(default=0)
+    zero_results = models.PositiveIntegerField(default=0)  # answered, and found nothing
+    from_api_keys = models.PositiveIntegerField(default=0)
+    from_people = models.PositiveIntegerField(default=0)
+    degraded = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    prompt_tokens = models.BigIntegerField(default=0)
+    completion_tokens = models.BigIntegerField(default=0)
+    embedding_tokens = models.BigIntegerField(default=0)
+    estimated_cost_usd = models.DecimalField(max_digits=18, decimal_places=6, default=0)
+    # `total_ms` of every answered query in the slot: exact percentiles over any set of slots.
+    answered_ms = ArrayField(models.FloatField(), default=list)
+
+    class Meta:
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["start", "kind"], name="query_slot_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} from {self.start:%Y-%m-%d %H:%M}: {self.queries}"
+
+
+class QueryRollupState(models.Model):
+    """One row: every query created before `rolled_until` is counted in a QuerySlot."""
+
+    rolled_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"query slots until {self.rolled_until}"

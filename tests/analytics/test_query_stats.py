@@ -10,7 +10,7 @@ import pytest
 from django_tenants.utils import schema_context
 
 from accounts.models import Role
-from analytics import query_lists, query_stats
+from analytics import query_lists, query_stats, query_summary
 from analytics.query_report import query_report
 from analytics.query_stats import Window
 from tests.accounts.helpers import owner_of
@@ -48,7 +48,7 @@ def test_per_day_counts_kinds_and_fills_gaps_with_zeros(tenant):
     QueryFactory(created_at=at(20, 23, 59, 59), kind="ask", result_count=0)
     QueryFactory(created_at=at(21, 0))  # the first moment after it
 
-    days = query_stats.per_day(WEEK)
+    days = query_summary.per_day(WEEK)
 
     assert [day.day for day in days] == WEEK.dates()
     by_day = {day.day.day: day for day in days}
@@ -68,28 +68,28 @@ def test_latency_percentiles_are_computed_per_day_per_kind_and_over_the_window(t
     QueryFactory(created_at=at(17), kind="ask", total_ms=1000)
     QueryFactory(created_at=at(17), kind="ask", total_ms=3000)
 
-    days = {day.day.day: day for day in query_stats.per_day(WEEK)}
+    days = {day.day.day: day for day in query_summary.per_day(WEEK)}
     # percentile_cont interpolates: the median of 10…100 is 55, the 95th percentile 95.5.
     assert (days[15].p50_ms, days[15].p95_ms) == (55.0, 95.5)
     assert (days[17].p50_ms, days[17].p95_ms) == (2000.0, 2900.0)
 
-    kinds = {row.kind: row for row in query_stats.latency_by_kind(WEEK)}
+    kinds = {row.kind: row for row in query_summary.latency_by_kind(WEEK)}
     assert (kinds["search"].queries, kinds["search"].p50_ms) == (10, 55.0)
     assert (kinds["ask"].queries, kinds["ask"].p95_ms) == (2, 2900.0)
 
-    totals = query_stats.totals(WEEK)
+    totals = query_summary.totals(WEEK)
     assert totals.queries == 12
     assert totals.p50_ms == 65.0  # 12 values: between 60 and 70
     assert totals.p95_ms == pytest.approx(1000 + 0.45 * 2000, abs=0.1)
 
 
 def test_an_empty_window_has_zeros_and_no_rates(tenant):
-    totals = query_stats.totals(WEEK)
+    totals = query_summary.totals(WEEK)
     assert totals.queries == 0
     assert totals.p50_ms is None
     assert totals.cache_hit_rate is None
     assert totals.zero_result_rate is None
-    assert [row.queries for row in query_stats.latency_by_kind(WEEK)] == [0, 0]
+    assert [row.queries for row in query_summary.latency_by_kind(WEEK)] == [0, 0]
     report = query_report(WEEK, include_texts=True)
     assert report.content_gaps == report.top_repeated == report.api_keys == []
 
@@ -109,14 +109,14 @@ def test_cache_hit_rate_zero_result_rate_tokens_and_cost(tenant):
         created_at=at(19), kind="ask", prompt_tokens=500, estimated_cost_usd=Decimal("0.000500")
     )
 
-    totals = query_stats.totals(WEEK)
+    totals = query_summary.totals(WEEK)
     assert totals.cache_hit_rate == 0.25
     assert totals.zero_result_rate == 0.25
     assert (totals.prompt_tokens, totals.completion_tokens, totals.embedding_tokens) == (
         1500, 200, 10,
     )  # fmt: skip
     assert totals.estimated_cost_usd == Decimal("0.001750")
-    days = {day.day.day: day for day in query_stats.per_day(WEEK)}
+    days = {day.day.day: day for day in query_summary.per_day(WEEK)}
     assert (days[18].tokens, days[18].estimated_cost_usd) == (1210, Decimal("0.001250"))
     assert (days[19].tokens, days[19].estimated_cost_usd) == (500, Decimal("0.000500"))
 
@@ -139,7 +139,7 @@ def test_content_gaps_group_by_normalised_text_and_show_the_latest_wording(tenan
         ("company car", 1),
     ]
     assert gaps[0].last_seen == at(16)
-    assert query_stats.totals(WEEK).zero_results == 5
+    assert query_summary.totals(WEEK).zero_results == 5
 
 
 def test_top_repeated_needs_two_and_orders_by_count(tenant):
@@ -192,9 +192,9 @@ def test_split_by_api_key_person_and_other_with_key_names(tenant):
     QueryFactory(created_at=at(16), api_key_prefix="di_deletedkey0")
     QueryFactory(created_at=at(17))  # manage.py ask: neither
 
-    totals = query_stats.totals(WEEK)
+    totals = query_summary.totals(WEEK)
     assert (totals.from_people, totals.from_api_keys, totals.other) == (2, 4, 1)
-    days = {day.day.day: day for day in query_stats.per_day(WEEK)}
+    days = {day.day.day: day for day in query_summary.per_day(WEEK)}
     assert (days[15].from_people, days[15].from_api_keys) == (2, 0)
     assert (days[16].from_people, days[16].from_api_keys) == (0, 4)
     usage = query_lists.api_key_usage(WEEK)
@@ -242,12 +242,12 @@ def test_failed_queries_are_counted_apart_from_content_gaps_and_latency(tenant):
         error="index_unavailable",
     )
 
-    totals = query_stats.totals(WEEK)
+    totals = query_summary.totals(WEEK)
     assert (totals.queries, totals.failed, totals.zero_results) == (4, 2, 0)
     assert (totals.p50_ms, totals.p95_ms) == (20.0, 29.0)
-    kinds = {row.kind: row for row in query_stats.latency_by_kind(WEEK)}
+    kinds = {row.kind: row for row in query_summary.latency_by_kind(WEEK)}
     assert (kinds["search"].queries, kinds["search"].p50_ms) == (2, 20.0)
     assert (kinds["ask"].queries, kinds["ask"].p50_ms) == (0, None)
-    [day] = [day for day in query_stats.per_day(WEEK) if day.day.day == 16]
+    [day] = [day for day in query_summary.per_day(WEEK) if day.day.day == 16]
     assert (day.searches, day.asks, day.zero_results, day.p50_ms) == (3, 1, 0, 20.0)
     assert query_report(WEEK, include_texts=True).content_gaps == []

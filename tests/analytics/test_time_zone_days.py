@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django_tenants.utils import schema_context
 
-from analytics import query_lists, query_stats, selectors
+from analytics import query_lists, query_summary, selectors
 from analytics.query_stats import Window
 from tests.analytics.moments import at
 from tests.conftest import TenantHandle
@@ -30,7 +30,7 @@ def tenant(make_tenant) -> Iterator[TenantHandle]:
 
 
 def _counts(window: Window) -> dict[date, int]:
-    return {day.day: day.searches + day.asks for day in query_stats.per_day(window)}
+    return {day.day: day.searches + day.asks for day in query_summary.per_day(window)}
 
 
 def test_a_window_runs_from_local_midnight_to_local_midnight():
@@ -59,7 +59,7 @@ def test_a_query_at_23_30_utc_counts_on_the_next_day_in_tokyo(tenant):
 
     in_tokyo = _counts(Window(last=date(2026, 11, 15), days=2, zone=TOKYO))
     assert in_tokyo == {date(2026, 11, 14): 0, date(2026, 11, 15): 2}
-    assert query_stats.totals(Window(last=date(2026, 11, 15), days=2, zone=TOKYO)).queries == 2
+    assert query_summary.totals(Window(last=date(2026, 11, 15), days=2, zone=TOKYO)).queries == 2
 
     in_utc = _counts(Window(last=date(2026, 11, 15), days=2))
     assert in_utc == {date(2026, 11, 14): 1, date(2026, 11, 15): 2}
@@ -94,7 +94,7 @@ def test_the_25_hour_day_at_the_end_of_summer_time_is_one_day(tenant):
     QueryFactory(created_at=datetime(2026, 10, 25, 22, 59, tzinfo=UTC))  # 25 Oct 23:59 CET
     QueryFactory(created_at=datetime(2026, 10, 25, 23, 0, tzinfo=UTC))  # 26 Oct 00:00 CET
 
-    days = query_stats.per_day(window)
+    days = query_summary.per_day(window)
 
     assert [day.day for day in days] == [date(2026, 10, 24), date(2026, 10, 25), date(2026, 10, 26)]
     assert [day.searches for day in days] == [0, 4, 1]
@@ -108,7 +108,7 @@ def test_the_23_hour_day_at_the_start_of_summer_time_is_one_day(tenant):
     QueryFactory(created_at=datetime(2026, 3, 29, 21, 59, tzinfo=UTC))  # 29 Mar 23:59 CEST
     QueryFactory(created_at=datetime(2026, 3, 29, 22, 0, tzinfo=UTC))  # 30 Mar 00:00 CEST
 
-    assert [day.searches for day in query_stats.per_day(window)] == [0, 2, 1]
+    assert [day.searches for day in query_summary.per_day(window)] == [0, 2, 1]
 
 
 def test_a_day_whose_midnight_is_skipped_starts_at_one(tenant):
@@ -119,7 +119,7 @@ def test_a_day_whose_midnight_is_skipped_starts_at_one(tenant):
     assert window.end - window.start == timedelta(hours=23)
     QueryFactory(created_at=datetime(2026, 9, 6, 4, 0, tzinfo=UTC))
     QueryFactory(created_at=datetime(2026, 9, 6, 3, 59, tzinfo=UTC))  # 5 Sep 23:59 -04
-    assert [day.searches for day in query_stats.per_day(window)] == [1]
+    assert [day.searches for day in query_summary.per_day(window)] == [1]
 
 
 def test_lists_cover_the_zones_days(tenant):

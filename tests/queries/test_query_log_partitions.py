@@ -47,6 +47,12 @@ def _migrate(target: str) -> None:
     executor.migrate([("queries", target)])
 
 
+def _feedback_at(target: str, query: Query, **fields: Any) -> None:
+    """Feedback written as the code at migration `target` would (its columns only)."""
+    state = MigrationExecutor(connection).loader.project_state(("queries", target))
+    state.apps.get_model("queries", "QueryFeedback").objects.create(query_id=query.id, **fields)
+
+
 def test_the_conversion_keeps_every_row_and_feedback_link(make_tenant: Any) -> None:
     handle = make_tenant("part_convert")
     moments = [
@@ -59,19 +65,22 @@ def test_the_conversion_keeps_every_row_and_feedback_link(make_tenant: Any) -> N
         _migrate("0002_query_error")
         assert _relkind("queries_query") == "r"
         made = [QueryFactory(text=f"question {n}", created_at=at) for n, at in enumerate(moments)]
-        QueryFeedbackFactory(query=made[1], helpful=True, comment="right policy")
-        QueryFeedbackFactory(query=made[3], helpful=False)
+        _feedback_at("0002_query_error", made[1], helpful=True, comment="right policy")
+        _feedback_at("0002_query_error", made[3], helpful=False)
         before = sorted(Query.objects.values_list("id", "text", "created_at"))
         with connection.cursor() as cursor:  # as at a commit: the deferred key checks run
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE; SET CONSTRAINTS ALL DEFERRED")
 
         _migrate("0003_partition_query_log")
-
         assert _relkind("queries_query") == "p"
+        _migrate("0004_query_slots")  # and on: feedback learns its query's time
+
         assert sorted(Query.objects.values_list("id", "text", "created_at")) == before
         links = dict(QueryFeedback.objects.values_list("query_id", "helpful"))
         assert links == {made[1].id: True, made[3].id: False}
         assert Query.objects.get(id=made[1].id).feedback.comment == "right policy"
+        feedback_times = dict(QueryFeedback.objects.values_list("query_id", "query_created_at"))
+        assert feedback_times == {made[1].id: moments[1], made[3].id: moments[3]}
         assert _partition_of(made[0].id) == "queries_query_y2025m03"
         assert _partition_of(made[1].id) == "queries_query_y2025m11"
         assert _partition_of(made[2].id) == "queries_query_y2025m12"
