@@ -101,11 +101,11 @@ def make_truncated_pdf() -> bytes:
     return data[: len(data) // 2]
 
 
-def make_nested_pdf(depth: int = 100_000) -> bytes:
+def make_nested_pdf(depth: int = 100_000, text: bytes = b"Nested hello") -> bytes:
     """A hand-built PDF whose resources hold ``depth`` nested arrays and whose content
     stream nests ``q`` operators as deep: parser stack-exhaustion bait."""
     content = (
-        b"q " * depth + b"BT /F1 12 Tf 72 720 Td (Nested hello) Tj ET " + b"Q " * depth
+        b"q " * depth + b"BT /F1 12 Tf 72 720 Td (" + text + b") Tj ET " + b"Q " * depth
     ).strip()
     nested = b"[" * depth + b"]" * depth
     objects = [

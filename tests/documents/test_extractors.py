@@ -260,6 +260,20 @@ def test_xlsx_cell_limit(tmp_path: Path) -> None:
         XlsxExtractor(max_cells=5).extract(path)
 
 
+@pytest.mark.parametrize(
+    "data",
+    [b"n\n" + b"1\n" * 7, b'a,b\n"1",2\n3,4\n5,6\n7,8\n'],
+    ids=["lines, counted unread", "quoted, counted row by row"],
+)
+def test_csv_cell_limit(tmp_path: Path, data: bytes) -> None:
+    from documents.extractors.csv import CsvExtractor
+
+    path = samples.write(tmp_path, "a.csv", data)
+    with pytest.raises(ExtractionError, match="The CSV file has more than 5 cells"):
+        CsvExtractor(max_cells=5).extract(path)
+    assert CsvExtractor(max_cells=8).extract(path).blocks
+
+
 def test_html_heading_link_marks_stay_out_of_section_names(tmp_path: Path) -> None:
     page = (
         '<html><body><h1>Contents<a class="headerlink" href="#c">\u00b6</a></h1>'

@@ -1,5 +1,5 @@
-"""Upload → real Celery worker → ready (or failed with a reason), for every format and
-for hostile files, on real PostgreSQL and Redis."""
+"""Upload → real Celery worker → ready (or failed with a reason), for every format, on real
+PostgreSQL and Redis. Hostile files: tests/documents/test_hostile_corpus.py."""
 
 from __future__ import annotations
 
@@ -96,35 +96,24 @@ def test_page_numbers_survive_to_chunks(alpha):
     assert pages == {3}
 
 
+# Hostile files (bombs, entities, broken PDFs...) have a corpus of their own, uploaded the
+# same way: tests/documents/test_hostile_corpus.py.
 @pytest.mark.parametrize(
     ("name", "make", "reason"),
     [
-        ("bomb.docx", lambda: samples.make_zip_bomb_docx(), "zip bomb"),
-        ("truncated.pdf", lambda: samples.make_truncated_pdf(), ""),
-        ("nested.pdf", lambda: samples.make_nested_pdf(), ""),
         ("scan.pdf", lambda: samples.make_image_only_pdf(), "(OCR) found no text in this PDF"),
         ("blank.pdf", lambda: samples.make_blank_pdf(), "no extractable text (scanned?)"),
     ],
 )
-def test_hostile_files_fail_with_a_reason_and_the_worker_keeps_serving(alpha, name, make, reason):
-    started = time.monotonic()
+def test_pdfs_without_text_fail_with_a_reason_and_the_worker_keeps_serving(
+    alpha, name, make, reason
+):
     document = wait_final(alpha, upload(alpha, name, make()), timeout=30)
-    assert time.monotonic() - started < 30
-    if document.status == DocumentStatus.FAILED:
-        assert document.error.endswith(".")
-        assert len(document.error) > 20
-        assert reason in document.error
-    else:
-        assert not reason, f"{name} should have failed"
+    assert document.status == DocumentStatus.FAILED
+    assert document.error.endswith(".")
+    assert reason in document.error
     follow_up = wait_final(alpha, upload(alpha, "after.txt", b"The worker still works."))
     assert follow_up.status == DocumentStatus.READY
-
-
-def test_xxe_entity_never_leaks_file_contents(alpha):
-    document = wait_final(alpha, upload(alpha, "xxe.docx", samples.make_xxe_docx()), timeout=30)
-    leaked = [c.text for c in chunks_of(alpha, document.pk) if "root:x:0:0" in c.text]
-    assert leaked == []
-    assert "root:x:0:0" not in document.error
 
 
 def test_rerunning_the_pipeline_does_not_duplicate_chunks(alpha):
