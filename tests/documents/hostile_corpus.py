@@ -237,6 +237,12 @@ CORPUS: list[Hostile] = [
     Hostile("xxe.html", "entities", files.xxe_html, ready("swept wings", absent=SECRETS)),
     Hostile("laughs.html", "entities", files.laughs_html, ready("swept wings", absent=(LAUGHS,))),
     Hostile("svg.html", "entities", files.svg_html, ready("swept wings", absent=SECRETS)),
+    Hostile(
+        "svg-laughs.html",
+        "entities",
+        files.svg_laughs_html,
+        ready("swept wings", "After the picture", absent=(LAUGHS,)),
+    ),
     # --- size -------------------------------------------------------------------------
     Hostile(
         "sparse-1gb.pdf",

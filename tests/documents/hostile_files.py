@@ -75,6 +75,14 @@ def svg_html(ws: Workspace) -> bytes:
     ).encode()
 
 
+def svg_laughs_html(_: Workspace) -> bytes:
+    """The billion laughs declared inside inline SVG, used in the SVG and after it."""
+    svg = (
+        f'<svg xmlns="http://www.w3.org/2000/svg">{laughs_doctype("svg")}<text>&lol9;</text></svg>'
+    )
+    return f"<html><body><p>{WORDS}</p>{svg}<p>After the picture: &lol9;</p></body></html>".encode()
+
+
 def hidden_dtd_docx(ws: Workspace) -> bytes:
     # Past the 64 KB of prolog zipcheck scans: python-docx's parser must not resolve it.
     prolog = "<!--" + "x" * 70_000 + "-->" + xxe_doctype("w:document", ws.canary_url)
