@@ -243,16 +243,17 @@ def build(change_seq: int) -> Bm25Index:
     link_blobs: list[bytes] = []  # stored neighbour lists, end to end
     link_owners: list[int] = []  # the column each list's pairs belong to, once per pair
     terms: dict[str, int] = {}
-    rows: list[int] = []
-    cols: list[int] = []
-    tfs: list[int] = []
-    occurrences = _Occurrences()  # every word's positions, for the pairs
+    gathered = _Gathered()
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT c.id, c.document_id, c.search_vector::text, n.links "  # noqa: S608
             f"FROM {table} AS c LEFT JOIN {links_table} AS n ON n.chunk_id = c.id ORDER BY c.id"
         )
         while batch := cursor.fetchmany(_READ_BATCH):
+            rows: list[int] = []
+            cols: list[int] = []
+            tfs: list[int] = []
+            occurrences = _Occurrences()  # every word's positions, for the pairs
             for chunk_id, document_id, text, neighbours in batch:
                 column = len(chunk_ids)
                 chunk_ids.append(chunk_id)
@@ -266,16 +267,17 @@ def build(change_seq: int) -> Bm25Index:
                     cols.append(column)
                     tfs.append(_term_frequency(positions))
                     occurrences.add(column, row, positions)
+            gathered.add(rows, cols, tfs, occurrences)
     n = len(chunk_ids)
-    row_array = np.asarray(rows, dtype=np.int32)
+    row_array, col_array, tf_array = gathered.words()
     # Lucene's non-negative IDF: a word in most chunks still counts a little, never negatively.
     # Document frequencies are the chunks' own, before any expansion.
     doc_freq = np.bincount(row_array, minlength=len(terms)).astype(np.float64)
     idf = np.log1p((n - doc_freq + 0.5) / (doc_freq + 0.5))
     counts = sparse.csr_matrix(
-        (np.asarray(tfs, dtype=np.float64), (np.asarray(cols, dtype=np.int32), row_array)),
-        shape=(n, len(terms)),
+        (tf_array.astype(np.float64), (col_array, row_array)), shape=(n, len(terms))
     )
+    del row_array, col_array, tf_array
     weight = search_settings().expansion_weight
     if weight > 0 and link_blobs:
         neighbours = expansion.neighbour_matrix(
@@ -291,11 +293,50 @@ def build(change_seq: int) -> Bm25Index:
             new_terms=search_settings().expansion_terms,
         )
     built = _weighted(counts, idf, chunk_ids, document_ids, terms, change_seq)
-    pair_columns, pair_keys = occurrences.pairs()
+    del counts
+    pair_columns, pair_keys = gathered.pairs()
     pairs, pair_weights = phrases.weighted(pair_columns, pair_keys, n, *saturation())
     return dataclasses.replace(
         built, weights=sparse.vstack([built.weights, pair_weights], format="csr"), pairs=pairs
     )
+
+
+class _Gathered:
+    """Every word occurrence (row, column, tf) and adjacent pair (column, key) of the chunks
+    read so far, as numpy arrays appended one batch of chunks at a time: 12 and 12 bytes per
+    entry, where Python lists of them (and of each word's position text) held about 45 KB
+    per chunk, 45 GB for a million chunks. A batch holds whole chunks, so its pairs are
+    complete."""
+
+    def __init__(self) -> None:
+        self._words: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._pairs: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def add(self, rows: list[int], cols: list[int], tfs: list[int], found: _Occurrences) -> None:
+        self._words.append(
+            (
+                np.asarray(rows, dtype=np.int32),
+                np.asarray(cols, dtype=np.int32),
+                np.asarray(tfs, dtype=np.float32),
+            )
+        )
+        columns, keys = found.pairs()
+        self._pairs.append((columns.astype(np.int32), keys))
+
+    def words(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(rows, columns, tfs) of every word occurrence; forgets them."""
+        parts, self._words = self._words, []
+        if not parts:
+            empty = np.zeros(0, dtype=np.int32)
+            return empty, empty, np.zeros(0, dtype=np.float32)
+        return tuple(np.concatenate(column) for column in zip(*parts, strict=True))  # type: ignore[return-value]
+
+    def pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """(column, pair key) of every adjacent pair (search/phrases.py); forgets them."""
+        parts, self._pairs = self._pairs, []
+        if not parts:
+            return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.uint64)
+        return np.concatenate([c for c, _ in parts]), np.concatenate([k for _, k in parts])
 
 
 class _Occurrences:

@@ -49,8 +49,10 @@ PREFIX = "bm25-"
 _KEEP = 2
 _ARRAYS = ("chunk_ids", "document_ids")
 _MATRICES = ("weights", "term_distributions")
-# How long past the compaction delay processes wait for a compaction's stored tables.
+# How long past the compaction delay processes wait for a compaction's stored tables, and
+# for a big tenant's, how many times longer than the last stored ones took to build.
 STORE_WAIT_SECONDS = 60.0
+STORE_WAIT_BUILDS = 3.0
 
 
 def enabled() -> bool:
@@ -88,10 +90,13 @@ def save(
     schema: str,
     generation: str,
     term_weights: tuple[str, TermWeights] | None = None,
+    build_seconds: float | None = None,
 ) -> Path:
     """Write atomically (a temporary directory renamed into place); returns the directory.
 
     `term_weights`: (embedder name, table) of the hashing embedder's query IDF, stored too.
+    `build_seconds`: how long building them took, which tells processes how long to wait for
+    the next compaction's (CompactionWait).
     """
     target = directory(schema, generation, built.change_seq)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -126,6 +131,7 @@ def save(
             "average_length": built.average_length,
             "has_term_idf": built.idf is not None,
             "idf_embedder": term_weights[0] if term_weights is not None else None,
+            "build_seconds": round(float(build_seconds or 0.0), 1),
         }
         (staging / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
         staging.chmod(0o755)  # mkdtemp's 0700 would hide it from processes of other users
@@ -147,31 +153,58 @@ class CompactionWait:
     Every change schedules a compaction (INDEX_COMPACT_DELAY_SECONDS), which stores the tables
     for its state: building them in each process too would cost seconds of CPU for tables
     replaced moments later. `waiting(key, change_seq)` is true from the first time a process
-    finds its table stale for that state until the compaction delay + STORE_WAIT_SECONDS
-    have passed (a failing or slow compaction); then the process builds its own. Not
-    thread-safe: callers hold their cache's lock.
+    finds its table stale for that state until the compaction delay + STORE_WAIT_SECONDS +
+    STORE_WAIT_BUILDS times the time the tenant's last stored tables took to build have passed
+    (a failing or slow compaction); then the process builds its own. The last term is what a
+    big tenant needs: its compaction builds for minutes (about 4 per 100,000 chunks on a busy
+    2-core machine), and a process giving up after a minute built a copy of its own, in every
+    process, at the same time as the compaction. Not thread-safe: callers hold their cache's
+    lock.
     """
 
     def __init__(
         self, seconds: float | None = None, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self.seconds, self.clock = seconds, clock
-        self._since: dict[tuple[str, int], float] = {}
+        self._since: dict[tuple[str, int], tuple[float, float]] = {}
 
     def waiting(self, key: str, change_seq: int) -> bool:
         if not enabled():
             return False
-        wait = self.seconds
-        if wait is None:
-            wait = float(search_settings().index_compact_delay_seconds) + STORE_WAIT_SECONDS
         if len(self._since) > 10_000:  # bounded, whatever happens
             self._since.clear()
-        since = self._since.setdefault((key, change_seq), self.clock())
+        found = self._since.get((key, change_seq))
+        if found is None:
+            found = (self.clock(), self._wait(key))
+            self._since[(key, change_seq)] = found
+        since, wait = found
         return self.clock() - since < wait
+
+    def _wait(self, key: str) -> float:
+        if self.seconds is not None:
+            return self.seconds
+        delay = float(search_settings().index_compact_delay_seconds)
+        return delay + STORE_WAIT_SECONDS + STORE_WAIT_BUILDS * last_build_seconds(key)
 
     def forget(self, key: str) -> None:
         for waited in [k for k in self._since if k[0] == key]:
             del self._since[waited]
+
+
+def last_build_seconds(key: str) -> float:
+    """How long the tenant's newest stored matrix (and IDF table) took to build; 0 if none
+    says (none stored, or stored before that was recorded)."""
+    schema, generation = _split(key)
+    root = index_directory(schema)
+    try:
+        stored = [path for path in root.glob(f"{PREFIX}{generation}-*") if path.is_dir()]
+        newest = max(stored, key=lambda path: path.stat().st_mtime, default=None)
+        if newest is None:
+            return 0.0
+        meta = json.loads((newest / "meta.json").read_text(encoding="utf-8"))
+        return max(0.0, float(meta.get("build_seconds", 0.0)))
+    except (OSError, ValueError, TypeError):
+        return 0.0
 
 
 def exists(schema: str, generation: str, change_seq: int) -> bool:

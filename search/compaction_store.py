@@ -28,8 +28,13 @@ def persist_current() -> Path:
     term_weights = None
     if query_idf.weighs(embedder):
         term_weights = (embedder.name, query_idf.build(embedder))
+    seconds = time.perf_counter() - started
     where = bm25_store.save(
-        built, schema=schema, generation=str(row.generation), term_weights=term_weights
+        built,
+        schema=schema,
+        generation=str(row.generation),
+        term_weights=term_weights,
+        build_seconds=seconds,
     )
     bm25_store.prune(schema)
     logger.info(

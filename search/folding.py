@@ -15,6 +15,7 @@ import numpy as np
 from django.db import connection, transaction
 from django.db.models import F
 
+from documents import index_changes
 from documents.embeddings import Embedder
 from documents.models import Chunk, IndexState, IndexTombstone
 from search import chunk_links
@@ -24,6 +25,7 @@ from search.vectorindex import (
     IndexSnapshot,
     SnapshotError,
     build_index,
+    default_nlist,
     load_snapshot,
     prune_snapshots,
     save_snapshot,
@@ -49,11 +51,12 @@ class Fold:
 
 
 def current_snapshot(row: IndexState, embedder: Embedder, directory: Path) -> IndexSnapshot | None:
-    """The published snapshot to fold into, or None to rebuild (none yet, or unreadable)."""
+    """The published snapshot to fold into, or None to rebuild (none yet, unreadable, or its
+    inverted lists outgrown)."""
     if row.version <= 0:
         return None
     try:
-        return load_snapshot(
+        snapshot = load_snapshot(
             directory,
             row.version,
             expected_embedder=embedder.name,
@@ -63,6 +66,29 @@ def current_snapshot(row: IndexState, embedder: Embedder, directory: Path) -> In
     except SnapshotError:
         logger.warning("index v%s of %s unreadable; rebuilding", row.version, directory.name)
         return None
+    if outgrown(snapshot):
+        logger.info(
+            "index v%s of %s holds %s vectors in %s lists made for a quarter of them or "
+            "fewer; rebuilding",
+            row.version, directory.name, snapshot.count, snapshot.index.nlist,
+        )  # fmt: skip
+        return None
+    return snapshot
+
+
+def outgrown(snapshot: IndexSnapshot) -> bool:
+    """Whether an IVF snapshot's lists were trained for a quarter of its vectors or fewer.
+
+    Folding adds vectors to the lists trained when the index was built, so a tenant that grew
+    from 20,000 chunks to a million would search lists fifty times longer than a fresh index's
+    (`default_nlist` grows with the square root of the count): every dense search and every
+    new chunk's neighbour search scans that much more. Rebuilding each time the right list
+    count doubles (the tenant quadrupled) keeps lists short; the rebuilds cost a third of the
+    last one's again in all.
+    """
+    if snapshot.kind != "ivf":
+        return False
+    return default_nlist(snapshot.count) >= 2 * int(snapshot.index.nlist)
 
 
 def rebuilt(
@@ -141,3 +167,15 @@ def link_and_publish(
             change_seq=F("change_seq") + 1,
         )
     prune_snapshots(directory, keep_versions={snapshot.version, row.version})
+
+
+def follow_up(embedder_name: str) -> None:
+    """After a compaction has let go of the tenant's lock: queue one more if chunks were
+    written or removed while it ran. The compactions those changes scheduled found the lock
+    taken and did nothing, so without this they would wait for the next upload: a big
+    tenant's compaction takes minutes, and the tens of thousands of chunks written meanwhile
+    stayed in the delta, searched by brute force in every process, and past bm25_fresh.LIMIT
+    not lexically at all."""
+    mine = Chunk.objects.filter(document__embedder=embedder_name)
+    if mine.filter(in_snapshot=False).exists() or IndexTombstone.objects.exists():
+        index_changes.schedule_compaction()

@@ -186,6 +186,7 @@ def _load_snapshot(row: IndexState) -> IndexSnapshot | None:
             expected_embedder=row.embedder,
             expected_dimension=row.dimension,
             schema_name=schema,
+            mapped=True,  # every process shares the file's pages; compaction loads its own
         ),
     )
 
@@ -290,7 +291,20 @@ def compact(
     progress: Callable[[int], None] | None = None,
     link_progress: chunk_links.Progress | None = None,
 ) -> CompactionResult:
-    """Fold the delta (and tombstones) into a new snapshot version, or rebuild it all."""
+    """Fold the delta (and tombstones) into a new snapshot version, or rebuild it all; then
+    queue another compaction if changes arrived meanwhile (folding.follow_up)."""
+    result = _compact(rebuild=rebuild, progress=progress, link_progress=link_progress)
+    if result.outcome in ("compacted", "rebuilt"):
+        folding.follow_up(embedder_for_current_tenant().name)
+    return result
+
+
+def _compact(
+    *,
+    rebuild: bool,
+    progress: Callable[[int], None] | None,
+    link_progress: chunk_links.Progress | None,
+) -> CompactionResult:
     schema = current_schema()
     embedder = embedder_for_current_tenant()
     with TenantIndexLock(schema, wait=rebuild) as acquired:
@@ -313,7 +327,7 @@ def compact(
             if folded.snapshot.kind == "flat" and (
                 folded.snapshot.count > search_settings().index_approx_threshold
             ):
-                return compact(rebuild=True, progress=progress, link_progress=link_progress)
+                return _compact(rebuild=True, progress=progress, link_progress=link_progress)
             fold = folded
         try:
             folding.link_and_publish(

@@ -18,16 +18,18 @@ How the rest of search/ uses it (search/index.py, search/folding.py)
   snapshot, ``remove`` deleted/changed ids, ``add`` the delta (an upsert) -- or
   rebuild with ``build_index`` from all embeddings when there is no readable
   snapshot, the embedder changed, or a flat index passed
-  ``approximate_threshold`` (IVF centroids are not retrained as a tenant grows;
-  ``manage.py rebuild_index`` does that) -- then
+  ``approximate_threshold``, or an IVF index has outgrown its lists (the tenant
+  quadrupled since they were trained; search/folding.py) -- then
   ``save_snapshot`` as ``version + 1``, and in one transaction bump
   ``IndexState.version`` and set ``in_snapshot=True`` on the merged chunks.
   Afterwards ``prune_snapshots(directory, keep_versions={new, new - 1})``;
   keeping the previous version lets readers mid-reload finish.
 * Readers (every gunicorn worker) look up ``IndexState.version`` and call
   ``SnapshotCache.get_or_load((schema, version), lambda: load_snapshot(...,
-  expected_embedder=..., expected_dimension=..., schema_name=schema))``; a new
-  version evicts the old one from the cache.
+  expected_embedder=..., expected_dimension=..., schema_name=schema,
+  mapped=True))``: an IVF snapshot's lists are mapped from the file, one copy in
+  the page cache for every process; a new version evicts the old one from the
+  cache.
 * A tenant whose configured embedder differs from its snapshot's gets
   ``EmbedderMismatch`` telling the operator to run ``manage.py reindex``.
 * Index directories come from the validated schema name (``INDEX_ROOT /

@@ -25,7 +25,13 @@ class IndexSnapshot:
     """A tenant's FAISS index at one version, for one embedder and dimension."""
 
     def __init__(
-        self, index: faiss.Index, *, version: int, embedder_name: str, dimension: int
+        self,
+        index: faiss.Index,
+        *,
+        version: int,
+        embedder_name: str,
+        dimension: int,
+        mapped: bool = False,
     ) -> None:
         if index.d != dimension:
             raise ValueError(f"index has dimension {index.d}, metadata says {dimension}")
@@ -34,6 +40,9 @@ class IndexSnapshot:
         self.version = version
         self.embedder_name = embedder_name
         self.dimension = dimension
+        # Inverted lists mapped read-only from the snapshot file (storage.load_snapshot): in
+        # the page cache, shared by every process, not in this one's memory; not changeable.
+        self.mapped = mapped
 
     def __repr__(self) -> str:
         return (
@@ -54,8 +63,11 @@ class IndexSnapshot:
 
     @property
     def nbytes(self) -> int:
-        """Estimated resident size, used by the cache's memory budget."""
+        """Estimated resident size of this process's own, used by the cache's memory budget
+        (a mapped snapshot's lists are the page cache's, shared by every process)."""
         n, d = self.count, self.dimension
+        if self.mapped:
+            return int(self.index.nlist) * (4 * d + 64)
         if isinstance(self.index, faiss.IndexIVF):
             # Codes + ids in the lists, plus the coarse centroids.
             return n * (4 * d + 8) + self.index.nlist * (4 * d + 64)
@@ -155,6 +167,7 @@ class IndexSnapshot:
 
     def add(self, ids: npt.ArrayLike, vectors: npt.ArrayLike) -> None:
         """Upsert: ids already present are replaced, so retried compactions cannot duplicate."""
+        self._require_writable()
         id_array, matrix = check_inputs(ids, vectors)
         if matrix.shape[1] != self.dimension:
             raise ValueError(
@@ -172,12 +185,20 @@ class IndexSnapshot:
         (O(n) per call, so batch deletions). HNSW cannot remove; it is only built
         for benchmarks and raises here.
         """
+        self._require_writable()
         id_array = np.ascontiguousarray(ids, dtype=np.int64).reshape(-1)
         if id_array.size == 0 or self.count == 0:
             return 0
         if self.kind == "hnsw":
             raise NotImplementedError("HNSW cannot remove vectors; rebuild the index instead.")
         return int(self.index.remove_ids(faiss.IDSelectorBatch(id_array)))
+
+    def _require_writable(self) -> None:
+        if self.mapped:
+            raise RuntimeError(
+                f"Snapshot v{self.version} is mapped read-only from its file; load it without "
+                "`mapped` to change it."
+            )
 
 
 def _search_params(class_name: str, **fields: Any) -> Any:

@@ -27,6 +27,7 @@ from .snapshot import IndexSnapshot
 FORMAT = 1
 _SIDECAR_RE = re.compile(r"^index-v(\d+)\.json$")
 _SNAPSHOT_RE = re.compile(r"^index-v(\d+)\.(faiss|json)$")
+_MAPPED = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY
 _TEMP_RE = re.compile(r"^\.index-v\d+\.(faiss|json)\.[0-9a-f]+\.tmp$")
 
 
@@ -166,8 +167,15 @@ def load_snapshot(
     expected_dimension: int | None = None,
     schema_name: str | None = None,
     verify_checksum: bool = True,
+    mapped: bool = False,
 ) -> IndexSnapshot:
     """Load and validate version ``version``; refuse vectors from another embedder.
+
+    ``mapped``: an IVF snapshot's inverted lists (its vectors and ids) are mapped from the
+    file read-only instead of copied into this process, so every process serving the tenant
+    shares one copy in the page cache (1.5 GB per million 384-dimension vectors); such a
+    snapshot can be searched but not changed. Flat snapshots (small by construction) are
+    read either way.
 
     Raises SnapshotNotFound, SnapshotCorrupt or EmbedderMismatch (all SnapshotError).
     """
@@ -192,8 +200,9 @@ def load_snapshot(
             f"The index file {path} does not match its checksum; rebuild it with "
             f"`python manage.py reindex --tenant {tenant}`."
         )
+    mapped = mapped and meta.get("kind") == "ivf"
     try:
-        index = faiss.read_index(str(path))
+        index = faiss.read_index(str(path), _MAPPED if mapped else 0)
     except RuntimeError as exc:  # faiss's own errors: a truncated or garbled file
         raise SnapshotCorrupt(
             f"The index file {path} cannot be read ({str(exc).splitlines()[-1][:200]}); rebuild "
@@ -202,7 +211,11 @@ def load_snapshot(
     if index.ntotal != meta["count"] or index.d != meta["dimension"]:
         raise SnapshotCorrupt(f"The index file {path} disagrees with its sidecar.")
     return IndexSnapshot(
-        index, version=version, embedder_name=meta["embedder_name"], dimension=meta["dimension"]
+        index,
+        version=version,
+        embedder_name=meta["embedder_name"],
+        dimension=meta["dimension"],
+        mapped=mapped,
     )
 
 
