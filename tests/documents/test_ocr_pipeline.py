@@ -56,8 +56,8 @@ def scan(pages: list[list[str]]) -> bytes:
     return scans.scanned_pdf([scans.page_image(page) for page in pages])
 
 
-def run(document: Document, **options: bool) -> Document:
-    pipeline.process_documents([document.pk], **options)
+def run(document: Document) -> Document:
+    pipeline.process_documents([document.pk])
     document.refresh_from_db()
     return document
 
