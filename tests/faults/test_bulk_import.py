@@ -4,9 +4,12 @@ The files go up through the API, 20 to a request, as a person's script would sen
 mix of text, Markdown, CSV and HTML, a few of them with no text at all. The worker is
 SIGKILLed (with its pool and sandbox processes) while it holds batches, a new one starts,
 then beat is SIGKILLed and started again. Beat's stuck-document sweep (every few seconds
-here, INGEST_STUCK_MINUTES shortened to match) must give back what the dead worker held:
-every document ends `ready`, or `failed` with a sentence for the files without text; none
-is left pending or processing, none is stored twice, and search finds them.
+here, INGEST_STUCK_MINUTES shortened to match) must give back what the dead worker held;
+then the broker gives the dead worker's messages back too, as it does once
+CELERY_VISIBILITY_TIMEOUT has passed. Every document ends `ready`, or `failed` with a
+sentence for the files without text; none is left pending or processing, none is stored
+twice (the sweep's task and the returned message both ran one before documents/pipeline.py
+kept a document to the task that took it), and search finds them.
 """
 
 from __future__ import annotations
