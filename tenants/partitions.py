@@ -5,7 +5,11 @@ month in UTC, named `<table>_yYYYYmMM`, and a DEFAULT partition `<table>_default
 takes the rows of a month without a partition of its own, so an insert never fails.
 Creating a month's partition moves that month's rows out of the DEFAULT partition in the
 same transaction (PostgreSQL refuses to attach a range the DEFAULT partition still holds
-rows of). Dropping a month detaches its partition and drops it: no row-by-row DELETE.
+rows of). Writers to the table wait while it does (a SHARE ROW EXCLUSIVE lock on the parent;
+readers do not): an insert routed to the DEFAULT partition meanwhile either made the attach
+fail or, waiting for it, was refused afterwards as outside the DEFAULT partition's new range,
+and the row was lost. Dropping a month detaches its partition and drops it: no row-by-row
+DELETE.
 
 Everything works on the connection's current schema and takes an advisory lock per table,
 so a beat task, provisioning and a second worker never create the same month twice.
@@ -117,6 +121,8 @@ def ensure_month(table: str, column: str, month: datetime) -> bool:
         parent, part = _quote(table), _quote(name)
         default = default_partition_name(table)
         with connection.cursor() as cursor:
+            # Writers wait from here to the commit; they then route by the new partitions.
+            cursor.execute(f"LOCK TABLE ONLY {parent} IN SHARE ROW EXCLUSIVE MODE")
             cursor.execute(
                 f"CREATE TABLE {part} (LIKE {parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS "
                 "INCLUDING STORAGE INCLUDING COMMENTS)"
