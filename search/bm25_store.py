@@ -52,7 +52,12 @@ _MATRICES = ("weights", "term_distributions")
 # How long past the compaction delay processes wait for a compaction's stored tables, and
 # for a big tenant's, how many times longer than the last stored ones took to build.
 STORE_WAIT_SECONDS = 60.0
-STORE_WAIT_BUILDS = 3.0
+STORE_WAIT_BUILDS = 4.0
+# A compaction stores a tenant's matrix at most once per this many times its last build took
+# (search/compaction_store.py): for a big tenant under a bulk import, one build in three;
+# tenants whose build takes less than STORE_SPACING_FROM_SECONDS are stored every time.
+STORE_SPACING_BUILDS = 2.0
+STORE_SPACING_FROM_SECONDS = 10.0
 
 
 def enabled() -> bool:
@@ -157,9 +162,9 @@ class CompactionWait:
     STORE_WAIT_BUILDS times the time the tenant's last stored tables took to build have passed
     (a failing or slow compaction); then the process builds its own. The last term is what a
     big tenant needs: its compaction builds for minutes (about 4 per 100,000 chunks on a busy
-    2-core machine), and a process giving up after a minute built a copy of its own, in every
-    process, at the same time as the compaction. Not thread-safe: callers hold their cache's
-    lock.
+    2-core machine) and stores at most once per STORE_SPACING_BUILDS builds, and a process
+    giving up after a minute built a copy of its own, in every process, at the same time as
+    the compaction. Not thread-safe: callers hold their cache's lock.
     """
 
     def __init__(
@@ -191,20 +196,42 @@ class CompactionWait:
             del self._since[waited]
 
 
-def last_build_seconds(key: str) -> float:
-    """How long the tenant's newest stored matrix (and IDF table) took to build; 0 if none
-    says (none stored, or stored before that was recorded)."""
+def _newest(key: str) -> tuple[float, float] | None:
+    """(when it was stored, how long it took to build) of the tenant's newest stored matrix;
+    None if there is none. The time is 0 for matrices stored before it was recorded."""
     schema, generation = _split(key)
     root = index_directory(schema)
     try:
-        stored = [path for path in root.glob(f"{PREFIX}{generation}-*") if path.is_dir()]
-        newest = max(stored, key=lambda path: path.stat().st_mtime, default=None)
+        stored = [path / "meta.json" for path in root.glob(f"{PREFIX}{generation}-*")]
+        newest = max(
+            (meta for meta in stored if meta.is_file()),
+            key=lambda meta: meta.stat().st_mtime,
+            default=None,
+        )
         if newest is None:
-            return 0.0
-        meta = json.loads((newest / "meta.json").read_text(encoding="utf-8"))
-        return max(0.0, float(meta.get("build_seconds", 0.0)))
+            return None
+        meta = json.loads(newest.read_text(encoding="utf-8"))
+        return newest.stat().st_mtime, max(0.0, float(meta.get("build_seconds", 0.0)))
     except (OSError, ValueError, TypeError):
+        return None
+
+
+def last_build_seconds(key: str) -> float:
+    """How long the tenant's newest stored matrix (and IDF table) took to build; 0 if none
+    says (none stored, or stored before that was recorded)."""
+    newest = _newest(key)
+    return newest[1] if newest is not None else 0.0
+
+
+def spacing_left(key: str) -> float:
+    """Seconds until a compaction may store the tenant's matrix again: STORE_SPACING_BUILDS
+    times its last build after that was stored (0 or less: now; always 0 for a tenant built
+    in under STORE_SPACING_FROM_SECONDS)."""
+    newest = _newest(key)
+    if newest is None or newest[1] < STORE_SPACING_FROM_SECONDS:
         return 0.0
+    stored_at, seconds = newest
+    return stored_at + STORE_SPACING_BUILDS * seconds - time.time()
 
 
 def exists(schema: str, generation: str, change_seq: int) -> bool:

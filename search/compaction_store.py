@@ -10,12 +10,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+from django.core.cache import cache
+
+from config.queueing import QueueUnavailable, send_task
 from documents.embedder_choice import embedder_for_current_tenant
+from documents.index_changes import COMPACT_INDEX
 from search import bm25, bm25_store, query_idf
 from search.index import state
 from tenants.db import current_schema
 
 logger = logging.getLogger(__name__)
+_STORE_LATER = "index:lexical-store-scheduled"
 
 
 def persist_current() -> Path:
@@ -46,12 +51,43 @@ def persist_current() -> Path:
     return where
 
 
-def store_after_compaction(sender: object, *, schema: str, **kwargs: Any) -> None:
+def store_after_compaction(
+    sender: object, *, schema: str, outcome: str = "compacted", **kwargs: Any
+) -> None:
     """`search.index.index_compacted` receiver (runs in the tenant's schema). A compaction
     that found nothing to fold announces too: it stores the matrix if an earlier one could
-    not (a full disk), and does nothing when the current state's is there."""
+    not (a full disk) or was not due, and does nothing when the current state's is there.
+
+    Building reads every chunk, so a big tenant's matrix is stored at most once per
+    STORE_SPACING_BUILDS times its last build (bm25_store.spacing_left): under a bulk import
+    its compactions otherwise built one after another, minutes each, taking a worker for
+    nothing but matrices replaced moments later. A compaction within that time stores none
+    and queues one for when it ends (which stores the matrix for whatever state it finds);
+    meanwhile processes search the previous matrix plus the chunks it lacks
+    (search/bm25_fresh.py). A rebuild always stores at once."""
     if not bm25_store.enabled():
         return
     row = state()
-    if not bm25_store.exists(schema, str(row.generation), row.change_seq):
-        persist_current()
+    if bm25_store.exists(schema, str(row.generation), row.change_seq):
+        return
+    wait = 0.0 if outcome == "rebuilt" else bm25_store.spacing_left(f"{schema}:{row.generation}")
+    if wait > 0:
+        _store_later(wait)
+        return
+    persist_current()
+
+
+def _store_later(seconds: float) -> None:
+    """Queue one compaction for when the matrix may be stored again."""
+    countdown = int(seconds) + 1
+    try:
+        first = cache.add(_STORE_LATER, 1, timeout=countdown)
+    except Exception:  # Redis trouble: better two such compactions than none
+        first = True
+    if not first:
+        return
+    logger.info("the BM25 matrix is stored in %s s, when it is due", countdown)
+    try:
+        send_task(COMPACT_INDEX, queue="maintenance", countdown=countdown)
+    except QueueUnavailable:  # the next change schedules a compaction, which stores it
+        logger.warning("could not queue the BM25 matrix's store: the task queue is unreachable")

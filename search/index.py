@@ -50,8 +50,9 @@ from tenants.db import current_schema
 logger = logging.getLogger(__name__)
 
 _READ_BATCH = 5_000
-# Sent (schema=...) in the tenant's schema after a compaction published a new snapshot and
-# state, still holding the tenant's index lock; receivers' errors are logged, not raised.
+# Sent (schema=..., outcome=...: "compacted", "rebuilt" or "unchanged") in the tenant's schema
+# after a compaction, still holding the tenant's index lock; receivers' errors are logged, not
+# raised.
 index_compacted = Signal()
 _snapshots: SnapshotCache | None = None
 _delta_lock = threading.Lock()
@@ -322,7 +323,7 @@ def _compact(
         else:
             folded = folding.folded(snapshot, mine, row, embedder, tombstones)
             if folded is None:  # what is stored beside it may be missing (a full disk)
-                _announce_compaction(schema)
+                _announce_compaction(schema, "unchanged")
                 return CompactionResult("unchanged", row.version, snapshot.count)
             if folded.snapshot.kind == "flat" and (
                 folded.snapshot.count > search_settings().index_approx_threshold
@@ -339,15 +340,16 @@ def _compact(
             raise
         # Still under the lock: what is built next to the snapshot (the BM25 matrix, see
         # search/compaction_store.py) is written by one process at a time too.
-        _announce_compaction(schema)
+        _announce_compaction(schema, fold.outcome)
         snap = fold.snapshot
         return CompactionResult(fold.outcome, snap.version, snap.count, fold.added, fold.removed)
 
 
-def _announce_compaction(schema: str) -> None:
+def _announce_compaction(schema: str, outcome: str) -> None:
     """Tell the receivers (they store the BM25 matrix); IndexVolumeFull if one had no room."""
     full: Exception | None = None
-    for receiver, failure in index_compacted.send_robust(sender=compact, schema=schema):
+    sent = index_compacted.send_robust(sender=compact, schema=schema, outcome=outcome)
+    for receiver, failure in sent:
         if isinstance(failure, Exception) and no_space(failure):
             full = failure
         elif isinstance(failure, Exception):
