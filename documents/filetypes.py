@@ -21,6 +21,8 @@ import zipfile
 import zlib
 from pathlib import Path
 
+from documents.extractors.base import ExtractionError
+from documents.extractors.text import decode_text
 from documents.formats import (
     ALLOWED_SENTENCE,
     ALLOWED_TYPES,
@@ -273,11 +275,7 @@ def _decode_head(head: bytes) -> str | None:
     except UnicodeDecodeError:
         pass
     # As the text extractor will read it: a legacy code page, or UTF-8 with stray bytes (a
-    # UTF-8 file with one Latin-1 byte was refused as binary). Imported lazily: charset
-    # detection costs ~50 ms to import.
-    from documents.extractors.base import ExtractionError
-    from documents.extractors.text import decode_text
-
+    # UTF-8 file with one Latin-1 byte was refused as binary).
     try:
         return decode_text(head)
     except ExtractionError:

@@ -10,7 +10,7 @@ import re
 from itertools import islice
 from pathlib import Path
 
-from documents import filetypes
+from documents import formats
 from documents.extractors.base import (
     ExtractionError,
     ExtractionResult,
@@ -128,7 +128,7 @@ def read_text(path: Path, *, max_bytes: int) -> str:
 
 class TextExtractor:
     name = "text:plain"
-    content_types = frozenset({filetypes.TEXT})
+    content_types = frozenset({formats.TEXT})
 
     def __init__(self, *, max_bytes: int = 100 * 1_048_576) -> None:
         self.max_bytes = max_bytes
