@@ -96,6 +96,8 @@ QUERY_LOG_RETENTION_DAYS = env.int("QUERY_LOG_RETENTION_DAYS", default=400)
 # Chunks handed to the answerer as sources.
 ANSWER_SOURCES = env.int("ANSWER_SOURCES", default=5)
 OPENAI_CHAT_MODEL = env.str("OPENAI_CHAT_MODEL", default="gpt-4o-mini")
+# The longest an answer waits for the provider: every try, the waits between them and reading
+# the reply (queries/answerers/deadline.py); then the extractive answer is given, degraded.
 ANSWER_TIMEOUT_SECONDS = env.float("ANSWER_TIMEOUT_SECONDS", default=30.0)
 # A generated answer whose cited sentences are supported by their passages less often than
 # this (0..1) is replaced by the extractive answer (queries/answerers/support.py).

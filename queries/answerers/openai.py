@@ -5,9 +5,11 @@ are offered, so a prompt injected through a document can at worst change the
 wording of one answer. Every marker in the reply is checked against the sources
 that were sent, and each cited sentence against the passage it cites (support.py): markers
 a passage does not bear out are dropped, and an answer with too few supported sentences is
-replaced by the extractive one (degraded=True). When the provider fails (timeout, 5xx after
-the SDK's retries, connection refused, a reply without text) the offline extractive answer
-is returned instead with degraded=True, never an error.
+replaced by the extractive one (degraded=True). When the provider fails (no complete reply
+within the timeout, 5xx after the retries the timeout leaves room for, connection refused, a
+reply without text) the offline extractive answer is returned instead with degraded=True,
+never an error. The timeout bounds the whole answer, retries and reading included
+(deadline.py), so a slow provider holds a request's thread no longer than that.
 
 Streaming: markers are buffered, not retracted. An unfinished "[7" is held back
 until it closes, then shown if valid or dropped, so the ("delta", …) pieces
@@ -26,6 +28,7 @@ from typing import Any
 import openai
 from openai.types.chat import ChatCompletionMessageParam
 
+from queries.answerers import deadline
 from queries.answerers.base import Answer, Answerer, AnswerEvent, Source, no_answer
 from queries.answerers.extractive import ExtractiveAnswerer
 from queries.answerers.markers import (
@@ -69,6 +72,7 @@ class ProviderResponseError(Exception):
 _PROVIDER_ERRORS: tuple[type[Exception], ...] = (
     openai.OpenAIError,
     ProviderResponseError,
+    deadline.ReplyTooLarge,
     ValueError,
 )
 
@@ -98,14 +102,18 @@ def build_messages(
 
 # A bound, not an estimate: a token of English is ~4 characters; twice that leaves room.
 CHARS_PER_TOKEN_BOUND = 8
+# A JSON reply's bytes for each character of its text at most (a character outside the BMP
+# is escaped as two \uXXXX), and what the rest of the reply may add.
+JSON_BYTES_PER_CHAR, JSON_OVERHEAD_BYTES = 12, 64 * 1024
 
 
 class OpenAIAnswerer:
     """Answer with a chat model, citing sources as [n]; fall back to extractive on failure.
 
     Options: model, base_url (any OpenAI-compatible server; None reads
-    OPENAI_BASE_URL), api_key (None reads OPENAI_API_KEY), timeout (seconds per
-    request), max_retries (the SDK's own backoff), temperature and max_tokens
+    OPENAI_BASE_URL), api_key (None reads OPENAI_API_KEY), timeout (seconds for the whole
+    answer: every try, the waits between them and reading the reply; deadline.py),
+    max_retries (tries after the first, while the timeout leaves room), temperature and max_tokens
     (None leaves them to the server; some reasoning models refuse temperature),
     max_source_chars (bounds the prompt), include_usage (ask for token counts
     when streaming; turn off for servers that reject stream_options). A reply longer than
@@ -138,9 +146,18 @@ class OpenAIAnswerer:
         self.include_usage = include_usage
         self.fallback: Answerer = fallback or ExtractiveAnswerer()
         self.min_supported_share = min_supported_share
+        self.timeout = timeout
+        self.max_retries = max_retries
+        limit = self.max_reply_chars
+        body_limit = None if limit is None else limit * JSON_BYTES_PER_CHAR + JSON_OVERHEAD_BYTES
         try:
+            # Retries are `deadline.call`'s, within the timeout; the SDK's would add theirs.
             self._client = openai.OpenAI(
-                api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries
+                api_key=api_key,
+                base_url=base_url,
+                timeout=timeout,
+                max_retries=0,
+                http_client=deadline.bounded_http_client(body_limit),
             )
         except openai.OpenAIError as error:
             # A missing key is a configuration mistake: fail at startup, not per question.
@@ -167,8 +184,13 @@ class OpenAIAnswerer:
     def answer(self, question: str, sources: Sequence[Source]) -> Answer:
         if not sources:
             return no_answer(self.name)
+        request = self._request(question, sources)
         try:
-            completion = self._client.chat.completions.create(**self._request(question, sources))
+            completion = deadline.call(
+                lambda timeout: self._client.chat.completions.create(timeout=timeout, **request),
+                deadline.Deadline(self.timeout),
+                self.max_retries,
+            )
             content = _completion_text(completion)
             self._check_length(len(content))
             text = finalize_text(clean_markers(content, len(sources)).strip())
@@ -192,7 +214,14 @@ class OpenAIAnswerer:
             request = self._request(question, sources)
             if self.include_usage:
                 request["stream_options"] = {"include_usage": True}
-            with self._client.chat.completions.create(stream=True, **request) as chunks:
+            chunks = deadline.call(
+                lambda timeout: self._client.chat.completions.create(
+                    stream=True, timeout=timeout, **request
+                ),
+                deadline.Deadline(self.timeout),
+                self.max_retries,
+            )
+            with chunks:
                 for chunk in chunks:
                     usage = _usage(getattr(chunk, "usage", None)) or usage
                     piece = cleaner.feed(_chunk_text(chunk))
