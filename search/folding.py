@@ -176,6 +176,9 @@ def follow_up(embedder_name: str) -> None:
     tenant's compaction takes minutes, and the tens of thousands of chunks written meanwhile
     stayed in the delta, searched by brute force in every process, and past bm25_fresh.LIMIT
     not lexically at all."""
-    mine = Chunk.objects.filter(document__embedder=embedder_name)
-    if mine.filter(in_snapshot=False).exists() or IndexTombstone.objects.exists():
+    # By the delta's own partial index (chunk_delta_idx), as ORDER BY id LIMIT 1 makes the
+    # planner use it: EXISTS ran as a sequential scan of every chunk (the statistics still
+    # counted the chunks a big compaction had just folded in as delta), minutes at 140,000.
+    delta = Chunk.objects.filter(in_snapshot=False, document__embedder=embedder_name)
+    if delta.order_by("id").values_list("id", flat=True)[:1] or IndexTombstone.objects.exists():
         index_changes.schedule_compaction()
