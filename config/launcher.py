@@ -50,7 +50,9 @@ def _commands(var_dir: Path, port: str) -> dict[str, list[str]]:
         "web": [
             *(str(BIN / "gunicorn"), "config.wsgi:application"),
             *("-c", str(BASE_DIR / "deploy" / "gunicorn.conf.py")),
-            *("--bind", f"0.0.0.0:{port}", "--workers", os.environ.get("WEB_CONCURRENCY", "2")),
+            # Loopback unless asked: `make run` serves development settings.
+            *("--bind", f"{os.environ.get('BIND_ADDRESS', '127.0.0.1')}:{port}"),
+            *("--workers", os.environ.get("WEB_CONCURRENCY", "2")),
         ],
         "worker": [
             *celery, "worker", "-l", "INFO",
