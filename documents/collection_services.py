@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 
 from accounts.collection_access import default_collection
-from accounts.models import Collection, CollectionMember, User
+from accounts.models import Collection, CollectionMember, Role, User
 from config.errors import AppError, Refused
 from documents import index_changes
 from documents.models import Document
@@ -112,19 +112,43 @@ def delete_collection(*, collection: Collection, documents: DocumentsChoice) -> 
     return CollectionDeleted(moved=moved, deleted=len(only_here) - moved, kept=kept)
 
 
-def set_member(
-    *, collection: Collection, user: User, can_upload: bool
-) -> tuple[CollectionMember, bool]:
-    """Let `user` read the collection (and upload into it with `can_upload`); True if new."""
+def _check_can_be_added(user: User) -> None:
     if not user.is_active:
         raise InvalidCollection(
             f"{user.email} is deactivated in this workspace; reactivate them first."
         )
-    with transaction.atomic():
-        member, created = CollectionMember.objects.update_or_create(
-            collection=collection, user=user, defaults={"can_upload": can_upload}
+    if str(user.role) in (Role.OWNER, Role.ADMIN):
+        raise InvalidCollection(
+            f"Owners and admins read every collection already: {user.email} is an "
+            f"{user.get_role_display().lower()}, so they read and upload into every collection "
+            "without being added.",
+            code="reads_every_collection",
         )
+
+
+def set_member(
+    *, collection: Collection, user: User, can_upload: bool | None = None
+) -> tuple[CollectionMember, bool]:
+    """Let `user` read the collection; True if new. `can_upload` sets whether they may upload
+    into it; None leaves an existing member's right as it is (a new one reads only). Owners
+    and admins are refused: they read and upload everywhere already."""
+    _check_can_be_added(user)
+    with transaction.atomic():
+        member, created = CollectionMember.objects.get_or_create(
+            collection=collection, user=user, defaults={"can_upload": bool(can_upload)}
+        )
+        if not created and can_upload is not None and member.can_upload != can_upload:
+            member.can_upload = can_upload
+            member.save(update_fields=["can_upload"])
     return member, created
+
+
+def set_upload_right(*, member: CollectionMember, can_upload: bool) -> CollectionMember:
+    """Let a member of the collection upload into it, or make them read only."""
+    if member.can_upload != can_upload:
+        member.can_upload = can_upload
+        member.save(update_fields=["can_upload"])
+    return member
 
 
 def remove_member(*, collection: Collection, user: User) -> None:

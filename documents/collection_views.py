@@ -34,13 +34,21 @@ def collections_page(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"The collection '{made.name}' is created.")
         return redirect(PAGE)
     members = CollectionMember.objects.select_related("user").order_by("user__email")
-    collections = (
+    collections = list(
         Collection.objects.annotate(document_count=Count("documents"))
         .order_by(*COLLECTION_ORDER)
         .prefetch_related(Prefetch("members", queryset=members))
     )
-    # Owners and admins read every collection already; the others can be added.
-    people = User.objects.filter(is_active=True).exclude(role__in=[Role.OWNER, Role.ADMIN])
+    # Owners and admins read every collection already; the others can be added, each to
+    # the collections they do not read yet.
+    people = list(
+        User.objects.filter(is_active=True)
+        .exclude(role__in=[Role.OWNER, Role.ADMIN])
+        .order_by("email")
+    )
+    for collection in collections:
+        present = {member.user_id for member in collection.members.all()}
+        collection.addable = [p for p in people if p.pk not in present]  # type: ignore[attr-defined]
     context = {"active": "collections", "collections": collections, "people": people}
     return render(request, "documents/collections.html", context)
 
@@ -101,6 +109,13 @@ def add_member(request: HttpRequest, pk: int) -> HttpResponse:
     if person is None:
         messages.error(request, "Choose a person of this workspace to add.")
         return redirect(PAGE)
+    if CollectionMember.objects.filter(collection=collection, user=person).exists():
+        messages.error(
+            request,
+            f"{person.email} already reads '{collection.name}'; change whether they may upload "
+            "with the button in its table.",
+        )
+        return redirect(PAGE)
     can_upload = request.POST.get("can_upload") == "on"
     return _done(
         request,
@@ -109,6 +124,21 @@ def add_member(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         f"{person.email} reads '{collection.name}'"
         + (" and may upload into it." if can_upload else "."),
+    )
+
+
+@admin_required
+@require_POST
+def set_upload_right(request: HttpRequest, pk: int, user_id: int) -> HttpResponse:
+    collection = get_object_or_404(Collection, pk=pk)
+    member = get_object_or_404(CollectionMember, collection=collection, user_id=user_id)
+    can_upload = request.POST.get("can_upload") == "1"
+    return _done(
+        request,
+        lambda: collection_services.set_upload_right(member=member, can_upload=can_upload),
+        f"{member.user.email} "
+        + ("may now upload into" if can_upload else "now only reads")
+        + f" '{collection.name}'.",
     )
 
 

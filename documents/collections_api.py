@@ -56,7 +56,15 @@ class CollectionMemberSerializer(serializers.ModelSerializer[CollectionMember]):
 
 class CollectionMemberInput(serializers.Serializer[Any]):
     user_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
-    can_upload = serializers.BooleanField(required=False, default=False)
+    can_upload = serializers.BooleanField(
+        required=False,
+        help_text="Whether they may upload into it; when left out, a new member reads only and "
+        "an existing one keeps their right.",
+    )
+
+
+class CollectionMemberUpdate(serializers.Serializer[Any]):
+    can_upload = serializers.BooleanField(help_text="Whether they may upload into it.")
 
 
 def _by_method(request: Request) -> list[BasePermission]:
@@ -181,8 +189,10 @@ class CollectionDetailView(_CollectionView):
             **ERROR_RESPONSES,
             **BODY_ERROR_RESPONSES,
         },
-        description="Let a person read the collection (201), or change whether they may upload "
-        "into it (200).",
+        description="Let a person read the collection (201). For someone who already reads it, "
+        "the answer is 200 and only a `can_upload` the body gives changes (PATCH "
+        "`members/<user_id>/` says so explicitly). Owners and admins are refused (400 "
+        "`reads_every_collection`): they read every collection already.",
     ),
 )
 @extend_schema(tags=["collections"])
@@ -210,7 +220,7 @@ class CollectionMemberListView(_CollectionView, generics.ListCreateAPIView[Colle
             )
             raise ValidationError({"user_id": [message]})
         member, created = collection_services.set_member(
-            collection=collection, user=user, can_upload=data.validated_data["can_upload"]
+            collection=collection, user=user, can_upload=data.validated_data.get("can_upload")
         )
         answer = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(CollectionMemberSerializer(member).data, status=answer)
@@ -218,10 +228,27 @@ class CollectionMemberListView(_CollectionView, generics.ListCreateAPIView[Colle
 
 @extend_schema(tags=["collections"])
 class CollectionMemberDetailView(_CollectionView):
-    """DELETE: the person no longer reads the collection (unless an owner or admin)."""
+    """PATCH: whether the person may upload into the collection; DELETE: they no longer read
+    it (unless an owner or admin)."""
 
     def get_permissions(self) -> list[BasePermission]:
         return [IsTenantAdmin()]
+
+    @extend_schema(
+        request=CollectionMemberUpdate,
+        responses={200: CollectionMemberSerializer, **ERROR_RESPONSES, **BODY_ERROR_RESPONSES},
+    )
+    def patch(self, request: Request, pk: int, user_id: int) -> Response:
+        collection = self.collection(pk)
+        member = get_object_or_404(
+            CollectionMember.objects.select_related("user"), collection=collection, user_id=user_id
+        )
+        data = CollectionMemberUpdate(data=request.data)
+        data.is_valid(raise_exception=True)
+        member = collection_services.set_upload_right(
+            member=member, can_upload=data.validated_data["can_upload"]
+        )
+        return Response(CollectionMemberSerializer(member).data)
 
     @extend_schema(responses={204: None, **ERROR_RESPONSES})
     def delete(self, request: Request, pk: int, user_id: int) -> Response:

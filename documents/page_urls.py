@@ -23,6 +23,11 @@ urlpatterns = [
         name="collection-member-add-page",
     ),
     path(
+        "collections/<int:pk>/members/<int:user_id>/upload/",
+        collection_views.set_upload_right,
+        name="collection-member-upload-page",
+    ),
+    path(
         "collections/<int:pk>/members/<int:user_id>/remove/",
         collection_views.remove_member,
         name="collection-member-remove-page",

@@ -110,3 +110,49 @@ def test_the_documents_page_filters_by_collection_and_offers_where_to_upload(ten
     shown = outsider.get(f"/documents/?collection={hr.pk}").content.decode()
     assert "handbook.txt" in shown
     assert "salaries.txt" not in shown
+
+
+def _add_choices(page: str, collection: Collection) -> str:
+    """The options of the collection's "Add a person" list ('' when it has none)."""
+    marker = f'id="add-{collection.pk}"'
+    return page.split(marker)[1].split("</select>")[0] if marker in page else ""
+
+
+def test_add_a_person_offers_only_people_not_in_the_collection_and_upload_is_its_own_button(
+    tenant,
+):
+    owner = tenant.logged_in_client()
+    reader, _client = person(tenant)
+    other, _other = person(tenant, Role.VIEWER)
+    admin, _admin = person(tenant, Role.ADMIN)
+    with schema_context(tenant.schema):
+        hr = Collection.objects.create(name="hr")
+        CollectionMember.objects.create(collection=hr, user=reader, can_upload=True)
+    page = owner.get(PAGE).content.decode()
+    choices = _add_choices(page, hr)
+    assert other.email in choices
+    assert reader.email not in choices  # already reads it
+    assert admin.email not in choices
+    assert tenant.admin_email not in choices
+    # Adding someone already there (a page open from before) changes nothing.
+    again = owner.post(f"{PAGE}{hr.pk}/members/", {"user_id": reader.pk}, follow=True)
+    assert f"{reader.email} already reads &#x27;hr&#x27;" in again.content.decode()
+    with schema_context(tenant.schema):
+        assert CollectionMember.objects.get(collection=hr, user=reader).can_upload
+    # The upload right changes with its own button.
+    assert f'aria-label="Make read only: {reader.email}"' in page
+    done = owner.post(
+        f"{PAGE}{hr.pk}/members/{reader.pk}/upload/", {"can_upload": "0"}, follow=True
+    )
+    assert f"{reader.email} now only reads &#x27;hr&#x27;." in done.content.decode()
+    assert f'aria-label="Allow uploads: {reader.email}"' in done.content.decode()
+    with schema_context(tenant.schema):
+        assert not CollectionMember.objects.get(collection=hr, user=reader).can_upload
+    # An admin posted anyway is refused with a sentence.
+    refused = owner.post(f"{PAGE}{hr.pk}/members/", {"user_id": admin.pk}, follow=True)
+    assert "Owners and admins read every collection already" in refused.content.decode()
+    # Everyone added: the list is gone, and the page says why.
+    owner.post(f"{PAGE}{hr.pk}/members/", {"user_id": other.pk})
+    page = owner.get(PAGE).content.decode()
+    assert _add_choices(page, hr) == ""
+    assert "Everyone else in the workspace reads it already" in page

@@ -13,7 +13,7 @@ from django_tenants.utils import schema_context
 
 from accounts.models import Collection, Role, User
 from documents.models import Document, IndexState
-from tests.accounts.helpers import key_header
+from tests.accounts.helpers import key_header, owner_of
 from tests.conftest import PASSWORD, TenantHandle
 from tests.factories import ApiKeyFactory, ChunkFactory, DocumentFactory, UserFactory
 
@@ -287,3 +287,37 @@ def test_the_documents_list_filters_by_collection(tenant):
     wrong = owner.get(f"{DOCUMENTS}?collection=hr")
     assert wrong.status_code == 400
     assert wrong.json()["error"]["message"].startswith("collection takes one collection id")
+
+
+def test_owners_and_admins_are_not_added_as_members_since_they_read_everything(tenant):
+    hr = collection(tenant, "hr")
+    admin, _client = person(tenant, Role.ADMIN)
+    owner = tenant.logged_in_client()
+    for user in (admin, owner_of(tenant)):
+        refused = grant(tenant, owner, hr, user, can_upload=False)
+        assert refused.status_code == 400, refused.content
+        error = refused.json()["error"]
+        assert error["code"] == "reads_every_collection"
+        assert error["message"].startswith("Owners and admins read every collection already")
+    assert owner.get(f"{COLLECTIONS}{hr.pk}/members/").json()["results"] == []
+
+
+def test_adding_a_member_again_changes_only_what_the_body_says(tenant):
+    hr = collection(tenant, "hr")
+    user, _member = person(tenant)
+    owner = tenant.logged_in_client()
+    assert grant(tenant, owner, hr, user, can_upload=True).status_code == 201
+    again = grant(tenant, owner, hr, user)  # no can_upload: their right stays
+    assert again.status_code == 200
+    assert again.json()["can_upload"] is True
+    url = f"{COLLECTIONS}{hr.pk}/members/{user.pk}/"
+    changed = owner.patch(url, {"can_upload": False}, content_type="application/json")
+    assert changed.status_code == 200, changed.content
+    assert changed.json()["can_upload"] is False
+    members = owner.get(f"{COLLECTIONS}{hr.pk}/members/").json()["results"]
+    assert [(m["email"], m["can_upload"]) for m in members] == [(user.email, False)]
+    assert owner.patch(url, {}, content_type="application/json").status_code == 400
+    stranger, _client = person(tenant, name="stranger")
+    missing = f"{COLLECTIONS}{hr.pk}/members/{stranger.pk}/"
+    refused = owner.patch(missing, {"can_upload": True}, content_type="application/json")
+    assert refused.status_code == 404
