@@ -114,42 +114,67 @@ def upload_collection_ids(user: User) -> frozenset[int]:
     return frozenset(collections.values_list("pk", flat=True))
 
 
+def _unknown(collection_id: int) -> UnknownCollection:
+    return UnknownCollection(
+        f"There is no collection {collection_id} in this workspace that you can read; list "
+        "the collections to get their ids."
+    )
+
+
+def _key_needs_collection_ids(readable: frozenset[int]) -> UnknownCollection:
+    """A key limited to collections other than the default one, uploading without naming one."""
+    names = list(
+        Collection.objects.filter(pk__in=sorted(readable))
+        .order_by("name", "pk")
+        .values_list("pk", "name")[:5]
+    )
+    if not names:
+        return UnknownCollection(
+            "This API key reads no collection any more (its collections were deleted), so it "
+            "cannot upload; create a key for the collections it should upload into.",
+            code="collection_required",
+        )
+    shown = ", ".join(f"{pk} ('{name}')" for pk, name in names)
+    return UnknownCollection(
+        "This API key is limited to some collections, so an upload names one: send "
+        f"collection_ids with one of the key's collections, such as {shown}.",
+        code="collection_required",
+    )
+
+
 def upload_targets(
     user: User, api_key: ApiKey | None, collection_ids: Sequence[int] | None
 ) -> list[Collection]:
     """The collections an upload goes into: `collection_ids`, or the default one.
 
-    Refuses an id the caller cannot read (as if it did not exist, 400) and a collection they
-    may read but not upload into (403). Owners and admins upload anywhere, others into the
-    default collection and those where their membership has `can_upload`; a key limited to
-    some collections uploads only into those.
+    Refuses an id the caller cannot read with the same 400 as one that does not exist, and a
+    collection they may read but not upload into with a 403. Owners and admins upload
+    anywhere, others into the default collection and those where their membership has
+    `can_upload`; a key limited to some collections uploads only into those, and without
+    `collection_ids` (when the default collection is not one of them) is told to name one.
     """
     readable = readable_collection_ids(user, api_key)
     if not collection_ids:
-        targets = [default_collection()]
+        default = default_collection()
+        if not can_read(readable, default.pk):
+            raise _key_needs_collection_ids(readable or frozenset())
+        targets = [default]
     else:
         wanted = sorted(set(collection_ids))
         found = {c.pk: c for c in Collection.objects.filter(pk__in=wanted)}
         for collection_id in wanted:
             if collection_id not in found or not can_read(readable, collection_id):
-                raise UnknownCollection(
-                    f"There is no collection {collection_id} in this workspace that you can "
-                    "read; list the collections to get their ids."
-                )
+                raise _unknown(collection_id)
         targets = [found[collection_id] for collection_id in wanted]
+    if _reads_everything(user):
+        return targets
     uploaders = set(
         CollectionMember.objects.filter(
             user=user, can_upload=True, collection__in=targets
         ).values_list("collection_id", flat=True)
     )
     for collection in targets:
-        if not can_read(readable, collection.pk):
-            raise Forbidden(
-                f"This API key cannot read the '{collection.name}' collection, so it cannot "
-                "upload into it; send collection_ids with one of the key's collections.",
-                code="collection_forbidden",
-            )
-        if not (_reads_everything(user) or collection.is_default or collection.pk in uploaders):
+        if not (collection.is_default or collection.pk in uploaders):
             raise Forbidden(
                 f"You may read the '{collection.name}' collection but not upload into it; ask "
                 "an owner or admin to let you upload there.",

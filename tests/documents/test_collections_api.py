@@ -227,10 +227,27 @@ def test_an_api_key_for_one_collection_reads_nothing_else(tenant):
     assert names == ["faq.txt"]
     listed = client.get(COLLECTIONS, **headers).json()["results"]
     assert [c["name"] for c in listed] == ["support"]
-    # No collection named: the default one, which this key cannot read.
+    # No collection named: the key is told to name one of its own.
     upload = client.post(DOCUMENTS, {"file": SimpleUploadedFile("x.txt", b"X.")}, **headers)
-    assert upload.status_code == 403
-    assert "send collection_ids" in upload.json()["error"]["message"]
+    assert upload.status_code == 400
+    assert upload.json()["error"] == {
+        "code": "collection_required",
+        "message": "This API key is limited to some collections, so an upload names one: send "
+        f"collection_ids with one of the key's collections, such as {support.pk} ('support').",
+    }
+    # The default collection, which exists, is refused as one that does not.
+    with schema_context(tenant.schema):
+        default_id = Collection.objects.get(is_default=True).pk
+    refusals = []
+    for collection_id in (default_id, 999999):
+        upload = {"file": SimpleUploadedFile("x.txt", b"X."), "collection_ids": collection_id}
+        refused = client.post(DOCUMENTS, upload, **headers)
+        assert refused.status_code == 400
+        refusals.append(refused.json()["error"]["message"].replace(str(collection_id), "<id>"))
+    assert refusals[0] == refusals[1]
+    assert refusals[0].startswith("There is no collection <id> in this workspace that you can")
+    named = {"file": SimpleUploadedFile("x.txt", b"X."), "collection_ids": support.pk}
+    assert client.post(DOCUMENTS, named, **headers).status_code == 202
     # Once its collection is deleted, the key reads nothing (not everything).
     owner.delete(f"{COLLECTIONS}{support.pk}/?documents=move")
     assert client.get(DOCUMENTS, **headers).json()["results"] == []
