@@ -17,9 +17,20 @@ ALL_COLLECTIONS = "all"
 CHOSEN_COLLECTIONS = "chosen"
 
 
+# The page's refusals, in the page's words (the API's name collection_ids instead).
+NOTHING_TICKED = (
+    "Choose “All collections”, or tick at least one collection: a key for none of them "
+    "could read nothing."
+)
+TICKED_ONE_DELETED = (
+    "A ticked collection was deleted meanwhile; tick collections from the list as it is now, "
+    "or choose “All collections”."
+)
+
+
 class CollectionIdsField(forms.Field):
-    """The ticked collections' ids; whether they exist is the service's sentence to say, as
-    the API says it (accounts/services.py)."""
+    """The ticked collections' ids; whether they still exist is the service's to check
+    (accounts/services.py), which the page then says in its own words."""
 
     widget = forms.CheckboxSelectMultiple
 
@@ -56,6 +67,8 @@ class ApiKeyForm(forms.Form):
         cleaned = super().clean() or {}
         ticked = cleaned.get("collection_ids") or []
         if cleaned.get("reads") == CHOSEN_COLLECTIONS:
+            if not ticked and not self.has_error("collection_ids"):
+                self.add_error("collection_ids", NOTHING_TICKED)
             cleaned["key_collections"] = ticked
         elif ticked:
             self.add_error(

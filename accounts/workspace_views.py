@@ -18,7 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.collection_access import UnknownCollection
-from accounts.forms import ApiKeyForm, InviteForm, RoleForm, TimeZoneForm
+from accounts.forms import TICKED_ONE_DELETED, ApiKeyForm, InviteForm, RoleForm, TimeZoneForm
 from accounts.invitations import deliver_invitation, password_set_link
 from accounts.models import ApiKey, Collection, Role, User
 from accounts.permissions import ADMIN_ROLES
@@ -89,8 +89,8 @@ def api_keys(request: HttpRequest) -> HttpResponse:
                 created_by=_actor(request),
                 collection_ids=form.cleaned_data["key_collections"],
             )
-        except UnknownCollection as exc:  # the API's sentence: none ticked, or one deleted
-            form.add_error("collection_ids", exc.message)
+        except UnknownCollection:  # a ticked collection was deleted while the form was open
+            form.add_error("collection_ids", TICKED_ONE_DELETED)
         else:
             request.session[NEW_KEY_SESSION] = raw_key
             return _no_store(redirect("api-keys-page"))

@@ -58,12 +58,12 @@ def test_a_key_made_for_one_collection_reads_nothing_of_another(
     expect(everything).to_be_checked()
     assert_accessible(page, "the API keys page with a collection picker")
 
-    # "Only the ticked collections" with none ticked is refused with the API's sentence.
+    # "Only the ticked collections" with none ticked is refused, in the page's words.
     page.get_by_label("Name").fill(KEY_NAME)
     only.check()
     page.get_by_role("button", name="Create key").click()
     error = page.locator("#key-collections-error")
-    expect(error).to_contain_text("No collection is chosen, so the key could read nothing")
+    expect(error).to_contain_text("Choose “All collections”, or tick at least one collection")
     assert_accessible(page, "the API keys page refusing a key for no collection")
 
     # Ticking a collection chooses "only the ticked"; choosing "all" unticks it again.
