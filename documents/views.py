@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -17,7 +19,7 @@ from accounts.models import Collection, User
 from accounts.permissions import ADMIN_ROLES, WRITER_ROLES
 from config import workers
 from documents import formats, selectors
-from documents.models import DocumentStatus
+from documents.models import Document, DocumentStatus
 
 PAGE_SIZE = 25
 
@@ -34,20 +36,19 @@ def document_list(request: HttpRequest) -> HttpResponse:
     user = request.user if isinstance(request.user, User) else None
     readable = readable_collection_ids(user)
     choices = _collections(user, readable)
-    collection = request.GET.get("collection", "")
-    if collection not in {str(c.pk) for c in choices["readable"]}:
-        collection = ""
+    chosen = collection_filter(request.GET.get("collection", ""), choices["readable"])
+    collection = "" if chosen.id is None else str(chosen.id)
     documents = selectors.document_list(
         status=status or None,
         search=search or None,
         ordering=sort,
         readable=readable,
-        collection=int(collection) if collection else None,
-    )
+        collection=chosen.id,
+    ).prefetch_related(selectors.COLLECTION_IDS)
     page = Paginator(documents, PAGE_SIZE).get_page(request.GET.get("page"))
-    for document in page.object_list:
-        document.type_label = formats.TYPE_LABELS.get(document.content_type, document.content_type)  # type: ignore[attr-defined]
+    _label_rows(page.object_list, choices["readable"])
     role = getattr(request.user, "role", "")
+    several = len(choices["readable"]) > 1
     context = {
         "active": "documents",
         "page": page,
@@ -64,7 +65,12 @@ def document_list(request: HttpRequest) -> HttpResponse:
         "filtered": bool(search or status or collection),
         # The collection filter and the upload's collection picker, when there is a choice.
         "collection": collection,
-        "collections": choices["readable"] if len(choices["readable"]) > 1 else [],
+        "collection_notice": chosen.notice,
+        "collection_unknown": chosen.id is not None and not chosen.known,
+        "collections": choices["readable"] if several else [],
+        # Owners and admins move documents between collections (PATCH documents/<id>/).
+        "can_move": several and role in ADMIN_ROLES,
+        "collection_choices": [{"id": c.pk, "name": c.name} for c in choices["readable"]],
         "upload_collections": choices["upload"] if len(choices["upload"]) > 1 else [],
         "sort_headers": _sort_headers(search, status, sort, collection),
         "page_query": _query(search, status, sort, collection),
@@ -74,9 +80,24 @@ def document_list(request: HttpRequest) -> HttpResponse:
         "sort": sort,
         "page_size": PAGE_SIZE,
         "clear_filter_href": _href(reverse("documents"), _query("", "", sort)),
+        "every_collection_href": _href(reverse("documents"), _query(search, status, sort)),
         "waiting_notice": _waiting_notice(),
     }
     return render(request, "documents/list.html", context)
+
+
+def _label_rows(documents: Iterable[Document], readable: list[Collection]) -> None:
+    """Each row's type label and collections (of those the person reads, in the pickers'
+    order), as the API's collection_ids shows them."""
+    names = {c.pk: c.name for c in readable}
+    order = {c.pk: position for position, c in enumerate(readable)}
+    for document in documents:
+        document.type_label = formats.TYPE_LABELS.get(document.content_type, document.content_type)  # type: ignore[attr-defined]
+        ids = sorted(
+            (c.pk for c in document.collections.all() if c.pk in names), key=order.__getitem__
+        )
+        document.collection_ids_attr = ",".join(map(str, ids))  # type: ignore[attr-defined]
+        document.collection_names = [names[i] for i in ids]  # type: ignore[attr-defined]
 
 
 def _waiting_notice() -> str:
@@ -92,6 +113,38 @@ def _waiting_notice() -> str:
     return (
         f"{problem} Your documents are kept and will be processed once one runs; "
         "please tell the platform's operators."
+    )
+
+
+@dataclass(frozen=True)
+class CollectionFilter:
+    id: int | None  # what the list is filtered by (None: every collection)
+    known: bool  # whether it is one of the person's readable collections
+    notice: str  # why the filter is not what the address asked for, as a sentence
+
+
+def collection_filter(value: str, readable: list[Collection]) -> CollectionFilter:
+    """The page's `?collection=`: an id the person reads filters the list; an id they do not
+    read (or that does not exist) lists nothing, as the API does; anything else is no filter.
+    Both are said in a notice."""
+    value = value.strip()
+    if not value:
+        return CollectionFilter(None, False, "")
+    if not value.isascii() or not value.isdigit() or len(value) > 18 or int(value) == 0:
+        shown = value[:20] + ("…" if len(value) > 20 else "")
+        return CollectionFilter(
+            None,
+            False,
+            f"The collection filter “{shown}” is not a collection id, so documents of every "
+            "collection are listed.",
+        )
+    wanted = int(value)
+    if wanted in {c.pk for c in readable}:
+        return CollectionFilter(wanted, True, "")
+    return CollectionFilter(
+        wanted,
+        False,
+        f"There is no collection {wanted} that you can read, so no document is listed.",
     )
 
 

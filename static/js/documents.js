@@ -14,7 +14,7 @@
   // --- delete and reindex ------------------------------------------------------------------
   body.addEventListener("click", async (event) => {
     const button = event.target.closest("button[data-action]");
-    if (!button) return;
+    if (!button || button.getAttribute("data-action") === "move") return;  // documents_collections.js
     const row = button.closest("tr");
     const id = row.getAttribute("data-id");
     const name = cell(row, "name").textContent;

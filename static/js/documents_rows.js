@@ -10,6 +10,10 @@
   const userId = table.getAttribute("data-user-id");
   const isAdmin = table.getAttribute("data-is-admin") === "1";
   const canWrite = table.getAttribute("data-can-write") === "1";
+  // The Collections column (when the person reads more than one) and its Move button (owners, admins).
+  const showCollections = table.getAttribute("data-show-collections") === "1";
+  const canMove = table.getAttribute("data-can-move") === "1";
+  const choices = JSON.parse(document.getElementById("collection-choices").textContent);
   const typeLabels = JSON.parse(document.getElementById("type-labels").textContent);
   const liveStatus = document.getElementById("table-status");
   const notices = document.getElementById("list-notices");
@@ -65,7 +69,24 @@
     if (doc.status === "failed" && doc.error) td.appendChild(DI.el("div", { className: "error-reason" }, doc.error));
   }
 
+  // A document's collections as the API gives them (collection_ids), in the pickers' order.
+  function collectionIds(doc) {
+    const ids = new Set((doc.collection_ids || []).map(String));
+    return choices.filter((choice) => ids.has(String(choice.id))).map((choice) => String(choice.id));
+  }
+  function collectionNames(ids) {
+    return ids.map((id) => (choices.find((choice) => String(choice.id) === id) || {}).name).filter(Boolean).join(", ");
+  }
+  function renderCollections(row, doc) {
+    if (!Array.isArray(doc.collection_ids)) return;
+    const ids = collectionIds(doc);
+    row.setAttribute("data-collections", ids.join(","));
+    const td = cell(row, "collections");
+    if (td) td.textContent = collectionNames(ids);
+  }
+
   function updateRow(row, doc) {
+    renderCollections(row, doc);
     const before = row.getAttribute("data-status");
     const progress = cell(row, "status").querySelector("progress");
     if (before === doc.status && (!progress || Number(progress.value) === (doc.progress || 0))) return;
@@ -92,6 +113,8 @@
     name.appendChild(DI.el("a", { href: view.api + doc.id + "/file/", download: "", title: "Download the original" }, doc.filename));
     row.appendChild(name);
     row.appendChild(DI.el("td", { "data-col": "type" }, typeLabels[doc.content_type] || doc.content_type));
+    if (showCollections) row.appendChild(DI.el("td", { "data-col": "collections" }));
+    renderCollections(row, doc);
     row.appendChild(DI.el("td", { "data-col": "size", className: "num", "data-bytes": doc.size }, DI.formatBytes(doc.size)));
     row.appendChild(DI.el("td", { "data-col": "pages", className: "num" }, doc.page_count === null ? "-" : doc.page_count));
     row.appendChild(DI.el("td", { "data-col": "chunks", className: "num" }, doc.chunk_count));
@@ -104,6 +127,10 @@
     uploaded.appendChild(DI.el("time", { className: "muted small", datetime: doc.created_at }, DI.formatDate(doc.created_at)));
     row.appendChild(uploaded);
     const actions = DI.el("td", { "data-col": "actions", className: "actions" });
+    if (canMove) {
+      actions.appendChild(DI.el("button", { type: "button", className: "btn btn-secondary btn-small", "data-action": "move", "aria-label": "Move " + doc.filename + " to other collections" }, "Move"));
+      actions.appendChild(document.createTextNode(" "));
+    }
     if (canManage(doc)) {
       actions.appendChild(DI.el("button", { type: "button", className: "btn btn-secondary btn-small", "data-action": "reindex", "aria-label": "Reindex " + doc.filename }, "Reindex"));
       actions.appendChild(document.createTextNode(" "));
@@ -189,5 +216,6 @@
   DI.docs = {
     view, body, userId, announce, notify, cell, rows, isActive, nameOf, sortLabel,
     updateRow, buildRow, insertRow, removeRows, removeDeletedElsewhere,
+    renderCollections, collectionNames,
   };
 })();

@@ -105,11 +105,67 @@ def test_the_documents_page_filters_by_collection_and_offers_where_to_upload(ten
     assert ">legal<" in picker
     assert ">General<" in picker
     assert ">hr<" not in picker  # reads it, may not upload into it
-    # A collection the member does not read is no filter: the whole readable list shows.
+    # A collection the viewer does not read lists nothing, as the API does, and says so.
     _other, outsider = person(tenant, Role.VIEWER)
     shown = outsider.get(f"/documents/?collection={hr.pk}").content.decode()
-    assert "handbook.txt" in shown
+    assert f"There is no collection {hr.pk} that you can read, so no document is listed." in shown
+    assert "handbook.txt" not in shown
     assert "salaries.txt" not in shown
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "0", "1.5", "99999999999999999999", "٣"])
+def test_a_collection_filter_that_is_no_id_is_said_and_lists_every_collection(tenant, value):
+    with schema_context(tenant.schema):
+        hr = Collection.objects.create(name="hr")
+        DocumentFactory(filename="salaries.txt", collections=[hr])
+        DocumentFactory(filename="handbook.txt")
+    response = tenant.logged_in_client().get("/documents/", {"collection": value})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "is not a collection id, so documents of every collection are listed." in page
+    assert "salaries.txt" in page
+    assert "handbook.txt" in page
+
+
+def test_a_collection_that_does_not_exist_lists_nothing_and_is_said(tenant):
+    with schema_context(tenant.schema):
+        DocumentFactory(filename="handbook.txt")
+    page = tenant.logged_in_client().get("/documents/?collection=999999").content.decode()
+    assert "There is no collection 999999 that you can read, so no document is listed." in page
+    assert "handbook.txt" not in page
+    assert 'href="/documents/">Show every collection</a>' in page
+
+
+def _row(page: str, filename: str) -> str:
+    return page.split(f">{filename}</a>")[1].split("</tr>")[0]
+
+
+def test_the_documents_table_names_each_documents_collections_and_admins_may_move_it(tenant):
+    owner = tenant.logged_in_client()
+    with schema_context(tenant.schema):
+        DocumentFactory(filename="handbook.txt")
+    single = owner.get("/documents/").content.decode()
+    assert '<th scope="col">Collections</th>' not in single  # one collection: nothing to say
+    assert 'data-action="move"' not in single
+    with schema_context(tenant.schema):
+        hr = Collection.objects.create(name="HR <people>")
+        legal = Collection.objects.create(name="Legal")
+        DocumentFactory(filename="contract.txt", collections=[hr, legal])
+    page = owner.get("/documents/").content.decode()
+    assert '<th scope="col">Collections</th>' in page
+    assert '<td data-col="collections">HR &lt;people&gt;, Legal</td>' in _row(page, "contract.txt")
+    assert '<td data-col="collections">General</td>' in _row(page, "handbook.txt")
+    assert 'aria-label="Move contract.txt to other collections"' in page
+    assert 'id="move-dialog"' in page
+    # A member who reads legal sees that collection only, and no Move button.
+    user, member = person(tenant)
+    with schema_context(tenant.schema):
+        CollectionMember.objects.create(collection=legal, user=user)
+    theirs = member.get("/documents/").content.decode()
+    assert '<td data-col="collections">Legal</td>' in _row(theirs, "contract.txt")
+    assert "HR &lt;people&gt;" not in theirs
+    assert 'data-action="move"' not in theirs
+    assert 'id="move-dialog"' not in theirs
 
 
 def _add_choices(page: str, collection: Collection) -> str:
