@@ -201,6 +201,7 @@ def _build_answerer(backend: str, model: str, base_url: str, api_key: str) -> An
             "max_retries": int(settings.ANSWER_MAX_RETRIES),
             "max_tokens": int(settings.ANSWER_MAX_TOKENS),
             "min_supported_share": float(settings.ANSWER_MIN_SUPPORTED_SHARE),
+            "max_concurrent": int(settings.ANSWER_CONCURRENCY),
         }
     return get_answerer(backend, **options)
 

@@ -103,6 +103,12 @@ ANSWER_TIMEOUT_SECONDS = env.float("ANSWER_TIMEOUT_SECONDS", default=30.0)
 # this (0..1) is replaced by the extractive answer (queries/answerers/support.py).
 ANSWER_MIN_SUPPORTED_SHARE = env.float("ANSWER_MIN_SUPPORTED_SHARE", default=0.5)
 ANSWER_MAX_RETRIES = env.int("ANSWER_MAX_RETRIES", default=2)
+# Questions one process asks the provider at once (0: no limit); past them a question gets the
+# extractive answer at once, degraded. One thread short of gunicorn's, so a slow provider
+# always leaves a thread to searches and pages (queries/answerers/slots.py).
+ANSWER_CONCURRENCY = env.int(
+    "ANSWER_CONCURRENCY", default=max(1, env.int("GUNICORN_THREADS", default=4) - 1)
+)
 # The longest generated answer, in tokens (sent as max_tokens); a reply past 8 characters a
 # token is cut off and replaced by the extractive answer (queries/answerers/openai.py).
 ANSWER_MAX_TOKENS = env.int("ANSWER_MAX_TOKENS", default=1024)

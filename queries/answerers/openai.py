@@ -39,6 +39,7 @@ from queries.answerers.markers import (
     finalize_text,
 )
 from queries.answerers.sanitize import escape_attribute, sanitize_source_text
+from queries.answerers.slots import ProviderBusy, Slots
 from queries.answerers.support import (
     claims,
     drop_unsupported_markers,
@@ -73,6 +74,7 @@ _PROVIDER_ERRORS: tuple[type[Exception], ...] = (
     openai.OpenAIError,
     ProviderResponseError,
     deadline.ReplyTooLarge,
+    ProviderBusy,
     ValueError,
 )
 
@@ -116,7 +118,9 @@ class OpenAIAnswerer:
     max_retries (tries after the first, while the timeout leaves room), temperature and max_tokens
     (None leaves them to the server; some reasoning models refuse temperature),
     max_source_chars (bounds the prompt), include_usage (ask for token counts
-    when streaming; turn off for servers that reject stream_options). A reply longer than
+    when streaming; turn off for servers that reject stream_options), max_concurrent (questions
+    this process asks the provider at once; past them the fallback answers at once, so a slow
+    provider cannot take every thread; None: no limit). A reply longer than
     max_tokens words' worth of text (CHARS_PER_TOKEN_BOUND characters a token: a server that
     ignores max_tokens, or a runaway stream) is cut off and the extractive answer replaces it,
     so no request thread spends longer reading or checking it.
@@ -138,6 +142,7 @@ class OpenAIAnswerer:
         include_usage: bool = True,
         fallback: Answerer | None = None,
         min_supported_share: float = 0.5,
+        max_concurrent: int | None = None,
     ) -> None:
         self.model = model
         self.temperature = temperature
@@ -148,6 +153,7 @@ class OpenAIAnswerer:
         self.min_supported_share = min_supported_share
         self.timeout = timeout
         self.max_retries = max_retries
+        self._slots = Slots(max_concurrent)
         limit = self.max_reply_chars
         body_limit = None if limit is None else limit * JSON_BYTES_PER_CHAR + JSON_OVERHEAD_BYTES
         try:
@@ -186,11 +192,8 @@ class OpenAIAnswerer:
             return no_answer(self.name)
         request = self._request(question, sources)
         try:
-            completion = deadline.call(
-                lambda timeout: self._client.chat.completions.create(timeout=timeout, **request),
-                deadline.Deadline(self.timeout),
-                self.max_retries,
-            )
+            with self._slots.taken():
+                completion = self._send(request)
             content = _completion_text(completion)
             self._check_length(len(content))
             text = finalize_text(clean_markers(content, len(sources)).strip())
@@ -214,14 +217,7 @@ class OpenAIAnswerer:
             request = self._request(question, sources)
             if self.include_usage:
                 request["stream_options"] = {"include_usage": True}
-            chunks = deadline.call(
-                lambda timeout: self._client.chat.completions.create(
-                    stream=True, timeout=timeout, **request
-                ),
-                deadline.Deadline(self.timeout),
-                self.max_retries,
-            )
-            with chunks:
+            with self._slots.taken(), self._send(request, stream=True) as chunks:
                 for chunk in chunks:
                     usage = _usage(getattr(chunk, "usage", None)) or usage
                     piece = cleaner.feed(_chunk_text(chunk))
@@ -271,6 +267,16 @@ class OpenAIAnswerer:
         fallback = _mark_degraded(self.fallback.answer(question, sources))
         fallback.usage = usage  # the provider's tokens were spent all the same
         return fallback
+
+    def _send(self, request: dict[str, Any], **options: Any) -> Any:
+        """The provider's reply, tried again while the timeout leaves room (deadline.call)."""
+        return deadline.call(
+            lambda timeout: self._client.chat.completions.create(
+                timeout=timeout, **options, **request
+            ),
+            deadline.Deadline(self.timeout),
+            self.max_retries,
+        )
 
     def _request(self, question: str, sources: Sequence[Source]) -> dict[str, Any]:
         request: dict[str, Any] = {

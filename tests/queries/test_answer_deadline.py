@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -135,3 +136,33 @@ def test_an_oversized_reply_is_not_read_to_its_end(
     assert_fallback(answer)
     assert "ReplyTooLarge: The reply ran past 71,680 bytes" in caplog.text
     assert took < TIMEOUT
+
+
+def test_questions_past_the_concurrency_limit_get_the_fallback_at_once(
+    provider: FakeProvider,
+) -> None:
+    provider.mode = "slow"
+    limited = answerer(provider, max_concurrent=2)
+    with ThreadPoolExecutor(4) as pool:
+        answered = list(pool.map(lambda _: timed_answer(limited), range(4)))
+
+    took = sorted(seconds for _answer, seconds in answered)
+    for answer, _seconds in answered:
+        assert_fallback(answer)
+    assert took[1] < 0.3  # two were not sent to the provider at all
+    assert took[2] >= TIMEOUT - 0.05
+    assert provider.received["slow"] == 2
+    provider.mode = "healthy"  # every slot was given back
+    assert [limited.answer(QUESTION, SOURCES).degraded for _ in range(2)] == [False, False]
+
+
+def test_a_stream_gives_its_slot_back_when_it_is_closed_early(provider: FakeProvider) -> None:
+    provider.mode = "slow"
+    limited = answerer(provider, max_concurrent=1)
+    events = limited.stream(QUESTION, SOURCES)
+    assert next(events)[0] == "delta"  # the provider's first word: the slot is taken
+
+    assert_fallback(timed_answer(limited)[0])
+    events.close()  # the client went away
+    provider.mode = "healthy"
+    assert limited.answer(QUESTION, SOURCES).degraded is False
