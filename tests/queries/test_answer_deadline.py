@@ -12,12 +12,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import cast
 
 import pytest
 
-from queries.answerers import Answer, Source
+from queries.answerers import Answer, AnswerEvent, Source
 from queries.answerers.openai import OpenAIAnswerer
 from tests.faults.fake_llm import FakeProvider
 
@@ -159,7 +160,7 @@ def test_questions_past_the_concurrency_limit_get_the_fallback_at_once(
 def test_a_stream_gives_its_slot_back_when_it_is_closed_early(provider: FakeProvider) -> None:
     provider.mode = "slow"
     limited = answerer(provider, max_concurrent=1)
-    events = limited.stream(QUESTION, SOURCES)
+    events = cast(Generator[AnswerEvent, None, None], limited.stream(QUESTION, SOURCES))
     assert next(events)[0] == "delta"  # the provider's first word: the slot is taken
 
     assert_fallback(timed_answer(limited)[0])
