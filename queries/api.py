@@ -126,6 +126,7 @@ def caller_of(request: Request, narrowed_to: list[int] | None = None) -> service
         user=user,
         api_key_prefix=str(prefix or ""),
         collection_ids=narrowed(readable_collection_ids(user, key_of(request.auth)), narrowed_to),
+        chosen_collection_ids=None if narrowed_to is None else tuple(sorted(set(narrowed_to))),
     )
 
 

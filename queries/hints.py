@@ -12,6 +12,22 @@ NO_DOCUMENTS_HINT = (
     "This workspace has no searchable documents yet. Upload some, and try again once "
     "they show as ready."
 )
+# A caller who reads only some collections is never told to upload, nor anything of the
+# collections they cannot read: what they may search holds nothing ready, that is all.
+NO_READABLE_DOCUMENTS_HINT = (
+    "None of the collections you can read has searchable documents yet. Try again once "
+    "documents there show as ready, or ask an owner or admin to let you read another "
+    "collection."
+)
+NO_CHOSEN_DOCUMENTS_HINT = (
+    "None of the collections you chose has searchable documents yet: they hold no ready "
+    "documents, or they are not collections you can read. Choose other collections, or search "
+    "every collection you can read (leave collection_ids out)."
+)
+EMPTY_COLLECTIONS_HINT = (
+    "collection_ids is an empty list, so no collection was searched; leave it out (or send "
+    "null) to search every collection you can read."
+)
 NO_MATCH_HINT = "Nothing matched. Try other words, or the 'hybrid' mode if you used another."
 EMPTY_FILTER_HINT = (
     "document_ids is an empty list, so no document was searched; leave it out (or send null) "
@@ -50,12 +66,27 @@ def filter_hint(
     )
 
 
+def _nothing_readable_hint(readable: Sequence[int] | None, chosen: Sequence[int] | None) -> str:
+    """Why a caller found nothing when nothing they search is ready. Only a caller who reads
+    every collection and chose none learns that the whole workspace has nothing ready."""
+    if chosen is not None:
+        return NO_CHOSEN_DOCUMENTS_HINT
+    return NO_DOCUMENTS_HINT if readable is None else NO_READABLE_DOCUMENTS_HINT
+
+
 def hint_for(
-    found: int, document_ids: Sequence[int] | None = None, readable: Sequence[int] | None = None
+    found: int,
+    document_ids: Sequence[int] | None = None,
+    readable: Sequence[int] | None = None,
+    *,
+    chosen: Sequence[int] | None = None,
 ) -> str | None:
-    """`readable`: the documents the caller may read (None: all)."""
+    """`readable`: the documents the caller may read (None: all), within the collections they
+    chose with collection_ids (`chosen`, as sent; None when they chose none)."""
     if found:
         return None
+    if chosen is not None and not chosen:
+        return EMPTY_COLLECTIONS_HINT
     if not has_searchable_documents(readable):
-        return NO_DOCUMENTS_HINT
+        return _nothing_readable_hint(readable, chosen)
     return filter_hint(document_ids, readable) or NO_MATCH_HINT

@@ -42,11 +42,13 @@ PendingWrite = Callable[[], None]
 @dataclass(frozen=True)
 class Caller:
     """Who asked: a person, or an API key (which acts as its creator), and what they may read:
-    the collection ids from accounts.collection_access.readable_collection_ids (None: all)."""
+    the collection ids from accounts.collection_access.readable_collection_ids (None: all),
+    narrowed to `chosen_collection_ids` (the request's collection_ids, as sent) when given."""
 
     user: User | None = None
     api_key_prefix: str = ""
     collection_ids: frozenset[int] | None = None
+    chosen_collection_ids: tuple[int, ...] | None = None
 
 
 @dataclass

@@ -98,9 +98,10 @@ class _Scope:
     wanted: list[int] | None  # the request's document_ids
     readable: list[int] | None  # every document the caller may read; None: all
     searched: list[int] | None  # what retrieval filters on: both of the above
+    chosen: tuple[int, ...] | None = None  # the request's collection_ids
 
     def hint(self, found: int) -> str | None:
-        return hints.hint_for(found, self.wanted, self.readable)
+        return hints.hint_for(found, self.wanted, self.readable, chosen=self.chosen)
 
 
 def _scope(caller: Caller, document_ids: Sequence[int] | None) -> _Scope:
@@ -111,12 +112,16 @@ def _scope(caller: Caller, document_ids: Sequence[int] | None) -> _Scope:
     if readable is None:
         return _Scope(wanted, None, wanted)
     searched = readable if wanted is None else sorted(set(wanted).intersection(readable))
-    return _Scope(wanted, readable, searched)
+    return _Scope(wanted, readable, searched, caller.chosen_collection_ids)
 
 
-def _access_params(caller: Caller) -> list[int] | None:
-    """The caller's readable collections as the cache key holds them (None: all)."""
-    return sorted(caller.collection_ids) if caller.collection_ids is not None else None
+def _access_params(caller: Caller) -> dict[str, Any]:
+    """The caller's readable collections as the cache key holds them (None: all), and the
+    collections they chose when they did (the hint of an empty answer says which it was)."""
+    readable = sorted(caller.collection_ids) if caller.collection_ids is not None else None
+    if caller.chosen_collection_ids is None:
+        return {"collections": readable}
+    return {"collections": readable, "chosen": list(caller.chosen_collection_ids)}
 
 
 # --- search -------------------------------------------------------------------------------
@@ -135,7 +140,7 @@ def _search_body(
         "mode": mode,
         "top_k": top_k,
         "document_ids": _ids(document_ids),
-        "collections": _access_params(log.caller),
+        **_access_params(log.caller),
         "embedder": backend_for_current_tenant(),
     }
     key = cache.response_key("search", state, params)
@@ -291,7 +296,7 @@ def _prepare_ask(
             "q": normalize_query(question),
             "top_k": top_k,
             "document_ids": _ids(document_ids),
-            "collections": _access_params(caller),
+            **_access_params(caller),
             "embedder": backend_for_current_tenant(),
             "answerer": chosen.name,
             "model": str(settings.OPENAI_CHAT_MODEL) if chosen.name == "openai" else "",

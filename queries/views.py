@@ -41,5 +41,8 @@ def ask_page(request: HttpRequest) -> HttpResponse:
         "more_documents": len(documents) == FILTER_CHOICES and ready.count() > FILTER_CHOICES,
         "in_progress": not documents
         and document_list(readable=readable).filter(status__in=IN_PROGRESS).exists(),
+        # Someone who reads only some collections is not told to upload: others may hold
+        # documents they cannot read, which the page says nothing about.
+        "restricted": readable is not None,
     }
     return render(request, "queries/ask.html", context)

@@ -12,7 +12,10 @@ from django.test import Client
 from django_tenants.utils import schema_context
 
 from accounts.models import Collection, Role, User
+from documents.models import Document
 from documents.pipeline import process_documents
+from documents.services import delete_document
+from queries import hints
 from tests.accounts.helpers import key_header
 from tests.conftest import PASSWORD, TenantHandle
 from tests.factories import DocumentFactory, UserFactory
@@ -202,3 +205,61 @@ def test_collection_ids_narrow_a_search_to_collections_the_caller_reads(tenant):
         post(owner, "/api/v1/search/", {"query": PROBE, "collection_ids": []}).json()["results"]
         == []
     )
+
+
+def _hint(client: Client, url: str, body: dict[str, Any]) -> str:
+    answer = post(client, url, {**body, "no_cache": True})
+    assert answer.status_code == 200, answer.content
+    data = answer.json()
+    assert data.get("results", data.get("citations")) == []
+    return str(data.get("hint", ""))
+
+
+def _both_hints(client: Client, **extra: Any) -> set[str]:
+    """The hints of an empty search and an empty answer for the same request."""
+    return {
+        _hint(client, "/api/v1/search/", {"query": PROBE, **extra}),
+        _hint(client, "/api/v1/ask/", {"question": f"What is the {PROBE}?", **extra}),
+    }
+
+
+def test_a_member_whose_collections_hold_nothing_is_not_told_to_upload(tenant):
+    hr, document_id = hr_canary(tenant)  # the workspace has ready documents, in hr
+    with schema_context(tenant.schema):
+        for document in Document.objects.filter(collections__is_default=True):
+            delete_document(document=document)
+    _user, member = person(tenant)
+    hints_seen = _both_hints(member)
+    assert hints_seen == {hints.NO_READABLE_DOCUMENTS_HINT}
+    assert "Upload" not in hints.NO_READABLE_DOCUMENTS_HINT
+    # The sentence is the same whether hr holds documents or not: nothing is said of it.
+    owner = tenant.logged_in_client()
+    assert owner.delete(f"/api/v1/documents/{document_id}/").status_code == 204
+    assert _both_hints(member) == hints_seen
+    # With the default collection alone and nothing ready anywhere, the owner is told to
+    # upload.
+    assert owner.delete(f"/api/v1/collections/{hr.pk}/?documents=delete").status_code == 200
+    assert _both_hints(owner) == {hints.NO_DOCUMENTS_HINT}
+    # The Ask page says it in the same way.
+    page = member.get("/ask/").content.decode()
+    assert "Upload some" in page  # one collection: the member reads everything there is
+    with schema_context(tenant.schema):
+        Collection.objects.create(name="legal")
+    page = member.get("/ask/").content.decode()
+    assert "None of the collections you can read has documents ready to ask about yet" in page
+    assert "Upload some" not in page
+
+
+def test_chosen_collections_with_nothing_ready_get_their_own_hint(tenant):
+    hr, _document_id = hr_canary(tenant)
+    with schema_context(tenant.schema):
+        legal = Collection.objects.create(name="legal")
+    owner = tenant.logged_in_client()
+    assert _both_hints(owner, collection_ids=[legal.pk]) == {hints.NO_CHOSEN_DOCUMENTS_HINT}
+    assert _both_hints(owner, collection_ids=[]) == {hints.EMPTY_COLLECTIONS_HINT}
+    # A member choosing hr, which they cannot read, hears what a missing collection gets.
+    _user, member = person(tenant)
+    assert _both_hints(member, collection_ids=[hr.pk]) == _both_hints(
+        member, collection_ids=[999999]
+    )
+    assert _both_hints(member, collection_ids=[hr.pk]) == {hints.NO_CHOSEN_DOCUMENTS_HINT}
