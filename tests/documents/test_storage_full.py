@@ -7,8 +7,6 @@ needs the right to mount (root, as in CI); elsewhere it is skipped unless REQUIR
 
 from __future__ import annotations
 
-import os
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +18,7 @@ from django.test import override_settings
 from django_tenants.utils import schema_context
 
 from documents.models import Document
+from tests.mounts import mount_tmpfs, unmount
 
 pytestmark = pytest.mark.django_db
 
@@ -29,22 +28,11 @@ VOLUME_KB = 512
 @pytest.fixture
 def small_volume() -> Iterator[Path]:
     folder = Path(tempfile.mkdtemp(prefix="di-full-"))
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={VOLUME_KB}k", "tmpfs", str(folder)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        folder.rmdir()
-        if os.environ.get("REQUIRE_MOUNT"):
-            pytest.fail(f"could not mount a tmpfs: {mounted.stderr.strip()}")
-        pytest.skip("mounting a small tmpfs needs root")
+    mount_tmpfs(folder, VOLUME_KB)
     try:
         yield folder
     finally:
-        subprocess.run(["umount", str(folder)], check=False)
-        folder.rmdir()
+        unmount(folder)
 
 
 @contextmanager

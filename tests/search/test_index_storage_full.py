@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import errno
 import os
-import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -33,41 +32,21 @@ from tenants.db import use_public_schema
 from tenants.models import Tenant
 from tenants.services import delete_tenant
 from tests.conftest import TenantHandle, WorkerProcess, _provision
+from tests.mounts import mount_tmpfs, unmount
 
 VOLUME_KB = 1024
 PAGE = 4096
 DIMENSION = 384  # the hashing embedder's: a flat snapshot stores 4 bytes a dimension and an id
 
 
-def _mount(folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={VOLUME_KB}k", "tmpfs", str(folder)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        folder.rmdir()
-        if os.environ.get("REQUIRE_MOUNT"):
-            pytest.fail(f"could not mount a tmpfs: {mounted.stderr.strip()}")
-        pytest.skip("mounting a small tmpfs needs root")
-
-
-def _unmount(folder: Path) -> None:
-    # Processes may still map files of it (BM25 matrices): detach it now, freed when they let go.
-    subprocess.run(["umount", "--lazy", str(folder)], check=False)
-    folder.rmdir()
-
-
 @pytest.fixture
 def volume(tmp_path: Path) -> Iterator[Path]:
     folder = tmp_path / "indexes"
-    _mount(folder)
+    mount_tmpfs(folder, VOLUME_KB)
     try:
         yield folder
     finally:
-        _unmount(folder)
+        unmount(folder)
 
 
 @pytest.fixture
@@ -75,7 +54,7 @@ def tenant(committed_db: None) -> Iterator[TenantHandle]:
     """A committed tenant whose index folder is a 1 MB tmpfs (removed afterwards)."""
     schema = f"idxfull_{uuid.uuid4().hex[:6]}"
     folder = Path(settings.INDEX_ROOT) / schema
-    _mount(folder)
+    mount_tmpfs(folder, VOLUME_KB)
     try:
         handle = _provision(schema)
         try:
@@ -84,7 +63,7 @@ def tenant(committed_db: None) -> Iterator[TenantHandle]:
             use_public_schema()
             delete_tenant(tenant=Tenant.objects.get(pk=handle.tenant.pk))
     finally:
-        _unmount(folder)
+        unmount(folder)
 
 
 def _folder(handle: TenantHandle) -> Path:
