@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from celery import Task, shared_task
+from django.conf import settings
 from django.core.cache import cache
 
 from documents.index_changes import hold_compactions
@@ -30,7 +31,13 @@ NO_SPACE_RETRIES = 7 * 24 * 3600 // NO_SPACE_RETRY_MAX_SECONDS  # a week at the 
 _RETRYING = "index:compaction-retrying"  # the id of the compaction that retries
 
 
-@shared_task(bind=True, name=COMPACT_INDEX, acks_late=True)
+# A big tenant's compaction outlasts TASK_SOFT_TIME_LIMIT (config/settings/ingestion.py).
+_LIMIT = int(settings.INDEX_COMPACT_TIME_LIMIT_SECONDS)
+
+
+@shared_task(
+    bind=True, name=COMPACT_INDEX, acks_late=True, soft_time_limit=_LIMIT, time_limit=_LIMIT + 60
+)
 @require_tenant
 def compact_index(self: Task) -> dict[str, Any]:
     """Fold recently added/removed chunks into the tenant's index file (one writer)."""
@@ -47,7 +54,7 @@ def compact_index(self: Task) -> dict[str, Any]:
     return {"outcome": result.outcome, "version": result.version, "vectors": result.vectors}
 
 
-@shared_task(name=REBUILD_INDEX, acks_late=True)
+@shared_task(name=REBUILD_INDEX, acks_late=True, soft_time_limit=_LIMIT, time_limit=_LIMIT + 60)
 @require_tenant
 def rebuild_index() -> dict[str, Any]:
     """Rebuild the tenant's vector index from the embeddings stored in PostgreSQL."""

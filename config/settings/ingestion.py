@@ -32,6 +32,11 @@ INDEX_APPROX_THRESHOLD = env.int("INDEX_APPROX_THRESHOLD", default=20_000)
 INDEX_MEMORY_BUDGET_MB = env.int("INDEX_MEMORY_BUDGET_MB", default=1024)
 # New chunks are folded into the index file at most this often per tenant.
 INDEX_COMPACT_DELAY_SECONDS = env.int("INDEX_COMPACT_DELAY_SECONDS", default=5)
+# Compaction and rebuild tasks run under this time limit instead of TASK_SOFT_TIME_LIMIT: a
+# big tenant's reads, links and stores every chunk (about 10 minutes at 400,000 chunks on 2
+# busy cores). A compaction still running past CELERY_VISIBILITY_TIMEOUT is delivered again,
+# and that copy finds the tenant's index lock taken and returns at once.
+INDEX_COMPACT_TIME_LIMIT_SECONDS = env.int("INDEX_COMPACT_TIME_LIMIT_SECONDS", default=7200)
 # Each chunk's nearest neighbours linked at compaction (search/chunk_links.py), for
 # lexical document expansion; 0 links none.
 INDEX_NEIGHBOURS = env.int("INDEX_NEIGHBOURS", default=7)
