@@ -36,6 +36,7 @@ from queries.api_inputs import (
     body_of,
     read_body,
 )
+from queries.feedback import record_feedback
 from queries.models import Query, QueryError
 from queries.negotiation import EVENT_STREAM, EventStreamRenderer, QualityNegotiation, sse_event
 from tenants.db import current_schema
@@ -338,7 +339,7 @@ class QueryFeedbackView(APIView):
         caller = caller_of(request)
         query = get_object_or_404(selectors.history_for(caller), pk=pk)
         values = read_body(FeedbackInput, request, FEEDBACK_EXAMPLE)
-        feedback = services.record_feedback(
+        verdict = record_feedback(
             query=query,
             helpful=values["helpful"],
             comment=values["comment"],
@@ -347,9 +348,9 @@ class QueryFeedbackView(APIView):
         return Response(
             {
                 "query_id": query.pk,
-                "helpful": feedback.helpful,
-                "comment": feedback.comment,
-                "updated_at": feedback.updated_at,
+                "helpful": verdict.helpful,
+                "comment": verdict.comment,
+                "updated_at": verdict.updated_at,
             },
             status=status.HTTP_200_OK,
         )

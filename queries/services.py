@@ -13,21 +13,20 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import partial
 from typing import Any
 
 from django.conf import settings
 
-from accounts.models import User
 from config.errors import AppError
 from documents.embedder_choice import backend_for_current_tenant
 from documents.models import IndexState
 from documents.selectors import readable_document_ids
 from queries import budget, cache, hints, querylog
-from queries.answerers import Answer, Answerer, Source, get_answerer, support
-from queries.models import Query, QueryFeedback, QueryKind
+from queries.answerer_config import answerer
+from queries.answerers import Answer, Answerer, Source, support
+from queries.models import QueryKind
 from queries.querylog import Caller, Entry, PendingWrite, elapsed_ms
-from queries.sentence_similarity import sentence_similarity
 from search import bm25, index
 from search.hits import ChunkHit, hydrate, neighbour_context
 from search.retrieval import normalize_query, retrieve
@@ -36,9 +35,9 @@ __all__ = [
     "Caller",
     "EmptyQuery",
     "PendingWrite",
+    "answerer",
     "ask",
     "ask_events",
-    "record_feedback",
     "search",
 ]
 
@@ -190,35 +189,6 @@ def search(
 
 
 # --- ask ---------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=8)
-def _build_answerer(backend: str, model: str, base_url: str, api_key: str) -> Answerer:
-    options: dict[str, Any] = {}
-    if backend == "extractive":
-        options = {"similarity": sentence_similarity}
-    if backend == "openai":
-        options = {
-            "model": model,
-            "base_url": base_url or None,
-            "api_key": api_key or None,
-            "timeout": float(settings.ANSWER_TIMEOUT_SECONDS),
-            "max_retries": int(settings.ANSWER_MAX_RETRIES),
-            "max_tokens": int(settings.ANSWER_MAX_TOKENS),
-            "min_supported_share": float(settings.ANSWER_MIN_SUPPORTED_SHARE),
-            "max_concurrent": int(settings.ANSWER_CONCURRENCY),
-        }
-    return get_answerer(backend, **options)
-
-
-def answerer() -> Answerer:
-    """The configured answer backend (built once per configuration and process)."""
-    return _build_answerer(
-        str(settings.ANSWER_BACKEND).strip().lower(),
-        str(settings.OPENAI_CHAT_MODEL),
-        str(settings.OPENAI_BASE_URL or ""),
-        str(settings.OPENAI_API_KEY or ""),
-    )
 
 
 def _sources(hits: list[ChunkHit]) -> list[Source]:
@@ -418,16 +388,3 @@ def ask_events(
             raise
 
     return events()
-
-
-# --- feedback ------------------------------------------------------------------------------
-
-
-def record_feedback(
-    *, query: Query, helpful: bool, comment: str = "", user: User | None
-) -> QueryFeedback:
-    """Store (or replace) the caller's verdict on one of their queries."""
-    feedback, _created = QueryFeedback.objects.update_or_create(
-        query=query, defaults={"helpful": helpful, "comment": comment.strip(), "user": user}
-    )
-    return feedback

@@ -80,7 +80,7 @@ def test_index_storage_that_cannot_be_written_makes_the_pod_unready(
 def test_a_failing_answer_provider_degrades_and_is_asked_at_most_once_a_minute(
     fresh_checks, settings, httpserver
 ):
-    from queries.services import _build_answerer
+    from queries.answerer_config import _build_answerer
 
     settings.ANSWER_BACKEND = "openai"
     settings.OPENAI_BASE_URL = httpserver.url_for("/v1")
