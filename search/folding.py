@@ -80,9 +80,10 @@ def outgrown(snapshot: IndexSnapshot) -> bool:
     """Whether an IVF snapshot's lists were trained for a quarter of its vectors or fewer.
 
     Folding adds vectors to the lists trained when the index was built, so a tenant that grew
-    from 20,000 chunks to a million would search lists fifty times longer than a fresh index's
-    (`default_nlist` grows with the square root of the count): every dense search and every
-    new chunk's neighbour search scans that much more. Rebuilding each time the right list
+    from 20,000 chunks to a million would hold fifty times the vectors its lists were made
+    for, each list seven times longer than a fresh index's (`default_nlist` grows with the
+    square root of the count): every dense search and every new chunk's neighbour search
+    scans that much more. Rebuilding each time the right list
     count doubles (the tenant quadrupled) keeps lists short; the rebuilds cost a third of the
     last one's again in all.
     """
