@@ -16,19 +16,22 @@ wait at a time. It prints chunks done, rate and ETA every 15 s, stops uploading 
 - ingestion wall time and chunks/s (first upload until every document is ready), and until
   the index has caught up (delta folded in, the BM25 matrix stored for the final state);
 - the compactions that ran meanwhile (from the worker's log: count, total and longest time,
-  the BM25 matrix stores inside them) and, in this process, one BM25 matrix build and one
-  query IDF count at the final size;
+  the BM25 matrix stores inside them), the worker's peak memory, and with --measure-build
+  one BM25 matrix build and one query IDF count in this process at the final size;
 - sizes on disk: the FAISS snapshot, the stored BM25 matrix, the chunk table and its indexes;
 - gunicorn (2 workers, deploy/gunicorn.conf.py) serving the tenant: each worker's resident
-  (RSS) and private (USS) memory after warm-up and the searches, and POST /api/v1/search/
+  size (RSS) and its own part (anonymous memory; the FAISS lists and BM25 matrix are mapped
+  files, shared) after warm-up and the searches, and POST /api/v1/search/
   p50/p95/p99 per mode, uncached (`no_cache`) and cached, over --queries Cranfield and CACM
   queries;
-- one more upload (a document of about 40 chunks holding a word no other has): time until a
-  lexical and a hybrid search over HTTP find it, and until its compaction is done;
+- one more upload (a document of about 60 chunks holding a word no other has): time until a
+  lexical and a hybrid search over HTTP find it, until its vectors are in the snapshot and
+  until the BM25 matrix holding it is stored;
 - `manage.py rebuild_index --tenant …`: wall time.
 
-Then it writes the "One big tenant" section of docs/benchmarks.md and drops the scratch
-platform (`--keep` leaves it, and prints how to remove it).
+With --stop-at HH:MM (UTC) every wait ends by then and `rebuild_index` is stopped, and the
+table says so. Then it writes the "One big tenant" section of docs/benchmarks.md (also after
+a failure, with what was measured) and drops the scratch platform (`--keep` leaves it).
 """
 
 from __future__ import annotations
