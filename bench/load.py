@@ -151,7 +151,7 @@ def main() -> int:
     parser.add_argument("--ci", action="store_true", help="a short run; exit 1 on a 5xx or growth")
     args = parser.parse_args()
     if args.ci:
-        args.tenants, args.chunks, args.users, args.seconds = 2, 1_000, [6], 60
+        args.tenants, args.chunks, args.users, args.seconds = 2, 5_000, [6], 60
     WORK.mkdir(parents=True)
     gunicorn = worker = None
     try:
