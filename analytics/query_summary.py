@@ -18,12 +18,7 @@ from typing import Any
 import numpy as np
 from django.db import connection
 
-from analytics.query_stats import (
-    DayStats,
-    KindLatency,
-    Totals,
-    Window,
-)
+from analytics.query_stats import DayStats, KindLatency, Totals, Window
 from queries import log_rollups
 from queries.models import Query, QueryKind, QuerySlot
 
@@ -62,12 +57,15 @@ class Tally:
     """Sums over some days and kinds, and the answered queries' times."""
 
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTS, 0))
+    searches: int = 0
     cost: Decimal = Decimal(0)
     times: list[np.ndarray] = field(default_factory=list)
 
-    def add(self, counts: dict[str, int], cost: Decimal, times: np.ndarray) -> None:
+    def add(self, kind: str, counts: dict[str, int], cost: Decimal, times: np.ndarray) -> None:
         for name in COUNTS:
             self.counts[name] += counts[name]
+        if kind == QueryKind.SEARCH:
+            self.searches += counts["queries"]
         self.cost += cost
         self.times.append(times)
 
@@ -125,64 +123,56 @@ def summarize(window: Window) -> Summary:
     """Totals, one entry per day (zeros for days without queries) and latency by kind."""
     total = Tally()
     days: defaultdict[date, Tally] = defaultdict(Tally)
-    searches: defaultdict[date, int] = defaultdict(int)
     kinds: defaultdict[str, Tally] = defaultdict(Tally)
     for day, kind, *sums, times in _groups(window):
         counts = dict(zip(COUNTS, (int(value) for value in sums[:-1]), strict=True))
         cost = sums[-1] or Decimal(0)
         answered = np.array(times.split(), dtype=np.float64) if times else np.empty(0)
         for tally in (total, days[day], kinds[kind]):
-            tally.add(counts, cost, answered)
-        if kind == QueryKind.SEARCH:
-            searches[day] += counts["queries"]
+            tally.add(kind, counts, cost, answered)
     return Summary(
-        totals=_totals(total, sum(searches.values())),
+        totals=_totals(total),
         per_day=[
-            _day(day, days[day], searches[day]) if day in days else DayStats(day=day)
-            for day in window.dates()
+            _day(day, days[day]) if day in days else DayStats(day=day) for day in window.dates()
         ],
         latency_by_kind=[_kind(kind, kinds.get(kind)) for kind in QueryKind.values],
     )
 
 
-def _totals(tally: Tally, searches: int) -> Totals:
+def _common(tally: Tally) -> dict[str, Any]:
+    """The figures a day and the whole window both report."""
     counts = tally.counts
     p50, p95 = tally.percentiles()
+    return {
+        "searches": tally.searches,
+        "asks": counts["queries"] - tally.searches,
+        "cached": counts["cached"],
+        "zero_results": counts["zero_results"],
+        "from_api_keys": counts["from_api_keys"],
+        "from_people": counts["from_people"],
+        "p50_ms": p50,
+        "p95_ms": p95,
+        "estimated_cost_usd": tally.cost,
+    }
+
+
+def _totals(tally: Tally) -> Totals:
+    counts = tally.counts
     return Totals(
+        **_common(tally),
         queries=counts["queries"],
-        searches=searches,
-        asks=counts["queries"] - searches,
-        cached=counts["cached"],
-        zero_results=counts["zero_results"],
         degraded=counts["degraded"],
         failed=counts["failed"],
-        from_api_keys=counts["from_api_keys"],
-        from_people=counts["from_people"],
-        p50_ms=p50,
-        p95_ms=p95,
         prompt_tokens=counts["prompt_tokens"],
         completion_tokens=counts["completion_tokens"],
         embedding_tokens=counts["embedding_tokens"],
-        estimated_cost_usd=tally.cost,
     )
 
 
-def _day(day: date, tally: Tally, searches: int) -> DayStats:
+def _day(day: date, tally: Tally) -> DayStats:
     counts = tally.counts
-    p50, p95 = tally.percentiles()
-    return DayStats(
-        day=day,
-        searches=searches,
-        asks=counts["queries"] - searches,
-        cached=counts["cached"],
-        zero_results=counts["zero_results"],
-        from_api_keys=counts["from_api_keys"],
-        from_people=counts["from_people"],
-        p50_ms=p50,
-        p95_ms=p95,
-        tokens=counts["prompt_tokens"] + counts["completion_tokens"] + counts["embedding_tokens"],
-        estimated_cost_usd=tally.cost,
-    )
+    tokens = counts["prompt_tokens"] + counts["completion_tokens"] + counts["embedding_tokens"]
+    return DayStats(day=day, **_common(tally), tokens=tokens)
 
 
 def _kind(kind: str, tally: Tally | None) -> KindLatency:

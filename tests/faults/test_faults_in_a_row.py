@@ -17,7 +17,7 @@ import pytest
 
 from tests.documents import samples
 from tests.faults.load import Client, refusal_problems
-from tests.faults.platform import Answer, PrivatePlatform
+from tests.faults.platform import Answer, PrivatePlatform, PrivatePostgres, PrivateRedis
 
 PG_DOWN_SECONDS = 4.0
 REDIS_DOWN_SECONDS = 10.0
@@ -45,6 +45,15 @@ def upload_until_accepted(platform: PrivatePlatform, name: str, since: float) ->
         assert answer.status == 503, answer.body
         assert time.monotonic() < deadline, "uploads were still refused a minute later"
         time.sleep(0.2)
+
+
+def down_for(server: PrivatePostgres | PrivateRedis, seconds: float) -> tuple[float, float]:
+    """Stop `server` for `seconds`, then start it; when it went down and when it was back."""
+    down = time.monotonic()
+    server.stop()
+    time.sleep(seconds)
+    server.start()
+    return down, time.monotonic()
 
 
 def wait_processing(platform: PrivatePlatform, document_id: int) -> None:
@@ -77,22 +86,14 @@ def test_the_platform_recovers_by_itself_from_several_faults_in_a_row(
         # 1. PostgreSQL restarted, with an upload in flight.
         late = platform.upload("pg-in-flight.txt", b"Sent as PostgreSQL stops.\n")
         uploads.append(accepted(late))
-        down = time.monotonic()
-        platform.postgres.stop()
-        time.sleep(PG_DOWN_SECONDS)
-        platform.postgres.start()
-        up = time.monotonic()
+        down, up = down_for(platform.postgres, PG_DOWN_SECONDS)
         outages.append((down, up))
         pg_recovery = client.first_ok_after(up)
         document, pg_upload = upload_until_accepted(platform, "after-pg.txt", up)
         uploads.append(document)
         # 2. Redis down for ten seconds, with an upload queued just before.
         uploads.append(accepted(platform.upload("redis-queued.txt", b"Queued as Redis stops.\n")))
-        down = time.monotonic()
-        platform.redis.stop()
-        time.sleep(REDIS_DOWN_SECONDS)
-        platform.redis.start()
-        up = time.monotonic()
+        down, up = down_for(platform.redis, REDIS_DOWN_SECONDS)
         outages.append((down, up))
         redis_recovery = client.first_ok_after(up)
         document, redis_upload = upload_until_accepted(platform, "after-redis.txt", up)
