@@ -19,6 +19,7 @@ from pathlib import Path
 from PIL import Image
 
 from tests.documents import samples
+from tests.documents.samples import pdf_from_objects as pdf
 
 # Enough text per page that the text layer counts as usable (text_layer.py): no OCR.
 PAGE_TEXT = (
@@ -31,31 +32,6 @@ MB = 1024 * 1024
 
 
 # --- PDF ------------------------------------------------------------------------------
-
-
-def pdf(
-    objects: Sequence[bytes],
-    *,
-    version: bytes = b"1.4",
-    offsets: Sequence[int] | None = None,
-    trailer: bytes = b"",
-) -> bytes:
-    """Objects 1..n, a classic xref table (``offsets`` instead of the real ones) and a
-    trailer; ``XREF`` in ``trailer`` stands for the table's own offset."""
-    out = io.BytesIO()
-    out.write(b"%PDF-" + version + b"\n%\xe2\xe3\xcf\xd3\n")
-    real = []
-    for number, body in enumerate(objects, start=1):
-        real.append(out.tell())
-        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
-    for offset in offsets if offsets is not None else real:
-        out.write(b"%010d 00000 n \n" % offset)
-    extra = trailer.replace(b"XREF", b"%d" % xref)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R %s>>\n" % (len(objects) + 1, extra))
-    out.write(b"startxref\n%d\n%%%%EOF\n" % xref)
-    return out.getvalue()
 
 
 def stream(data: bytes, extra: bytes = b"") -> bytes:

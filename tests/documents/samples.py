@@ -101,6 +101,31 @@ def make_truncated_pdf() -> bytes:
     return data[: len(data) // 2]
 
 
+def pdf_from_objects(
+    objects: Sequence[bytes],
+    *,
+    version: bytes = b"1.4",
+    offsets: Sequence[int] | None = None,
+    trailer: bytes = b"",
+) -> bytes:
+    """Objects 1..n, a classic xref table (``offsets`` instead of the real ones) and a
+    trailer; ``XREF`` in ``trailer`` stands for the table's own offset."""
+    out = io.BytesIO()
+    out.write(b"%PDF-" + version + b"\n%\xe2\xe3\xcf\xd3\n")
+    real = []
+    for number, body in enumerate(objects, start=1):
+        real.append(out.tell())
+        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    for offset in offsets if offsets is not None else real:
+        out.write(b"%010d 00000 n \n" % offset)
+    extra = trailer.replace(b"XREF", b"%d" % xref)
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R %s>>\n" % (len(objects) + 1, extra))
+    out.write(b"startxref\n%d\n%%%%EOF\n" % xref)
+    return out.getvalue()
+
+
 def make_nested_pdf(depth: int = 100_000, text: bytes = b"Nested hello") -> bytes:
     """A hand-built PDF whose resources hold ``depth`` nested arrays and whose content
     stream nests ``q`` operators as deep: parser stack-exhaustion bait."""
@@ -116,19 +141,7 @@ def make_nested_pdf(depth: int = 100_000, text: bytes = b"Nested hello") -> byte
         b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
-    for offset in offsets:
-        out.write(b"%010d 00000 n \n" % offset)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\n" % (len(objects) + 1))
-    out.write(b"startxref\n%d\n%%%%EOF\n" % xref)
-    return out.getvalue()
+    return pdf_from_objects(objects)
 
 
 # --- OOXML ----------------------------------------------------------------------------
