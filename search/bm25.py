@@ -37,7 +37,6 @@ index's memory.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -48,20 +47,27 @@ from django.db import connection
 from scipy import sparse  # type: ignore[import-untyped]
 
 from documents.models import Chunk, ChunkNeighbours
-from search import expansion, phrases
+from search import bm25_parse, expansion, phrases
 from search.chunk_links import LINK
 from search.settings import search_settings
 
 ANALYSIS_VERSION = 2  # of Chunk.search_vector's text analysis
-SECTION_BOOST = 2  # tf contribution of a lexeme occurrence in the section (weight A)
+SECTION_BOOST = bm25_parse.SECTION_BOOST
+parse_tsvector = bm25_parse.parse_tsvector
 FEEDBACK_DOCS = 10
 FEEDBACK_TERMS = 10
 ORIGINAL_QUERY_WEIGHT = 0.5
 _READ_BATCH = 5_000
-# One lexeme of a tsvector's text form: 'word':1,5A,9 (quotes inside doubled). The quoted
-# part is written as an unrolled loop, which the regex engine runs faster than (?:[^']|'')*.
-_NOT_DIGIT = re.compile(r"[^0-9]+")
-_LEXEME = re.compile(r"'([^']*(?:''[^']*)*)'(?::([0-9A-D,]+))?")
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """How a matrix came to be: chunks at its last full build, chunks appended to it since
+    and chunks dropped from it since (search/bm25_append.py)."""
+
+    full_build_chunks: int
+    appended: int = 0
+    removed: int = 0
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,10 @@ class Bm25Index:
     # Sorted keys of the adjacent word pairs (search/phrases.py): pair i is row len(terms) + i
     # of `weights`. None: a matrix without pairs.
     pairs: np.ndarray | None = None
+    # The pairs' IDF and the chunks' average length in pairs, as for the words (None, 0: unknown)
+    pair_idf: np.ndarray | None = None
+    pair_average_length: float = 0.0
+    lineage: Lineage = dataclasses.field(default_factory=lambda: Lineage(0))
 
     @property
     def nbytes(self) -> int:
@@ -89,7 +99,7 @@ class Bm25Index:
             for matrix in (self.weights, self.term_distributions)
         )
         vocabulary = 100 * len(self.terms)  # a short str key and an int in a dict
-        idf = self.idf.nbytes if self.idf is not None else 0
+        idf = sum(part.nbytes for part in (self.idf, self.pair_idf) if part is not None)
         pairs = self.pairs.nbytes if self.pairs is not None else 0
         ids = self.chunk_ids.nbytes + self.document_ids.nbytes
         return int(matrices + ids + vocabulary + idf + pairs)
@@ -222,14 +232,6 @@ class FreshScorer(Protocol):
     ) -> list[tuple[int, float]]: ...
 
 
-def parse_tsvector(tsvector_text: str) -> list[tuple[str, int]]:
-    """(lexeme, term frequency) pairs of one tsvector's text form."""
-    pairs = []
-    for lexeme, positions in _LEXEME.findall(tsvector_text):
-        pairs.append((lexeme.replace("''", "'"), _term_frequency(positions)))
-    return pairs
-
-
 def build(change_seq: int) -> Bm25Index:
     """Read every chunk's tsvector in the current schema and build the weight matrix.
 
@@ -243,31 +245,21 @@ def build(change_seq: int) -> Bm25Index:
     link_blobs: list[bytes] = []  # stored neighbour lists, end to end
     link_owners: list[int] = []  # the column each list's pairs belong to, once per pair
     terms: dict[str, int] = {}
-    gathered = _Gathered()
+    gathered = bm25_parse.Gathered()
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT c.id, c.document_id, c.search_vector::text, n.links "  # noqa: S608
             f"FROM {table} AS c LEFT JOIN {links_table} AS n ON n.chunk_id = c.id ORDER BY c.id"
         )
         while batch := cursor.fetchmany(_READ_BATCH):
-            rows: list[int] = []
-            cols: list[int] = []
-            tfs: list[int] = []
-            occurrences = _Occurrences()  # every word's positions, for the pairs
-            for chunk_id, document_id, text, neighbours in batch:
-                column = len(chunk_ids)
+            first = len(chunk_ids)
+            for offset, (chunk_id, document_id, _text, neighbours) in enumerate(batch):
                 chunk_ids.append(chunk_id)
                 document_ids.append(document_id)
                 if neighbours:
                     link_blobs.append(bytes(neighbours))
-                    link_owners += [column] * (len(neighbours) // LINK.itemsize)
-                for lexeme, positions in _LEXEME.findall(text or ""):
-                    row = terms.setdefault(lexeme.replace("''", "'"), len(terms))
-                    rows.append(row)
-                    cols.append(column)
-                    tfs.append(_term_frequency(positions))
-                    occurrences.add(column, row, positions)
-            gathered.add(rows, cols, tfs, occurrences)
+                    link_owners += [first + offset] * (len(neighbours) // LINK.itemsize)
+            bm25_parse.read_batch([row[2] for row in batch], first, terms, gathered)
     n = len(chunk_ids)
     row_array, col_array, tf_array = gathered.words()
     # Lucene's non-negative IDF: a word in most chunks still counts a little, never negatively.
@@ -292,85 +284,24 @@ def build(change_seq: int) -> Bm25Index:
             weight=weight,
             new_terms=search_settings().expansion_terms,
         )
-    built = _weighted(counts, idf, chunk_ids, document_ids, terms, change_seq)
+    weights, distributions, average = weighted_words(counts, idf)
     del counts
     pair_columns, pair_keys = gathered.pairs()
-    pairs, pair_weights = phrases.weighted(pair_columns, pair_keys, n, *saturation())
-    return dataclasses.replace(
-        built, weights=sparse.vstack([built.weights, pair_weights], format="csr"), pairs=pairs
+    pairs = phrases.weighted(pair_columns, pair_keys, n, *saturation())
+    return Bm25Index(
+        chunk_ids=np.asarray(chunk_ids, dtype=np.int64),
+        document_ids=np.asarray(document_ids, dtype=np.int64),
+        terms=terms,
+        weights=sparse.vstack([weights, pairs.weights], format="csr"),
+        term_distributions=distributions,
+        change_seq=change_seq,
+        idf=idf.astype(np.float32),
+        average_length=average,
+        pairs=pairs.keys,
+        pair_idf=pairs.idf,
+        pair_average_length=pairs.average_length,
+        lineage=Lineage(full_build_chunks=n),
     )
-
-
-class _Gathered:
-    """Every word occurrence (row, column, tf) and adjacent pair (column, key) of the chunks
-    read so far, as numpy arrays appended one batch of chunks at a time: 12 and 12 bytes per
-    entry, where Python lists of them (and of each word's position text) held about 45 KB
-    per chunk, 45 GB for a million chunks. A batch holds whole chunks, so its pairs are
-    complete."""
-
-    def __init__(self) -> None:
-        self._words: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        self._pairs: list[tuple[np.ndarray, np.ndarray]] = []
-
-    def add(self, rows: list[int], cols: list[int], tfs: list[int], found: _Occurrences) -> None:
-        self._words.append(
-            (
-                np.asarray(rows, dtype=np.int32),
-                np.asarray(cols, dtype=np.int32),
-                np.asarray(tfs, dtype=np.float32),
-            )
-        )
-        columns, keys = found.pairs()
-        self._pairs.append((columns.astype(np.int32), keys))
-
-    def words(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(rows, columns, tfs) of every word occurrence; forgets them."""
-        parts, self._words = self._words, []
-        if not parts:
-            empty = np.zeros(0, dtype=np.int32)
-            return empty, empty, np.zeros(0, dtype=np.float32)
-        return tuple(np.concatenate(column) for column in zip(*parts, strict=True))  # type: ignore[return-value]
-
-    def pairs(self) -> tuple[np.ndarray, np.ndarray]:
-        """(column, pair key) of every adjacent pair (search/phrases.py); forgets them."""
-        parts, self._pairs = self._pairs, []
-        if not parts:
-            return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.uint64)
-        return np.concatenate([c for c, _ in parts]), np.concatenate([k for _, k in parts])
-
-
-class _Occurrences:
-    """(column, position, row) of every word occurrence, gathered while the tsvectors are read."""
-
-    def __init__(self) -> None:
-        self.columns: list[int] = []
-        self.rows: list[int] = []
-        self.positions: list[str] = []  # each lexeme's position list, as the tsvector writes it
-
-    def add(self, column: int, row: int, positions: str) -> None:
-        if positions:  # a tsvector without positions has no pairs
-            self.columns.append(column)
-            self.rows.append(row)
-            self.positions.append(positions)
-
-    def pairs(self) -> tuple[np.ndarray, np.ndarray]:
-        """(column, pair key) of every adjacent pair (search/phrases.py)."""
-        per_lexeme = np.fromiter(
-            (text.count(",") + 1 for text in self.positions), dtype=np.int64, count=len(self.rows)
-        )
-        # "1,5A,9" -> 1 5 9: weight letters and commas read as separators.
-        joined = _NOT_DIGIT.sub(" ", " ".join(self.positions))
-        positions = np.array(joined.split(), dtype=np.int64)
-        columns = np.repeat(np.asarray(self.columns, dtype=np.int64), per_lexeme)
-        rows = np.repeat(np.asarray(self.rows, dtype=np.int64), per_lexeme)
-        return phrases.chunk_pairs(columns, positions, rows)
-
-
-def _term_frequency(positions: str) -> int:
-    """A lexeme's tf from its position list ('1,5A,9'); section words (A) count double."""
-    if not positions:
-        return 1  # tsvectors built without positions still say the word occurs
-    return positions.count(",") + 1 + (SECTION_BOOST - 1) * positions.count("A")
 
 
 def saturation() -> tuple[float, float]:
@@ -394,38 +325,27 @@ def build_settings() -> dict[str, float | int]:
     }
 
 
-def _weighted(
-    counts: sparse.csr_matrix,
-    idf: np.ndarray,
-    chunk_ids: list[int],
-    document_ids: list[int],
-    terms: dict[str, int],
-    change_seq: int,
-) -> Bm25Index:
-    """BM25 weights (terms x chunks) and RM3's p(t | d) (chunks x terms) from chunk counts."""
-    n = counts.shape[0]
+def weighted_words(
+    counts: sparse.csr_matrix, idf: np.ndarray, average: float | None = None
+) -> tuple[sparse.csr_matrix, sparse.csr_matrix, float]:
+    """BM25 weights (terms x chunks), RM3's p(t | d) (chunks x terms) and the average chunk
+    length from chunks x terms counts; `average`: the length to normalise by instead of the
+    chunks' own (chunks appended to a matrix)."""
+    n, terms = counts.shape
     entries = counts.tocoo()
     tf_array = entries.data.astype(np.float32)
     length_array = np.asarray(counts.sum(axis=1), dtype=np.float32).ravel()
-    average = float(length_array.mean()) if n else 1.0
+    if average is None:
+        average = float(length_array.mean()) if n else 1.0
     k1, b = saturation()
     norm = k1 * (1 - b + b * length_array / max(average, 1e-9))
     data = idf[entries.col] * tf_array * (k1 + 1) / (tf_array + norm[entries.row])
     weights = sparse.csr_matrix(
-        (data.astype(np.float32), (entries.col, entries.row)), shape=(len(terms), n)
+        (data.astype(np.float32), (entries.col, entries.row)), shape=(terms, n)
     )
     share = tf_array / np.maximum(length_array, 1.0)[entries.row]
-    distributions = sparse.csr_matrix((share, (entries.row, entries.col)), shape=(n, len(terms)))
-    return Bm25Index(
-        chunk_ids=np.asarray(chunk_ids, dtype=np.int64),
-        document_ids=np.asarray(document_ids, dtype=np.int64),
-        terms=terms,
-        weights=weights,
-        term_distributions=distributions,
-        change_seq=change_seq,
-        idf=idf.astype(np.float32),
-        average_length=average,
-    )
+    distributions = sparse.csr_matrix((share, (entries.row, entries.col)), shape=(n, terms))
+    return weights, distributions, average
 
 
 # The query's lexemes as one text[] value in text order, a lexeme once per occurrence (its

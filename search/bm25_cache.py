@@ -11,7 +11,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from search import bm25, bm25_fresh, bm25_store
+from search import bm25, bm25_fresh, bm25_store, store_timing
 from search.settings import search_settings
 from tenants.db import BackgroundRebuilds, start_thread
 
@@ -47,7 +47,7 @@ class Bm25Cache:
     ) -> None:
         self.capacity = capacity
         self.sync_limit = sync_limit
-        self._wait = bm25_store.CompactionWait(store_wait, clock)
+        self._wait = store_timing.CompactionWait(store_wait, clock)
         self._indexes: OrderedDict[str, bm25.Bm25Index] = OrderedDict()
         self._fresh: OrderedDict[str, bm25_fresh.FreshTracker] = OrderedDict()
         self._lock = threading.Lock()

@@ -23,48 +23,41 @@ keeps its pages until it lets go).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy import sparse  # type: ignore[import-untyped]
 
-from documents.embeddings.hashing import TermWeights
+from documents.embeddings.hashing import FeatureCounts, TermWeights
 from search import bm25
 from search.index import index_directory
 from search.settings import search_settings
 
 logger = logging.getLogger(__name__)
 
-# 2: the terms' IDF and the average chunk length (search/bm25_fresh.py); 3: word pairs
-FORMAT = 3
+# 2: the terms' IDF and the average chunk length (search/bm25_fresh.py); 3: word pairs;
+# 4: the pairs' IDF and average length, the lineage and the query IDF's document frequencies
+# (search/bm25_append.py)
+FORMAT = 4
 PREFIX = "bm25-"
 _KEEP = 2
 _ARRAYS = ("chunk_ids", "document_ids")
 _MATRICES = ("weights", "term_distributions")
-# How long past the compaction delay processes wait for a compaction's stored tables, and
-# for a big tenant's, how many times longer than the last stored ones took to build.
-STORE_WAIT_SECONDS = 60.0
-STORE_WAIT_BUILDS = 4.0
-# A compaction stores a tenant's matrix at most once per this many times its last build took
-# (search/compaction_store.py): for a big tenant under a bulk import, one build in three;
-# tenants whose build takes less than STORE_SPACING_FROM_SECONDS are stored every time.
-STORE_SPACING_BUILDS = 2.0
-STORE_SPACING_FROM_SECONDS = 10.0
 
 
 def enabled() -> bool:
     return search_settings().lexical_store
 
 
-def _split(key: str) -> tuple[str, str]:
+def split_key(key: str) -> tuple[str, str]:
     """A cache key `<schema>:<generation>` (search/bm25_cache.py) as its two parts."""
     schema, _, generation = key.partition(":")
     return schema, generation
@@ -72,16 +65,16 @@ def _split(key: str) -> tuple[str, str]:
 
 def matrix_for(key: str, change_seq: int) -> bm25.Bm25Index | None:
     """The matrix the last compaction stored for this cache key and state, if storing is on."""
-    return load(*_split(key), change_seq) if enabled() else None
+    return load(*split_key(key), change_seq) if enabled() else None
 
 
 def has_matrix_for(key: str, change_seq: int) -> bool:
-    return enabled() and exists(*_split(key), change_seq)
+    return enabled() and exists(*split_key(key), change_seq)
 
 
 def term_weights_for(key: str, change_seq: int, embedder_name: str) -> TermWeights | None:
     """The query IDF table stored with that matrix for this embedder, if storing is on."""
-    return load_term_weights(*_split(key), change_seq, embedder_name) if enabled() else None
+    return load_term_weights(*split_key(key), change_seq, embedder_name) if enabled() else None
 
 
 def directory(schema: str, generation: str, change_seq: int) -> Path:
@@ -94,12 +87,13 @@ def save(
     *,
     schema: str,
     generation: str,
-    term_weights: tuple[str, TermWeights] | None = None,
+    term_weights: tuple[str, FeatureCounts] | None = None,
     build_seconds: float | None = None,
 ) -> Path:
     """Write atomically (a temporary directory renamed into place); returns the directory.
 
-    `term_weights`: (embedder name, table) of the hashing embedder's query IDF, stored too.
+    `term_weights`: (embedder name, document frequencies) of the hashing embedder's query IDF,
+    stored too.
     `build_seconds`: how long building them took, which tells processes how long to wait for
     the next compaction's (CompactionWait).
     """
@@ -117,9 +111,14 @@ def save(
             np.save(staging / "term_idf.npy", built.idf)
         pairs = built.pairs if built.pairs is not None else np.zeros(0, dtype=np.uint64)
         np.save(staging / "pairs.npy", pairs)
+        if built.pair_idf is not None:
+            np.save(staging / "pair_idf.npy", built.pair_idf)
         if term_weights is not None:
-            np.save(staging / "idf.features.npy", term_weights[1].features)
-            np.save(staging / "idf.idf.npy", term_weights[1].idf)
+            counted = term_weights[1]
+            table = counted.weights()
+            np.save(staging / "idf.features.npy", table.features)
+            np.save(staging / "idf.idf.npy", table.idf)
+            np.save(staging / "idf.df.npy", counted.frequencies)
         vocabulary = sorted(built.terms, key=built.terms.__getitem__)  # in row order
         (staging / "terms.json").write_text(
             json.dumps(vocabulary, ensure_ascii=False), encoding="utf-8"
@@ -136,6 +135,10 @@ def save(
             "average_length": built.average_length,
             "has_term_idf": built.idf is not None,
             "idf_embedder": term_weights[0] if term_weights is not None else None,
+            "idf_documents": term_weights[1].documents if term_weights is not None else 0,
+            "has_pair_idf": built.pair_idf is not None,
+            "pair_average_length": built.pair_average_length,
+            "lineage": dataclasses.asdict(built.lineage),
             "build_seconds": round(float(build_seconds or 0.0), 1),
         }
         (staging / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
@@ -150,88 +153,6 @@ def save(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
-
-
-class CompactionWait:
-    """When a big tenant's processes stop waiting for a compaction's stored tables.
-
-    Every change schedules a compaction (INDEX_COMPACT_DELAY_SECONDS), which stores the tables
-    for its state: building them in each process too would cost seconds of CPU for tables
-    replaced moments later. `waiting(key, change_seq)` is true from the first time a process
-    finds its table stale for that state until the compaction delay + STORE_WAIT_SECONDS +
-    STORE_WAIT_BUILDS times the time the tenant's last stored tables took to build have passed
-    (a failing or slow compaction); then the process builds its own. The last term is what a
-    big tenant needs: its compaction builds for minutes (about 4 per 100,000 chunks on a busy
-    2-core machine) and stores at most once per STORE_SPACING_BUILDS builds, and a process
-    giving up after a minute built a copy of its own, in every process, at the same time as
-    the compaction. Not thread-safe: callers hold their cache's lock.
-    """
-
-    def __init__(
-        self, seconds: float | None = None, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.seconds, self.clock = seconds, clock
-        self._since: dict[tuple[str, int], tuple[float, float]] = {}
-
-    def waiting(self, key: str, change_seq: int) -> bool:
-        if not enabled():
-            return False
-        if len(self._since) > 10_000:  # bounded, whatever happens
-            self._since.clear()
-        found = self._since.get((key, change_seq))
-        if found is None:
-            found = (self.clock(), self._wait(key))
-            self._since[(key, change_seq)] = found
-        since, wait = found
-        return self.clock() - since < wait
-
-    def _wait(self, key: str) -> float:
-        if self.seconds is not None:
-            return self.seconds
-        delay = float(search_settings().index_compact_delay_seconds)
-        return delay + STORE_WAIT_SECONDS + STORE_WAIT_BUILDS * last_build_seconds(key)
-
-    def forget(self, key: str) -> None:
-        for waited in [k for k in self._since if k[0] == key]:
-            del self._since[waited]
-
-
-def _newest(key: str) -> tuple[float, float] | None:
-    """(when it was stored, how long it took to build) of the tenant's newest stored matrix;
-    None if there is none. The time is 0 for matrices stored before it was recorded."""
-    schema, generation = _split(key)
-    root = index_directory(schema)
-    try:
-        stored = [path / "meta.json" for path in root.glob(f"{PREFIX}{generation}-*")]
-        newest = max(
-            (meta for meta in stored if meta.is_file()),
-            key=lambda meta: meta.stat().st_mtime,
-            default=None,
-        )
-        if newest is None:
-            return None
-        meta = json.loads(newest.read_text(encoding="utf-8"))
-        return newest.stat().st_mtime, max(0.0, float(meta.get("build_seconds", 0.0)))
-    except (OSError, ValueError, TypeError):
-        return None
-
-
-def last_build_seconds(key: str) -> float:
-    """How long the tenant's newest stored matrix (and IDF table) took to build; 0 if none
-    says (none stored, or stored before that was recorded)."""
-    newest = _newest(key)
-    return newest[1] if newest is not None else 0.0
-
-
-def spacing_left(key: str) -> float:
-    """Seconds until a compaction may store the tenant's matrix again: STORE_SPACING_BUILDS
-    times its last build after that was stored (0 or less: now; always 0 for a tenant built
-    in under STORE_SPACING_FROM_SECONDS)."""
-    newest = _newest(key)
-    if newest is None or newest[1] < STORE_SPACING_FROM_SECONDS:
-        return 0.0
-    stored_at, seconds = newest
-    return stored_at + STORE_SPACING_BUILDS * seconds - time.time()
 
 
 def exists(schema: str, generation: str, change_seq: int) -> bool:
@@ -249,6 +170,38 @@ def load(schema: str, generation: str, change_seq: int) -> bm25.Bm25Index | None
         logger.warning(
             "The stored BM25 matrix in %s could not be used (%s); building it instead.", where, exc
         )
+        return None
+
+
+def newest(schema: str, generation: str) -> bm25.Bm25Index | None:
+    """The stored matrix of this generation with the highest change_seq that is usable."""
+    root = index_directory(schema)
+    labels = []
+    for path in root.glob(f"{PREFIX}{generation}-*"):
+        label = path.name.rpartition("-")[2]
+        if label.isdigit() and (path / "meta.json").is_file():
+            labels.append(int(label))
+    for change_seq in sorted(labels, reverse=True):
+        if (found := load(schema, generation, change_seq)) is not None:
+            return found
+    return None
+
+
+def load_feature_counts(
+    schema: str, generation: str, change_seq: int, embedder_name: str
+) -> FeatureCounts | None:
+    """The document frequencies the stored query IDF of this state was made from, if any."""
+    where = directory(schema, generation, change_seq)
+    try:
+        meta = json.loads((where / "meta.json").read_text(encoding="utf-8"))
+        if meta["format"] != FORMAT or meta["idf_embedder"] != embedder_name:
+            return None
+        features = np.load(where / "idf.features.npy")
+        frequencies = np.load(where / "idf.df.npy")
+        if features.shape != frequencies.shape:
+            raise ValueError("its arrays do not fit together")
+        return FeatureCounts(features, frequencies, int(meta["idf_documents"]))
+    except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
@@ -320,6 +273,9 @@ def _read(where: Path, generation: str, change_seq: int) -> bm25.Bm25Index:
     idf = np.load(where / "term_idf.npy", mmap_mode="r") if meta["has_term_idf"] else None
     if idf is not None and idf.size != terms:
         raise ValueError("its IDF does not match the vocabulary")
+    pair_idf = np.load(where / "pair_idf.npy", mmap_mode="r") if meta["has_pair_idf"] else None
+    if pair_idf is not None and pair_idf.size != pairs.size:
+        raise ValueError("its pairs' IDF does not match the pairs")
     return bm25.Bm25Index(
         chunk_ids=arrays["chunk_ids"],
         document_ids=arrays["document_ids"],
@@ -330,6 +286,9 @@ def _read(where: Path, generation: str, change_seq: int) -> bm25.Bm25Index:
         idf=idf,
         average_length=float(meta["average_length"]),
         pairs=pairs,
+        pair_idf=pair_idf,
+        pair_average_length=float(meta["pair_average_length"]),
+        lineage=bm25.Lineage(**meta["lineage"]),
     )
 
 

@@ -14,8 +14,9 @@ from django.core.cache import cache
 
 from config.queueing import QueueUnavailable, send_task
 from documents.embedder_choice import embedder_for_current_tenant
+from documents.embeddings.hashing import FeatureCounts, HashingEmbedder
 from documents.index_changes import COMPACT_INDEX
-from search import bm25, bm25_store, query_idf
+from search import bm25, bm25_append, bm25_store, query_idf, store_timing
 from search.index import state
 from tenants.db import current_schema
 
@@ -23,43 +24,74 @@ logger = logging.getLogger(__name__)
 _STORE_LATER = "index:lexical-store-scheduled"
 
 
-def persist_current() -> Path:
-    """Build the current tenant's matrix for its current state and store it (compaction)."""
+def persist_current(*, full: bool = False) -> Path:
+    """Build the current tenant's matrix for its current state and store it (compaction):
+    the newest stored matrix with the new chunks appended (search/bm25_append.py), or, when
+    that is not possible or `full`, every chunk read again."""
     schema = current_schema()
     row = state()  # read before the chunks: the label may lag the data, never lead it
+    generation = str(row.generation)
     started = time.perf_counter()
-    built = bm25.build(row.change_seq)
+    base = None if full else bm25_store.newest(schema, generation)
+    appended = bm25_append.extend(base, row.change_seq) if base is not None else None
+    built = appended.index if appended is not None else bm25.build(row.change_seq)
     embedder = embedder_for_current_tenant()
     term_weights = None
     if query_idf.weighs(embedder):
-        term_weights = (embedder.name, query_idf.build(embedder))
+        counts = _feature_counts(embedder, (schema, generation), base, appended)
+        term_weights = (embedder.name, counts)
     seconds = time.perf_counter() - started
     where = bm25_store.save(
         built,
         schema=schema,
-        generation=str(row.generation),
+        generation=generation,
         term_weights=term_weights,
         build_seconds=seconds,
     )
     bm25_store.prune(schema)
     logger.info(
-        "stored the BM25 matrix%s of %s chunks in %.1f s",
+        "stored the BM25 matrix%s of %s chunks in %.1f s (%s)",
         " and query term weights" if term_weights is not None else "",
         built.chunk_ids.size,
         time.perf_counter() - started,
+        (
+            f"{appended.new_chunk_ids.size} appended, {appended.removed} removed"
+            if appended is not None
+            else "every chunk read"
+        ),
     )
     return where
 
 
+def _feature_counts(
+    embedder: HashingEmbedder,
+    where: tuple[str, str],
+    base: bm25.Bm25Index | None,
+    appended: bm25_append.Appended | None,
+) -> FeatureCounts:
+    """The query IDF's document frequencies: the stored ones plus the appended chunks' (a
+    removed chunk's stay counted until the next full build), or every chunk counted."""
+    if base is not None and appended is not None:
+        stored = bm25_store.load_feature_counts(*where, base.change_seq, embedder.name)
+        if stored is not None:
+            return stored.plus(query_idf.count(embedder, appended.new_chunk_ids.tolist()))
+    return query_idf.count(embedder)
+
+
 def store_after_compaction(
-    sender: object, *, schema: str, outcome: str = "compacted", **kwargs: Any
+    sender: object,
+    *,
+    schema: str,
+    outcome: str = "compacted",
+    requested: bool = False,
+    **kwargs: Any,
 ) -> None:
     """`search.index.index_compacted` receiver (runs in the tenant's schema). A compaction
     that found nothing to fold announces too: it stores the matrix if an earlier one could
     not (a full disk) or was not due, and does nothing when the current state's is there.
 
     Building reads every chunk, so a big tenant's matrix is stored at most once per
-    STORE_SPACING_BUILDS times its last build (bm25_store.spacing_left): under a bulk import
+    STORE_SPACING_BUILDS times its last build (store_timing.spacing_left): under a bulk import
     its compactions otherwise built one after another, minutes each, taking a worker for
     nothing but matrices replaced moments later. A compaction within that time stores none
     and queues one for when it ends (which stores the matrix for whatever state it finds);
@@ -70,11 +102,11 @@ def store_after_compaction(
     row = state()
     if bm25_store.exists(schema, str(row.generation), row.change_seq):
         return
-    wait = 0.0 if outcome == "rebuilt" else bm25_store.spacing_left(f"{schema}:{row.generation}")
+    wait = 0.0 if outcome == "rebuilt" else store_timing.spacing_left(f"{schema}:{row.generation}")
     if wait > 0:
         _store_later(wait)
         return
-    persist_current()
+    persist_current(full=requested)
 
 
 def _store_later(seconds: float) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from itertools import pairwise
 
 import numpy as np
@@ -48,28 +49,55 @@ def chunk_pairs(
     return columns[1:][same].astype(np.int64), keys(rows[:-1][same], rows[1:][same])
 
 
+@dataclass(frozen=True)
+class WeightedPairs:
+    keys: np.ndarray  # sorted distinct pair keys; key i is row i of `weights`
+    weights: sparse.csr_matrix  # pairs x chunks, BM25 weights
+    idf: np.ndarray  # float32, the IDF each pair was weighed with
+    average_length: float  # the chunks' average length in pairs
+
+
+def counted(
+    pair_columns: np.ndarray, pair_keys: np.ndarray, chunks: int
+) -> tuple[np.ndarray, sparse.csr_matrix]:
+    """(sorted distinct pair keys, pairs x chunks counts) from every pair occurrence."""
+    distinct, inverse = np.unique(pair_keys, return_inverse=True)
+    counts = sparse.csr_matrix(
+        (np.ones(pair_keys.size, dtype=np.float32), (inverse.ravel(), pair_columns)),
+        shape=(distinct.size, chunks),
+    )  # duplicates summed: the pair's count in the chunk
+    counts.sum_duplicates()
+    return distinct, counts
+
+
+def saturated(
+    counts: sparse.csr_matrix,
+    idf: np.ndarray,
+    lengths: np.ndarray,
+    average: float,
+    k1: float,
+    b: float,
+) -> sparse.csr_matrix:
+    """BM25 weights of a rows x chunks count matrix, given each row's IDF and each chunk's
+    length."""
+    entries = counts.tocoo()
+    norm = k1 * (1 - b + b * lengths / max(average, 1e-9))
+    tf = entries.data.astype(np.float64)
+    data = idf[entries.row] * tf * (k1 + 1) / (tf + norm[entries.col])
+    return sparse.csr_matrix((data.astype(np.float32), (entries.row, entries.col)), counts.shape)
+
+
 def weighted(
     pair_columns: np.ndarray, pair_keys: np.ndarray, chunks: int, k1: float, b: float
-) -> tuple[np.ndarray, sparse.csr_matrix]:
-    """(sorted distinct pair keys, pairs x chunks BM25 weights) from every pair occurrence."""
-    distinct, inverse = np.unique(pair_keys, return_inverse=True)
-    counts = sparse.coo_matrix(
-        (np.ones(pair_keys.size, dtype=np.float64), (inverse.ravel(), pair_columns)),
-        shape=(distinct.size, chunks),
-    ).tocsr()  # duplicates summed: the pair's count in the chunk
-    counts.sum_duplicates()
-    entries = counts.tocoo()
+) -> WeightedPairs:
+    """The chunks' pairs weighed with their own statistics (a full build)."""
+    distinct, counts = counted(pair_columns, pair_keys, chunks)
     lengths = np.bincount(pair_columns, minlength=chunks).astype(np.float64)
     average = float(lengths.mean()) if chunks else 1.0
-    frequency = np.bincount(entries.row, minlength=distinct.size).astype(np.float64)
+    frequency = np.diff(counts.indptr).astype(np.float64)  # chunks holding each pair
     idf = np.log1p((chunks - frequency + 0.5) / (frequency + 0.5))
-    norm = k1 * (1 - b + b * lengths / max(average, 1e-9))
-    tf = entries.data
-    data = idf[entries.row] * tf * (k1 + 1) / (tf + norm[entries.col])
-    matrix = sparse.csr_matrix(
-        (data.astype(np.float32), (entries.row, entries.col)), shape=(distinct.size, chunks)
-    )
-    return distinct, matrix
+    weights = saturated(counts, idf, lengths, average, k1, b)
+    return WeightedPairs(distinct, weights, idf.astype(np.float32), average)
 
 
 def query_rows(

@@ -18,13 +18,18 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TypeGuard
 
 from documents.embeddings import Embedder
-from documents.embeddings.hashing import HashingEmbedder, TermWeights, merge_frequencies
+from documents.embeddings.hashing import (
+    FeatureCounts,
+    HashingEmbedder,
+    TermWeights,
+    merge_frequencies,
+)
 from documents.models import Chunk
-from search import bm25_store
+from search import bm25_store, store_timing
 from search.settings import search_settings
 from tenants.db import BackgroundRebuilds
 
@@ -33,8 +38,16 @@ _READ_BATCH = 2_000
 
 
 def build(embedder: HashingEmbedder) -> TermWeights:
-    """Document frequencies of every hashed feature over the current schema's chunks."""
+    """Query IDF of every hashed feature over the current schema's chunks."""
+    return count(embedder).weights()
+
+
+def count(embedder: HashingEmbedder, chunk_ids: Sequence[int] | None = None) -> FeatureCounts:
+    """Document frequencies of every hashed feature over the current schema's chunks (or
+    those of `chunk_ids` among them)."""
     chunks = Chunk.objects.filter(document__embedder=embedder.name).order_by("id")
+    if chunk_ids is not None:
+        chunks = chunks.filter(id__in=list(chunk_ids))
     parts = []
     documents = 0
     batch: list[str] = []
@@ -48,7 +61,7 @@ def build(embedder: HashingEmbedder) -> TermWeights:
         parts.append(embedder.feature_document_frequencies(batch))
         documents += len(batch)
     features, frequencies = merge_frequencies(parts)
-    return TermWeights.from_frequencies(features, frequencies, documents)
+    return FeatureCounts(features, frequencies, documents)
 
 
 class TermWeightCache:
@@ -76,7 +89,7 @@ class TermWeightCache:
         self._entries: OrderedDict[str, tuple[int, str, TermWeights]] = OrderedDict()
         self._lock = threading.Lock()
         self._rebuilds = BackgroundRebuilds("Building query term weights", "idf")
-        self._wait = bm25_store.CompactionWait(store_wait, clock)
+        self._wait = store_timing.CompactionWait(store_wait, clock)
 
     def get(
         self, key: str, change_seq: int, embedder: HashingEmbedder, *, chunk_count: int

@@ -100,6 +100,25 @@ def merge_frequencies(
     return unique, np.bincount(inverse, weights=counts, minlength=unique.size).astype(np.int64)
 
 
+@dataclass(frozen=True)
+class FeatureCounts:
+    """Document frequencies of hashed features over `documents` texts: what query IDF is
+    made of, and what more texts are added to (counts of disjoint sets of texts add up)."""
+
+    features: npt.NDArray[np.uint64]  # sorted
+    frequencies: npt.NDArray[np.int64]
+    documents: int
+
+    def plus(self, other: FeatureCounts) -> FeatureCounts:
+        features, frequencies = merge_frequencies(
+            [(self.features, self.frequencies), (other.features, other.frequencies)]
+        )
+        return FeatureCounts(features, frequencies, self.documents + other.documents)
+
+    def weights(self) -> TermWeights:
+        return TermWeights.from_frequencies(self.features, self.frequencies, self.documents)
+
+
 class HashingEmbedder:
     """Stateless, deterministic bag-of-features embedder (the platform default)."""
 

@@ -1,5 +1,5 @@
 """A big tenant's web processes wait for its compaction's BM25 matrix as long as building one
-takes there (bm25_store.CompactionWait), instead of each building a copy of their own after a
+takes there (store_timing.CompactionWait), instead of each building a copy of their own after a
 minute while the compaction is still at it."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 from django.test import override_settings
 from django_tenants.utils import schema_context
 
-from search import bm25_cache, bm25_store, compaction_store, index
+from search import bm25_cache, compaction_store, index, store_timing
 from tests.conftest import TenantHandle
 from tests.factories import DocumentFactory
 
@@ -46,7 +46,7 @@ def test_processes_wait_four_builds_longer_for_a_tenant_whose_build_takes_minute
     first = cache.get(*_key())  # the stored matrix, mapped
     DocumentFactory(filename="b.txt", chunks=["flutter of thin panels"])  # its compaction: later
     key, change_seq = _key()
-    assert bm25_store.last_build_seconds(key) == 100.0
+    assert store_timing.last_build_seconds(key) == 100.0
 
     assert cache.get(key, change_seq) is first
     now[0] = 5 + 60 + 1.0  # a small tenant's process would have started its own build here
@@ -65,7 +65,7 @@ def test_without_a_recorded_build_time_the_wait_is_the_minute_past_the_delay(
 ) -> None:
     DocumentFactory(filename="a.txt", chunks=["wing flow over the flap"])
     key, _change_seq = _key()
-    assert bm25_store.last_build_seconds(key) == 0.0  # nothing stored yet
+    assert store_timing.last_build_seconds(key) == 0.0  # nothing stored yet
     now = [0.0]
     cache = bm25_cache.Bm25Cache(sync_limit=0, clock=lambda: now[0])
     started: list[Callable[[], None]] = []
