@@ -189,14 +189,19 @@ def settle(results: Results, limit: float = 3600) -> None:
 
 
 _SUCCEEDED = re.compile(r"Task search\.compact_index\[[^\]]+\] succeeded in ([0-9.]+)s")
-_STORED = re.compile(r"stored the BM25 matrix[^\"]*? of (\d+) chunks in ([0-9.]+) s")
+_STORED = re.compile(
+    r"stored the BM25 matrix[^\"]*? of (\d+) chunks in ([0-9.]+) s "
+    r"\((every chunk read|\d+ appended)"
+)
 
 
 def compactions_from_log(log: Path, results: Results, since: int = 0) -> list[float]:
     """Compaction task times (s) in the worker's log after byte `since`; adds rows if 0."""
     content = log.read_bytes()[since:].decode(errors="replace")
     times = [float(m.group(1)) for m in _SUCCEEDED.finditer(content)]
-    stores = [(int(m.group(1)), float(m.group(2))) for m in _STORED.finditer(content)]
+    found = list(_STORED.finditer(content))
+    stores = [(int(m.group(1)), float(m.group(2))) for m in found]
+    full = [float(m.group(2)) for m in found if m.group(3) == "every chunk read"]
     if since == 0 and times:
         ran = [t for t in times if t >= 0.5]  # the others found the index busy or unchanged
         results.add(
@@ -209,6 +214,12 @@ def compactions_from_log(log: Path, results: Results, since: int = 0) -> list[fl
                 "BM25 matrix + query IDF stored by compactions",
                 f"{len(stores)} times, {sum(s for _, s in stores) / 60:.1f} min in all; "
                 f"the last, at {last_chunks:,} chunks, {last_seconds:.0f} s",
+            )
+            appended = [float(m.group(2)) for m in found if m.group(3) != "every chunk read"]
+            results.add(
+                "of those: every chunk read / new chunks appended (search/bm25_append.py)",
+                f"{len(full)}, longest {max(full, default=0):.0f} s / "
+                f"{len(appended)}, longest {max(appended, default=0):.0f} s",
             )
     return times
 
@@ -353,16 +364,27 @@ def one_upload(port: int, host: str, key: str, log: Path, results: Results) -> N
 
 
 def rebuild(schema: str, results: Results) -> None:
+    """`manage.py rebuild_index` for the tenant: wall time and the command's peak RSS."""
     command = [sys.executable, "manage.py", "rebuild_index", "--tenant", schema, "-v", "0"]
     started = time.perf_counter()
-    try:
-        limit = None if results.left() == float("inf") else max(1.0, results.left())
-        subprocess.run(command, cwd=ROOT, env=dict(os.environ), check=True, timeout=limit)
-    except subprocess.TimeoutExpired:
+    limit = float("inf") if results.left() == float("inf") else max(1.0, results.left())
+    process = subprocess.Popen(command, cwd=ROOT, env=dict(os.environ))
+    peak = 0
+    while process.poll() is None and time.perf_counter() - started < limit:
+        peak = max(peak, _status(process.pid, "VmHWM"))
+        time.sleep(1)
+    if process.poll() is None:
+        process.kill()
+        process.wait()
         minutes = (time.perf_counter() - started) / 60
         results.add("manage.py rebuild_index", f"not finished after {minutes:.0f} min (stopped)")
         return
-    results.add("manage.py rebuild_index", f"{(time.perf_counter() - started) / 60:.1f} min")
+    if process.returncode:
+        raise subprocess.CalledProcessError(process.returncode, command)
+    results.add(
+        "manage.py rebuild_index (its peak RSS)",
+        f"{(time.perf_counter() - started) / 60:.1f} min ({peak / 2**30:.1f} GB)",
+    )
 
 
 def report(results: Results) -> None:

@@ -266,9 +266,7 @@ def build(change_seq: int) -> Bm25Index:
     # Document frequencies are the chunks' own, before any expansion.
     doc_freq = np.bincount(row_array, minlength=len(terms)).astype(np.float64)
     idf = np.log1p((n - doc_freq + 0.5) / (doc_freq + 0.5))
-    counts = sparse.csr_matrix(
-        (tf_array.astype(np.float64), (col_array, row_array)), shape=(n, len(terms))
-    )
+    counts = sparse.csr_matrix((tf_array, (col_array, row_array)), shape=(n, len(terms)))
     del row_array, col_array, tf_array
     weight = search_settings().expansion_weight
     if weight > 0 and link_blobs:
@@ -286,8 +284,7 @@ def build(change_seq: int) -> Bm25Index:
         )
     weights, distributions, average = weighted_words(counts, idf)
     del counts
-    pair_columns, pair_keys = gathered.pairs()
-    pairs = phrases.weighted(pair_columns, pair_keys, n, *saturation())
+    pairs = phrases.weighted(*gathered.pairs(), n, *saturation())
     return Bm25Index(
         chunk_ids=np.asarray(chunk_ids, dtype=np.int64),
         document_ids=np.asarray(document_ids, dtype=np.int64),
@@ -330,21 +327,30 @@ def weighted_words(
 ) -> tuple[sparse.csr_matrix, sparse.csr_matrix, float]:
     """BM25 weights (terms x chunks), RM3's p(t | d) (chunks x terms) and the average chunk
     length from chunks x terms counts; `average`: the length to normalise by instead of the
-    chunks' own (chunks appended to a matrix)."""
+    chunks' own (chunks appended to a matrix).
+
+    Both are computed on the counts' own sparse structure (no coordinate lists) in float32,
+    in place where numpy allows: a full build's peak memory is set here and in the pairs'."""
     n, terms = counts.shape
-    entries = counts.tocoo()
-    tf_array = entries.data.astype(np.float32)
+    counts.sum_duplicates()
     length_array = np.asarray(counts.sum(axis=1), dtype=np.float32).ravel()
     if average is None:
         average = float(length_array.mean()) if n else 1.0
     k1, b = saturation()
-    norm = k1 * (1 - b + b * length_array / max(average, 1e-9))
-    data = idf[entries.col] * tf_array * (k1 + 1) / (tf_array + norm[entries.row])
-    weights = sparse.csr_matrix(
-        (data.astype(np.float32), (entries.col, entries.row)), shape=(terms, n)
-    )
-    share = tf_array / np.maximum(length_array, 1.0)[entries.row]
-    distributions = sparse.csr_matrix((share, (entries.row, entries.col)), shape=(n, terms))
+    per_row = np.diff(counts.indptr)
+    norm = (k1 * (1 - b + b * length_array / max(average, 1e-9))).astype(np.float32)
+    tf = counts.data.astype(np.float32)
+    denominator = np.repeat(norm, per_row)
+    denominator += tf
+    data = tf * np.float32(k1 + 1)
+    data /= denominator
+    del denominator
+    data *= idf.astype(np.float32)[counts.indices]
+    by_chunk = sparse.csr_matrix((data, counts.indices, counts.indptr), shape=(n, terms))
+    weights = by_chunk.T.tocsr()  # terms x chunks
+    del by_chunk, data
+    tf /= np.repeat(np.maximum(length_array, 1.0), per_row)
+    distributions = sparse.csr_matrix((tf, counts.indices, counts.indptr), shape=(n, terms))
     return weights, distributions, average
 
 

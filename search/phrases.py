@@ -62,8 +62,10 @@ def counted(
 ) -> tuple[np.ndarray, sparse.csr_matrix]:
     """(sorted distinct pair keys, pairs x chunks counts) from every pair occurrence."""
     distinct, inverse = np.unique(pair_keys, return_inverse=True)
+    rows = inverse.ravel().astype(np.int32)
+    del inverse
     counts = sparse.csr_matrix(
-        (np.ones(pair_keys.size, dtype=np.float32), (inverse.ravel(), pair_columns)),
+        (np.ones(rows.size, dtype=np.float32), (rows, pair_columns)),
         shape=(distinct.size, chunks),
     )  # duplicates summed: the pair's count in the chunk
     counts.sum_duplicates()
@@ -79,20 +81,26 @@ def saturated(
     b: float,
 ) -> sparse.csr_matrix:
     """BM25 weights of a rows x chunks count matrix, given each row's IDF and each chunk's
-    length."""
-    entries = counts.tocoo()
-    norm = k1 * (1 - b + b * lengths / max(average, 1e-9))
-    tf = entries.data.astype(np.float64)
-    data = idf[entries.row] * tf * (k1 + 1) / (tf + norm[entries.col])
-    return sparse.csr_matrix((data.astype(np.float32), (entries.row, entries.col)), counts.shape)
+    length: computed on the counts' own structure, in float32, in place where numpy allows."""
+    norm = (k1 * (1 - b + b * lengths / max(average, 1e-9))).astype(np.float32)
+    tf = counts.data.astype(np.float32)
+    denominator = norm[counts.indices]
+    denominator += tf
+    tf *= np.float32(k1 + 1)
+    tf /= denominator
+    del denominator
+    tf *= np.repeat(idf.astype(np.float32), np.diff(counts.indptr))
+    return sparse.csr_matrix((tf, counts.indices, counts.indptr), shape=counts.shape)
 
 
 def weighted(
     pair_columns: np.ndarray, pair_keys: np.ndarray, chunks: int, k1: float, b: float
 ) -> WeightedPairs:
-    """The chunks' pairs weighed with their own statistics (a full build)."""
-    distinct, counts = counted(pair_columns, pair_keys, chunks)
+    """The chunks' pairs weighed with their own statistics (a full build). Pass the arrays
+    unnamed (`weighted(*gathered.pairs(), ...)`): they are let go as soon as they are counted."""
     lengths = np.bincount(pair_columns, minlength=chunks).astype(np.float64)
+    distinct, counts = counted(pair_columns, pair_keys, chunks)
+    del pair_columns, pair_keys
     average = float(lengths.mean()) if chunks else 1.0
     frequency = np.diff(counts.indptr).astype(np.float64)  # chunks holding each pair
     idf = np.log1p((chunks - frequency + 0.5) / (frequency + 0.5))
