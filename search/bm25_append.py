@@ -60,6 +60,15 @@ def extend(base: bm25.Bm25Index, change_seq: int) -> Appended | None:
     """`base` brought up to the current schema's chunks; None when a full build is due."""
     if not can_append(base):
         return None
+    for _attempt in range(3):  # chunks deleted while they were read: read their ids again
+        try:
+            return _extended(base, change_seq)
+        except _Changed:
+            continue
+    return None
+
+
+def _extended(base: bm25.Bm25Index, change_seq: int) -> Appended | None:
     held = np.asarray(base.chunk_ids)
     current = _chunk_ids()
     kept = _contains(current, held)  # per column of `base`: is its chunk still there
@@ -75,10 +84,7 @@ def extend(base: bm25.Bm25Index, change_seq: int) -> Appended | None:
         or lineage.removed > REBUILD_REMOVED * lineage.full_build_chunks
     ):
         return None
-    try:
-        joined = _joined(base, kept, new_ids, change_seq, lineage)
-    except _Changed:
-        return None
+    joined = _joined(base, kept, new_ids, change_seq, lineage)
     return Appended(joined, new_ids, removed)
 
 

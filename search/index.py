@@ -56,7 +56,10 @@ _READ_BATCH = 5_000
 index_compacted = Signal()
 _snapshots: SnapshotCache | None = None
 _delta_lock = threading.Lock()
-_deltas: dict[str, _Delta] = {}
+# Each searched tenant's delta (chunks not in its snapshot yet), least recently used first:
+# bounded, so a process that serves every tenant of a large deployment keeps DELTAS_KEPT.
+DELTAS_KEPT = 64
+_deltas: OrderedDict[str, _Delta] = OrderedDict()
 
 
 class IndexMismatchError(AppError):
@@ -146,6 +149,8 @@ def _load_delta(row: IndexState, embedder: Embedder) -> _Delta:
     key = _cache_key(row)
     with _delta_lock:
         cached = _deltas.get(key)
+        if cached is not None:
+            _deltas.move_to_end(key)
     if cached and cached.change_seq == row.change_seq and cached.embedder == embedder.name:
         return cached
     ids: list[int] = []
@@ -170,7 +175,11 @@ def _load_delta(row: IndexState, embedder: Embedder) -> _Delta:
         tombstones,
     )
     with _delta_lock:
+        for other in [k for k in _deltas if k.partition(":")[0] == current_schema()]:
+            del _deltas[other]  # this tenant's earlier generations too
         _deltas[key] = delta
+        while len(_deltas) > DELTAS_KEPT:
+            _deltas.popitem(last=False)
     return delta
 
 
