@@ -68,6 +68,7 @@ class Lineage:
     full_build_chunks: int
     appended: int = 0
     removed: int = 0
+    full_build_seconds: float = 0.0  # how long that full build took (0: not recorded)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ neighbour expansion on).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,7 +29,7 @@ from django.db import connection
 from scipy import sparse  # type: ignore[import-untyped]
 
 from documents.models import Chunk
-from search import bm25, bm25_parse, phrases
+from search import bm25, bm25_parse, bm25_store, phrases
 from search.settings import search_settings
 
 APPEND_FROM = 20_000  # chunks in the stored matrix below which every matrix is built in full
@@ -74,18 +75,40 @@ def _extended(base: bm25.Bm25Index, change_seq: int) -> Appended | None:
     kept = _contains(current, held)  # per column of `base`: is its chunk still there
     new_ids = current[~_contains(held, current)]
     removed = int(held.size - kept.sum())
-    lineage = bm25.Lineage(
-        base.lineage.full_build_chunks,
-        base.lineage.appended + int(new_ids.size),
-        base.lineage.removed + removed,
+    lineage = dataclasses.replace(
+        base.lineage,
+        appended=base.lineage.appended + int(new_ids.size),
+        removed=base.lineage.removed + removed,
     )
-    if (
-        lineage.appended > REBUILD_GROWTH * lineage.full_build_chunks
-        or lineage.removed > REBUILD_REMOVED * lineage.full_build_chunks
-    ):
+    if not _within_drift(lineage):
         return None
     joined = _joined(base, kept, new_ids, change_seq, lineage)
     return Appended(joined, new_ids, removed)
+
+
+def _within_drift(lineage: bm25.Lineage) -> bool:
+    return (
+        lineage.appended <= REBUILD_GROWTH * lineage.full_build_chunks
+        and lineage.removed <= REBUILD_REMOVED * lineage.full_build_chunks
+    )
+
+
+def next_store_appends(schema: str, generation: str) -> bool:
+    """Whether the tenant's next stored matrix will likely be appended to its newest one (so
+    storing it costs seconds, whatever its last full build took): judged from that matrix's
+    meta.json and the number of chunks now, ignoring deletions since."""
+    meta = bm25_store.newest_meta(schema, generation)
+    if meta is None or meta.get("settings") != bm25.build_settings():
+        return False
+    held = int(meta.get("chunks", 0))
+    lineage = bm25.Lineage(**meta["lineage"])
+    grown = dataclasses.replace(lineage, appended=lineage.appended + Chunk.objects.count() - held)
+    return (
+        held >= APPEND_FROM
+        and lineage.full_build_chunks > 0
+        and search_settings().expansion_weight <= 0
+        and _within_drift(grown)
+    )
 
 
 def _chunk_ids() -> np.ndarray:

@@ -173,17 +173,33 @@ def load(schema: str, generation: str, change_seq: int) -> bm25.Bm25Index | None
         return None
 
 
-def newest(schema: str, generation: str) -> bm25.Bm25Index | None:
-    """The stored matrix of this generation with the highest change_seq that is usable."""
-    root = index_directory(schema)
+def _labels(schema: str, generation: str) -> list[int]:
+    """The change_seqs of this generation's stored matrices, highest first."""
     labels = []
-    for path in root.glob(f"{PREFIX}{generation}-*"):
+    for path in index_directory(schema).glob(f"{PREFIX}{generation}-*"):
         label = path.name.rpartition("-")[2]
         if label.isdigit() and (path / "meta.json").is_file():
             labels.append(int(label))
-    for change_seq in sorted(labels, reverse=True):
+    return sorted(labels, reverse=True)
+
+
+def newest(schema: str, generation: str) -> bm25.Bm25Index | None:
+    """The stored matrix of this generation with the highest change_seq that is usable."""
+    for change_seq in _labels(schema, generation):
         if (found := load(schema, generation, change_seq)) is not None:
             return found
+    return None
+
+
+def newest_meta(schema: str, generation: str) -> dict[str, Any] | None:
+    """meta.json of this generation's newest stored matrix in the current format, if any."""
+    for change_seq in _labels(schema, generation):
+        try:
+            where = directory(schema, generation, change_seq) / "meta.json"
+            meta: dict[str, Any] = json.loads(where.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        return meta if meta.get("format") == FORMAT else None
     return None
 
 

@@ -5,6 +5,7 @@ its BM25 matrix (search/bm25_store.py) and, for the hashing embedder, the query 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from pathlib import Path
@@ -34,7 +35,14 @@ def persist_current(*, full: bool = False) -> Path:
     started = time.perf_counter()
     base = None if full else bm25_store.newest(schema, generation)
     appended = bm25_append.extend(base, row.change_seq) if base is not None else None
-    built = appended.index if appended is not None else bm25.build(row.change_seq)
+    if appended is not None:
+        built = appended.index
+    else:
+        built = bm25.build(row.change_seq)
+        took = time.perf_counter() - started
+        built = dataclasses.replace(
+            built, lineage=dataclasses.replace(built.lineage, full_build_seconds=round(took, 1))
+        )
     embedder = embedder_for_current_tenant()
     term_weights = None
     if query_idf.weighs(embedder):
@@ -103,6 +111,8 @@ def store_after_compaction(
     if bm25_store.exists(schema, str(row.generation), row.change_seq):
         return
     wait = 0.0 if outcome == "rebuilt" else store_timing.spacing_left(f"{schema}:{row.generation}")
+    if wait > 0 and bm25_append.next_store_appends(schema, str(row.generation)):
+        wait = 0.0  # seconds of work, whatever the last full build took
     if wait > 0:
         _store_later(wait)
         return

@@ -67,9 +67,9 @@ class CompactionWait:
             del self._since[waited]
 
 
-def _newest(key: str) -> tuple[float, float] | None:
-    """(when it was stored, how long it took to build) of the tenant's newest stored matrix;
-    None if there is none. The time is 0 for matrices stored before it was recorded."""
+def _newest(key: str) -> tuple[float, float, float] | None:
+    """(when it was stored, how long it took to build, how long its last full build took) of
+    the tenant's newest stored matrix; None if there is none. Times are 0 where not recorded."""
     schema, generation = bm25_store.split_key(key)
     root = index_directory(schema)
     try:
@@ -82,16 +82,18 @@ def _newest(key: str) -> tuple[float, float] | None:
         if newest is None:
             return None
         meta = json.loads(newest.read_text(encoding="utf-8"))
-        return newest.stat().st_mtime, max(0.0, float(meta.get("build_seconds", 0.0)))
+        full = float(meta.get("lineage", {}).get("full_build_seconds", 0.0))
+        return newest.stat().st_mtime, max(0.0, float(meta.get("build_seconds", 0.0))), full
     except (OSError, ValueError, TypeError):
         return None
 
 
 def last_build_seconds(key: str) -> float:
-    """How long the tenant's newest stored matrix (and IDF table) took to build; 0 if none
-    says (none stored, or stored before that was recorded)."""
+    """How long building the tenant's matrix (and IDF table) may take: the newest stored
+    one's time, or its last full build's if longer (a full build is due every so often,
+    search/bm25_append.py); 0 if none says (none stored, or stored before that was recorded)."""
     newest = _newest(key)
-    return newest[1] if newest is not None else 0.0
+    return max(newest[1], newest[2]) if newest is not None else 0.0
 
 
 def spacing_left(key: str) -> float:
@@ -101,5 +103,5 @@ def spacing_left(key: str) -> float:
     newest = _newest(key)
     if newest is None or newest[1] < STORE_SPACING_FROM_SECONDS:
         return 0.0
-    stored_at, seconds = newest
+    stored_at, seconds, _full = newest
     return stored_at + STORE_SPACING_BUILDS * seconds - time.time()

@@ -4,6 +4,7 @@ has doubled since the last full build, or lost a tenth of it."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,7 +16,7 @@ from django_tenants.utils import schema_context
 from documents.embedder_choice import embedder_for_current_tenant
 from documents.models import Chunk, Document
 from documents.services import delete_document
-from search import bm25, bm25_append, bm25_store, index, query_idf, retrieval
+from search import bm25, bm25_append, bm25_store, index, query_idf, retrieval, store_timing
 from tests.conftest import TenantHandle
 from tests.factories import DocumentFactory
 
@@ -54,6 +55,13 @@ def _stored() -> bm25.Bm25Index:
     return found
 
 
+def _counts(matrix: bm25.Bm25Index | None = None) -> tuple[int, int, int]:
+    """(chunks at the last full build, appended since, removed since) of a matrix (the stored
+    one of the current state by default)."""
+    lineage = (matrix or _stored()).lineage
+    return lineage.full_build_chunks, lineage.appended, lineage.removed
+
+
 def _chunk_ids() -> list[int]:
     return list(Chunk.objects.order_by("id").values_list("id", flat=True))
 
@@ -64,7 +72,7 @@ def test_new_chunks_are_appended_and_rank_as_a_full_build_ranks_them(
     _documents(10)  # 30 chunks
     assert index.compact().outcome == "rebuilt"
     first = _stored()
-    assert first.lineage == bm25.Lineage(full_build_chunks=30)
+    assert _counts(first) == (30, 0, 0)
 
     delete_document(document=Document.objects.get(filename="d3.txt"))
     DocumentFactory(filename="new.txt", chunks=["zephyrine gusts load the tailplane"])
@@ -72,7 +80,7 @@ def test_new_chunks_are_appended_and_rank_as_a_full_build_ranks_them(
     index.compact()
     appended = _stored()
 
-    assert appended.lineage == bm25.Lineage(full_build_chunks=30, appended=7, removed=3)
+    assert _counts(appended) == (30, 7, 3)
     assert appended.chunk_ids.tolist() == _chunk_ids()  # every chunk once, in id order
     held = dict(zip(first.chunk_ids.tolist(), range(first.chunk_ids.size), strict=True))
     for column, chunk_id in enumerate(appended.chunk_ids.tolist()[:27]):  # copied as stored
@@ -118,21 +126,21 @@ def test_a_doubled_tenant_a_shrunk_one_and_a_rebuild_are_built_in_full(
     index.compact()
     _documents(7, start=7)  # 42: appended 21, as many as the full build held
     index.compact()
-    assert _stored().lineage == bm25.Lineage(full_build_chunks=21, appended=21)
+    assert _counts() == (21, 21, 0)
     _documents(1, start=14)  # now more: read in full
     index.compact()
-    assert _stored().lineage == bm25.Lineage(full_build_chunks=45)
+    assert _counts() == (45, 0, 0)
 
     for gone in Document.objects.filter(filename__in=["d0.txt", "d1.txt"]):  # 6 of 45: > 1/10
         delete_document(document=gone)
     index.compact()
-    assert _stored().lineage == bm25.Lineage(full_build_chunks=39)
+    assert _counts() == (39, 0, 0)
 
     _documents(1, start=15)
     index.compact()  # appended ...
-    assert _stored().lineage == bm25.Lineage(full_build_chunks=39, appended=3)
+    assert _counts() == (39, 3, 0)
     index.compact(rebuild=True)  # ... until an operator rebuilds the index (rebuild_index)
-    assert _stored().lineage == bm25.Lineage(full_build_chunks=42)
+    assert _counts() == (42, 0, 0)
 
 
 def test_a_small_tenant_is_always_built_in_full(
@@ -143,4 +151,28 @@ def test_a_small_tenant_is_always_built_in_full(
     index.compact()
     _documents(1, start=8)
     index.compact()
-    assert _stored().lineage == bm25.Lineage(full_build_chunks=27)
+    assert _counts() == (27, 0, 0)
+
+
+def test_a_matrix_that_will_be_appended_to_is_stored_at_once(tenant: TenantHandle) -> None:
+    """The spacing of stores (two full builds' time) is for full builds: appending costs
+    seconds, so a big tenant's upload gets its matrix at the next compaction."""
+    _documents(10)
+    index.compact()
+    row = index.state()
+    where = bm25_store.directory(index.index_directory().name, str(row.generation), row.change_seq)
+    meta = json.loads((where / "meta.json").read_text())
+    meta["build_seconds"] = meta["lineage"]["full_build_seconds"] = 300.0  # a big tenant's
+    (where / "meta.json").write_text(json.dumps(meta))
+    key = f"{index.index_directory().name}:{row.generation}"
+    assert store_timing.spacing_left(key) > 500  # a full build would wait ten minutes
+    assert store_timing.last_build_seconds(key) == 300.0  # and web processes wait for it
+
+    _documents(1, start=10)
+    index.compact()
+    assert _stored().lineage.appended == 3  # stored at once, appended
+    assert store_timing.last_build_seconds(key) == 300.0  # the full build's time is kept
+
+    _documents(11, start=11)  # past doubling: a full build (not spaced: the last store, an
+    index.compact()  # append, took no time)
+    assert _counts() == (66, 0, 0)
