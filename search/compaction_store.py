@@ -46,7 +46,7 @@ def persist_current(*, full: bool = False) -> Path:
     embedder = embedder_for_current_tenant()
     term_weights = None
     if query_idf.weighs(embedder):
-        counts = _feature_counts(embedder, (schema, generation), base, appended)
+        counts = _feature_counts(embedder, (schema, generation), built, base, appended)
         term_weights = (embedder.name, counts)
     seconds = time.perf_counter() - started
     where = bm25_store.save(
@@ -74,16 +74,18 @@ def persist_current(*, full: bool = False) -> Path:
 def _feature_counts(
     embedder: HashingEmbedder,
     where: tuple[str, str],
+    built: bm25.Bm25Index,
     base: bm25.Bm25Index | None,
     appended: bm25_append.Appended | None,
 ) -> FeatureCounts:
     """The query IDF's document frequencies: the stored ones plus the appended chunks' (a
-    removed chunk's stay counted until the next full build), or every chunk counted."""
+    removed chunk's stay counted until the next full build), or every chunk of the matrix
+    counted (not those written while it was built: the next matrix appends them)."""
     if base is not None and appended is not None:
         stored = bm25_store.load_feature_counts(*where, base.change_seq, embedder.name)
         if stored is not None:
             return stored.plus(query_idf.count(embedder, appended.new_chunk_ids.tolist()))
-    return query_idf.count(embedder)
+    return query_idf.count(embedder, built.chunk_ids.tolist())
 
 
 def store_after_compaction(

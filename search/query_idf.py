@@ -18,8 +18,10 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TypeGuard
+
+from django.db.models import QuerySet
 
 from documents.embeddings import Embedder
 from documents.embeddings.hashing import (
@@ -43,15 +45,18 @@ def build(embedder: HashingEmbedder) -> TermWeights:
 
 
 def count(embedder: HashingEmbedder, chunk_ids: Sequence[int] | None = None) -> FeatureCounts:
-    """Document frequencies of every hashed feature over the current schema's chunks (or
-    those of `chunk_ids` among them)."""
-    chunks = Chunk.objects.filter(document__embedder=embedder.name).order_by("id")
-    if chunk_ids is not None:
-        chunks = chunks.filter(id__in=list(chunk_ids))
+    """Document frequencies of every hashed feature over the current schema's chunks, or
+    over those of `chunk_ids` (ascending) among them: a stored BM25 matrix's chunks, so that
+    chunks written while the matrix was built are counted with the next one, not twice."""
+    mine = Chunk.objects.filter(document__embedder=embedder.name).order_by("id")
+    if chunk_ids is None:
+        texts = mine.values_list("text", flat=True).iterator(chunk_size=_READ_BATCH)
+    else:
+        texts = _texts_of(mine, list(chunk_ids))
     parts = []
     documents = 0
     batch: list[str] = []
-    for text in chunks.values_list("text", flat=True).iterator(chunk_size=_READ_BATCH):
+    for text in texts:
         batch.append(text)
         if len(batch) >= _READ_BATCH:
             parts.append(embedder.feature_document_frequencies(batch))
@@ -62,6 +67,12 @@ def count(embedder: HashingEmbedder, chunk_ids: Sequence[int] | None = None) -> 
         documents += len(batch)
     features, frequencies = merge_frequencies(parts)
     return FeatureCounts(features, frequencies, documents)
+
+
+def _texts_of(chunks: QuerySet[Chunk], chunk_ids: list[int]) -> Iterator[str]:
+    for start in range(0, len(chunk_ids), _READ_BATCH):
+        wanted = chunk_ids[start : start + _READ_BATCH]
+        yield from chunks.filter(id__in=wanted).values_list("text", flat=True)
 
 
 class TermWeightCache:

@@ -14,6 +14,7 @@ from django.test import override_settings
 from django_tenants.utils import schema_context
 
 from documents.embedder_choice import embedder_for_current_tenant
+from documents.embeddings.hashing import FeatureCounts
 from documents.models import Chunk, Document
 from documents.services import delete_document
 from search import bm25, bm25_append, bm25_store, index, query_idf, retrieval, store_timing
@@ -176,3 +177,40 @@ def test_a_matrix_that_will_be_appended_to_is_stored_at_once(tenant: TenantHandl
     _documents(11, start=11)  # past doubling: a full build (not spaced: the last store, an
     index.compact()  # append, took no time)
     assert _counts() == (66, 0, 0)
+
+
+def test_chunks_written_during_a_full_build_are_counted_once(
+    tenant: TenantHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The query IDF stored with a matrix counts that matrix's chunks: those written while it
+    was built come with the next matrix, appended, and are not counted twice."""
+    _documents(8)
+    build = bm25.build
+
+    def build_while_uploading(change_seq: int) -> bm25.Bm25Index:
+        built = build(change_seq)
+        _documents(1, start=50)  # written after the matrix read the chunks
+        return built
+
+    monkeypatch.setattr(bm25, "build", build_while_uploading)
+    index.compact()
+    monkeypatch.setattr(bm25, "build", build)
+    embedder = embedder_for_current_tenant()
+    assert query_idf.weighs(embedder)
+
+    def newest() -> tuple[bm25.Bm25Index, FeatureCounts]:
+        where = (index.index_directory().name, str(index.state().generation))
+        matrix = bm25_store.newest(*where)
+        assert matrix is not None
+        stored = bm25_store.load_feature_counts(*where, matrix.change_seq, embedder.name)
+        assert stored is not None
+        return matrix, stored
+
+    matrix, stored = newest()
+    assert matrix.chunk_ids.size == stored.documents == 24
+    index.compact()  # appends the 3 chunks written meanwhile
+    matrix, stored = newest()
+    assert _counts(matrix) == (24, 3, 0)
+    counted = query_idf.count(embedder)
+    assert stored.documents == counted.documents == 27
+    assert np.array_equal(stored.frequencies, counted.frequencies)
