@@ -93,7 +93,6 @@ def store_after_compaction(
     *,
     schema: str,
     outcome: str = "compacted",
-    requested: bool = False,
     **kwargs: Any,
 ) -> None:
     """`search.index.index_compacted` receiver (runs in the tenant's schema). A compaction
@@ -118,7 +117,7 @@ def store_after_compaction(
     if wait > 0:
         _store_later(wait)
         return
-    persist_current(full=requested)
+    persist_current()
 
 
 def _store_later(seconds: float) -> None:

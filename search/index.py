@@ -50,9 +50,9 @@ from tenants.db import current_schema
 logger = logging.getLogger(__name__)
 
 _READ_BATCH = 5_000
-# Sent (schema=..., outcome=...: "compacted", "rebuilt" or "unchanged"; requested=True when a
-# rebuild was asked for, as `rebuild_index` does) in the tenant's schema after a compaction,
-# still holding the tenant's index lock; receivers' errors are logged, not raised.
+# Sent (schema=..., outcome=...: "compacted", "rebuilt" or "unchanged") in the tenant's schema
+# after a compaction, still holding the tenant's index lock; receivers' errors are logged, not
+# raised.
 index_compacted = Signal()
 _snapshots: SnapshotCache | None = None
 _delta_lock = threading.Lock()
@@ -349,17 +349,15 @@ def _compact(
             raise
         # Still under the lock: what is built next to the snapshot (the BM25 matrix, see
         # search/compaction_store.py) is written by one process at a time too.
-        _announce_compaction(schema, fold.outcome, requested=rebuild)
+        _announce_compaction(schema, fold.outcome)
         snap = fold.snapshot
         return CompactionResult(fold.outcome, snap.version, snap.count, fold.added, fold.removed)
 
 
-def _announce_compaction(schema: str, outcome: str, *, requested: bool = False) -> None:
+def _announce_compaction(schema: str, outcome: str) -> None:
     """Tell the receivers (they store the BM25 matrix); IndexVolumeFull if one had no room."""
     full: Exception | None = None
-    sent = index_compacted.send_robust(
-        sender=compact, schema=schema, outcome=outcome, requested=requested
-    )
+    sent = index_compacted.send_robust(sender=compact, schema=schema, outcome=outcome)
     for receiver, failure in sent:
         if isinstance(failure, Exception) and no_space(failure):
             full = failure
