@@ -305,6 +305,15 @@ def build(change_seq: int) -> Bm25Index:
     )
 
 
+def in_sorted(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Per id of `ids`: whether it is in `sorted_ids` (ascending, as matrices keep their
+    chunk ids)."""
+    if not sorted_ids.size:
+        return np.zeros(ids.size, dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_ids, ids), sorted_ids.size - 1)
+    return np.asarray(sorted_ids[at] == ids)
+
+
 def saturation() -> tuple[float, float]:
     """BM25's (k1, b): QUERY_BM25_K1 and QUERY_BM25_B."""
     current = search_settings()
@@ -333,27 +342,17 @@ def weighted_words(
     length from chunks x terms counts; `average`: the length to normalise by instead of the
     chunks' own (chunks appended to a matrix).
 
-    Both are computed on the counts' own sparse structure (no coordinate lists) in float32,
-    in place where numpy allows: a full build's peak memory is set here and in the pairs'."""
+    The weights are saturated as the pairs' are (`phrases.saturated`, on the terms x chunks
+    counts), the distributions on the counts' own structure: no coordinate lists, float32.
+    A full build's peak memory is set here and in the pairs'."""
     n, terms = counts.shape
     counts.sum_duplicates()
     length_array = np.asarray(counts.sum(axis=1), dtype=np.float32).ravel()
     if average is None:
         average = float(length_array.mean()) if n else 1.0
-    k1, b = saturation()
-    per_row = np.diff(counts.indptr)
-    norm = (k1 * (1 - b + b * length_array / max(average, 1e-9))).astype(np.float32)
+    weights = phrases.saturated(counts.T.tocsr(), idf, length_array, average, *saturation())
     tf = counts.data.astype(np.float32)
-    denominator = np.repeat(norm, per_row)
-    denominator += tf
-    data = tf * np.float32(k1 + 1)
-    data /= denominator
-    del denominator
-    data *= idf.astype(np.float32)[counts.indices]
-    by_chunk = sparse.csr_matrix((data, counts.indices, counts.indptr), shape=(n, terms))
-    weights = by_chunk.T.tocsr()  # terms x chunks
-    del by_chunk, data
-    tf /= np.repeat(np.maximum(length_array, 1.0), per_row)
+    tf /= np.repeat(np.maximum(length_array, 1.0), np.diff(counts.indptr))
     distributions = sparse.csr_matrix((tf, counts.indices, counts.indptr), shape=(n, terms))
     return weights, distributions, average
 

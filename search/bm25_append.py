@@ -73,8 +73,8 @@ def extend(base: bm25.Bm25Index, change_seq: int) -> Appended | None:
 def _extended(base: bm25.Bm25Index, change_seq: int) -> Appended | None:
     held = np.asarray(base.chunk_ids)
     current = _chunk_ids()
-    kept = _contains(current, held)  # per column of `base`: is its chunk still there
-    new_ids = current[~_contains(held, current)]
+    kept = bm25.in_sorted(current, held)  # per column of `base`: is its chunk still there
+    new_ids = current[~bm25.in_sorted(held, current)]
     removed = int(held.size - kept.sum())
     lineage = dataclasses.replace(
         base.lineage,
@@ -119,14 +119,6 @@ def _chunk_ids() -> np.ndarray:
         return np.asarray([row[0] for row in cursor.fetchall()], dtype=np.int64)
 
 
-def _contains(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """Per id of `ids`: whether it is in `sorted_ids` (ascending)."""
-    if not sorted_ids.size:
-        return np.zeros(ids.size, dtype=bool)
-    at = np.minimum(np.searchsorted(sorted_ids, ids), sorted_ids.size - 1)
-    return np.asarray(sorted_ids[at] == ids)
-
-
 @dataclass(frozen=True)
 class _NewChunks:
     document_ids: np.ndarray
@@ -135,7 +127,7 @@ class _NewChunks:
 
 
 def _read(base: bm25.Bm25Index, new_ids: np.ndarray) -> _NewChunks:
-    """Parse the new chunks' tsvectors (columns 0.. in id order)."""
+    """Parse the new chunks' tsvectors (columns 0.. in id order); none when there are none."""
     table = connection.ops.quote_name(Chunk._meta.db_table)
     terms = dict(base.terms)
     gathered = bm25_parse.Gathered()
@@ -174,11 +166,7 @@ def _joined(
     assert base.idf is not None
     assert base.pairs is not None
     assert base.pair_idf is not None
-    fresh = (
-        _read(base, new_ids)
-        if new_ids.size
-        else _NewChunks(np.zeros(0, dtype=np.int64), dict(base.terms), bm25_parse.Gathered())
-    )
+    fresh = _read(base, new_ids)
     k = int(new_ids.size)
     chunks = int(kept.sum()) + k
     old_terms, terms = len(base.terms), len(fresh.terms)
@@ -195,16 +183,14 @@ def _joined(
     distinct, pair_counts = phrases.counted(pair_columns, pair_keys, k)
     old_pairs = np.asarray(base.pairs)
     merged = np.union1d(old_pairs, distinct)
-    known = _contains(old_pairs, distinct)
+    old_at, new_at = np.searchsorted(merged, old_pairs), np.searchsorted(merged, distinct)
     pair_idf = np.zeros(merged.size, dtype=np.float64)
-    pair_idf[np.searchsorted(merged, old_pairs)] = base.pair_idf
+    pair_idf[old_at] = base.pair_idf
     pair_frequency = np.diff(pair_counts.indptr).astype(np.float64)
     new_pair_idf = np.where(
-        known,
-        pair_idf[np.searchsorted(merged, distinct)],
-        _idf_of_new(pair_frequency, chunks),
+        bm25.in_sorted(old_pairs, distinct), pair_idf[new_at], _idf_of_new(pair_frequency, chunks)
     )
-    pair_idf[np.searchsorted(merged, distinct)] = new_pair_idf
+    pair_idf[new_at] = new_pair_idf
     lengths = np.bincount(pair_columns, minlength=k).astype(np.float64)
     new_pairs = phrases.saturated(
         pair_counts, new_pair_idf, lengths, base.pair_average_length, *bm25.saturation()
@@ -212,12 +198,11 @@ def _joined(
     # The new chunks' block: rows of the joined vocabulary, k columns.
     height = terms + merged.size
     new_block = sparse.vstack(
-        [word_weights, _rows_moved(new_pairs, np.searchsorted(merged, distinct), merged.size)],
-        format="csr",
+        [word_weights, _rows_moved(new_pairs, new_at, merged.size)], format="csr"
     )
     # The stored block: its rows moved to the joined vocabulary (an order-keeping move, so
     # only the row offsets change), the columns of deleted chunks dropped.
-    old_rows = np.concatenate([np.arange(old_terms), terms + np.searchsorted(merged, old_pairs)])
+    old_rows = np.concatenate([np.arange(old_terms), terms + old_at])
     old_block = _rows_moved(base.weights, old_rows, height)
     old_distributions = base.term_distributions
     if not kept.all():
@@ -226,9 +211,6 @@ def _joined(
     old_distributions = sparse.csr_matrix(
         (old_distributions.data, old_distributions.indices, old_distributions.indptr),
         shape=(old_distributions.shape[0], terms),
-    )
-    new_block = sparse.csr_matrix(
-        (new_block.data, new_block.indices, new_block.indptr), shape=(height, k)
     )
     weights = sparse.hstack([old_block, new_block], format="csr")
     distributions = sparse.vstack([old_distributions, distributions], format="csr")

@@ -153,14 +153,6 @@ def weigh(base: bm25.Bm25Index, parsed: Mapping[int, Parsed]) -> FreshChunks:
     )
 
 
-def _not_in(ids: np.ndarray, held: np.ndarray) -> np.ndarray:
-    """The `ids` that are not in `held` (ascending, as matrices keep their chunk ids)."""
-    if not held.size or not ids.size:
-        return ids
-    at = np.minimum(np.searchsorted(held, ids), held.size - 1)
-    return ids[held[at] != ids]
-
-
 class FreshTracker:
     """The chunks one stale matrix lacks, kept up to date per `change_seq` (thread-safe)."""
 
@@ -191,7 +183,8 @@ class FreshTracker:
                 f"UNION SELECT id FROM {table} WHERE NOT in_snapshot",
                 [highest],
             )
-            ids = _not_in(np.asarray([row[0] for row in cursor.fetchall()], dtype=np.int64), held)
+            found = np.asarray([row[0] for row in cursor.fetchall()], dtype=np.int64)
+            ids = found[~bm25.in_sorted(held, found)]
             if ids.size > self.limit:
                 if not self._gave_up:
                     self._gave_up = True

@@ -25,15 +25,15 @@ logger = logging.getLogger(__name__)
 _STORE_LATER = "index:lexical-store-scheduled"
 
 
-def persist_current(*, full: bool = False) -> Path:
+def persist_current() -> Path:
     """Build the current tenant's matrix for its current state and store it (compaction):
     the newest stored matrix with the new chunks appended (search/bm25_append.py), or, when
-    that is not possible or `full`, every chunk read again."""
+    that is not possible, every chunk read again."""
     schema = current_schema()
     row = state()  # read before the chunks: the label may lag the data, never lead it
     generation = str(row.generation)
     started = time.perf_counter()
-    base = None if full else bm25_store.newest(schema, generation)
+    base = bm25_store.newest(schema, generation)
     appended = bm25_append.extend(base, row.change_seq) if base is not None else None
     if appended is not None:
         built = appended.index
@@ -89,11 +89,7 @@ def _feature_counts(
 
 
 def store_after_compaction(
-    sender: object,
-    *,
-    schema: str,
-    outcome: str = "compacted",
-    **kwargs: Any,
+    sender: object, *, schema: str, outcome: str = "compacted", **kwargs: Any
 ) -> None:
     """`search.index.index_compacted` receiver (runs in the tenant's schema). A compaction
     that found nothing to fold announces too: it stores the matrix if an earlier one could

@@ -80,8 +80,9 @@ def saturated(
     k1: float,
     b: float,
 ) -> sparse.csr_matrix:
-    """BM25 weights of a rows x chunks count matrix, given each row's IDF and each chunk's
-    length: computed on the counts' own structure, in float32, in place where numpy allows."""
+    """BM25 weights of a rows x chunks count matrix (pairs, or words: bm25.weighted_words),
+    given each row's IDF and each chunk's length: computed on the counts' own structure, in
+    float32, in place where numpy allows."""
     norm = (k1 * (1 - b + b * lengths / max(average, 1e-9))).astype(np.float32)
     tf = counts.data.astype(np.float32)
     denominator = norm[counts.indices]
